@@ -1,0 +1,633 @@
+"""Compile a scheme into a plan: named steps of Polars expressions in dependency order.
+
+Every quantity a scheme defines (inputs, values, indicators, sections, adjustments, the
+total, grade, coefficient, rank, pools, pay lines and flags) is one column. Steps read the
+columns of the steps they depend on; the plan groups steps into layers so that each layer
+is one ``with_columns`` over the whole table. A formula that depends on itself, directly or
+through others, is a load error naming the cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import polars as pl
+
+from kaohe.engine.exprs import (
+    ASSESSED,
+    COHORT,
+    Lowering,
+    Symbol,
+    Type,
+    cohort_rank,
+    compare,
+    safe_div,
+)
+from kaohe.errors import ExprError, SchemeError
+from kaohe.numbers import DEC, dlit, round_half_up
+from kaohe.scheme.expr import BinOp, Node, names, parse, render
+from kaohe.scheme.models import Grade, ScoredItem, Scheme
+
+Builder = Callable[[Lowering], pl.Expr]
+
+
+@dataclass
+class Step:
+    column: str
+    type: Type
+    deps: set[str]  # symbol names this step reads
+    build: Builder
+    where: str  # scheme path for error messages, e.g. "indicators[0].bands"
+
+
+@dataclass
+class Warn:
+    """A boolean column that marks rows needing a warning, and how to word it."""
+
+    column: str
+    kind: str  # undefined | missing_rater | unallocated
+    subject: str  # indicator / pool id
+    label: str
+
+
+@dataclass
+class Plan:
+    scheme: Scheme
+    symbols: dict[str, Symbol]
+    layers: list[list[tuple[str, pl.Expr]]]
+    indicator_columns: list[tuple[str, str]]  # (id, column)
+    pay_columns: list[tuple[str, str]]
+    flag_columns: list[tuple[str, str]]  # (flag text, column)
+    warns: list[Warn]
+    reason_columns: dict[str, list[str]] = field(default_factory=dict)
+    has_total: bool = True
+
+
+def input_column(ident: str) -> str:
+    return f"in:{ident}"
+
+
+def _formula(text: str, where: str) -> Node:
+    try:
+        return parse(text)
+    except ExprError as exc:
+        raise SchemeError(f"{where}: {exc}") from None
+
+
+class PlanBuilder:
+    def __init__(self, scheme: Scheme) -> None:
+        self.s = scheme
+        self.steps: dict[str, Step] = {}
+        self.symbols: dict[str, Symbol] = {}
+        self.warns: list[Warn] = []
+        self.reason_columns: dict[str, list[str]] = {}
+        self.extra_steps: list[Step] = []
+
+    # -- symbols -----------------------------------------------------------------
+    def _define(self, name: str, step: Step) -> None:
+        self.steps[name] = step
+        self.symbols[name] = Symbol(step.column, step.type)
+
+    def _input_symbols(self) -> dict[str, Symbol]:
+        out: dict[str, Symbol] = {}
+        for ident, spec in self.s.inputs.items():
+            if spec.raters:
+                for r in spec.raters:
+                    out[f"{ident}@{r}"] = Symbol(input_column(f"{ident}@{r}"), "num")
+                continue
+            out[ident] = Symbol(input_column(ident), "str" if spec.type == "level" else "num")
+        return out
+
+    def _own(self, low: Lowering, ident: str) -> Lowering:
+        """Inside the formula of a step, the step's own id names the input of that id."""
+        if ident not in self.input_names:
+            return low
+        syms = dict(low.symbols)
+        syms[ident] = self._input_symbols()[ident]
+        return Lowering(syms, low.tables, low.mode)
+
+    # -- build ---------------------------------------------------------------------
+    def build(self) -> Plan:
+        s = self.s
+        inputs = self._input_symbols()
+        self.symbols.update(inputs)
+        self.input_names = set(inputs)
+
+        # eligibility reads inputs only
+        if s.eligibility is not None:
+            node = _formula(s.eligibility.exclude_if, "eligibility.exclude_if")
+            low = Lowering(inputs, s.tables)
+            try:
+                cond = low.lower(node, "bool", "eligibility.exclude_if").expr
+            except ExprError as exc:
+                raise SchemeError(f"eligibility.exclude_if: {exc}") from None
+            assessed_expr = ~cond.fill_null(False)
+        else:
+            assessed_expr = pl.lit(True)
+
+        for i, item in enumerate(s.values):
+            self._scored(item, f"values[{i}]", reported=False)
+        for i, item in enumerate(s.indicators):
+            self._scored(item, f"indicators[{i}]", reported=True)
+        for sec in s.sections:
+            members = [it.id for it in s.indicators if it.section == sec.id]
+            cols = [f"ind:{m}" for m in members]
+            self._define(sec.id, Step(
+                f"sec:{sec.id}", "num", set(members),
+                (lambda cols: lambda _low: _sum_cols(cols))(cols), f"sections.{sec.id}",
+            ))
+        for i, adj in enumerate(s.adjustments):
+            where = f"adjustments[{i}].points"
+            node = _formula(adj.points, where)
+
+            def build_adj(low: Lowering, node: Node = node, adj=adj, where=where) -> pl.Expr:
+                x = self._own(low, adj.id).lower(node, "num", where).expr
+                if adj.floor is not None:
+                    x = pl.max_horizontal(x, dlit(adj.floor))
+                if adj.cap is not None:
+                    x = pl.min_horizontal(x, dlit(adj.cap))
+                return round_half_up(x)
+
+            self._define(adj.id, Step(f"adj:{adj.id}", "num", names(node), build_adj, where))
+
+        self._total()
+        self._grade()
+        self._rank()
+        for i, pool in enumerate(s.pools):
+            self._pool(pool, f"pools[{i}]")
+        pay_cols: list[tuple[str, str]] = []
+        for i, line in enumerate(s.pay):
+            where = f"pay[{i}].amount"
+            node = _formula(line.amount, where)
+            deps = names(node)
+            veto = _formula(line.veto, f"pay[{i}].veto") if line.veto else None
+            if veto is not None:
+                deps |= names(veto)
+
+            def build_pay(low: Lowering, node: Node = node, veto: Node | None = veto,
+                          where: str = where, ident: str = line.id) -> pl.Expr:
+                low = self._own(low, ident)
+                x = low.lower(node, "num", where).expr
+                if veto is not None:
+                    v = low.lower(veto, "bool", where.replace("amount", "veto")).expr
+                    x = pl.when(v.fill_null(False)).then(dlit(0)).otherwise(x)
+                return round_half_up(x)
+
+            self._define(line.id, Step(f"pay:{line.id}", "num", deps, build_pay, where))
+            pay_cols.append((line.id, f"pay:{line.id}"))
+        if pay_cols:
+            ids = [p for p, _ in pay_cols]
+            cols = [c for _, c in pay_cols]
+            self._define("pay_total", Step(
+                "pay_total", "num", set(ids), lambda _low: _sum_cols(cols), "pay"))
+        flag_cols: list[tuple[str, str]] = []
+        for i, fl in enumerate(s.flags):
+            where = f"flags[{i}].when"
+            node = _formula(fl.when, where)
+            col = f"flag:{i}"
+            self.steps[f"__flag{i}"] = Step(
+                col, "bool", names(node),
+                (lambda node, where: lambda low: low.lower(node, "bool", where).expr.fill_null(
+                    False))(node, where),
+                where,
+            )
+            flag_cols.append((fl.flag, col))
+
+        layers = self._layers()
+        layers.insert(0, [(ASSESSED, assessed_expr)])
+        return Plan(
+            scheme=s,
+            symbols=self.symbols,
+            layers=layers,
+            indicator_columns=[(it.id, f"ind:{it.id}") for it in s.indicators],
+            pay_columns=pay_cols,
+            flag_columns=flag_cols,
+            warns=self.warns,
+            reason_columns=self.reason_columns,
+            has_total=not s.total.none,
+        )
+
+    # -- indicators --------------------------------------------------------------
+    def _scored(self, item: ScoredItem, where: str, reported: bool) -> None:
+        s = self.s
+        prefix = "ind" if reported else "val"
+        col = f"{prefix}:{item.id}"
+        places = item.round if item.round is not None else (2 if reported else None)
+        own_input = item.id if item.id in self.input_names else None
+        deps: set[str] = set()
+        aux: list[tuple[str, Node | None]] = []
+        veto = _formula(item.veto, f"{where}.veto") if item.veto else None
+        if veto is not None:
+            deps |= names(veto)
+        kind = item.kind
+        weight = item.weight
+
+        def local(low: Lowering) -> Lowering:
+            # inside an indicator's own rule its id names the input it reads
+            if own_input is None:
+                return low
+            syms = dict(low.symbols)
+            syms[own_input] = self._input_symbols()[own_input]
+            return Lowering(syms, low.tables, low.mode)
+
+        if kind == "bands":
+            assert item.bands is not None and item.value is not None
+            node = _formula(item.value, f"{where}.value")
+            deps |= names(node)
+            bands = item.bands.ascending
+            undefined_score = (
+                item.bands.lowest_score if item.undefined == "lowest" else Decimal(item.undefined)
+            )
+            undef_col = f"undef:{item.id}"
+            band_col = f"band:{item.id}"
+            value_col = f"value:{item.id}"
+
+            def band_parts(low: Lowering) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+                low = local(low)
+                if isinstance(node, BinOp) and node.op == "/":
+                    num = low.lower(node.left, "num", f"{where}.value").expr
+                    den = low.lower(node.right, "num", f"{where}.value").expr
+                    neg = den < dlit(0)
+                    num2 = pl.when(neg).then(-num).otherwise(num)
+                    den2 = den.abs()
+
+                    def test(op: str, t: Decimal) -> pl.Expr:
+                        return compare(op, num2, dlit(t) * den2)
+
+                    undefined = (den == dlit(0)) | num.is_null() | den.is_null()
+                    shown = safe_div(num, den)
+                else:
+                    v = low.lower(node, "num", f"{where}.value").expr
+
+                    def test(op: str, t: Decimal) -> pl.Expr:
+                        return compare(op, v, dlit(t))
+
+                    undefined = v.is_null()
+                    shown = v
+                score: pl.Expr = dlit(bands[0].score)
+                idx: pl.Expr = pl.lit(0, dtype=pl.Int8)
+                for k in range(1, len(bands)):  # the top band ends up outermost
+                    iv = bands[k].interval
+                    assert iv.lo is not None
+                    cond = test(">=" if iv.lo_closed else ">", iv.lo)
+                    score = pl.when(cond).then(dlit(bands[k].score)).otherwise(score)
+                    idx = pl.when(cond).then(pl.lit(k, dtype=pl.Int8)).otherwise(idx)
+                score = pl.when(undefined).then(dlit(undefined_score)).otherwise(score)
+                idx = pl.when(undefined).then(pl.lit(None, dtype=pl.Int8)).otherwise(idx)
+                return score, idx, shown
+
+            def build(low: Lowering) -> pl.Expr:
+                score, _, _ = band_parts(low)
+                return score
+
+            self.extra_steps.append(Step(
+                undef_col, "bool", set(deps),
+                lambda low: band_parts(low)[2].is_null(), f"{where}.value"))
+            self.extra_steps.append(Step(
+                band_col, "num", set(deps), lambda low: band_parts(low)[1], f"{where}.bands"))
+            self.extra_steps.append(Step(
+                value_col, "num", set(deps), lambda low: band_parts(low)[2], f"{where}.value"))
+            self.warns.append(Warn(undef_col, "undefined", item.id, item.label))
+            self.reason_columns[item.id] = [value_col, band_col]
+        elif kind == "levels":
+            assert item.levels is not None
+            lv = item.levels
+            source = lv.input or item.id
+            spec = s.inputs.get(source)
+            if spec is None or spec.type != "level":
+                raise SchemeError(
+                    f"{where}.levels.input: {source!r} is not an input of type level"
+                )
+            assert spec.levels is not None
+            missing = [name for name in spec.levels if name not in lv.points]
+            if missing:
+                raise SchemeError(
+                    f"{where}.levels: level {missing[0]!r} of input {source!r} has no score"
+                )
+            unknown = [name for name in lv.points if name not in spec.levels]
+            if unknown:
+                raise SchemeError(
+                    f"{where}.levels: {unknown[0]!r} is not a level of input {source!r} "
+                    f"(levels: {', '.join(spec.levels)})"
+                )
+            deps.add(source)
+            base = item.points if lv.scale == "fraction" else None
+            in_col = input_column(source)
+
+            def build(low: Lowering) -> pl.Expr:
+                chain: pl.Expr = pl.lit(None, dtype=DEC)
+                for name, pts in reversed(list(lv.points.items())):
+                    val = pts * base if base is not None else pts
+                    chain = pl.when(pl.col(in_col) == pl.lit(name)).then(dlit(val)).otherwise(
+                        chain)
+                return chain
+
+            self.reason_columns[item.id] = [in_col]
+        elif kind == "deduction":
+            assert item.deduction is not None and item.points is not None
+            ded = item.deduction
+            for rule in ded.rules:
+                if rule.count not in self.s.inputs:
+                    raise SchemeError(
+                        f"{where}.deduction: {rule.count!r} is not an input of the scheme"
+                    )
+                deps.add(rule.count)
+            start = item.points
+
+            def build(low: Lowering) -> pl.Expr:
+                total: pl.Expr = dlit(0)
+                for rule in ded.rules:
+                    c = pl.col(input_column(rule.count))
+                    if rule.unit is not None:
+                        c = (c / dlit(rule.unit)).ceil()
+                    if rule.per is not None:
+                        over = pl.max_horizontal(c - dlit(rule.free), dlit(0))
+                        total = total + over * dlit(rule.per)
+                    else:
+                        assert rule.schedule is not None
+                        c = pl.max_horizontal(c - dlit(rule.free), dlit(0))
+                        sched = rule.schedule
+                        chain: pl.Expr = dlit(sched[-1])
+                        for n in range(len(sched) - 1, 0, -1):
+                            chain = pl.when(c <= dlit(n)).then(dlit(sched[n - 1])).otherwise(
+                                chain)
+                        total = total + pl.when(c <= dlit(0)).then(dlit(0)).otherwise(chain)
+                return pl.max_horizontal(dlit(start) - total, dlit(ded.floor))
+
+            self.reason_columns[item.id] = [input_column(r.count) for r in ded.rules]
+        elif kind == "formula":
+            assert item.formula is not None
+            node = _formula(item.formula, f"{where}.formula")
+            deps |= names(node)
+
+            def build(low: Lowering) -> pl.Expr:
+                return local(low).lower(node, "num", f"{where}.formula").expr
+
+        else:  # rated
+            assert item.rated is not None
+            rated = item.rated
+            source = rated.input or item.id
+            spec = s.inputs.get(source)
+            if spec is None or not spec.raters:
+                raise SchemeError(
+                    f"{where}.rated.input: {source!r} is not an input with raters"
+                )
+            unknown = [r for r in rated.raters if r not in spec.raters]
+            if unknown:
+                raise SchemeError(
+                    f"{where}.rated.raters: {unknown[0]!r} is not a rater of input {source!r}"
+                )
+            cols = {r: input_column(f"{source}@{r}") for r in rated.raters}
+            deps |= {f"{source}@{r}" for r in rated.raters}
+            full = sum(rated.raters.values(), Decimal(0))
+            value_col = f"value:{item.id}"
+            miss_col = f"miss:{item.id}"
+
+            def parts(low: Lowering) -> tuple[pl.Expr, pl.Expr]:
+                num: pl.Expr = dlit(0)
+                den: pl.Expr = dlit(0)
+                for r, w in rated.raters.items():
+                    m = pl.col(cols[r])
+                    num = num + pl.when(m.is_null()).then(dlit(0)).otherwise(m * dlit(w))
+                    den = den + pl.when(m.is_null()).then(dlit(0)).otherwise(dlit(w))
+                return num, den
+
+            def build(low: Lowering) -> pl.Expr:
+                num, den = parts(low)
+                # weighted mark × weight, divided once, rounded once (rulebook 4.9)
+                return safe_div(num * dlit(weight), den)
+
+            self.extra_steps.append(Step(
+                value_col, "num", set(deps), lambda low: safe_div(*parts(low)), where))
+            self.extra_steps.append(Step(
+                miss_col, "bool", set(deps),
+                lambda low: (parts(low)[1] < dlit(full)) & (parts(low)[1] > dlit(0)), where))
+            self.warns.append(Warn(miss_col, "missing_rater", item.id, item.label))
+            self.reason_columns[item.id] = [value_col, *cols.values()]
+
+        apply_weight = kind != "rated"
+
+        def final(low: Lowering, build: Builder = build) -> pl.Expr:
+            x = build(low)
+            if apply_weight and weight != 1:
+                x = x * dlit(weight)
+            if veto is not None:
+                v = local(low).lower(veto, "bool", f"{where}.veto").expr
+                x = pl.when(v.fill_null(False)).then(dlit(0)).otherwise(x)
+            if places is not None:
+                x = round_half_up(x, places)
+            return x
+
+        self._define(item.id, Step(col, "num", deps, final, where))
+
+    # -- total, grade, rank ------------------------------------------------------
+    def _total(self) -> None:
+        s = self.s
+        if s.total.none:
+            return
+        parts = [it.id for it in s.indicators] + [a.id for a in s.adjustments]
+        veto = _formula(s.total.veto, "total.veto") if s.total.veto else None
+        if s.total.formula is not None:
+            node: Node | None = _formula(s.total.formula, "total.formula")
+            assert node is not None
+            deps = names(node)
+        else:
+            node = None
+            deps = set(parts)
+        if veto is not None:
+            deps |= names(veto)
+        cols = [f"ind:{it.id}" for it in s.indicators] + [f"adj:{a.id}" for a in s.adjustments]
+
+        def build(low: Lowering) -> pl.Expr:
+            if node is not None:
+                x = round_half_up(low.lower(node, "num", "total.formula").expr)
+            else:
+                x = _sum_cols(cols)
+            if s.total.floor is not None:
+                x = pl.max_horizontal(x, dlit(s.total.floor))
+            if s.total.cap is not None:
+                x = pl.min_horizontal(x, dlit(s.total.cap))
+            if veto is not None:
+                v = low.lower(veto, "bool", "total.veto").expr
+                x = pl.when(v.fill_null(False)).then(dlit(0)).otherwise(x)
+            return x
+
+        self._define("total", Step("total", "num", deps, build, "total"))
+
+    def _grade(self) -> None:
+        s = self.s
+        if s.grade_input is not None:
+            spec = s.inputs.get(s.grade_input)
+            if spec is None or spec.type != "level":
+                raise SchemeError(f"grade_input: {s.grade_input!r} is not an input of type level")
+            src = input_column(s.grade_input)
+            self._define("grade", Step("grade", "str", {s.grade_input},
+                                       lambda _low: pl.col(src), "grade_input"))
+        elif s.grades:
+            if s.total.none:
+                raise SchemeError("grades: a scheme with no total cannot grade by total")
+            grades = s.grades
+
+            def build(low: Lowering) -> pl.Expr:
+                return grade_expr(pl.col("total"), grades)
+
+            self._define("grade", Step("grade", "str", {"total"}, build, "grades"))
+        if s.grades and any(g.coefficient is not None for g in s.grades):
+            grades = s.grades
+
+            def coef(low: Lowering) -> pl.Expr:
+                chain: pl.Expr = pl.lit(None, dtype=DEC)
+                for g in reversed(grades):
+                    if g.coefficient is not None:
+                        chain = pl.when(pl.col("grade") == pl.lit(g.name)).then(
+                            dlit(g.coefficient)).otherwise(chain)
+                return chain
+
+            self._define("coefficient", Step("coefficient", "num", {"grade"}, coef, "grades"))
+
+    def _rank(self) -> None:
+        s = self.s
+        if s.total.none:
+            return
+        keys: list[tuple[Node, bool]] = []
+        deps: set[str] = set()
+        for i, text in enumerate(s.rank_by):
+            body, _, order = text.strip().rpartition(" ")
+            if order not in ("asc", "desc") or not body:
+                body, order = text.strip(), "desc"
+            node = _formula(body, f"rank_by[{i}]")
+            deps |= names(node)
+            keys.append((node, order == "desc"))
+
+        def build(low: Lowering) -> pl.Expr:
+            lowered = [(low.lower(n, "num", "rank_by").expr, d) for n, d in keys]
+            return cohort_rank(lowered).cast(DEC)
+
+        self._define("rank", Step("rank", "num", deps, build, "rank_by"))
+
+    def _pool(self, pool: object, where: str) -> None:
+        from kaohe.scheme.models import Pool
+
+        assert isinstance(pool, Pool)
+        node = _formula(pool.amount, f"{where}.amount")
+        deps = names(node) | {"rank"}
+        explicit = sorted(s.rank for s in pool.shares if s.rank is not None)
+        rest = next((s for s in pool.shares if s.rest), None)
+        amount_col = f"poolamt:{pool.id}"
+        unalloc_col = f"unalloc:{pool.id}"
+
+        def amount(low: Lowering) -> pl.Expr:
+            return low.lower(node, "num", f"{where}.amount").expr
+
+        def members() -> pl.Expr:
+            return pl.col("rank").is_not_null().sum().over(COHORT).cast(DEC)
+
+        def build(low: Lowering) -> pl.Expr:
+            a = amount(low)
+            r = pl.col("rank")
+            n = members()
+            share: pl.Expr = dlit(0)
+            for rule in pool.shares:
+                if rule.rank is not None:
+                    share = pl.when(r == dlit(rule.rank)).then(
+                        a * dlit(rule.share) + dlit(rule.fixed)).otherwise(share)
+            if rest is not None:
+                others = n - dlit(len(explicit))
+                is_other = r.is_not_null() & ~r.is_in([Decimal(k) for k in explicit])
+                per = safe_div(a * dlit(rest.share), others) + dlit(rest.fixed)
+                share = pl.when(is_other).then(per).otherwise(share)
+            return pl.when(r.is_not_null()).then(share)
+
+        def unallocated(low: Lowering) -> pl.Expr:
+            n = members()
+            missing = pl.lit(False)
+            for k in explicit:
+                missing = missing | (n < dlit(k))
+            if rest is not None:
+                missing = missing | (n <= dlit(len(explicit)))
+            # warn once per team and period: on its rank-1 row
+            return missing & (pl.col("rank") == dlit(1))
+
+        self._define(pool.id, Step(f"pool:{pool.id}", "num", deps, build, where))
+        self.extra_steps.append(Step(amount_col, "num", set(deps), amount, where))
+        self.extra_steps.append(Step(unalloc_col, "bool", {"rank"}, unallocated, where))
+        self.warns.append(Warn(unalloc_col, "unallocated", pool.id, pool.label))
+
+    # -- ordering ------------------------------------------------------------------
+    def _layers(self) -> list[list[tuple[str, pl.Expr]]]:
+        steps = list(self.steps.items()) + [(f"__x{i}", st) for i, st in
+                                            enumerate(self.extra_steps)]
+        by_name = dict(steps)
+        depth: dict[str, int] = {}
+        visiting: list[str] = []
+
+        def visit(name: str) -> int:
+            if name in depth:
+                return depth[name]
+            step = by_name.get(name)
+            if step is None:
+                if name in self.input_names:
+                    return -1
+                known = sorted(self.symbols)
+                raise SchemeError(f"unknown name {name!r}; known names: {', '.join(known)}")
+            if name in visiting:
+                cycle = visiting[visiting.index(name):] + [name]
+                raise SchemeError(
+                    f"{step.where}: formula depends on itself: {' → '.join(cycle)}"
+                )
+            visiting.append(name)
+            d = 0
+            for dep in step.deps:
+                if dep == name and dep in self.input_names:
+                    continue  # an indicator reading the input of its own id
+                d = max(d, visit(dep) + 1)
+            visiting.pop()
+            depth[name] = d
+            return d
+
+        for name, step in steps:
+            for dep in step.deps:
+                if dep not in by_name and dep not in self.input_names:
+                    known = sorted(self.symbols)
+                    raise SchemeError(
+                        f"{step.where}: unknown name {dep!r}; known names: {', '.join(known)}"
+                    )
+            visit(name)
+        n_layers = max(depth.values(), default=-1) + 1
+        layers: list[list[tuple[str, pl.Expr]]] = [[] for _ in range(n_layers)]
+        low = Lowering(self.symbols, self.s.tables)
+        for name, step in steps:
+            try:
+                expr = step.build(low)
+            except ExprError as exc:
+                raise SchemeError(f"{step.where}: {exc}") from None
+            layers[depth[name]].append((step.column, expr))
+        return layers
+
+
+def _sum_cols(cols: list[str]) -> pl.Expr:
+    if not cols:
+        return dlit(0)
+    acc = pl.col(cols[0])
+    for c in cols[1:]:
+        acc = acc + pl.col(c)
+    return acc
+
+
+def grade_expr(score: pl.Expr, grades: list[Grade]) -> pl.Expr:
+    """Read a grade from a (rounded) score: grades listed from the highest down."""
+    chain: pl.Expr = pl.lit(grades[-1].name)
+    for g in reversed(grades[:-1]):
+        assert g.min is not None
+        chain = pl.when(score >= dlit(g.min)).then(pl.lit(g.name)).otherwise(chain)
+    return pl.when(score.is_not_null()).then(chain)
+
+
+def compile_scheme(scheme: Scheme) -> Plan:
+    return PlanBuilder(scheme).build()
+
+
+def describe_node(text: str) -> str:
+    return render(parse(text))

@@ -1,0 +1,1 @@
+"""Reading input tables: files in, one typed employee × period table out."""

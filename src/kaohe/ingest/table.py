@@ -1,0 +1,370 @@
+"""Read an input table (CSV or XLSX) for a scheme into typed, validated columns.
+
+Headers may be the input ids or their Chinese labels. Text is UTF-8 (with or without BOM)
+or GB18030. Every problem is reported as an :class:`InputError` naming the file, the row
+(the header is row 1), the column and the value; nothing is returned half-read.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+
+from kaohe.engine.exprs import ASSESSED, EMPLOYEE, PERIOD, PIDX, TEAM, Lowering
+from kaohe.errors import ExprError, InputError
+from kaohe.numbers import DEC, dlit
+from kaohe.scheme.expr import parse
+from kaohe.scheme.models import InputSpec, Scheme
+
+ROW = "__row"
+NAME = "name"
+
+STANDARD_COLUMNS: dict[str, tuple[str, ...]] = {
+    EMPLOYEE: ("employee", "工号", "员工工号", "员工编号", "员工", "employee_id"),
+    NAME: ("name", "姓名", "员工姓名"),
+    TEAM: ("team", "团队", "组别", "小组", "部门"),
+    PERIOD: ("period", "考核周期", "周期", "月份", "考核月份"),
+}
+
+_PERIOD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
+_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?%?$")
+PERCENT_TYPES = {"ratio", "number", "score"}
+NON_NEGATIVE = {"count", "money", "ratio"}
+
+
+@dataclass(frozen=True)
+class InputTable:
+    frame: pl.DataFrame
+    source: str
+    has_team: bool
+    has_period: bool
+    has_name: bool
+
+
+def decode(raw: bytes, source: str) -> str:
+    if not raw.strip():
+        raise InputError("the file is empty; expected a header row and one row per employee",
+                         file=source)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as utf8_error:
+        try:
+            return raw.decode("gb18030")
+        except UnicodeDecodeError:
+            row = raw[: utf8_error.start].count(b"\n") + 1
+            raise InputError(
+                f"cannot decode the file as UTF-8 or GB18030 (first bad byte "
+                f"0x{raw[utf8_error.start]:02x} at byte {utf8_error.start}); save it as "
+                "UTF-8 CSV", file=source, row=row) from None
+
+
+def read_raw(path: str | Path) -> tuple[pl.DataFrame, str]:
+    """Read a CSV or XLSX file into a frame of text cells, header mapped as written."""
+    p = Path(path)
+    source = str(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror}", file=source) from None
+    if p.suffix.lower() in (".xlsx", ".xlsm"):
+        return _read_xlsx(raw, source), source
+    text = decode(raw, source)
+    try:
+        frame = pl.read_csv(
+            io.StringIO(text), infer_schema=False, has_header=True, truncate_ragged_lines=False,
+            raise_if_empty=True,
+        )
+    except (pl.exceptions.PolarsError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"not a readable CSV table: {first}", file=source) from None
+    return frame, source
+
+
+def _read_xlsx(raw: bytes, source: str) -> pl.DataFrame:
+    try:
+        from openpyxl import load_workbook
+    except ImportError:  # pragma: no cover - openpyxl ships with kaohe[xlsx]
+        raise InputError("reading .xlsx needs openpyxl (pip install openpyxl)",
+                         file=source) from None
+    try:
+        wb = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except Exception as exc:
+        raise InputError(f"not a readable xlsx workbook: {exc}", file=source) from None
+    ws = wb.worksheets[0]
+    rows = list(ws.iter_rows(values_only=True))
+    if not rows:
+        raise InputError("the workbook's first sheet is empty", file=source)
+    header = [str(h).strip() if h is not None else "" for h in rows[0]]
+    cols: dict[str, list[str | None]] = {h: [] for h in header}
+    for r in rows[1:]:
+        for h, v in zip(header, r, strict=False):
+            cols[h].append(None if v is None else _cell(v))
+    return pl.DataFrame(cols, schema={h: pl.String for h in header})
+
+
+def _cell(v: object) -> str:
+    if isinstance(v, float):
+        return repr(v) if v != int(v) else str(int(v))
+    return str(v)
+
+
+def _fail(source: str, frame: pl.DataFrame, mask: pl.Series, column: str, header: str,
+          message: str) -> None:
+    """Raise for the first row where ``mask`` holds."""
+    hits = frame.filter(mask)
+    if hits.height:
+        row = int(hits[ROW][0])
+        value = hits[column][0] if column in hits.columns else None
+        raise InputError(message, file=source, row=row, column=header, value=value)
+
+
+def map_headers(frame: pl.DataFrame, scheme: Scheme, source: str) -> dict[str, str]:
+    """Map each recognised header to its canonical id; refuse duplicates."""
+    lookup: dict[str, str] = {}
+    for canon, names in STANDARD_COLUMNS.items():
+        for n in names:
+            lookup.setdefault(n, canon)
+    for ident, spec in scheme.inputs.items():
+        names = [ident, *( [spec.label] if spec.label else []), *spec.aliases]
+        if spec.raters:
+            for r in spec.raters:
+                for n in names:
+                    lookup[f"{n}@{r}"] = f"{ident}@{r}"
+        else:
+            for n in names:
+                lookup[n] = ident
+    mapping: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for header in frame.columns:
+        key = header.strip()
+        canon = lookup.get(key)
+        if canon is None:
+            continue  # extra columns are ignored
+        if canon in seen:
+            raise InputError(
+                f"columns {seen[canon]!r} and {header!r} both give {canon!r}; keep one",
+                file=source, row=1, column=header)
+        seen[canon] = header
+        mapping[header] = canon
+    return mapping
+
+
+def read_table(path: str | Path, scheme: Scheme, *, default_period: str | None = None) -> InputTable:
+    frame, source = read_raw(path)
+    return prepare(frame, scheme, source, default_period=default_period)
+
+
+def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
+            default_period: str | None = None) -> InputTable:
+    if frame.width == 0:
+        raise InputError("the file has no header row", file=source)
+    if frame.height == 0:
+        raise InputError("the file has a header but no data rows", file=source)
+    mapping = map_headers(frame, scheme, source)
+    header_of = {canon: header for header, canon in mapping.items()}
+    frame = frame.select(list(mapping)).rename(mapping)
+    frame = frame.with_columns(
+        [pl.col(c).str.strip_chars().replace("", None) for c in frame.columns]
+    ).with_row_index(ROW, offset=2)
+
+    if EMPLOYEE not in frame.columns:
+        raise InputError("missing column 'employee' (工号): every row needs an employee id",
+                         file=source, column="employee")
+    _fail(source, frame, frame[EMPLOYEE].is_null(), EMPLOYEE, header_of[EMPLOYEE],
+          "the employee id is empty")
+
+    has_team = TEAM in frame.columns
+    has_period = PERIOD in frame.columns
+    has_name = NAME in frame.columns
+    if not has_team:
+        frame = frame.with_columns(pl.lit("", dtype=pl.String).alias(TEAM))
+    else:
+        frame = frame.with_columns(pl.col(TEAM).fill_null(""))
+    frame = _periods(frame, source, header_of, has_period, default_period)
+
+    dup = frame.select(PERIOD, EMPLOYEE, ROW).with_columns(
+        pl.col(ROW).min().over([PERIOD, EMPLOYEE]).alias("__first"))
+    dups = dup.filter(pl.col(ROW) != pl.col("__first"))
+    if dups.height:
+        r = dups.row(0, named=True)
+        raise InputError(
+            f"duplicate row for employee {r[EMPLOYEE]!r} in period {r[PERIOD] or '(none)'}: "
+            f"row {r['__first']} has it already", file=source, row=int(r[ROW]),
+            column=header_of[EMPLOYEE])
+
+    converted: list[pl.Series] = []
+    for ident, spec in scheme.inputs.items():
+        columns = [f"{ident}@{r}" for r in spec.raters] if spec.raters else [ident]
+        present = [c for c in columns if c in frame.columns]
+        if not present and spec.default is None and (spec.required or spec.raters):
+            label = f" ({spec.label})" if spec.label else ""
+            names = " or ".join(repr(c) for c in columns[:3])
+            raise InputError(
+                f"missing column {names}{label}; the scheme {scheme.id!r} needs it",
+                file=source, column=columns[0])
+        for col in columns:
+            if col not in frame.columns:
+                converted.append(pl.Series(f"in:{col}", [None] * frame.height,
+                                           dtype=pl.String if spec.type == "level" else DEC))
+                continue
+            converted.append(_convert(frame, col, header_of[col], spec, source))
+    table = frame.select(EMPLOYEE, TEAM, PERIOD, PIDX, ROW,
+                         *([NAME] if has_name else [])).with_columns(converted)
+    table = _required(table, scheme, source, header_of)
+    _team_level(table, scheme, source, header_of)
+    return InputTable(table, source, has_team, has_period, has_name)
+
+
+def _periods(frame: pl.DataFrame, source: str, header_of: dict[str, str], has_period: bool,
+             default_period: str | None) -> pl.DataFrame:
+    if not has_period:
+        frame = frame.with_columns(pl.lit(default_period, dtype=pl.String).alias(PERIOD))
+        if default_period is None:
+            return frame.with_columns(pl.lit(0, dtype=pl.Int64).alias(PIDX))
+    raw = frame[PERIOD]
+    parts = raw.str.extract_groups(_PERIOD.pattern)
+    year = parts.struct.field("1").cast(pl.Int64, strict=False)
+    month = parts.struct.field("2").cast(pl.Int64, strict=False)
+    bad = raw.is_null() | year.is_null() | month.is_null() | (month < 1) | (month > 12)
+    header = header_of.get(PERIOD, "period")
+    if bad.any():
+        _fail(source, frame, bad, PERIOD, header,
+              "expected a month written YYYY-MM, e.g. 2026-10")
+    return frame.with_columns(
+        pl.format("{}-{}", year.cast(pl.String), month.cast(pl.String).str.zfill(2)).alias(
+            PERIOD),
+        (year * 12 + month - 1).alias(PIDX),
+    )
+
+
+def _convert(frame: pl.DataFrame, col: str, header: str, spec: InputSpec,
+             source: str) -> pl.Series:
+    s = frame[col]
+    out_name = f"in:{col}"
+    if spec.type == "level":
+        assert spec.levels is not None
+        mapping: dict[str, str] = {}
+        for name, aliases in spec.levels.items():
+            mapping[name] = name
+            for a in aliases:
+                mapping[a] = name
+        canon = s.replace_strict(mapping, default=None, return_dtype=pl.String)
+        bad = s.is_not_null() & canon.is_null()
+        _fail(source, frame, bad, col, header,
+              f"unknown level; expected one of {', '.join(spec.levels)}")
+        return canon.alias(out_name)
+    text = s
+    if spec.type != "count":
+        text = pl.select(pl.when(s.str.contains(_THOUSANDS.pattern)).then(
+            s.str.replace_all(",", "")).otherwise(s)).to_series()
+    is_pct = text.str.ends_with("%").fill_null(False)
+    if is_pct.any() and spec.type not in PERCENT_TYPES:
+        _fail(source, frame, is_pct, col, header,
+              f"a percent is not allowed in a {spec.type} column; write a plain number")
+    body = pl.select(pl.when(is_pct).then(text.str.strip_suffix("%")).otherwise(text)).to_series()
+    num = body.cast(DEC, strict=False)
+    bad = s.is_not_null() & num.is_null()
+    _fail(source, frame, bad, col, header, f"not a number (expected a {_kind(spec)})")
+    num = pl.select(pl.when(is_pct).then(num / dlit(100)).otherwise(num)).to_series()
+    if spec.type == "count":
+        frac = num.is_not_null() & (num != num.floor())
+        _fail(source, frame, frac, col, header, "a count must be a whole number")
+    if spec.type == "flag":
+        bad = num.is_not_null() & ~num.is_in([Decimal(0), Decimal(1)])
+        _fail(source, frame, bad, col, header, "expected 1 or 0")
+    low = spec.min if spec.min is not None else (Decimal(0) if spec.type in NON_NEGATIVE
+                                                 else None)
+    if low is not None:
+        below = num.is_not_null() & (num < low)
+        what = "a negative count" if spec.type == "count" and low == 0 else (
+            "a negative amount" if low == 0 else f"below the minimum {low.normalize():f}")
+        _fail(source, frame, below, col, header, f"{what} is not allowed")
+    if spec.max is not None:
+        above = num.is_not_null() & (num > spec.max)
+        _fail(source, frame, above, col, header, f"above the maximum {spec.max.normalize():f}")
+    if spec.default is not None:
+        num = num.fill_null(spec.default)
+    return num.cast(DEC).alias(out_name)
+
+
+def _kind(spec: InputSpec) -> str:
+    return {
+        "count": "whole number of occurrences",
+        "money": "amount such as 1280.50",
+        "ratio": "ratio such as 0.965 or 96.5%",
+        "flag": "1 or 0",
+        "score": "score",
+    }.get(spec.type, "number")
+
+
+def _required(table: pl.DataFrame, scheme: Scheme, source: str,
+              header_of: dict[str, str]) -> pl.DataFrame:
+    """Blank cells in required inputs are errors on rows that are assessed."""
+    from kaohe.engine.plan import compile_scheme
+
+    plan = compile_scheme(scheme)
+    table = table.with_columns(plan.layers[0][0][1].alias(ASSESSED))
+    assessed = table[ASSESSED]
+    syms = {k: v for k, v in plan.symbols.items() if k in scheme.inputs}
+    low = Lowering(syms, scheme.tables)
+    for ident, spec in scheme.inputs.items():
+        if spec.raters:
+            cols = [f"in:{ident}@{r}" for r in spec.raters]
+            none = table.select(pl.all_horizontal([pl.col(c).is_null() for c in cols])).to_series()
+            if spec.required:
+                header = next((header_of[f"{ident}@{r}"] for r in spec.raters
+                               if f"{ident}@{r}" in header_of), f"{ident}@{spec.raters[0]}")
+                _fail(source, table, none & assessed, f"in:{ident}@{spec.raters[0]}", header,
+                      f"no rater gave a mark for {ident!r} ({spec.label}); at least one of "
+                      + ", ".join(f"{ident}@{r}" for r in spec.raters) + " is needed")
+            continue
+        col = f"in:{ident}"
+        if spec.default is not None:
+            continue
+        missing = table[col].is_null()
+        if spec.required_when is not None:
+            try:
+                cond = table.select(
+                    low.lower(parse(spec.required_when), "bool").expr.fill_null(True)
+                ).to_series()
+            except ExprError as exc:
+                raise InputError(f"inputs.{ident}.required_when: {exc}") from None
+            need = missing & assessed & cond
+        elif spec.required:
+            need = missing & assessed
+        else:
+            continue
+        _fail(source, table, need, col, header_of.get(ident, ident),
+              "the value is missing" + (f" ({spec.label})" if spec.label else ""))
+    return table
+
+
+def _team_level(table: pl.DataFrame, scheme: Scheme, source: str,
+                header_of: dict[str, str]) -> None:
+    for ident, spec in scheme.inputs.items():
+        if not spec.team_level:
+            continue
+        col = f"in:{ident}"
+        first = table.sort(ROW).with_columns(
+            pl.col(col).first().over([PERIOD, TEAM]).alias("__first"),
+            pl.col(ROW).first().over([PERIOD, TEAM]).alias("__first_row"),
+        )
+        bad = first.filter(pl.col(col).ne_missing(pl.col("__first")))
+        if bad.height:
+            r = bad.row(0, named=True)
+            raise InputError(
+                f"{ident!r} must be the same on every row of team {r[TEAM] or '(none)'} in "
+                f"{r[PERIOD] or 'the period'}; row {r['__first_row']} has "
+                f"{_show(r['__first'])}", file=source, row=int(r[ROW]),
+                column=header_of.get(ident, ident), value=_show(r[col]))
+
+
+def _show(v: object) -> str:
+    if isinstance(v, Decimal):
+        return format(v.normalize(), "f")
+    return str(v)

@@ -1,0 +1,1 @@
+"""Reports: terminal tables, CSV, and xlsx forms (考核表)."""

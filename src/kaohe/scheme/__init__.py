@@ -1,0 +1,1 @@
+"""Schemes (考核方案): YAML → typed, immutable models."""

@@ -1,0 +1,250 @@
+"""The formula language of schemes: parsed with Lark, never ``eval``-ed.
+
+Grammar (precedence low → high): ``or``, ``and``, ``not``, comparisons
+(``= == != < <= > >=``), ``+ -``, ``* /``, unary minus, atoms. Atoms are numbers
+(``0.6%``, ``6‰``, ``1280``), strings in quotes (``"基本称职"``), names of inputs and
+computed values, and function calls ``f(a, b)``. Names may contain ``@`` to address a
+rater's column (``performance@self``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Union
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import LarkError, UnexpectedInput
+
+from kaohe.errors import ExprError
+
+GRAMMAR = r"""
+?start: expr
+?expr: or_expr
+?or_expr: and_expr (_OR and_expr)*        -> or_
+?and_expr: not_expr (_AND not_expr)*      -> and_
+?not_expr: _NOT not_expr                  -> not_
+         | cmp
+?cmp: sum (CMPOP sum)?
+?sum: product (ADDOP product)*
+?product: unary (MULOP unary)*
+?unary: "-" unary                         -> neg
+      | atom
+?atom: NUMBER                             -> number
+     | STRING                             -> string
+     | NAME "(" [expr ("," expr)*] ")"    -> call
+     | NAME                               -> name
+     | "(" expr ")"
+
+_OR.2: /or\b/
+_AND.2: /and\b/
+_NOT.2: /not\b/
+CMPOP: "==" | "!=" | "<=" | ">=" | "=" | "<" | ">"
+ADDOP: "+" | "-"
+MULOP: "*" | "/"
+NUMBER: /\d+(\.\d+)?(%|‰)?/
+STRING: /"[^"]*"/ | /'[^']*'/
+NAME: /(?!(or|and|not)\b)[A-Za-z_][A-Za-z0-9_]*(@[A-Za-z_][A-Za-z0-9_]*)?/
+
+%import common.WS
+%ignore WS
+"""
+
+
+@dataclass(frozen=True)
+class Num:
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class Str:
+    value: str
+
+
+@dataclass(frozen=True)
+class Name:
+    id: str
+
+
+@dataclass(frozen=True)
+class Neg:
+    operand: Node
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str  # + - * /
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str  # = != < <= > >=
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    op: str  # and / or
+    operands: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Call:
+    func: str
+    args: tuple[Node, ...]
+
+
+Node = Union[Num, Str, Name, Neg, BinOp, Compare, BoolOp, Not, Call]
+
+
+def _number(text: str) -> Decimal:
+    try:
+        if text.endswith("%"):
+            return Decimal(text[:-1]) / 100
+        if text.endswith("‰"):
+            return Decimal(text[:-1]) / 1000
+        return Decimal(text)
+    except InvalidOperation as exc:  # pragma: no cover - the grammar admits only digits
+        raise ExprError(f"not a number: {text!r}") from exc
+
+
+@v_args(inline=True)
+class _ToAst(Transformer[Token, Node]):
+    def number(self, tok: Token) -> Node:
+        return Num(_number(str(tok)))
+
+    def string(self, tok: Token) -> Node:
+        return Str(str(tok)[1:-1])
+
+    def name(self, tok: Token) -> Node:
+        return Name(str(tok))
+
+    def neg(self, operand: Node) -> Node:
+        if isinstance(operand, Num):
+            return Num(-operand.value)
+        return Neg(operand)
+
+    def call(self, func: Token, *args: Node | None) -> Node:
+        return Call(str(func), tuple(a for a in args if a is not None))
+
+    def not_(self, operand: Node) -> Node:
+        return Not(operand)
+
+    def or_(self, *operands: Node) -> Node:
+        return operands[0] if len(operands) == 1 else BoolOp("or", operands)
+
+    def and_(self, *operands: Node) -> Node:
+        return operands[0] if len(operands) == 1 else BoolOp("and", operands)
+
+    def cmp(self, left: Node, op: Token, right: Node) -> Node:
+        text = str(op)
+        return Compare("=" if text == "==" else text, left, right)
+
+    def sum(self, *items: Node | Token) -> Node:
+        return _fold(items)
+
+    def product(self, *items: Node | Token) -> Node:
+        return _fold(items)
+
+
+def _fold(items: tuple[Node | Token, ...]) -> Node:
+    node = items[0]
+    assert not isinstance(node, Token)
+    for i in range(1, len(items), 2):
+        op, right = items[i], items[i + 1]
+        assert isinstance(op, Token) and not isinstance(right, Token)
+        node = BinOp(str(op), node, right)
+    return node
+
+
+_PARSER = Lark(GRAMMAR, parser="lalr", maybe_placeholders=True)
+
+
+@lru_cache(maxsize=4096)
+def parse(text: str) -> Node:
+    """Parse one formula; raise :class:`ExprError` saying where it fails."""
+    source = str(text).strip()
+    if not source:
+        raise ExprError("empty formula")
+    try:
+        tree = _PARSER.parse(source)
+        return _ToAst().transform(tree)
+    except UnexpectedInput as exc:
+        col = getattr(exc, "column", "?")
+        context = exc.get_context(source, span=20).rstrip()
+        raise ExprError(
+            f"cannot parse formula {source!r} at column {col}:\n{context}"
+        ) from None
+    except LarkError as exc:
+        raise ExprError(f"cannot parse formula {source!r}: {exc}") from None
+
+
+def names(node: Node) -> set[str]:
+    """Every name a formula reads (not counting function names)."""
+    found: set[str] = set()
+    _walk(node, found, None)
+    return found
+
+
+def calls(node: Node) -> set[str]:
+    """Every function a formula calls."""
+    found: set[str] = set()
+    _walk(node, None, found)
+    return found
+
+
+def _walk(node: Node, name_acc: set[str] | None, call_acc: set[str] | None) -> None:
+    match node:
+        case Name(id=ident):
+            if name_acc is not None:
+                name_acc.add(ident)
+        case Neg(operand=o) | Not(operand=o):
+            _walk(o, name_acc, call_acc)
+        case BinOp(left=a, right=b) | Compare(left=a, right=b):
+            _walk(a, name_acc, call_acc)
+            _walk(b, name_acc, call_acc)
+        case BoolOp(operands=ops):
+            for o in ops:
+                _walk(o, name_acc, call_acc)
+        case Call(func=f, args=args):
+            if call_acc is not None:
+                call_acc.add(f)
+            if f == "lookup" and args and isinstance(args[0], Name):
+                args = args[1:]  # the first argument names a table, not a value
+            for a in args:
+                _walk(a, name_acc, call_acc)
+        case _:
+            pass
+
+
+def render(node: Node) -> str:
+    """Formula text back from an AST (for reasons and error messages)."""
+    match node:
+        case Num(value=v):
+            return format(v.normalize(), "f")
+        case Str(value=s):
+            return f'"{s}"'
+        case Name(id=i):
+            return i
+        case Neg(operand=o):
+            return f"-{render(o)}"
+        case Not(operand=o):
+            return f"not {render(o)}"
+        case BinOp(op=op, left=a, right=b):
+            return f"({render(a)} {op} {render(b)})"
+        case Compare(op=op, left=a, right=b):
+            return f"{render(a)} {op} {render(b)}"
+        case BoolOp(op=op, operands=ops):
+            return f" {op} ".join(render(o) for o in ops)
+        case Call(func=f, args=args):
+            return f"{f}({', '.join(render(a) for a in args)})"
+    raise AssertionError(node)  # pragma: no cover

@@ -1,0 +1,256 @@
+"""Load a scheme from YAML, with errors that name the file, line and field.
+
+PyYAML's composer keeps the position of every node; we build plain Python data and a map
+from each field path to its line, then validate with the Pydantic models and compile the
+scheme once (which checks every formula, band table, level and dependency). Any failure
+becomes a :class:`SchemeError` whose message starts ``FILE:LINE: field: ...``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from kaohe.errors import SchemeError
+from kaohe.scheme.models import Scheme
+
+Path_ = tuple[str | int, ...]
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe loader that keeps numbers as written (``0.1`` stays exact)."""
+
+
+def _compose(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SchemeError(f"{source}{line}: not valid YAML: {problem}") from None
+    if node is None:
+        raise SchemeError(f"{source}: the scheme file is empty")
+    lines: dict[Path_, int] = {}
+    return _build(node, (), lines, source), lines
+
+
+def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in out:
+                raise SchemeError(
+                    f"{source}:{key_node.start_mark.line + 1}: {_dotted(path + (key,))}: "
+                    "this key appears twice"
+                )
+            lines[path + (key,)] = key_node.start_mark.line + 1
+            out[key] = _build(value_node, path + (key,), lines, source)
+            lines[path + (key,)] = key_node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(v, path + (i,), lines, source) for i, v in enumerate(node.value)]
+    assert isinstance(node, yaml.ScalarNode)
+    tag = node.tag
+    value = node.value
+    if tag.endswith(":int"):
+        return int(value.replace("_", ""))
+    if tag.endswith(":float"):
+        try:
+            return Decimal(value.replace("_", ""))
+        except ArithmeticError:
+            return value
+    if tag.endswith(":bool"):
+        return value.lower() in ("true", "yes", "on")
+    if tag.endswith(":null"):
+        return None
+    return value
+
+
+def _dotted(path: Path_) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(top)"
+
+
+def _line_for(path: Path_, lines: dict[Path_, int]) -> int | None:
+    p = tuple(path)
+    while p:
+        if p in lines:
+            return lines[p]
+        p = p[:-1]
+    return lines.get(())
+
+
+def _resolve(where: str, lines: dict[Path_, int]) -> Path_:
+    """Turn ``indicators[0].bands`` back into a path."""
+    path: list[str | int] = []
+    for part in where.replace("]", "").replace("[", ".").split("."):
+        if not part:
+            continue
+        path.append(int(part) if part.isdigit() else part)
+    return tuple(path)
+
+
+def load_scheme_text(text: str, source: str = "<scheme>") -> Scheme:
+    data, lines = _compose(text, source)
+    if not isinstance(data, dict):
+        raise SchemeError(f"{source}:1: a scheme must be a mapping, got {type(data).__name__}")
+    try:
+        scheme = Scheme.model_validate(data)
+    except ValidationError as exc:
+        msgs = []
+        for err in exc.errors():
+            loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith(
+                "function-")))
+            line = _line_for(loc, lines)
+            value = err.get("input")
+            shown = f" (got {value!r})" if not isinstance(value, dict | list) and value is not None \
+                and err["type"] != "missing" else ""
+            msg = err["msg"].removeprefix("Value error, ")
+            msgs.append(f"{source}:{line}: {_dotted(loc)}: {msg}{shown}")
+        raise SchemeError("\n".join(msgs)) from None
+    from kaohe.engine.plan import compile_scheme
+    from kaohe.engine.run import aggregate_plan
+
+    try:
+        _static_checks(scheme)
+        plan = compile_scheme(scheme)
+        for i, spec in enumerate(scheme.aggregates):
+            aggregate_plan(plan, spec, f"aggregates[{i}]")
+    except SchemeError as exc:
+        text_ = str(exc)
+        where, sep, rest = text_.partition(": ")
+        if sep and (where[:1].isalpha()) and " " not in where:
+            line = _line_for(_resolve(where, lines), lines)
+            raise SchemeError(f"{source}:{line}: {where}: {rest}") from None
+        raise SchemeError(f"{source}: {text_}") from None
+    return scheme
+
+
+def load_scheme(path: str | Path) -> Scheme:
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise SchemeError(f"{p}: cannot read the scheme file: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SchemeError(f"{p}: the scheme file is not UTF-8 text") from None
+    return load_scheme_text(text, str(p))
+
+
+def _static_checks(s: Scheme) -> None:
+    """Checks that need the whole scheme: ids, grades, sums of weights and points."""
+    seen: dict[str, str] = {}
+    groups = [
+        ("values", [v.id for v in s.values]),
+        ("indicators", [i.id for i in s.indicators]),
+        ("sections", [x.id for x in s.sections]),
+        ("adjustments", [a.id for a in s.adjustments]),
+        ("pools", [p.id for p in s.pools]),
+        ("pay", [p.id for p in s.pay]),
+    ]
+    reserved = {"total", "grade", "coefficient", "rank", "pay_total"}
+    for group, ids in groups:
+        for i, ident in enumerate(ids):
+            if ident in reserved:
+                raise SchemeError(f"{group}[{i}].id: {ident!r} is a reserved name")
+            if ident in seen:
+                raise SchemeError(
+                    f"{group}[{i}].id: {ident!r} is already used in {seen[ident]}")
+            seen[ident] = group
+    section_ids = {x.id for x in s.sections}
+    for i, ind in enumerate(s.indicators):
+        if ind.section is not None and ind.section not in section_ids:
+            raise SchemeError(
+                f"indicators[{i}].section: {ind.section!r} is not a section of the scheme "
+                f"({', '.join(sorted(section_ids)) or 'none defined'})"
+            )
+    for name, spec in s.inputs.items():
+        if spec.min is not None and spec.max is not None and spec.min > spec.max:
+            raise SchemeError(f"inputs.{name}.min: min is above max")
+    if s.grades:
+        _check_grades(s.grades, "grades", needs_min=s.grade_input is None)
+    for i, agg in enumerate(s.aggregates):
+        if agg.grades:
+            _check_grades(agg.grades, f"aggregates[{i}].grades", needs_min=True)
+    for i, ind in enumerate(s.indicators):
+        if ind.rated is not None:
+            total = sum(ind.rated.raters.values(), Decimal(0))
+            if total != 1:
+                raise SchemeError(
+                    f"indicators[{i}].rated.raters: rater weights must add up to 100%, "
+                    f"they add up to {_pct(total)}"
+                )
+    # points must add up: each section's indicators to the section's points, all to max_total
+    maxima = {ind.id: _max_points(ind) for ind in s.indicators}
+    for j, sec in enumerate(s.sections):
+        if sec.points is None:
+            continue
+        members = [ind for ind in s.indicators if ind.section == sec.id]
+        if any(maxima[m.id] is None for m in members):
+            continue
+        got = sum((maxima[m.id] or Decimal(0) for m in members), Decimal(0))
+        if got != sec.points:
+            raise SchemeError(
+                f"sections[{j}].points: the indicators of section {sec.id!r} give at most "
+                f"{_num(got)} points, the section says {_num(sec.points)}"
+            )
+    if s.max_total is not None and all(v is not None for v in maxima.values()):
+        got = sum((v or Decimal(0) for v in maxima.values()), Decimal(0))
+        if got != s.max_total:
+            detail = ", ".join(f"{k} {_num(v or Decimal(0))}" for k, v in maxima.items())
+            raise SchemeError(
+                f"max_total: the indicators add up to {_num(got)} points, the scheme says "
+                f"{_num(s.max_total)} ({detail})"
+            )
+
+
+def _max_points(ind: Any) -> Decimal | None:
+    if ind.kind == "bands":
+        return max(b.score for b in ind.bands.bands) * ind.weight
+    if ind.kind == "levels":
+        top = max(ind.levels.points.values())
+        return (top * ind.points if ind.levels.scale == "fraction" else top) * ind.weight
+    if ind.kind == "deduction":
+        return ind.points * ind.weight
+    if ind.kind == "rated":
+        return ind.rated_scale * ind.weight
+    return ind.points * ind.weight if ind.points is not None else None
+
+
+def _check_grades(grades: list[Any], where: str, needs_min: bool) -> None:
+    if not needs_min:
+        return
+    for k, g in enumerate(grades[:-1]):
+        if g.min is None:
+            raise SchemeError(f"{where}[{k}].min: every grade but the lowest needs a min")
+    if grades[-1].min is not None:
+        raise SchemeError(
+            f"{where}[{len(grades) - 1}].min: the lowest grade takes every score below the "
+            "next one and has no min; a min here would leave lower scores without a grade"
+        )
+    for k in range(1, len(grades) - 1):
+        a, b = grades[k - 1].min, grades[k].min
+        if b >= a:
+            raise SchemeError(
+                f"{where}[{k}].min: grades are listed from the highest down; {_num(b)} is not "
+                f"below {_num(a)}"
+            )
+
+
+def _num(x: Decimal) -> str:
+    return format(x.normalize(), "f")
+
+
+def _pct(x: Decimal) -> str:
+    return f"{_num(x * 100)}%"

@@ -1,0 +1,415 @@
+"""Typed, immutable scheme models.
+
+A scheme is data: inputs, indicators (bands, levels, deductions, formulas, rated sections),
+adjustments, total, grades, pools, pay lines, flags, eligibility and aggregates. Every
+formula is a string in the language of :mod:`kaohe.scheme.expr`; the loader checks that
+each one parses and reads only names the scheme defines.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from kaohe.numbers import parse_number
+from kaohe.scheme.intervals import Interval, open_top, order_and_check, parse_interval
+
+
+def _to_decimal(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("expected a number, got a yes/no value")
+    if isinstance(value, str):
+        try:
+            return parse_number(value)
+        except Exception as exc:
+            raise ValueError(f"expected a number such as 30, 0.3 or 30%, got {value!r}") from exc
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value
+
+
+Num = Annotated[Decimal, BeforeValidator(_to_decimal)]
+Formula = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int | float) else v)]
+Ident = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+InputType = Literal["number", "money", "ratio", "count", "flag", "level", "score"]
+
+
+class InputSpec(Model):
+    """One column of the input table."""
+
+    label: str = ""
+    label_en: str = ""
+    type: InputType = "number"
+    #: level name → accepted spellings (a plain list means no extra spellings)
+    levels: dict[str, list[str]] | None = None
+    min: Num | None = None
+    max: Num | None = None
+    #: who gives this input (for display; rated sections use ``raters``)
+    rater: str | None = None
+    #: rated input: one column per rater, named ``<id>@<rater>``
+    raters: list[Ident] | None = None
+    required: bool = True
+    #: formula: the value is required only on rows where this holds
+    required_when: Formula | None = None
+    default: Num | None = None
+    #: the same value must be repeated on every row of a team and period
+    team_level: bool = False
+    aliases: list[str] = Field(default_factory=list)
+
+    @field_validator("levels", mode="before")
+    @classmethod
+    def _levels(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return {str(x): [] for x in v}
+        if isinstance(v, dict):
+            return {str(k): [str(a) for a in (al or [])] for k, al in v.items()}
+        return v
+
+    @model_validator(mode="after")
+    def _check(self) -> InputSpec:
+        if self.type == "level" and not self.levels:
+            raise ValueError("an input of type level needs its levels listed")
+        if self.type != "level" and self.levels:
+            raise ValueError(f"levels are only for inputs of type level, not {self.type}")
+        return self
+
+
+class Band(Model):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    interval: Interval
+    score: Decimal
+
+
+def _bands(value: Any) -> Any:
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = []
+        for item in value:
+            if not isinstance(item, dict) or len(item) != 1:
+                raise ValueError("each band is written `interval: score`, e.g. `'>=100%': 100`")
+            items.extend(item.items())
+    else:
+        raise ValueError("bands are a mapping of interval → score")
+    if not items:
+        raise ValueError("a band table needs at least one band")
+    out = []
+    for key, score in items:
+        try:
+            iv = parse_interval(str(key))
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+        out.append({"interval": iv, "score": _to_decimal(score)})
+    return out
+
+
+class Bands(Model):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    bands: tuple[Band, ...]
+
+    @model_validator(mode="after")
+    def _coverage(self) -> Bands:
+        order_and_check([b.interval for b in self.bands])
+        return self
+
+    @property
+    def ascending(self) -> list[Band]:
+        order = order_and_check([b.interval for b in self.bands])
+        return [self.bands[i] for i in order]
+
+    @property
+    def lowest_score(self) -> Decimal:
+        return self.ascending[0].score
+
+
+def make_bands(value: Any) -> Bands:
+    raw = _bands(value)
+    ivs: list[Interval] = [r["interval"] for r in raw]
+    # A top band written closed ([90,100], =100%) is open-ended: nothing is left above.
+    top = max(
+        (i for i, iv in enumerate(ivs) if iv.hi is not None),
+        key=lambda i: (ivs[i].hi, ivs[i].hi_closed),
+        default=None,
+    )
+    if top is not None:
+        hi = ivs[top].hi
+        assert hi is not None
+        if ivs[top].hi_closed and not any(
+            iv.lo is not None and iv.lo >= hi for j, iv in enumerate(ivs) if j != top
+        ) and not any(iv.hi is None for iv in ivs):
+            raw[top]["interval"] = open_top(ivs[top])
+    return Bands(bands=tuple(Band(interval=r["interval"], score=r["score"]) for r in raw))
+
+
+BandTable = Annotated[Bands, BeforeValidator(lambda v: v if isinstance(v, Bands) else make_bands(v))]
+
+
+class Levels(Model):
+    """A rater picks a level; each level gives points, or a fraction of the indicator's points."""
+
+    input: Ident | None = None
+    points: dict[str, Num]
+    #: ``fraction``: each level's number multiplies the indicator's ``points``
+    scale: Literal["points", "fraction"] = "points"
+
+    @field_validator("points", mode="before")
+    @classmethod
+    def _keys(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {str(k): val for k, val in v.items()}
+        return v
+
+
+class DeductionRule(Model):
+    """One counted event: ``per`` points each after ``free`` occurrences, or an escalating
+    ``schedule`` (the n-th entry is the total for n occurrences, the last one holds)."""
+
+    count: Ident
+    per: Num | None = None
+    free: Num = Decimal(0)
+    schedule: list[Num] | None = None
+    #: counts are rounded up to whole units of this size (半天按1天计: unit 1)
+    unit: Num | None = None
+    label: str = ""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> DeductionRule:
+        if (self.per is None) == (self.schedule is None):
+            raise ValueError("a deduction rule needs exactly one of `per` or `schedule`")
+        if self.schedule is not None and not self.schedule:
+            raise ValueError("a deduction schedule needs at least one step")
+        if self.unit is not None and self.unit <= 0:
+            raise ValueError("unit must be positive")
+        return self
+
+
+class Deduction(Model):
+    rules: list[DeductionRule]
+    floor: Num = Decimal(0)
+
+
+class Rated(Model):
+    """A mark given by several raters, weighted; a missing rater's weight is shared out."""
+
+    input: Ident | None = None
+    raters: dict[Ident, Num]
+    #: the full mark each rater gives (the weighted mark times the weight is the points)
+    scale: Num = Decimal(100)
+
+    @model_validator(mode="after")
+    def _weights(self) -> Rated:
+        if sum(self.raters.values(), Decimal(0)) <= 0:
+            raise ValueError("rater weights must add up to more than 0")
+        return self
+
+
+class ScoredItem(Model):
+    """An indicator (or a computed value that is not reported as one)."""
+
+    id: Ident
+    label: str = ""
+    label_en: str = ""
+    section: Ident | None = None
+    #: multiplier of the score (30% of a 0–100 band score gives 0–30 points)
+    weight: Num = Decimal(1)
+    #: the most the indicator can give (start of a deduction; base of fractional levels)
+    points: Num | None = None
+    value: Formula | None = None
+    bands: BandTable | None = None
+    #: score when the value is undefined (a zero denominator): the lowest band, or a number
+    undefined: Literal["lowest"] | Num = "lowest"
+    levels: Levels | None = None
+    deduction: Deduction | None = None
+    formula: Formula | None = None
+    rated: Rated | None = None
+    #: formula: when it holds the indicator gives 0 (单项否决)
+    veto: Formula | None = None
+    #: decimals to round to (indicators: 2 by default; values: not rounded by default)
+    round: int | None = None
+    source: str = ""
+    standard: str = ""
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> ScoredItem:
+        kinds = [
+            k for k in ("bands", "levels", "deduction", "formula", "rated")
+            if getattr(self, k) is not None
+        ]
+        if len(kinds) != 1:
+            raise ValueError(
+                "an indicator needs exactly one rule: bands, levels, deduction, formula or rated"
+                + (f" (found {', '.join(kinds)})" if kinds else "")
+            )
+        if self.bands is not None and self.value is None:
+            raise ValueError("bands need a `value` formula to read")
+        if self.value is not None and self.bands is None:
+            raise ValueError("`value` is only used with bands; use `formula` for points")
+        if self.deduction is not None and self.points is None:
+            raise ValueError("a deduction starts from `points`; give the indicator's points")
+        if self.levels is not None and self.levels.scale == "fraction" and self.points is None:
+            raise ValueError("fractional levels need the indicator's `points`")
+        return self
+
+    @property
+    def rated_scale(self) -> Decimal:
+        assert self.rated is not None
+        return self.rated.scale
+
+    @property
+    def kind(self) -> str:
+        for k in ("bands", "levels", "deduction", "formula", "rated"):
+            if getattr(self, k) is not None:
+                return k
+        raise AssertionError  # pragma: no cover
+
+
+class Section(Model):
+    id: Ident
+    label: str = ""
+    label_en: str = ""
+    points: Num | None = None
+
+
+class Adjustment(Model):
+    id: Ident
+    label: str = ""
+    label_en: str = ""
+    points: Formula
+    floor: Num | None = None
+    cap: Num | None = None
+
+
+class Total(Model):
+    #: formula over indicators, sections and adjustments; default: their sum
+    formula: Formula | None = None
+    floor: Num | None = None
+    cap: Num | None = None
+    #: formula: when it holds the total is 0 (总分否决)
+    veto: Formula | None = None
+    #: the scheme gives no total (e.g. a grade entered directly)
+    none: bool = False
+
+
+class Grade(Model):
+    name: str
+    label_en: str = ""
+    min: Num | None = None
+    coefficient: Num | None = None
+
+
+class ShareRule(Model):
+    rank: int | None = None
+    #: the members not given an explicit rank share this part equally
+    rest: bool = False
+    share: Num = Decimal(0)
+    fixed: Num = Decimal(0)
+
+    @model_validator(mode="after")
+    def _one(self) -> ShareRule:
+        if (self.rank is None) == (not self.rest):
+            raise ValueError("a pool share is either for a `rank` or for the `rest`")
+        return self
+
+
+class Pool(Model):
+    id: Ident
+    label: str = ""
+    label_en: str = ""
+    #: formula evaluated per team and period (use team_sum(...))
+    amount: Formula
+    shares: list[ShareRule]
+
+    @model_validator(mode="after")
+    def _shares(self) -> Pool:
+        total = sum((s.share for s in self.shares), Decimal(0))
+        if total > 1:
+            raise ValueError(f"pool shares add up to {total:%}, more than 100%")
+        ranks = [s.rank for s in self.shares if s.rank is not None]
+        if len(set(ranks)) != len(ranks):
+            raise ValueError("a rank appears twice among the pool shares")
+        if sum(1 for s in self.shares if s.rest) > 1:
+            raise ValueError("only one `rest` share is allowed")
+        return self
+
+
+class PayLine(Model):
+    id: Ident
+    label: str = ""
+    label_en: str = ""
+    amount: Formula
+    veto: Formula | None = None
+
+
+class Flag(Model):
+    flag: str
+    when: Formula
+    label_en: str = ""
+
+
+class Eligibility(Model):
+    exclude_if: Formula
+    reason: str = ""
+
+
+class Award(Model):
+    id: Ident
+    amount: Formula
+
+
+class AggregateSpec(Model):
+    period: Literal["quarter", "year"]
+    label: str = ""
+    #: aggregate formula: sum(x), mean(x), count(cond), months(), first(x)
+    score: Formula
+    round: int | None = 2
+    grades: list[Grade] | None = None
+    awards: list[Award] = Field(default_factory=list)
+    flags: list[Flag] = Field(default_factory=list)
+
+
+class Scheme(Model):
+    id: str
+    name: str
+    name_en: str = ""
+    description: str = ""
+    description_en: str = ""
+    period: Literal["month", "quarter", "year"] = "month"
+    position: str = ""
+    #: the nominal full score; when given, the indicators' maximum points must add up to it
+    max_total: Num | None = None
+    inputs: dict[Ident, InputSpec]
+    values: list[ScoredItem] = Field(default_factory=list)
+    sections: list[Section] = Field(default_factory=list)
+    indicators: list[ScoredItem]
+    adjustments: list[Adjustment] = Field(default_factory=list)
+    total: Total = Field(default_factory=Total)
+    grade_input: Ident | None = None
+    grades: list[Grade] = Field(default_factory=list)
+    #: ranking keys after the total: formulas with `desc`/`asc`, e.g. "sales desc"
+    rank_by: list[str] = Field(default_factory=lambda: ["total desc"])
+    tables: dict[Ident, dict[str, Num]] = Field(default_factory=dict)
+    eligibility: Eligibility | None = None
+    pools: list[Pool] = Field(default_factory=list)
+    pay: list[PayLine] = Field(default_factory=list)
+    flags: list[Flag] = Field(default_factory=list)
+    aggregates: list[AggregateSpec] = Field(default_factory=list)
+
+    @field_validator("tables", mode="before")
+    @classmethod
+    def _table_keys(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {
+                name: {str(k): val for k, val in (t or {}).items()} if isinstance(t, dict) else t
+                for name, t in v.items()
+            }
+        return v
