@@ -6,6 +6,7 @@ message on stderr and nothing on stdout, and writes no output file.
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from enum import Enum
@@ -78,8 +79,15 @@ def score(
             render.write_results_xlsx(scored, doc, output)
             err.print(f"wrote {output}")
         else:
-            text = render.results_table(scored, doc)
-            _emit_text(text, output)
+            table = render.results_table(scored, doc)
+            if output is None:
+                console = Console()
+                console.print(table)
+                render.print_warnings(Console(stderr=True), doc["warnings"])
+            else:
+                buf = Console(file=io.StringIO(), width=240, record=True)
+                buf.print(table)
+                _emit_text(buf.export_text(), output)
     except KaoheError as exc:
         fail(str(exc))
 
@@ -126,6 +134,99 @@ def check(scheme: Annotated[Path, typer.Argument(help="scheme YAML file")]) -> N
               f"adjustments: {len(s.adjustments)}; grades: {', '.join(g.name for g in s.grades) or '-'}; "
               f"pay lines: {', '.join(p.id for p in s.pay) or '-'}; flags: "
               f"{', '.join(f.flag for f in s.flags) or '-'}")
+
+
+@app.command()
+def explain(
+    input: Annotated[Path, typer.Option("--input", "-i")],
+    employee: Annotated[str, typer.Option("--employee", "-e")],
+    preset: Annotated[str | None, typer.Option()] = None,
+    scheme: Annotated[Path | None, typer.Option()] = None,
+    period: Annotated[str | None, typer.Option(help="the period to explain, e.g. 2026-10")] = None,
+) -> None:
+    """Why each point: the reason behind every number of one appraisal, line by line."""
+    from rich.table import Table
+
+    from kaohe.engine.explain import explain_row, find_row, fmt
+    from kaohe.engine.score import score_file
+    from kaohe.numbers import quantize
+
+    try:
+        sch = _scheme(preset, scheme)
+        scored = score_file(sch, input)
+        row = find_row(scored.outcome.frame, employee, period)
+        lines = explain_row(scored.outcome.plan, row)
+    except KaoheError as exc:
+        fail(str(exc))
+        return
+    table = Table(title=f"{sch.name} — {employee} {row.get('period') or ''}".strip())
+    table.add_column("项目 item")
+    table.add_column("得分 points", justify="right")
+    table.add_column("理由 reason")
+    for ln in lines:
+        table.add_row(f"{ln.label} ({ln.id})" if ln.label else ln.id,
+                      f"{quantize(ln.points):f}" if ln.points is not None and ln.id != "rank"
+                      else fmt(ln.points) if ln.points is not None else "", ln.reason)
+    Console(width=160).print(table)
+    for w in scored.outcome.warnings:
+        if employee in w:
+            Console(stderr=True).print(f"warning: {w}", markup=False)
+
+
+@app.command()
+def demo(
+    output: Annotated[Path, typer.Option("--output", "-o", help="folder for the sample data and forms")] = Path("kaohe-demo"),
+    lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
+    forms: Annotated[bool, typer.Option(help="write an xlsx form per agent")] = True,
+) -> None:
+    """Generate a sample shop (3 teams, ~30 agents, 6 months), score it with taobao-presales,
+    print the ranking and write the xlsx forms."""
+    from rich.progress import Progress
+
+    from kaohe.demo import write_inputs
+    from kaohe.engine.results import to_document
+    from kaohe.engine.score import score_file
+    from kaohe.presets import load_preset
+    from kaohe.reports import render
+
+    out = Console()
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        inputs = write_inputs(output / "inputs.csv")
+        scheme = load_preset("taobao-presales")
+        scored = score_file(scheme, inputs)
+        doc = to_document(scored.outcome, scored.table)
+    except KaoheError as exc:
+        fail(str(exc))
+        return
+    (output / "results.json").write_text(
+        json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    latest = max(r["period"] for r in doc["results"])
+    latest_doc = {**doc, "results": [r for r in doc["results"] if r["period"] == latest],
+                  "warnings": [w for w in doc["warnings"] if w.startswith(latest)]}
+    out.print(render.results_table(scored, latest_doc, compact=True))
+    flagged = [r for r in doc["results"] if r["flags"]]
+    for r in flagged:
+        out.print(f"  {r['period']} {r['employee']} {r.get('name', '')}: {' '.join(r['flags'])}")
+    written: list[Path] = []
+    if forms:
+        from kaohe.reports.forms import write_forms
+
+        with Progress(console=Console(stderr=True), transient=True) as progress:
+            task = progress.add_task("writing forms 生成考核表", total=len(doc["results"]))
+
+            def tick(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            written = write_forms(scored, doc, output / "forms", lang=lang, progress=tick)
+    out.print(f"\n[bold]sample shop[/bold]: {len(doc['results'])} appraisals, "
+              f"{len({r['employee'] for r in doc['results']})} agents, 3 teams, 6 months")
+    out.print(f"inputs:  {inputs}")
+    out.print(f"results: {output / 'results.json'}")
+    if written:
+        out.print(f"forms:   {output / 'forms'} ({len(written)} xlsx files)")
+    out.print(f"try:     kaohe explain --preset taobao-presales --input {inputs} "
+              f"--employee KF001 --period {latest}")
 
 
 def main() -> None:

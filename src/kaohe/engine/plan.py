@@ -28,7 +28,7 @@ from kaohe.engine.exprs import (
 from kaohe.errors import ExprError, SchemeError
 from kaohe.numbers import DEC, dlit, round_half_up
 from kaohe.scheme.expr import BinOp, Node, names, parse, render
-from kaohe.scheme.models import Grade, ScoredItem, Scheme
+from kaohe.scheme.models import Grade, Scheme, ScoredItem
 
 Builder = Callable[[Lowering], pl.Expr]
 

@@ -101,7 +101,7 @@ def _warnings(plan: Plan, frame: pl.DataFrame) -> list[str]:
                 [PERIOD, TEAM, EMPLOYEE])
         label = f"{w.subject} ({w.label})" if w.label else w.subject
         if w.kind == "undefined":
-            item = next((it for it in [*scheme.indicators, *scheme.values] if it.id == w.subject))
+            item = next(it for it in [*scheme.indicators, *scheme.values] if it.id == w.subject)
             assert item.bands is not None
             lowest = item.bands.lowest_score if item.undefined == "lowest" else item.undefined
             what = "indicator" if any(it.id == w.subject for it in scheme.indicators) else "value"

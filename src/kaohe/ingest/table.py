@@ -104,7 +104,7 @@ def _read_xlsx(raw: bytes, source: str) -> pl.DataFrame:
     for r in rows[1:]:
         for h, v in zip(header, r, strict=False):
             cols[h].append(None if v is None else _cell(v))
-    return pl.DataFrame(cols, schema={h: pl.String for h in header})
+    return pl.DataFrame(cols, schema=dict.fromkeys(header, pl.String))
 
 
 def _cell(v: object) -> str:

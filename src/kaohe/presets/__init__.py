@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from kaohe.errors import UnknownPresetError
@@ -30,6 +30,6 @@ def preset_text(preset_id: str) -> str:
     return resources.files(__package__).joinpath(f"{preset_id}.yaml").read_text("utf-8")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_preset(preset_id: str) -> Scheme:
     return load_scheme_text(preset_text(preset_id), f"preset {preset_id}")

@@ -51,38 +51,49 @@ def results_csv(scored: Scored, doc: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def results_table(scored: Scored, doc: dict[str, Any], limit: int | None = None) -> str:
+def results_table(scored: Scored, doc: dict[str, Any], *, compact: bool = False) -> Table:
+    """A ranking table: by period, team and rank. ``compact`` leaves out the indicators."""
     s = scored.scheme
     plan = scored.outcome.plan
-    table = Table(title=f"{s.name} ({s.id})", show_lines=False)
-    for col in ("周期", "团队", "名次", "工号", "总分", "等级"):
-        table.add_column(col, justify="right" if col in ("名次", "总分") else "left")
-    ind = [(i, c) for i, c in plan.indicator_columns]
+    table = Table(title=f"{s.name} ({s.id})", show_lines=False, header_style="bold")
+    for col in ("周期", "团队", "名次", "工号", "姓名", "总分", "等级"):
+        table.add_column(col, justify="right" if col in ("名次", "总分") else "left",
+                         no_wrap=True)
+    ind = [] if compact else list(plan.indicator_columns)
     for ident, _ in ind:
         item = next(x for x in s.indicators if x.id == ident)
         table.add_column(item.label or ident, justify="right")
     if plan.pay_columns:
-        table.add_column("应发", justify="right")
+        table.add_column("应发", justify="right", no_wrap=True)
     table.add_column("标记")
     results = sorted(doc["results"], key=lambda r: (
         r["period"] or "", r["team"] or "", r["rank"] if r["rank"] is not None else 10**9,
         r["employee"]))
-    for r in results[: limit or len(results)]:
-        row = [r["period"] or "-", r["team"] or "-", _fmt(r["rank"]),
-               r["employee"] + (f" {r['name']}" if r.get("name") else ""),
-               _fmt(r["total"]), r["grade"] or ("不参评" if r["excluded"] else "-")]
-        row += [_fmt(r["indicators"].get(i)) for i, _ in ind]
+    for r in results:
+        row = [r["period"] or "-", r["team"] or "-", _fmt(r["rank"]), r["employee"],
+               r.get("name") or "", _fmt2(r["total"]),
+               r["grade"] or ("不参评" if r["excluded"] else "-")]
+        row += [_fmt2(r["indicators"].get(i)) for i, _ in ind]
         if plan.pay_columns:
-            row.append(_fmt(r["pay"].get("total")))
+            row.append(_fmt2(r["pay"].get("total")))
         row.append(" ".join(r["flags"]))
         table.add_row(*row)
-    console = Console(file=io.StringIO(), width=200, record=True)
-    console.print(table)
-    for w in doc["warnings"][:20]:
-        console.print(f"[yellow]warning:[/yellow] {w}", markup=True, highlight=False)
-    if len(doc["warnings"]) > 20:
-        console.print(f"… and {len(doc['warnings']) - 20} more warnings")
-    return console.export_text()
+    return table
+
+
+def _fmt2(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, int | float):
+        return f"{v:.2f}"
+    return str(v)
+
+
+def print_warnings(console: Console, warnings: list[str], limit: int = 20) -> None:
+    for w in warnings[:limit]:
+        console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+    if len(warnings) > limit:
+        console.print(f"… and {len(warnings) - limit} more warnings")
 
 
 def write_results_xlsx(scored: Scored, doc: dict[str, Any], path: Path) -> None:
