@@ -175,7 +175,9 @@ def explain(
 
 @app.command()
 def demo(
-    output: Annotated[Path, typer.Option("--output", "-o", help="folder for the sample data and forms")] = Path("kaohe-demo"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="folder for the data and forms")] = Path(
+        "kaohe-demo"
+    ),
     lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
     forms: Annotated[bool, typer.Option(help="write an xlsx form per agent")] = True,
 ) -> None:

@@ -17,7 +17,7 @@ from kaohe.engine.exprs import EMPLOYEE, PERIOD
 from kaohe.engine.plan import Plan
 from kaohe.errors import KaoheError
 from kaohe.numbers import quantize
-from kaohe.scheme.models import ScoredItem, Scheme
+from kaohe.scheme.models import Scheme, ScoredItem
 
 
 @dataclass(frozen=True)

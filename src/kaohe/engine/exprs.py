@@ -314,8 +314,8 @@ class Lowering:
             return Typed(self._bool(args[0]).fill_null(False).sum().cast(DEC), "num")
         self._arity(node, 1)
         if f == "last":
-            x = self._lower(args[0])
-            return Typed(x.expr.last(), x.type)
+            last = self._lower(args[0])
+            return Typed(last.expr.last(), last.type)
         x = self._num(args[0])
         if f == "sum":
             return Typed(x.sum().cast(DEC), "num")

@@ -28,7 +28,7 @@ from kaohe.engine.exprs import (
 from kaohe.errors import ExprError, SchemeError
 from kaohe.numbers import DEC, dlit, round_half_up
 from kaohe.scheme.expr import BinOp, Node, names, parse, render
-from kaohe.scheme.models import Grade, Scheme, ScoredItem
+from kaohe.scheme.models import Adjustment, Grade, Scheme, ScoredItem
 
 Builder = Callable[[Lowering], pl.Expr]
 
@@ -136,13 +136,13 @@ class PlanBuilder:
             cols = [f"ind:{m}" for m in members]
             self._define(sec.id, Step(
                 f"sec:{sec.id}", "num", set(members),
-                (lambda cols: lambda _low: _sum_cols(cols))(cols), f"sections.{sec.id}",
+                _sum_builder(cols), f"sections.{sec.id}",
             ))
         for i, adj in enumerate(s.adjustments):
             where = f"adjustments[{i}].points"
             node = _formula(adj.points, where)
 
-            def build_adj(low: Lowering, node: Node = node, adj=adj, where=where) -> pl.Expr:
+            def build_adj(low: Lowering, node: Node = node, adj: Adjustment = adj, where: str = where) -> pl.Expr:
                 x = self._own(low, adj.id).lower(node, "num", where).expr
                 if adj.floor is not None:
                     x = pl.max_horizontal(x, dlit(adj.floor))
@@ -189,8 +189,7 @@ class PlanBuilder:
             col = f"flag:{i}"
             self.steps[f"__flag{i}"] = Step(
                 col, "bool", names(node),
-                (lambda node, where: lambda low: low.lower(node, "bool", where).expr.fill_null(
-                    False))(node, where),
+                _flag_builder(node, where),
                 where,
             )
             flag_cols.append((fl.flag, col))
@@ -217,7 +216,6 @@ class PlanBuilder:
         places = item.round if item.round is not None else (2 if reported else None)
         own_input = item.id if item.id in self.input_names else None
         deps: set[str] = set()
-        aux: list[tuple[str, Node | None]] = []
         veto = _formula(item.veto, f"{where}.veto") if item.veto else None
         if veto is not None:
             deps |= names(veto)
@@ -605,6 +603,14 @@ class PlanBuilder:
                 raise SchemeError(f"{step.where}: {exc}") from None
             layers[depth[name]].append((step.column, expr))
         return layers
+
+
+def _sum_builder(cols: list[str]) -> Builder:
+    return lambda _low: _sum_cols(cols)
+
+
+def _flag_builder(node: Node, where: str) -> Builder:
+    return lambda low: low.lower(node, "bool", where).expr.fill_null(False)
 
 
 def _sum_cols(cols: list[str]) -> pl.Expr:

@@ -67,7 +67,7 @@ def aggregate_records(outcome: Outcome, table: InputTable) -> list[dict[str, Any
     if agg is None:
         return []
     out: list[dict[str, Any]] = []
-    for spec_i, (spec, award_cols, flag_cols) in enumerate(outcome.aggregate_specs):
+    for spec_i, (_spec, award_cols, flag_cols) in enumerate(outcome.aggregate_specs):
         part = agg.filter(pl.col("__spec") == spec_i)
         cols = [PERIOD, EMPLOYEE, TEAM, "score", "grade", "months"]
         cols += [c for _, c in award_cols] + [c for _, c in flag_cols]

@@ -87,7 +87,7 @@ def read_raw(path: str | Path) -> tuple[pl.DataFrame, str]:
 
 def _read_xlsx(raw: bytes, source: str) -> pl.DataFrame:
     try:
-        from openpyxl import load_workbook
+        from openpyxl import load_workbook  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - openpyxl ships with kaohe[xlsx]
         raise InputError("reading .xlsx needs openpyxl (pip install openpyxl)",
                          file=source) from None
@@ -126,11 +126,11 @@ def _fail(source: str, frame: pl.DataFrame, mask: pl.Series, column: str, header
 def map_headers(frame: pl.DataFrame, scheme: Scheme, source: str) -> dict[str, str]:
     """Map each recognised header to its canonical id; refuse duplicates."""
     lookup: dict[str, str] = {}
-    for canon, names in STANDARD_COLUMNS.items():
-        for n in names:
+    for canon, standard in STANDARD_COLUMNS.items():
+        for n in standard:
             lookup.setdefault(n, canon)
     for ident, spec in scheme.inputs.items():
-        names = [ident, *( [spec.label] if spec.label else []), *spec.aliases]
+        names = [ident, *([spec.label] if spec.label else []), *spec.aliases]
         if spec.raters:
             for r in spec.raters:
                 for n in names:
@@ -141,10 +141,10 @@ def map_headers(frame: pl.DataFrame, scheme: Scheme, source: str) -> dict[str, s
     mapping: dict[str, str] = {}
     seen: dict[str, str] = {}
     for header in frame.columns:
-        key = header.strip()
-        canon = lookup.get(key)
-        if canon is None:
+        found = lookup.get(header.strip())
+        if found is None:
             continue  # extra columns are ignored
+        canon = found
         if canon in seen:
             raise InputError(
                 f"columns {seen[canon]!r} and {header!r} both give {canon!r}; keep one",

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Union
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, UnexpectedInput
@@ -103,7 +102,7 @@ class Call:
     args: tuple[Node, ...]
 
 
-Node = Union[Num, Str, Name, Neg, BinOp, Compare, BoolOp, Not, Call]
+Node = Num | Str | Name | Neg | BinOp | Compare | BoolOp | Not | Call
 
 
 def _number(text: str) -> Decimal:

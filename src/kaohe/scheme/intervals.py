@@ -6,6 +6,7 @@ leaves a boundary value uncovered (``[50,60) → 4; >60 → 0`` leaves 60) is re
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -91,13 +92,13 @@ def order_and_check(intervals: list[Interval]) -> list[int]:
     """
     order = sorted(range(len(intervals)), key=lambda i: _lo_key(intervals[i]))
     ivs = [intervals[i] for i in order]
-    if ivs[0].lo is not None:
-        first = ivs[0]
+    first = ivs[0]
+    if first.lo is not None:
         edge = "below" if first.lo_closed else "at or below"
         raise ValueError(
             f"gap: values {edge} {_fmt(first.lo)} fall in no band (lowest band is {first.text!r})"
         )
-    for a, b in zip(ivs, ivs[1:], strict=False):
+    for a, b in itertools.pairwise(ivs):
         if a.hi is None:
             raise ValueError(f"bands {a.text!r} and {b.text!r} overlap")
         assert b.lo is not None

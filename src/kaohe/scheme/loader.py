@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from kaohe.errors import SchemeError
-from kaohe.scheme.models import Scheme
+from kaohe.scheme.models import Scheme, ScoredItem
 
 Path_ = tuple[str | int, ...]
 
@@ -215,16 +215,21 @@ def _static_checks(s: Scheme) -> None:
             )
 
 
-def _max_points(ind: Any) -> Decimal | None:
-    if ind.kind == "bands":
+def _max_points(ind: ScoredItem) -> Decimal | None:
+    """The most an indicator can give, after its weight (None when a formula decides)."""
+    if ind.bands is not None:
         return max(b.score for b in ind.bands.bands) * ind.weight
-    if ind.kind == "levels":
+    if ind.levels is not None:
         top = max(ind.levels.points.values())
-        return (top * ind.points if ind.levels.scale == "fraction" else top) * ind.weight
-    if ind.kind == "deduction":
+        if ind.levels.scale == "fraction":
+            assert ind.points is not None
+            top = top * ind.points
+        return top * ind.weight
+    if ind.deduction is not None:
+        assert ind.points is not None
         return ind.points * ind.weight
-    if ind.kind == "rated":
-        return ind.rated_scale * ind.weight
+    if ind.rated is not None:
+        return ind.rated.scale * ind.weight
     return ind.points * ind.weight if ind.points is not None else None
 
 
