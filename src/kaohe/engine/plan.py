@@ -84,6 +84,7 @@ class PlanBuilder:
         self.warns: list[Warn] = []
         self.reason_columns: dict[str, list[str]] = {}
         self.extra_steps: list[Step] = []
+        self.errors: list[str] = []
 
     # -- symbols -----------------------------------------------------------------
     def _define(self, name: str, step: Step) -> None:
@@ -128,9 +129,9 @@ class PlanBuilder:
             assessed_expr = pl.lit(True)
 
         for i, item in enumerate(s.values):
-            self._scored(item, f"values[{i}]", reported=False)
+            self._guarded(item, f"values[{i}]", reported=False)
         for i, item in enumerate(s.indicators):
-            self._scored(item, f"indicators[{i}]", reported=True)
+            self._guarded(item, f"indicators[{i}]", reported=True)
         for sec in s.sections:
             members = [it.id for it in s.indicators if it.section == sec.id]
             cols = [f"ind:{m}" for m in members]
@@ -209,6 +210,16 @@ class PlanBuilder:
         )
 
     # -- indicators --------------------------------------------------------------
+    def _guarded(self, item: ScoredItem, where: str, reported: bool) -> None:
+        """Compile one indicator; on error record it and stand in a blank column, so that
+        `kaohe check` reports every broken indicator, not just the first."""
+        try:
+            self._scored(item, where, reported)
+        except SchemeError as exc:
+            self.errors.append(str(exc))
+            col = f"{'ind' if reported else 'val'}:{item.id}"
+            self._define(item.id, Step(col, "num", set(), _blank_builder(), where))
+
     def _scored(self, item: ScoredItem, where: str, reported: bool) -> None:
         s = self.s
         prefix = "ind" if reported else "val"
@@ -585,13 +596,21 @@ class PlanBuilder:
             depth[name] = d
             return d
 
+        errors = list(self.errors)
+        reported: set[tuple[str, str]] = set()
         for name, step in steps:
-            for dep in step.deps:
-                if dep not in by_name and dep not in self.input_names:
-                    known = sorted(self.symbols)
-                    raise SchemeError(
-                        f"{step.where}: unknown name {dep!r}; known names: {', '.join(known)}"
+            unknown = [d for d in sorted(step.deps) if d not in by_name and d not in self.input_names]
+            if unknown:
+                known = sorted(self.symbols)
+                root = step.where.split(".")[0]
+                if (root, unknown[0]) not in reported:
+                    reported.add((root, unknown[0]))
+                    errors.append(
+                        f"{step.where}: unknown name {unknown[0]!r}; known names: {', '.join(known)}"
                     )
+                step.deps = step.deps - set(unknown)
+                step.build = _blank_builder()
+        for name, _step in steps:
             visit(name)
         n_layers = max(depth.values(), default=-1) + 1
         layers: list[list[tuple[str, pl.Expr]]] = [[] for _ in range(n_layers)]
@@ -599,10 +618,19 @@ class PlanBuilder:
         for name, step in steps:
             try:
                 expr = step.build(low)
-            except ExprError as exc:
-                raise SchemeError(f"{step.where}: {exc}") from None
+            except (ExprError, SchemeError) as exc:
+                msg = str(exc)
+                errors.append(msg if isinstance(exc, SchemeError) and msg.startswith(step.where)
+                              else f"{step.where}: {msg}")
+                continue
             layers[depth[name]].append((step.column, expr))
+        if errors:
+            raise SchemeError("\n".join(dict.fromkeys(errors)))
         return layers
+
+
+def _blank_builder() -> Builder:
+    return lambda _low: pl.lit(None, dtype=DEC)
 
 
 def _sum_builder(cols: list[str]) -> Builder:

@@ -209,7 +209,8 @@ def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
                 file=source, column=columns[0])
         for col in columns:
             if col not in frame.columns:
-                converted.append(pl.Series(f"in:{col}", [None] * frame.height,
+                fill = spec.default if spec.type != "level" else None
+                converted.append(pl.Series(f"in:{col}", [fill] * frame.height,
                                            dtype=pl.String if spec.type == "level" else DEC))
                 continue
             converted.append(_convert(frame, col, header_of[col], spec, source))
@@ -350,11 +351,13 @@ def _team_level(table: pl.DataFrame, scheme: Scheme, source: str,
         if not spec.team_level:
             continue
         col = f"in:{ident}"
-        first = table.sort(ROW).with_columns(
+        # blanks (e.g. on excluded rows) are not a disagreement; values must all be equal
+        given = table.filter(pl.col(col).is_not_null()).sort(ROW)
+        first = given.with_columns(
             pl.col(col).first().over([PERIOD, TEAM]).alias("__first"),
             pl.col(ROW).first().over([PERIOD, TEAM]).alias("__first_row"),
         )
-        bad = first.filter(pl.col(col).ne_missing(pl.col("__first")))
+        bad = first.filter(pl.col(col) != pl.col("__first"))
         if bad.height:
             r = bad.row(0, named=True)
             raise InputError(

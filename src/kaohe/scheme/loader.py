@@ -126,13 +126,28 @@ def load_scheme_text(text: str, source: str = "<scheme>") -> Scheme:
         for i, spec in enumerate(scheme.aggregates):
             aggregate_plan(plan, spec, f"aggregates[{i}]")
     except SchemeError as exc:
-        text_ = str(exc)
-        where, sep, rest = text_.partition(": ")
-        if sep and (where[:1].isalpha()) and " " not in where:
-            line = _line_for(_resolve(where, lines), lines)
-            raise SchemeError(f"{source}:{line}: {where}: {rest}") from None
-        raise SchemeError(f"{source}: {text_}") from None
+        raise SchemeError("\n".join(
+            _locate(msg, source, lines) for msg in _split(str(exc)))) from None
     return scheme
+
+
+def _split(text: str) -> list[str]:
+    """Split a multi-error message into its errors (a continuation line is indented)."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        if out and (line.startswith(" ") or not line.strip() or "^" in line.strip()[:1]):
+            out[-1] += "\n" + line
+        else:
+            out.append(line)
+    return out
+
+
+def _locate(msg: str, source: str, lines: dict[Path_, int]) -> str:
+    where, sep, rest = msg.partition(": ")
+    if sep and where[:1].isalpha() and " " not in where:
+        line = _line_for(_resolve(where, lines), lines)
+        return f"{source}:{line}: {where}: {rest}"
+    return f"{source}: {msg}"
 
 
 def load_scheme(path: str | Path) -> Scheme:
