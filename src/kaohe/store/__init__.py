@@ -1,0 +1,1 @@
+"""The system of record: SQLAlchemy models, the database factory and migrations."""

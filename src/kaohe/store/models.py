@@ -1,0 +1,300 @@
+"""ORM models of the system of record (SQLAlchemy 2, typed).
+
+Portable across SQLite and PostgreSQL: JSON columns are ``sqlalchemy.JSON``, money and
+scores are stored as exact decimal text in the result payloads and as ``Numeric`` columns
+for querying. Rows that must not change after they are written (scheme versions, results,
+audit events) are only ever inserted by the services.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def _uuid() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Role(str, enum.Enum):
+    agent = "agent"
+    supervisor = "supervisor"
+    manager = "manager"
+    hr = "hr"
+    admin = "admin"
+
+
+class CycleState(str, enum.Enum):
+    draft = "draft"
+    open = "open"
+    reviewing = "reviewing"
+    approved = "approved"
+    published = "published"
+    closed = "closed"
+
+
+class AppraisalState(str, enum.Enum):
+    self_review = "self_review"
+    supervisor_review = "supervisor_review"
+    second_review = "second_review"
+    hr_approval = "hr_approval"
+    published = "published"
+    acknowledged = "acknowledged"
+    appealed = "appealed"
+    resolved = "resolved"
+    closed = "closed"
+
+
+class AppealState(str, enum.Enum):
+    filed = "filed"
+    accepted = "accepted"
+    rejected = "rejected"
+    resolved = "resolved"
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Position(Base):
+    __tablename__ = "positions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Employee(Base):
+    __tablename__ = "employees"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)  # 工号
+    name: Mapped[str] = mapped_column(String(200))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    position_id: Mapped[int | None] = mapped_column(ForeignKey("positions.id"))
+    hire_date: Mapped[dt.date | None] = mapped_column(Date)
+    probation_end: Mapped[dt.date | None] = mapped_column(Date)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+
+    team: Mapped[Team | None] = relationship(lazy="joined")
+    position: Mapped[Position | None] = relationship(lazy="joined")
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), unique=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    roles: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: supervisors and managers: the teams they look after
+    team_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+    employee: Mapped[Employee | None] = relationship(lazy="joined")
+
+    def has(self, *roles: Role) -> bool:
+        return any(r.value in self.roles for r in roles)
+
+
+class SchemeVersion(Base):
+    """A saved scheme text; immutable, identified by the hash of its content."""
+
+    __tablename__ = "scheme_versions"
+    __table_args__ = (UniqueConstraint("scheme_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Cycle(Base):
+    __tablename__ = "cycles"
+    __table_args__ = (UniqueConstraint("scheme_id", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[str] = mapped_column(String(100))
+    scheme_version_id: Mapped[int] = mapped_column(ForeignKey("scheme_versions.id"))
+    period: Mapped[str] = mapped_column(String(10))
+    state: Mapped[CycleState] = mapped_column(Enum(CycleState, native_enum=False, length=20))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    input_hash: Mapped[str | None] = mapped_column(String(64))
+
+    scheme_version: Mapped[SchemeVersion] = relationship(lazy="joined")
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Appraisal(Base):
+    __tablename__ = "appraisals"
+    __table_args__ = (UniqueConstraint("cycle_id", "employee_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"), index=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    team_code: Mapped[str] = mapped_column(String(64), default="")
+    state: Mapped[AppraisalState] = mapped_column(
+        Enum(AppraisalState, native_enum=False, length=30))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    #: the scheme inputs of this appraisal, as text exactly as imported (id → value)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    self_review: Mapped[str] = mapped_column(Text, default="")
+    supervisor_comment: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    feedback_due: Mapped[dt.date | None] = mapped_column(Date)
+    appeal_due: Mapped[dt.date | None] = mapped_column(Date)
+
+    cycle: Mapped[Cycle] = relationship(lazy="joined")
+    employee: Mapped[Employee] = relationship(lazy="joined")
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Rating(Base):
+    """A rater's level or mark for one input of an appraisal.
+
+    Peer ratings carry no rater: ``rater_user_id`` is null and the row's id is random, so
+    nobody reading the tables can tell who gave it; :class:`PeerBallot` records only that a
+    peer has rated, which stops a second rating.
+    """
+
+    __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("appraisal_id", "input_id", "rater_role", "rater_user_id"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_uuid)
+    appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id", ondelete="CASCADE"),
+                                              index=True)
+    input_id: Mapped[str] = mapped_column(String(100))
+    rater_role: Mapped[str] = mapped_column(String(20))
+    rater_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    value: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class PeerBallot(Base):
+    __tablename__ = "peer_ballots"
+    __table_args__ = (UniqueConstraint("appraisal_id", "input_id", "user_id"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_uuid)
+    appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id", ondelete="CASCADE"))
+    input_id: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id", ondelete="CASCADE"),
+                                              index=True)
+    date: Mapped[dt.date] = mapped_column(Date)
+    input_id: Mapped[str] = mapped_column(String(100))  # the count input it adds to
+    count: Mapped[Decimal] = mapped_column(Numeric(18, 4), default=Decimal(1))
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Result(Base):
+    """Engine output for one appraisal; a new revision on every re-score, never updated."""
+
+    __tablename__ = "results"
+    __table_args__ = (UniqueConstraint("appraisal_id", "revision"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id", ondelete="CASCADE"),
+                                              index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    total: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    grade: Mapped[str | None] = mapped_column(String(40))
+    rank: Mapped[int | None] = mapped_column(Integer)
+    pay_total: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    scheme_hash: Mapped[str] = mapped_column(String(64))
+    input_hash: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(200), default="score")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+
+
+class Appeal(Base):
+    __tablename__ = "appeals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id", ondelete="CASCADE"),
+                                              index=True)
+    state: Mapped[AppealState] = mapped_column(Enum(AppealState, native_enum=False, length=20))
+    reason: Mapped[str] = mapped_column(Text)
+    filed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    filed_on: Mapped[dt.date] = mapped_column(Date)
+    accept_due: Mapped[dt.date] = mapped_column(Date)
+    resolve_due: Mapped[dt.date] = mapped_column(Date)
+    decided_on: Mapped[dt.date | None] = mapped_column(Date)
+    resolved_on: Mapped[dt.date | None] = mapped_column(Date)
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    #: input changes granted by the resolution (id → new value)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class FeedbackMeeting(Base):
+    __tablename__ = "feedback_meetings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id", ondelete="CASCADE"),
+                                              index=True)
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    notes: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+
+
+class Acknowledgement(Base):
+    __tablename__ = "acknowledgements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id", ondelete="CASCADE"),
+                                              unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained: each row stores the hash of the row before it."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    action: Mapped[str] = mapped_column(String(100))
+    actor: Mapped[dict[str, Any]] = mapped_column(JSON)
+    target_type: Mapped[str] = mapped_column(String(50))
+    target_id: Mapped[str] = mapped_column(String(100))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

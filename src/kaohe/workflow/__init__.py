@@ -1,0 +1,1 @@
+"""The appraisal process: cycles, the appraisal state machine, appeals, deadlines, audit."""

@@ -1,0 +1,203 @@
+"""Appeals (申诉), HR corrections, feedback meetings (面谈), and what is overdue.
+
+A published result changes only here: an appeal resolution or an HR correction with a
+reason. Both write the granted input changes, re-score the cycle with the engine, and store
+a new result revision for every appraisal whose numbers moved (a teammate's rank or pool
+share can move too), all in the caller's transaction with its audit event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from kaohe.store.models import (
+    Appeal,
+    AppealState,
+    Appraisal,
+    AppraisalState,
+    Employee,
+    FeedbackMeeting,
+    Result,
+    User,
+)
+from kaohe.workflow import cycles
+from kaohe.workflow.audit import Actor, record
+from kaohe.workflow.calendar import add_workdays
+from kaohe.workflow.errors import Conflict, Invalid, NotAllowed, NotFound, WorkflowError
+
+
+def file_appeal(session: Session, *, appraisal_id: int, reason: str, actor: Actor,
+                today: dt.date | None = None) -> Appeal:
+    day = today or dt.date.today()
+    app = cycles.get_appraisal(session, appraisal_id)
+    if not reason.strip():
+        raise Invalid("an appeal needs a written reason")
+    if app.appeal_due is not None and day > app.appeal_due:
+        raise WorkflowError(f"the appeal window closed on {app.appeal_due.isoformat()} "
+                            f"({cycles.SETTINGS.appeal_window_workdays} working days after "
+                            "publication)")
+    cycles.transition(session, appraisal_id=app.id, trigger="appeal", actor=actor)
+    accept = add_workdays(day, cycles.SETTINGS.appeal_accept_workdays)
+    resolve = add_workdays(day, cycles.SETTINGS.appeal_resolve_workdays)
+    appeal = Appeal(appraisal_id=app.id, state=AppealState.filed, reason=reason, filed_on=day,
+                    accept_due=accept.due, resolve_due=resolve.due)
+    session.add(appeal)
+    session.flush()
+    record(session, action="appeal.filed", actor=actor, target_type="appeal", target_id=appeal.id,
+           details={"appraisal": app.id, "reason": reason, "accept_due": accept.due,
+                    "resolve_due": resolve.due})
+    return appeal
+
+
+def get_appeal(session: Session, appeal_id: int) -> Appeal:
+    appeal = session.get(Appeal, appeal_id)
+    if appeal is None:
+        raise NotFound(f"no appeal {appeal_id}")
+    return appeal
+
+
+def decide_appeal(session: Session, *, appeal_id: int, accept: bool, note: str, actor: Actor,
+                  today: dt.date | None = None) -> Appeal:
+    cycles.require_role(actor, {"hr", "admin"}, "decide an appeal")
+    appeal = get_appeal(session, appeal_id)
+    if appeal.state is not AppealState.filed:
+        raise WorkflowError(f"appeal {appeal.id} is {appeal.state.value}, not filed")
+    appeal.state = AppealState.accepted if accept else AppealState.rejected
+    appeal.decided_on = today or dt.date.today()
+    appeal.decision_note = note
+    if not accept:
+        cycles.transition(session, appraisal_id=appeal.appraisal_id, trigger="resolve",
+                          actor=actor, note=f"appeal {appeal.id} rejected")
+    _flush(session, appeal)
+    record(session, action="appeal.accepted" if accept else "appeal.rejected", actor=actor,
+           target_type="appeal", target_id=appeal.id, details={"note": note})
+    return appeal
+
+
+def resolve_appeal(session: Session, *, appeal_id: int, changes: dict[str, str],
+                   resolution: str, actor: Actor, today: dt.date | None = None) -> list[int]:
+    cycles.require_role(actor, {"hr", "admin"}, "resolve an appeal")
+    appeal = get_appeal(session, appeal_id)
+    if appeal.state is not AppealState.accepted:
+        raise WorkflowError(f"appeal {appeal.id} is {appeal.state.value}; accept it first")
+    if not resolution.strip():
+        raise Invalid("a resolution needs a written explanation")
+    app = cycles.get_appraisal(session, appeal.appraisal_id)
+    moved = _apply_and_rescore(session, app, changes, f"appeal {appeal.id}")
+    appeal.state = AppealState.resolved
+    appeal.resolved_on = today or dt.date.today()
+    appeal.resolution = resolution
+    appeal.changes = changes
+    cycles.transition(session, appraisal_id=app.id, trigger="resolve", actor=actor,
+                      note=resolution)
+    _flush(session, appeal)
+    record(session, action="appeal.resolved", actor=actor, target_type="appeal",
+           target_id=appeal.id, details={"changes": changes, "resolution": resolution,
+                                         "rescored": moved})
+    return moved
+
+
+def correct(session: Session, *, appraisal_id: int, changes: dict[str, str], reason: str,
+            actor: Actor) -> list[int]:
+    """An HR correction of a published appraisal, with a reason, re-scored and recorded."""
+    cycles.require_role(actor, {"hr", "admin"}, "correct a published result")
+    if not reason.strip():
+        raise Invalid("a correction needs a reason")
+    app = cycles.get_appraisal(session, appraisal_id)
+    if app.state.value not in cycles.states.FROZEN:
+        raise WorkflowError(f"appraisal {app.id} is not published yet; edit its inputs and "
+                            "re-score the cycle instead")
+    moved = _apply_and_rescore(session, app, changes, f"correction: {reason}")
+    record(session, action="appraisal.corrected", actor=actor, target_type="appraisal",
+           target_id=app.id, details={"changes": changes, "reason": reason, "rescored": moved})
+    return moved
+
+
+def _apply_and_rescore(session: Session, app: Appraisal, changes: dict[str, str],
+                       reason: str) -> list[int]:
+    scheme = cycles.scheme_of(app.cycle.scheme_version)
+    for key, value in changes.items():
+        spec = scheme.inputs.get(key.split("@")[0])
+        if spec is None:
+            raise Invalid(f"{key!r} is not an input of scheme {scheme.id}")
+        cycles._check_value(spec, value, key)
+    app.inputs = {**(app.inputs or {}), **changes}
+    _flush(session, app)
+    recs, hashes, _ = cycles._compute(session, app.cycle)
+    current = {r.appraisal_id: r.payload for r in session.scalars(
+        select(Result).join(Appraisal).where(Appraisal.cycle_id == app.cycle_id,
+                                             Result.is_current.is_(True)))}
+    codes = dict(session.execute(select(Employee.code, Appraisal.id).join(
+        Appraisal, Appraisal.employee_id == Employee.id).where(
+        Appraisal.cycle_id == app.cycle_id)).tuples().all())
+    moved = {codes[r["employee"]] for r in recs
+             if codes.get(r["employee"]) is not None and current.get(codes[r["employee"]]) != r}
+    moved.add(app.id)
+    cycles._write_results(session, app.cycle, recs, hashes, reason, only=moved)
+    return sorted(moved)
+
+
+def _flush(session: Session, obj: Any) -> None:
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(f"{type(obj).__name__.lower()} {obj.id} was changed by someone else; "
+                       "reload and try again") from None
+
+
+def record_feedback(session: Session, *, appraisal_id: int, held_on: dt.date, notes: str,
+                    actor: Actor) -> FeedbackMeeting:
+    app = cycles.get_appraisal(session, appraisal_id)
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if not cycles.may(actor, user, frozenset({"team", "hr", "admin"}), app):
+        raise NotAllowed(f"{actor.username} may not record the feedback meeting of appraisal "
+                         f"{app.id}")
+    if not notes.strip():
+        raise Invalid("a feedback meeting needs notes")
+    fm = FeedbackMeeting(appraisal_id=app.id, held_on=held_on, notes=notes,
+                         recorded_by=actor.username)
+    session.add(fm)
+    session.flush()
+    record(session, action="feedback.recorded", actor=actor, target_type="appraisal",
+           target_id=app.id, details={"held_on": held_on})
+    return fm
+
+
+@dataclass(frozen=True)
+class Overdue:
+    kind: str  # appeal_decision | appeal_resolution | feedback_meeting
+    due: dt.date
+    appraisal_id: int
+    employee: str
+    detail: str
+
+
+def overdue(session: Session, *, today: dt.date | None = None) -> list[Overdue]:
+    day = today or dt.date.today()
+    out: list[Overdue] = []
+    q = (select(Appeal, Employee.code).join(Appraisal, Appraisal.id == Appeal.appraisal_id)
+         .join(Employee, Employee.id == Appraisal.employee_id))
+    for appeal, code in session.execute(q.where(Appeal.state == AppealState.filed,
+                                                Appeal.accept_due < day)):
+        out.append(Overdue("appeal_decision", appeal.accept_due, appeal.appraisal_id, code,
+                           f"appeal {appeal.id} filed {appeal.filed_on}: accept or reject"))
+    for appeal, code in session.execute(q.where(Appeal.state == AppealState.accepted,
+                                                Appeal.resolve_due < day)):
+        out.append(Overdue("appeal_resolution", appeal.resolve_due, appeal.appraisal_id, code,
+                           f"appeal {appeal.id} accepted: resolve it"))
+    held = select(FeedbackMeeting.appraisal_id)
+    for app, code in session.execute(
+            select(Appraisal, Employee.code).join(Employee, Employee.id == Appraisal.employee_id)
+            .where(Appraisal.feedback_due < day, ~Appraisal.id.in_(held),
+                   Appraisal.state.in_([AppraisalState.published, AppraisalState.acknowledged,
+                                        AppraisalState.appealed, AppraisalState.resolved]))):
+        assert app.feedback_due is not None
+        out.append(Overdue("feedback_meeting", app.feedback_due, app.id, code,
+                           "feedback meeting (面谈) not recorded"))
+    return sorted(out, key=lambda o: (o.due, o.kind, o.employee))

@@ -1,0 +1,566 @@
+"""Cycles and appraisals: open, import inputs, rate, score, move through the workflow,
+publish. Services are functions; the caller owns the transaction (one per action), so a
+state change and its audit event commit together or not at all. Bulk paths are set-based.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from kaohe.engine.results import result_records
+from kaohe.engine.score import score_table
+from kaohe.errors import InputError
+from kaohe.ingest.table import EMPLOYEE, PERIOD, TEAM, map_headers, prepare, read_raw
+from kaohe.presets import PRESET_IDS, preset_text
+from kaohe.scheme.loader import load_scheme_text
+from kaohe.scheme.models import Scheme
+from kaohe.store.models import (
+    Appraisal,
+    AppraisalState,
+    Cycle,
+    CycleState,
+    Employee,
+    Incident,
+    Rating,
+    Result,
+    SchemeVersion,
+    User,
+    utcnow,
+)
+from kaohe.workflow import states
+from kaohe.workflow.audit import Actor, record
+from kaohe.workflow.calendar import add_workdays
+from kaohe.workflow.errors import Conflict, Invalid, NotAllowed, NotFound, WorkflowError
+
+PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    appeal_window_workdays: int = 5
+    appeal_accept_workdays: int = 3
+    appeal_resolve_workdays: int = 10
+    feedback_days: int = 7
+
+
+SETTINGS = Settings()
+
+
+# -- schemes ---------------------------------------------------------------------------
+def save_scheme(session: Session, *, text: str, source: str, actor: Actor) -> SchemeVersion:
+    """Save a scheme text as an immutable version (the same text twice is one version)."""
+    scheme = load_scheme_text(text, source)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    found = session.scalar(select(SchemeVersion).where(SchemeVersion.content_hash == digest))
+    if found is not None:
+        return found
+    last = session.scalar(select(func.max(SchemeVersion.version)).where(
+        SchemeVersion.scheme_id == scheme.id)) or 0
+    sv = SchemeVersion(scheme_id=scheme.id, version=last + 1, content=text, content_hash=digest,
+                       created_by=actor.username)
+    session.add(sv)
+    session.flush()
+    record(session, action="scheme.saved", actor=actor, target_type="scheme", target_id=sv.id,
+           details={"scheme": scheme.id, "version": sv.version, "hash": digest})
+    return sv
+
+
+def scheme_text(ref: str) -> tuple[str, str]:
+    """A preset id or a YAML path → (text, source)."""
+    if ref in PRESET_IDS:
+        return preset_text(ref), f"preset {ref}"
+    p = Path(ref)
+    if not p.exists():
+        raise NotFound(f"{ref!r} is neither a preset ({', '.join(PRESET_IDS)}) nor a file")
+    return p.read_text("utf-8"), str(p)
+
+
+_SCHEMES: dict[str, Scheme] = {}
+
+
+def scheme_of(sv: SchemeVersion) -> Scheme:
+    hit = _SCHEMES.get(sv.content_hash)
+    if hit is None:
+        hit = load_scheme_text(sv.content, f"scheme {sv.scheme_id} v{sv.version}")
+        _SCHEMES[sv.content_hash] = hit
+    return hit
+
+
+# -- cycles ----------------------------------------------------------------------------
+def get_cycle(session: Session, cycle_id: int) -> Cycle:
+    cycle = session.get(Cycle, cycle_id)
+    if cycle is None:
+        raise NotFound(f"no cycle {cycle_id}")
+    return cycle
+
+
+def find_cycle(session: Session, *, scheme_id: str, period: str) -> Cycle:
+    cycle = session.scalar(select(Cycle).where(Cycle.scheme_id == scheme_id,
+                                               Cycle.period == period))
+    if cycle is None:
+        raise NotFound(f"no cycle for scheme {scheme_id!r} and period {period}")
+    return cycle
+
+
+def require_role(actor: Actor, roles: set[str], what: str) -> None:
+    if not set(actor.roles) & roles:
+        raise NotAllowed(f"{actor.username} may not {what} (needs role {' or '.join(sorted(roles))})")
+
+
+def open_cycle(session: Session, *, scheme_ref: str, period: str, actor: Actor) -> Cycle:
+    """Create the cycle, pin the scheme version, and one appraisal per active employee."""
+    require_role(actor, {"hr", "admin"}, "open a cycle")
+    if not PERIOD_RE.match(period):
+        raise Invalid(f"period {period!r}: expected a month written YYYY-MM, e.g. 2026-10")
+    text, source = scheme_text(scheme_ref)
+    sv = save_scheme(session, text=text, source=source, actor=actor)
+    if session.scalar(select(Cycle).where(Cycle.scheme_id == sv.scheme_id,
+                                          Cycle.period == period)) is not None:
+        raise WorkflowError(f"a cycle for {sv.scheme_id} {period} exists already")
+    cycle = Cycle(scheme_id=sv.scheme_id, scheme_version=sv, period=period,
+                  state=CycleState.draft)
+    session.add(cycle)
+    session.flush()
+    states.find(states.CYCLE, "open", cycle.state.value, "cycle")
+    cycle.state = CycleState.open
+    emps = session.execute(
+        select(Employee.id, Employee.team_id).where(Employee.status == "active")).all()
+    from kaohe.store.models import Team
+
+    team_codes = dict(session.execute(select(Team.id, Team.code)).tuples().all())
+    if emps:
+        session.execute(insert(Appraisal), [
+            {"cycle_id": cycle.id, "employee_id": e.id, "team_code": team_codes.get(e.team_id, ""),
+             "state": AppraisalState.self_review, "version": 1, "inputs": {}}
+            for e in emps
+        ])
+    session.flush()
+    record(session, action="cycle.opened", actor=actor, target_type="cycle", target_id=cycle.id,
+           details={"scheme": sv.scheme_id, "scheme_version": sv.version,
+                    "scheme_hash": sv.content_hash, "period": period, "appraisals": len(emps)})
+    return cycle
+
+
+def import_inputs(session: Session, *, cycle_id: int, path: str | Path, actor: Actor) -> int:
+    """Validate an input sheet with the cycle's scheme and store it, all or nothing."""
+    require_role(actor, {"hr", "admin"}, "import inputs")
+    cycle = get_cycle(session, cycle_id)
+    if cycle.state not in (CycleState.open, CycleState.reviewing):
+        raise WorkflowError(f"cycle {cycle.id} is {cycle.state.value}; inputs can be imported "
+                            "only while it is open or reviewing")
+    scheme = scheme_of(cycle.scheme_version)
+    frame, source = read_raw(path)
+    table = prepare(frame, scheme, source, default_period=cycle.period)  # full validation
+    mapping = map_headers(frame, scheme, source)
+    canon = frame.rename(mapping).select(list(mapping.values())).with_row_index("__row", offset=2)
+    if PERIOD in canon.columns:
+        wrong = table.frame.filter(pl.col(PERIOD) != cycle.period)
+        if wrong.height:
+            r = wrong.row(0, named=True)
+            raise InputError(f"this sheet is for cycle {cycle.period}", file=source,
+                             row=int(r["__row"]), column="period", value=r[PERIOD])
+    apps = dict(session.execute(
+        select(Employee.code, Appraisal.id).join(Appraisal, Appraisal.employee_id == Employee.id)
+        .where(Appraisal.cycle_id == cycle.id)).tuples().all())
+    frozen = set(session.scalars(select(Appraisal.id).where(
+        Appraisal.cycle_id == cycle.id, Appraisal.state.in_(
+            [AppraisalState(s) for s in states.FROZEN]))))
+    input_cols = [c for c in canon.columns if c not in (EMPLOYEE, PERIOD, TEAM, "name", "__row")]
+    updates: list[dict[str, Any]] = []
+    for r in canon.iter_rows(named=True):
+        code = (r[EMPLOYEE] or "").strip()
+        app_id = apps.get(code)
+        if app_id is None:
+            raise InputError(f"employee {code!r} has no appraisal in cycle {cycle.period}",
+                             file=source, row=int(r["__row"]), column=EMPLOYEE, value=code)
+        if app_id in frozen:
+            raise InputError("this appraisal is published; change it through an appeal or an "
+                             "HR correction", file=source, row=int(r["__row"]), column=EMPLOYEE,
+                             value=code)
+        values = {c: (r[c].strip() if isinstance(r[c], str) and r[c].strip() else None)
+                  for c in input_cols}
+        updates.append({"b_id": app_id, "b_inputs": {k: v for k, v in values.items()
+                                                      if v is not None}})
+    stmt = (update(Appraisal.__table__).where(Appraisal.__table__.c.id == bindparam("b_id"))
+            .values(inputs=bindparam("b_inputs"), version=Appraisal.__table__.c.version + 1))
+    session.execute(stmt, updates)
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    record(session, action="cycle.inputs_imported", actor=actor, target_type="cycle",
+           target_id=cycle.id, details={"file": str(path), "rows": len(updates),
+                                        "sha256": digest})
+    return len(updates)
+
+
+def _history_frame(session: Session, cycle: Cycle, scheme: Scheme) -> pl.DataFrame:
+    """Inputs of this cycle and every earlier cycle of the same scheme, with ratings and
+    incidents merged in, as a text table the engine reads."""
+    from kaohe.store.models import Team
+
+    cycles = {c.id: c.period for c in session.scalars(select(Cycle).where(
+        Cycle.scheme_id == cycle.scheme_id, Cycle.period <= cycle.period))}
+    rows = session.execute(
+        select(Appraisal.id, Appraisal.cycle_id, Appraisal.inputs, Appraisal.team_code,
+               Employee.code, Employee.name)
+        .join(Employee, Employee.id == Appraisal.employee_id)
+        .where(Appraisal.cycle_id.in_(list(cycles)))).all()
+    ids = [r.id for r in rows]
+    ratings: dict[int, dict[str, list[str]]] = {}
+    for app_id, input_id, role, value in session.execute(
+            select(Rating.appraisal_id, Rating.input_id, Rating.rater_role, Rating.value)
+            .where(Rating.appraisal_id.in_(ids))):
+        ratings.setdefault(app_id, {}).setdefault(f"{input_id}|{role}", []).append(value)
+    incidents: dict[int, dict[str, Decimal]] = {}
+    for app_id, input_id, count in session.execute(
+            select(Incident.appraisal_id, Incident.input_id, func.sum(Incident.count))
+            .where(Incident.appraisal_id.in_(ids))
+            .group_by(Incident.appraisal_id, Incident.input_id)):
+        incidents.setdefault(app_id, {})[input_id] = Decimal(count)
+    del Team
+    columns: dict[str, list[str | None]] = {EMPLOYEE: [], "name": [], TEAM: [], PERIOD: []}
+    for ident, spec in scheme.inputs.items():
+        for c in ([f"{ident}@{r}" for r in spec.raters] if spec.raters else [ident]):
+            columns[c] = []
+    for r in rows:
+        values: dict[str, Any] = dict(r.inputs or {})
+        for key, vals in ratings.get(r.id, {}).items():
+            input_id, role = key.split("|")
+            spec = scheme.inputs.get(input_id)
+            if spec is None:
+                continue
+            if spec.raters and role in spec.raters:
+                nums = [Decimal(v) for v in vals]
+                values[f"{input_id}@{role}"] = format(sum(nums) / len(nums), "f")
+            elif not spec.raters:
+                values[input_id] = vals[-1]
+        for input_id, extra in incidents.get(r.id, {}).items():
+            base = Decimal(values.get(input_id) or 0)
+            values[input_id] = format(base + extra, "f")
+        columns[EMPLOYEE].append(r.code)
+        columns["name"].append(r.name)
+        columns[TEAM].append(r.team_code)
+        columns[PERIOD].append(cycles[r.cycle_id])
+        for c in list(columns)[4:]:
+            v = values.get(c)
+            columns[c].append(None if v is None else str(v))
+    return pl.DataFrame(columns, schema={c: pl.String for c in columns})
+
+
+def input_hash(row: dict[str, Any]) -> str:
+    body = json.dumps(row, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def _compute(session: Session, cycle: Cycle) -> tuple[list[dict[str, Any]], dict[str, str],
+                                                       list[str]]:
+    scheme = scheme_of(cycle.scheme_version)
+    frame = _history_frame(session, cycle, scheme)
+    if frame.height == 0:
+        raise WorkflowError(f"cycle {cycle.id} has no appraisals to score")
+    hashes = {(r[EMPLOYEE], r[PERIOD]): input_hash(r) for r in frame.iter_rows(named=True)}
+    try:
+        table = prepare(frame, scheme, f"cycle {cycle.scheme_id} {cycle.period}")
+    except InputError as exc:
+        raise WorkflowError(f"the stored inputs cannot be scored: {exc}") from None
+    outcome = score_table(scheme, table).outcome
+    recs = [r for r in result_records(outcome, table) if r["period"] == cycle.period]
+    warnings = [w for w in outcome.warnings if w.startswith(cycle.period)]
+    return recs, {k[0]: v for k, v in hashes.items() if k[1] == cycle.period}, warnings
+
+
+def _dec(v: Any) -> Decimal | None:
+    return None if v is None else Decimal(str(v))
+
+
+def _write_results(session: Session, cycle: Cycle, recs: list[dict[str, Any]],
+                   hashes: dict[str, str], reason: str, only: set[int] | None = None) -> int:
+    apps = dict(session.execute(
+        select(Employee.code, Appraisal.id).join(Appraisal, Appraisal.employee_id == Employee.id)
+        .where(Appraisal.cycle_id == cycle.id)).tuples().all())
+    revs = dict(session.execute(
+        select(Result.appraisal_id, func.max(Result.revision))
+        .join(Appraisal, Appraisal.id == Result.appraisal_id)
+        .where(Appraisal.cycle_id == cycle.id).group_by(Result.appraisal_id)).tuples().all())
+    rows = []
+    for rec in recs:
+        app_id = apps.get(rec["employee"])
+        if app_id is None or (only is not None and app_id not in only):
+            continue
+        rows.append({
+            "appraisal_id": app_id, "revision": revs.get(app_id, 0) + 1,
+            "total": _dec(rec["total"]), "grade": rec["grade"], "rank": rec["rank"],
+            "pay_total": _dec(rec["pay"].get("total")), "payload": rec,
+            "scheme_hash": cycle.scheme_version.content_hash,
+            "input_hash": hashes.get(rec["employee"], ""), "reason": reason,
+            "created_at": utcnow(), "is_current": True,
+        })
+    if not rows:
+        return 0
+    ids = [r["appraisal_id"] for r in rows]
+    for chunk in range(0, len(ids), 5000):
+        session.execute(update(Result).where(Result.appraisal_id.in_(ids[chunk:chunk + 5000]),
+                                             Result.is_current.is_(True)).values(is_current=False))
+    session.execute(insert(Result), rows)
+    return len(rows)
+
+
+def score_cycle(session: Session, *, cycle_id: int, actor: Actor) -> tuple[int, list[str]]:
+    """Score every appraisal of the cycle (history of earlier cycles feeds streak rules)."""
+    require_role(actor, {"hr", "admin"}, "score a cycle")
+    cycle = get_cycle(session, cycle_id)
+    if cycle.state not in (CycleState.open, CycleState.reviewing):
+        raise WorkflowError(f"cycle {cycle.id} is {cycle.state.value}: published results are "
+                            "frozen; change one through an appeal or an HR correction")
+    recs, hashes, warnings = _compute(session, cycle)
+    n = _write_results(session, cycle, recs, hashes, "score")
+    if cycle.state is CycleState.open:
+        cycle.state = CycleState.reviewing
+    record(session, action="cycle.scored", actor=actor, target_type="cycle", target_id=cycle.id,
+           details={"results": n, "warnings": len(warnings)})
+    return n, warnings
+
+
+# -- appraisal transitions ---------------------------------------------------------------
+def get_appraisal(session: Session, appraisal_id: int) -> Appraisal:
+    app = session.get(Appraisal, appraisal_id)
+    if app is None:
+        raise NotFound(f"no appraisal {appraisal_id}")
+    return app
+
+
+def may(actor: Actor, user: User | None, roles: frozenset[str], app: Appraisal) -> bool:
+    have = set(actor.roles)
+    if have & roles:
+        return True
+    if "own" in roles and user is not None and user.employee_id == app.employee_id:
+        return True
+    return bool(
+        "team" in roles and user is not None and have & {"supervisor", "manager"}
+        and app.employee.team_id in (user.team_ids or [])
+    )
+
+
+def transition(session: Session, *, appraisal_id: int, trigger: str, actor: Actor,
+               expected_version: int | None = None, note: str = "") -> Appraisal:
+    app = get_appraisal(session, appraisal_id)
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    t = states.find(states.APPRAISAL, trigger, app.state.value, "appraisal")
+    if not may(actor, user, t.roles, app):
+        raise NotAllowed(f"{actor.username} may not {trigger} appraisal {app.id}")
+    if expected_version is not None and app.version != expected_version:
+        raise Conflict(f"appraisal {app.id} was changed by someone else (version "
+                       f"{app.version}, you had {expected_version}); reload and try again")
+    before = app.state.value
+    if trigger == "submit_self_review" and note:
+        app.self_review = note
+    if trigger == "submit_supervisor_review" and note:
+        app.supervisor_comment = note
+    if trigger == "publish" and app.cycle.state is not CycleState.published:
+        raise WorkflowError("appraisals are published with their cycle: `kaohe cycle publish`")
+    app.state = AppraisalState(t.dest)
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(f"appraisal {app.id} was changed by someone else; reload and try "
+                       "again") from None
+    record(session, action=f"appraisal.{trigger}", actor=actor, target_type="appraisal",
+           target_id=app.id, details={"from": before, "to": t.dest, "note": note})
+    return app
+
+
+def advance_all(session: Session, *, cycle_id: int, trigger: str, actor: Actor) -> int:
+    """Fire one transition on every appraisal of the cycle that is in its source state
+    (HR's bulk path; one UPDATE, one audit event)."""
+    cycle = get_cycle(session, cycle_id)
+    t = states.APPRAISAL.get(trigger)
+    if t is None:
+        raise Invalid(f"unknown action {trigger!r}; known: {', '.join(states.APPRAISAL)}")
+    if trigger in ("acknowledge", "appeal", "publish", "resolve"):
+        raise Invalid(f"{trigger} is not a bulk action")
+    require_role(actor, {"hr", "admin"}, f"{trigger} every appraisal")
+    res = session.execute(
+        update(Appraisal).where(Appraisal.cycle_id == cycle.id,
+                                Appraisal.state.in_([AppraisalState(s) for s in t.sources]))
+        .values(state=AppraisalState(t.dest), version=Appraisal.version + 1)
+        .execution_options(synchronize_session=False))
+    n = int(res.rowcount or 0)  # type: ignore[attr-defined]
+    record(session, action=f"cycle.bulk_{trigger}", actor=actor, target_type="cycle",
+           target_id=cycle.id, details={"appraisals": n, "to": t.dest})
+    return n
+
+
+def cycle_transition(session: Session, *, cycle_id: int, trigger: str, actor: Actor,
+                     today: dt.date | None = None) -> Cycle:
+    cycle = get_cycle(session, cycle_id)
+    t = states.find(states.CYCLE, trigger, cycle.state.value, "cycle")
+    require_role(actor, set(t.roles), f"{trigger} a cycle")
+    counts = dict(session.execute(
+        select(Appraisal.state, func.count()).where(Appraisal.cycle_id == cycle.id)
+        .group_by(Appraisal.state)).tuples().all())
+    details: dict[str, Any] = {"from": cycle.state.value, "to": t.dest}
+    if trigger == "approve":
+        not_ready = {k.value: v for k, v in counts.items() if k is not AppraisalState.hr_approval}
+        if not_ready:
+            raise WorkflowError("every appraisal must be waiting for HR approval first; still: "
+                                + ", ".join(f"{v} {k}" for k, v in sorted(not_ready.items())))
+        unscored = session.scalar(
+            select(func.count()).select_from(Appraisal).where(
+                Appraisal.cycle_id == cycle.id,
+                ~Appraisal.id.in_(select(Result.appraisal_id).where(Result.is_current.is_(True)))))
+        if unscored:
+            raise WorkflowError(f"{unscored} appraisals have no score yet: `kaohe cycle score`")
+    if trigger == "publish":
+        day = today or dt.date.today()
+        appeal_due = add_workdays(day, SETTINGS.appeal_window_workdays)
+        feedback_due = day + dt.timedelta(days=SETTINGS.feedback_days)
+        res = session.execute(
+            update(Appraisal).where(Appraisal.cycle_id == cycle.id,
+                                    Appraisal.state == AppraisalState.hr_approval)
+            .values(state=AppraisalState.published, published_at=utcnow(),
+                    appeal_due=appeal_due.due, feedback_due=feedback_due,
+                    version=Appraisal.version + 1)
+            .execution_options(synchronize_session=False))
+        cycle.published_at = utcnow()
+        details.update(published=int(res.rowcount or 0),  # type: ignore[attr-defined]
+                       appeal_due=appeal_due.due, feedback_due=feedback_due,
+                       calendar_official=appeal_due.official)
+    if trigger == "close":
+        from kaohe.store.models import Appeal, AppealState
+
+        open_appeals = session.scalar(
+            select(func.count()).select_from(Appeal).join(Appraisal).where(
+                Appraisal.cycle_id == cycle.id,
+                Appeal.state.in_([AppealState.filed, AppealState.accepted])))
+        if open_appeals:
+            raise WorkflowError(f"{open_appeals} appeals are still open")
+        session.execute(
+            update(Appraisal).where(Appraisal.cycle_id == cycle.id,
+                                    Appraisal.state.in_([AppraisalState.published,
+                                                         AppraisalState.acknowledged,
+                                                         AppraisalState.resolved]))
+            .values(state=AppraisalState.closed, version=Appraisal.version + 1)
+            .execution_options(synchronize_session=False))
+    cycle.state = CycleState(t.dest)
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(f"cycle {cycle.id} was changed by someone else; try again") from None
+    session.expire_all()
+    record(session, action=f"cycle.{trigger}", actor=actor, target_type="cycle",
+           target_id=cycle.id, details=details)
+    return cycle
+
+
+# -- ratings and incidents ---------------------------------------------------------------
+def rate(session: Session, *, appraisal_id: int, input_id: str, value: str, actor: Actor,
+         role: str, expected_version: int | None = None) -> Rating:
+    """Save a rater's level or mark. Peer ratings are anonymous; a peer rates once."""
+    from kaohe.store.models import PeerBallot
+
+    app = get_appraisal(session, appraisal_id)
+    if app.state.value in states.FROZEN:
+        raise WorkflowError(f"appraisal {app.id} is {app.state.value}; ratings are closed")
+    scheme = scheme_of(app.cycle.scheme_version)
+    spec = scheme.inputs.get(input_id)
+    if spec is None:
+        raise Invalid(f"{input_id!r} is not an input of scheme {scheme.id}")
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    allowed = {
+        "self": user is not None and user.employee_id == app.employee_id,
+        "supervisor": may(actor, user, frozenset({"team", "hr", "admin"}), app),
+        "manager": bool(set(actor.roles) & {"manager", "hr", "admin"}),
+        "peer": user is not None and user.employee_id is not None
+        and user.employee_id != app.employee_id,
+    }
+    if not allowed.get(role, False):
+        raise NotAllowed(f"{actor.username} may not rate appraisal {app.id} as {role}")
+    if spec.raters and role not in spec.raters:
+        raise Invalid(f"{input_id!r} is rated by {', '.join(spec.raters)}, not {role}")
+    _check_value(spec, value, input_id)
+    if role == "peer":
+        assert user is not None
+        if session.scalar(select(PeerBallot).where(
+                PeerBallot.appraisal_id == app.id, PeerBallot.input_id == input_id,
+                PeerBallot.user_id == user.id)) is not None:
+            raise Conflict(f"you have rated {input_id} of appraisal {app.id} already")
+        session.add(PeerBallot(appraisal_id=app.id, input_id=input_id, user_id=user.id))
+        rating = Rating(appraisal_id=app.id, input_id=input_id, rater_role="peer",
+                        rater_user_id=None, value=value)
+        session.add(rating)
+        session.flush()
+        record(session, action="rating.peer_given", actor=Actor("peer", ("peer",)),
+               target_type="appraisal", target_id=app.id, details={"input": input_id})
+        return rating
+    rating = session.scalar(select(Rating).where(
+        Rating.appraisal_id == app.id, Rating.input_id == input_id, Rating.rater_role == role,
+        Rating.rater_user_id == (user.id if user else None)))
+    if rating is None:
+        if expected_version not in (None, 0):
+            raise Conflict(f"the {role} rating of {input_id} was removed meanwhile; reload")
+        rating = Rating(appraisal_id=app.id, input_id=input_id, rater_role=role,
+                        rater_user_id=user.id if user else None, value=value)
+        session.add(rating)
+    else:
+        if expected_version is not None and rating.version != expected_version:
+            raise Conflict(f"the {role} rating of {input_id} on appraisal {app.id} was saved by "
+                           f"someone else (now {rating.value!r}, version {rating.version}); "
+                           "reload and try again")
+        rating.value = value
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(f"the {role} rating of {input_id} on appraisal {app.id} was saved by "
+                       "someone else; reload and try again") from None
+    record(session, action="rating.saved", actor=actor, target_type="appraisal",
+           target_id=app.id, details={"input": input_id, "role": role, "value": value})
+    return rating
+
+
+def _check_value(spec: Any, value: str, input_id: str) -> None:
+    if spec.type == "level":
+        names = set(spec.levels or {}) | {a for al in (spec.levels or {}).values() for a in al}
+        if value not in names:
+            raise Invalid(f"{value!r} is not a level of {input_id} "
+                          f"({', '.join(spec.levels or {})})")
+        return
+    try:
+        num = Decimal(value)
+    except ArithmeticError:
+        raise Invalid(f"{value!r} is not a number ({input_id})") from None
+    if (spec.min is not None and num < spec.min) or (spec.max is not None and num > spec.max):
+        raise Invalid(f"{value} is outside {spec.min}–{spec.max} ({input_id})")
+
+
+def add_incident(session: Session, *, appraisal_id: int, input_id: str, date: dt.date,
+                 count: Decimal, note: str, actor: Actor) -> Incident:
+    app = get_appraisal(session, appraisal_id)
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if not may(actor, user, frozenset({"team", "hr", "admin"}), app):
+        raise NotAllowed(f"{actor.username} may not record incidents for appraisal {app.id}")
+    if app.state.value in states.FROZEN:
+        raise WorkflowError(f"appraisal {app.id} is {app.state.value}; record the incident in "
+                            "the next cycle or through an HR correction")
+    spec = scheme_of(app.cycle.scheme_version).inputs.get(input_id)
+    if spec is None or spec.type != "count":
+        raise Invalid(f"{input_id!r} is not a count input of the scheme")
+    if count <= 0:
+        raise Invalid("an incident counts at least once")
+    inc = Incident(appraisal_id=app.id, input_id=input_id, date=date, count=count, note=note,
+                   recorded_by=actor.username)
+    session.add(inc)
+    session.flush()
+    record(session, action="incident.recorded", actor=actor, target_type="appraisal",
+           target_id=app.id, details={"input": input_id, "date": date, "count": count,
+                                      "note": note})
+    return inc

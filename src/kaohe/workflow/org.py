@@ -1,0 +1,180 @@
+"""Organisation: teams, positions, employees and users."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kaohe.errors import InputError
+from kaohe.ingest.table import read_raw
+from kaohe.store.models import Employee, Position, Role, Team, User
+from kaohe.workflow.audit import Actor, record
+from kaohe.workflow.errors import Invalid, NotFound
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "code": ("employee", "工号", "员工工号", "code"),
+    "name": ("name", "姓名"),
+    "team": ("team", "团队", "部门", "组别"),
+    "position": ("position", "岗位", "职位"),
+    "hire_date": ("hire_date", "入职日期"),
+    "probation_end": ("probation_end", "试用期结束", "转正日期"),
+    "manager": ("manager", "上级", "上级工号"),
+    "status": ("status", "状态"),
+}
+STATUSES = {"active": "active", "在职": "active", "left": "left", "离职": "left",
+            "leave": "leave", "休假": "leave"}
+_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    created: int
+    updated: int
+    teams: int
+
+
+def _date(value: str | None, source: str, row: int, column: str) -> dt.date | None:
+    if value is None:
+        return None
+    m = _DATE.match(value.strip())
+    if not m:
+        raise InputError("expected a date such as 2026-03-01", file=source, row=row,
+                         column=column, value=value)
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        raise InputError("not a real date", file=source, row=row, column=column,
+                         value=value) from None
+
+
+def import_employees(session: Session, *, path: str | Path, actor: Actor) -> ImportSummary:
+    """Create or update employees from a CSV/XLSX sheet, all or nothing."""
+    frame, source = read_raw(path)
+    if frame.height == 0:
+        raise InputError("the file has a header but no data rows", file=source)
+    header: dict[str, str] = {}
+    for col in frame.columns:
+        for canon, names in COLUMNS.items():
+            if col.strip() in names:
+                if canon in header:
+                    raise InputError(f"columns {header[canon]!r} and {col!r} both give {canon}",
+                                     file=source, row=1, column=col)
+                header[canon] = col
+    for required in ("code", "name"):
+        if required not in header:
+            raise InputError(f"missing column {COLUMNS[required][0]!r} ({COLUMNS[required][1]})",
+                             file=source, column=COLUMNS[required][0])
+    rows = frame.select([pl.col(c).str.strip_chars().replace("", None).alias(k)
+                         for k, c in header.items()]).to_dicts()
+    teams = {t.code: t for t in session.scalars(select(Team))}
+    positions = {p.code: p for p in session.scalars(select(Position))}
+    existing = {e.code: e for e in session.scalars(select(Employee))}
+    seen: dict[str, int] = {}
+    created = updated = 0
+    pending_manager: list[tuple[Employee, str, int]] = []
+    for i, r in enumerate(rows, start=2):
+        code, name = r.get("code"), r.get("name")
+        if not code:
+            raise InputError("the employee id is empty", file=source, row=i, column=header["code"])
+        if code in seen:
+            raise InputError(f"employee {code!r} appears twice (row {seen[code]} too)",
+                             file=source, row=i, column=header["code"], value=code)
+        seen[code] = i
+        if not name:
+            raise InputError("the name is empty", file=source, row=i, column=header["name"])
+        status_raw = r.get("status") or "active"
+        status = STATUSES.get(status_raw)
+        if status is None:
+            raise InputError(f"unknown status; expected one of {', '.join(STATUSES)}",
+                             file=source, row=i, column=header["status"], value=status_raw)
+        emp = existing.get(code)
+        if emp is None:
+            emp = Employee(code=code, name=name)
+            session.add(emp)
+            existing[code] = emp
+            created += 1
+        else:
+            updated += 1
+        emp.name = name
+        emp.status = status
+        team_name = r.get("team")
+        if team_name:
+            team = teams.get(team_name)
+            if team is None:
+                team = Team(code=team_name, name=team_name)
+                session.add(team)
+                teams[team_name] = team
+            emp.team = team
+        pos_name = r.get("position")
+        if pos_name:
+            pos = positions.get(pos_name)
+            if pos is None:
+                pos = Position(code=pos_name, name=pos_name)
+                session.add(pos)
+                positions[pos_name] = pos
+            emp.position = pos
+        if "hire_date" in header:
+            emp.hire_date = _date(r.get("hire_date"), source, i, header["hire_date"])
+        if "probation_end" in header:
+            emp.probation_end = _date(r.get("probation_end"), source, i, header["probation_end"])
+        if r.get("manager"):
+            pending_manager.append((emp, r["manager"], i))
+    session.flush()
+    for emp, mgr_code, i in pending_manager:
+        mgr = existing.get(mgr_code)
+        if mgr is None:
+            raise InputError("no employee has this id", file=source, row=i,
+                             column=header["manager"], value=mgr_code)
+        if mgr is emp:
+            raise InputError("an employee cannot be their own manager", file=source, row=i,
+                             column=header["manager"], value=mgr_code)
+        emp.manager_id = mgr.id
+    session.flush()
+    record(session, action="org.imported", actor=actor, target_type="org", target_id=source,
+           details={"created": created, "updated": updated, "file": str(path)})
+    return ImportSummary(created, updated, len(teams))
+
+
+def create_user(session: Session, *, username: str, roles: list[str], actor: Actor,
+                password: str | None = None, employee_code: str | None = None,
+                teams: list[str] | None = None, display_name: str = "") -> User:
+    from kaohe.workflow.passwords import hash_password
+
+    bad = [r for r in roles if r not in Role.__members__]
+    if bad:
+        raise Invalid(f"unknown role {bad[0]!r}; roles: {', '.join(Role.__members__)}")
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise Invalid(f"user {username!r} exists already")
+    emp = None
+    if employee_code is not None:
+        emp = session.scalar(select(Employee).where(Employee.code == employee_code))
+        if emp is None:
+            raise NotFound(f"no employee {employee_code!r}")
+    team_ids: list[int] = []
+    for code in teams or []:
+        team = session.scalar(select(Team).where(Team.code == code))
+        if team is None:
+            raise NotFound(f"no team {code!r}")
+        team_ids.append(team.id)
+    user = User(username=username, roles=list(roles), employee=emp, team_ids=team_ids,
+                display_name=display_name or (emp.name if emp else username),
+                password_hash=hash_password(password) if password else None)
+    session.add(user)
+    session.flush()
+    record(session, action="user.created", actor=actor, target_type="user", target_id=user.id,
+           details={"username": username, "roles": roles, "employee": employee_code,
+                    "teams": teams or []})
+    return user
+
+
+def actor_for(session: Session, username: str) -> tuple[Actor, User]:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.is_active:
+        raise NotFound(f"no active user {username!r}; create one with `kaohe user add`")
+    return Actor(user.username, tuple(user.roles), user.id), user

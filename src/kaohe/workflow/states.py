@@ -1,0 +1,73 @@
+"""The cycle and appraisal state machines, declared as tables.
+
+Each transition names its trigger, the states it leaves from, the state it enters and the
+roles allowed to fire it. ``own`` means the appraised employee themself; ``team`` a
+supervisor or manager of the employee's team. A move not in the table is refused with
+"cannot <trigger> an appraisal in state <state>".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kaohe.store.models import AppraisalState as A
+from kaohe.store.models import CycleState as C
+
+
+@dataclass(frozen=True)
+class Transition:
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    roles: frozenset[str]  # role names, plus "own" / "team"
+    label: str
+
+
+def _t(trigger: str, sources: tuple[str, ...], dest: str, roles: set[str], label: str) -> Transition:
+    return Transition(trigger, sources, dest, frozenset(roles), label)
+
+
+APPRAISAL: dict[str, Transition] = {t.trigger: t for t in [
+    _t("submit_self_review", (A.self_review.value,), A.supervisor_review.value,
+       {"own", "hr", "admin"}, "提交自评"),
+    _t("submit_supervisor_review", (A.supervisor_review.value,), A.second_review.value,
+       {"team", "hr", "admin"}, "主管评分完成"),
+    _t("approve_second_review", (A.second_review.value,), A.hr_approval.value,
+       {"manager", "hr", "admin"}, "复核通过"),
+    _t("return_for_review", (A.second_review.value, A.hr_approval.value),
+       A.supervisor_review.value, {"manager", "hr", "admin"}, "退回主管"),
+    _t("publish", (A.hr_approval.value,), A.published.value, {"hr", "admin"}, "发布结果"),
+    _t("acknowledge", (A.published.value,), A.acknowledged.value, {"own"}, "确认结果"),
+    _t("appeal", (A.published.value,), A.appealed.value, {"own"}, "提出申诉"),
+    _t("resolve", (A.appealed.value,), A.resolved.value, {"hr", "admin"}, "申诉处理完毕"),
+    _t("close", (A.published.value, A.acknowledged.value, A.resolved.value), A.closed.value,
+       {"hr", "admin"}, "归档"),
+]}
+
+CYCLE: dict[str, Transition] = {t.trigger: t for t in [
+    _t("open", (C.draft.value,), C.open.value, {"hr", "admin"}, "开启考核"),
+    _t("start_review", (C.open.value,), C.reviewing.value, {"hr", "admin"}, "开始评审"),
+    _t("approve", (C.reviewing.value,), C.approved.value, {"hr", "admin"}, "审批通过"),
+    _t("publish", (C.approved.value,), C.published.value, {"hr", "admin"}, "发布"),
+    _t("close", (C.published.value,), C.closed.value, {"hr", "admin"}, "关闭"),
+]}
+
+#: appraisal states whose results are frozen (a change needs an appeal or an HR correction)
+FROZEN = {A.published.value, A.acknowledged.value, A.appealed.value, A.resolved.value,
+          A.closed.value}
+
+
+def find(table: dict[str, Transition], trigger: str, state: str, kind: str) -> Transition:
+    t = table.get(trigger)
+    if t is None:
+        from kaohe.workflow.errors import Invalid
+
+        raise Invalid(f"unknown action {trigger!r}; known: {', '.join(table)}")
+    if state not in t.sources:
+        from kaohe.workflow.errors import WorkflowError
+
+        raise WorkflowError(
+            f"cannot {trigger} a{'n' if kind[0] in 'aeiou' else ''} {kind} in state {state} "
+            f"(allowed from: {', '.join(t.sources)})"
+        )
+    return t
