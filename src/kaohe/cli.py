@@ -231,6 +231,15 @@ def demo(
               f"--employee KF001 --period {latest}")
 
 
+def _register() -> None:
+    from kaohe.cli_store import register
+
+    register(app)
+
+
+_register()
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,576 @@
+"""CLI commands over the system of record: db, org, user, cycle, appraisal, appeal,
+feedback, overdue, export, audit. Each action is one transaction; any error rolls it back,
+prints one message on stderr and exits 2."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from kaohe.errors import KaoheError
+
+T = TypeVar("T")
+out = Console()
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="SQLite file or database URL "
+                                          "(default: $KAOHE_DATABASE_URL, else the user data dir)")]
+AsOpt = Annotated[str, typer.Option("--as", help="acting user (default: $KAOHE_USER or admin)")]
+CycleOpt = Annotated[int | None, typer.Option("--cycle", help="cycle id")]
+
+
+def _fail(message: str) -> None:
+    err.print(f"error: {message}", markup=False)
+    raise typer.Exit(2)
+
+
+def _user(as_: str | None) -> str:
+    return as_ or os.environ.get("KAOHE_USER") or "admin"
+
+
+@contextmanager
+def _db(db: str | None, *, upgrade: bool = False) -> Iterator[Any]:
+    from kaohe.store import migrate
+    from kaohe.store.db import Database
+
+    try:
+        database = Database.open(db)
+        if upgrade:
+            migrate.upgrade(database)
+        elif not migrate.is_current(database):
+            raise KaoheError(f"the database at {database.engine.url.render_as_string()} is not at "
+                             "the current schema; run `kaohe db upgrade` first")
+    except KaoheError as exc:
+        _fail(str(exc))
+        raise
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+def _run(db: str | None, as_: str | None, fn: Callable[[Session, Any], T]) -> T:
+    """Run one action in one transaction as the given user."""
+    from kaohe.workflow.org import actor_for
+
+    with _db(db) as database:
+        try:
+            with database.transaction() as session:
+                actor, _user_row = actor_for(session, _user(as_))
+                return fn(session, actor)
+        except KaoheError as exc:
+            _fail(str(exc))
+            raise
+
+
+def _cycle_id(session: Session, cycle: int | None, scheme: str | None, period: str | None) -> int:
+    from kaohe.workflow.cycles import find_cycle
+
+    if cycle is not None:
+        return cycle
+    if scheme is None or period is None:
+        raise KaoheError("name the cycle: --cycle ID, or --scheme ID --period YYYY-MM")
+    return find_cycle(session, scheme_id=scheme, period=period).id
+
+
+def _date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        _fail(f"{text!r} is not a date (YYYY-MM-DD)")
+        raise
+
+
+def _changes(items: list[str]) -> dict[str, str]:
+    out_: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            _fail(f"{item!r}: write a change as INPUT=VALUE, e.g. execution=比较满意")
+        out_[key.strip()] = value.strip()
+    return out_
+
+
+# -- db ------------------------------------------------------------------------------------
+db_app = typer.Typer(help="Database: schema upgrades, backup and restore.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOpt = None) -> None:
+    """Create or upgrade the schema to the newest migration."""
+    from kaohe.store import migrate
+
+    with _db(db, upgrade=True) as database:
+        out.print(f"database {database.engine.url.render_as_string()} at revision "
+                  f"{migrate.current(database)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1")] = "-1",
+                 db: DbOpt = None) -> None:
+    """Step the schema back (for rolling back a release)."""
+    from kaohe.store import migrate
+    from kaohe.store.db import Database
+
+    database = Database.open(db)
+    try:
+        migrate.downgrade(database, revision)
+        out.print(f"database at revision {migrate.current(database)}")
+    finally:
+        database.dispose()
+
+
+@db_app.command("backup")
+def db_backup(file: Path, db: DbOpt = None) -> None:
+    """Copy the SQLite database while it stays in use (online backup)."""
+    from kaohe.store.backup import backup
+    from kaohe.store.db import Database
+
+    database = Database.open(db)
+    try:
+        backup(database, file)
+    except KaoheError as exc:
+        _fail(str(exc))
+    finally:
+        database.dispose()
+    out.print(f"backed up to {file}")
+
+
+@db_app.command("restore")
+def db_restore(file: Path, db: DbOpt = None) -> None:
+    """Replace the SQLite database with a backup."""
+    from kaohe.store.backup import restore
+    from kaohe.store.db import Database
+
+    database = Database.open(db)
+    try:
+        restore(database, file)
+    except KaoheError as exc:
+        _fail(str(exc))
+    finally:
+        database.dispose()
+    out.print(f"restored from {file}")
+
+
+# -- org and users ---------------------------------------------------------------------------
+org_app = typer.Typer(help="Organisation: employees and teams.", no_args_is_help=True)
+
+
+@org_app.command("import")
+def org_import(file: Path, db: DbOpt = None, as_: AsOpt = "") -> None:
+    """Create or update employees from a CSV/XLSX sheet (工号, 姓名, 团队, 岗位, …)."""
+    from kaohe.workflow.org import import_employees
+
+    s = _run(db, as_, lambda session, actor: import_employees(session, path=file, actor=actor))
+    out.print(f"employees: {s.created} created, {s.updated} updated; {s.teams} teams")
+
+
+user_app = typer.Typer(help="Users and roles.", no_args_is_help=True)
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    role: Annotated[list[str], typer.Option("--role", help="agent, supervisor, manager, hr, admin")],
+    password: Annotated[str | None, typer.Option(help="or $KAOHE_PASSWORD")] = None,
+    employee: Annotated[str | None, typer.Option(help="the employee id (工号) of this user")] = None,
+    team: Annotated[list[str] | None, typer.Option("--team", help="teams a supervisor looks after")] = None,
+    db: DbOpt = None,
+    as_: AsOpt = "",
+) -> None:
+    """Add a user. The first user of an empty database may be added without --as."""
+    from sqlalchemy import func, select
+
+    from kaohe.store.models import User
+    from kaohe.workflow.audit import Actor
+    from kaohe.workflow.org import actor_for, create_user
+
+    pw = password or os.environ.get("KAOHE_PASSWORD")
+    with _db(db) as database:
+        try:
+            with database.transaction() as session:
+                if session.scalar(select(func.count()).select_from(User)) == 0:
+                    actor = Actor("bootstrap", ("admin",))
+                else:
+                    actor, _ = actor_for(session, _user(as_))
+                    if "admin" not in actor.roles and "hr" not in actor.roles:
+                        raise KaoheError(f"{actor.username} may not add users")
+                create_user(session, username=username, roles=role, actor=actor, password=pw,
+                            employee_code=employee, teams=team or [])
+        except KaoheError as exc:
+            _fail(str(exc))
+    out.print(f"user {username} added ({', '.join(role)})")
+
+
+# -- cycles ------------------------------------------------------------------------------------
+cycle_app = typer.Typer(help="Monthly cycles: open, import inputs, score, review, publish.",
+                        no_args_is_help=True)
+
+
+@cycle_app.command("open")
+def cycle_open(scheme: Annotated[str, typer.Option(help="preset id or scheme YAML")],
+               period: Annotated[str, typer.Option(help="YYYY-MM")],
+               db: DbOpt = None, as_: AsOpt = "") -> None:
+    """Open a cycle: pin the scheme version, one appraisal per active employee."""
+    from kaohe.workflow.cycles import open_cycle
+
+    def act(session: Session, actor: Any) -> tuple[int, str]:
+        c = open_cycle(session, scheme_ref=scheme, period=period, actor=actor)
+        return c.id, c.scheme_version.content_hash
+
+    cid, digest = _run(db, as_, act)
+    out.print(f"cycle {cid} opened: {scheme} {period} (scheme hash {digest[:12]})")
+
+
+@cycle_app.command("import-inputs")
+def cycle_import(file: Path, cycle: CycleOpt = None,
+                 scheme: Annotated[str | None, typer.Option()] = None,
+                 period: Annotated[str | None, typer.Option()] = None,
+                 db: DbOpt = None, as_: AsOpt = "") -> None:
+    """Validate and store the month's input sheet, all or nothing."""
+    from kaohe.workflow.cycles import import_inputs
+
+    n = _run(db, as_, lambda s, a: import_inputs(
+        s, cycle_id=_cycle_id(s, cycle, scheme, period), path=file, actor=a))
+    out.print(f"imported inputs for {n} appraisals")
+
+
+@cycle_app.command("score")
+def cycle_score(cycle: CycleOpt = None, scheme: Annotated[str | None, typer.Option()] = None,
+                period: Annotated[str | None, typer.Option()] = None,
+                db: DbOpt = None, as_: AsOpt = "") -> None:
+    """Score the cycle with its pinned scheme (earlier cycles feed the streak rules)."""
+    from kaohe.workflow.cycles import score_cycle
+
+    n, warnings = _run(db, as_, lambda s, a: score_cycle(
+        s, cycle_id=_cycle_id(s, cycle, scheme, period), actor=a))
+    out.print(f"scored {n} appraisals")
+    for w in warnings[:20]:
+        err.print(f"warning: {w}", markup=False)
+
+
+@cycle_app.command("advance")
+def cycle_advance(action: Annotated[str, typer.Argument(
+        help="submit_self_review | submit_supervisor_review | approve_second_review | close")],
+        cycle: CycleOpt = None, scheme: Annotated[str | None, typer.Option()] = None,
+        period: Annotated[str | None, typer.Option()] = None,
+        db: DbOpt = None, as_: AsOpt = "") -> None:
+    """HR's bulk move: fire one step on every appraisal waiting for it."""
+    from kaohe.workflow.cycles import advance_all
+
+    n = _run(db, as_, lambda s, a: advance_all(
+        s, cycle_id=_cycle_id(s, cycle, scheme, period), trigger=action, actor=a))
+    out.print(f"{action}: {n} appraisals moved")
+
+
+def _cycle_step(trigger: str, doc: str) -> None:
+    def command(cycle: CycleOpt = None, scheme: Annotated[str | None, typer.Option()] = None,
+                period: Annotated[str | None, typer.Option()] = None,
+                today: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: today)")] = None,
+                db: DbOpt = None, as_: AsOpt = "") -> None:
+        from kaohe.workflow.cycles import cycle_transition
+
+        day = _date(today)
+        state = _run(db, as_, lambda s, a: cycle_transition(
+            s, cycle_id=_cycle_id(s, cycle, scheme, period), trigger=trigger, actor=a,
+            today=day).state.value)
+        out.print(f"cycle {trigger}: now {state}")
+
+    command.__doc__ = doc
+    cycle_app.command(trigger)(command)
+
+
+_cycle_step("approve", "Approve the cycle (every appraisal waiting for HR, all scored).")
+_cycle_step("publish", "Publish: results frozen, appeal window and feedback deadline set.")
+_cycle_step("close", "Close the cycle (no open appeals).")
+
+
+@cycle_app.command("list")
+def cycle_list(db: DbOpt = None) -> None:
+    """Cycles and how far their appraisals are."""
+    from sqlalchemy import func, select
+
+    from kaohe.store.models import Appraisal, Cycle
+
+    with _db(db) as database, database.transaction() as session:
+        table = Table("id", "scheme", "period", "state", "appraisals", "by state")
+        for c in session.scalars(select(Cycle).order_by(Cycle.period, Cycle.id)):
+            counts = session.execute(select(Appraisal.state, func.count()).where(
+                Appraisal.cycle_id == c.id).group_by(Appraisal.state)).all()
+            table.add_row(str(c.id), c.scheme_id, c.period, c.state.value,
+                          str(sum(n for _, n in counts)),
+                          ", ".join(f"{s.value} {n}" for s, n in counts))
+        out.print(table)
+
+
+# -- single appraisals -----------------------------------------------------------------------
+appraisal_app = typer.Typer(help="One appraisal: move it, rate it, record incidents.",
+                            no_args_is_help=True)
+
+
+@appraisal_app.command("move")
+def appraisal_move(appraisal: int, action: str,
+                   note: Annotated[str, typer.Option()] = "",
+                   version: Annotated[int | None, typer.Option(help="expected version")] = None,
+                   db: DbOpt = None, as_: AsOpt = "") -> None:
+    """Fire one workflow step (e.g. submit_self_review, acknowledge)."""
+    from kaohe.workflow.cycles import transition
+
+    state = _run(db, as_, lambda s, a: transition(
+        s, appraisal_id=appraisal, trigger=action, actor=a, expected_version=version,
+        note=note).state.value)
+    out.print(f"appraisal {appraisal}: now {state}")
+
+
+@appraisal_app.command("rate")
+def appraisal_rate(appraisal: int, input_id: str, value: str,
+                   role: Annotated[str, typer.Option(help="self, supervisor, manager or peer")] = "supervisor",
+                   version: Annotated[int | None, typer.Option(help="expected version")] = None,
+                   db: DbOpt = None, as_: AsOpt = "") -> None:
+    """Save a rating (a level such as 比较满意, or a mark)."""
+    from kaohe.workflow.cycles import rate
+
+    v = _run(db, as_, lambda s, a: rate(s, appraisal_id=appraisal, input_id=input_id,
+                                         value=value, actor=a, role=role,
+                                         expected_version=version).version)
+    out.print(f"rated {input_id} = {value} (version {v})")
+
+
+@appraisal_app.command("incident")
+def appraisal_incident(appraisal: int, input_id: str,
+                       date: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+                       count: Annotated[str, typer.Option()] = "1",
+                       note: Annotated[str, typer.Option()] = "",
+                       db: DbOpt = None, as_: AsOpt = "") -> None:
+    """Record an incident that adds to a count input (a late arrival, an error)."""
+    from kaohe.workflow.cycles import add_incident
+
+    day = _date(date)
+    assert day is not None
+    try:
+        n = Decimal(count)
+    except InvalidOperation:
+        _fail(f"--count {count!r} is not a number")
+        raise
+    _run(db, as_, lambda s, a: add_incident(s, appraisal_id=appraisal, input_id=input_id,
+                                             date=day, count=n, note=note, actor=a))
+    out.print(f"incident recorded: {input_id} +{count}")
+
+
+@appraisal_app.command("correct")
+def appraisal_correct(appraisal: int, change: Annotated[list[str], typer.Argument(help="INPUT=VALUE")],
+                      reason: Annotated[str, typer.Option()],
+                      db: DbOpt = None, as_: AsOpt = "") -> None:
+    """HR correction of a published result, with a reason; re-scored and recorded."""
+    from kaohe.workflow.appeals import correct
+
+    moved = _run(db, as_, lambda s, a: correct(s, appraisal_id=appraisal, changes=_changes(change),
+                                                reason=reason, actor=a))
+    out.print(f"corrected; new results for appraisals {', '.join(map(str, moved))}")
+
+
+@appraisal_app.command("show")
+def appraisal_show(appraisal: int, db: DbOpt = None) -> None:
+    """An appraisal's state, inputs and current result."""
+    from sqlalchemy import select
+
+    from kaohe.store.models import Result
+    from kaohe.workflow.cycles import get_appraisal
+
+    with _db(db) as database:
+        try:
+            with database.transaction() as session:
+                app = get_appraisal(session, appraisal)
+                res = session.scalar(select(Result).where(Result.appraisal_id == app.id,
+                                                          Result.is_current.is_(True)))
+                doc = {"appraisal": app.id, "employee": app.employee.code,
+                       "name": app.employee.name, "cycle": app.cycle_id,
+                       "period": app.cycle.period, "state": app.state.value,
+                       "version": app.version, "inputs": app.inputs,
+                       "appeal_due": app.appeal_due.isoformat() if app.appeal_due else None,
+                       "result": res.payload if res else None,
+                       "revision": res.revision if res else None}
+        except KaoheError as exc:
+            _fail(str(exc))
+            raise
+    out.print_json(json.dumps(doc, ensure_ascii=False))
+
+
+# -- appeals, feedback, overdue ---------------------------------------------------------------
+appeal_app = typer.Typer(help="Appeals (申诉).", no_args_is_help=True)
+
+
+@appeal_app.command("file")
+def appeal_file(appraisal: int, reason: Annotated[str, typer.Option()],
+                today: Annotated[str | None, typer.Option()] = None,
+                db: DbOpt = None, as_: AsOpt = "") -> None:
+    """File an appeal against a published result (within the appeal window)."""
+    from kaohe.workflow.appeals import file_appeal
+
+    day = _date(today)
+
+    def act(s: Session, a: Any) -> tuple[int, str, str]:
+        ap = file_appeal(s, appraisal_id=appraisal, reason=reason, actor=a, today=day)
+        return ap.id, ap.accept_due.isoformat(), ap.resolve_due.isoformat()
+
+    aid, acc, res = _run(db, as_, act)
+    out.print(f"appeal {aid} filed; HR answers by {acc}, resolves by {res}")
+
+
+@appeal_app.command("decide")
+def appeal_decide(appeal: int, accept: Annotated[bool, typer.Option("--accept/--reject")],
+                  note: Annotated[str, typer.Option()] = "",
+                  today: Annotated[str | None, typer.Option()] = None,
+                  db: DbOpt = None, as_: AsOpt = "") -> None:
+    """Accept or reject an appeal."""
+    from kaohe.workflow.appeals import decide_appeal
+
+    day = _date(today)
+    state = _run(db, as_, lambda s, a: decide_appeal(s, appeal_id=appeal, accept=accept, note=note,
+                                                      actor=a, today=day).state.value)
+    out.print(f"appeal {appeal}: {state}")
+
+
+@appeal_app.command("resolve")
+def appeal_resolve(appeal: int, resolution: Annotated[str, typer.Option()],
+                   change: Annotated[list[str] | None, typer.Argument(help="INPUT=VALUE")] = None,
+                   today: Annotated[str | None, typer.Option()] = None,
+                   db: DbOpt = None, as_: AsOpt = "") -> None:
+    """Resolve an accepted appeal, granting input changes; the cycle is re-scored."""
+    from kaohe.workflow.appeals import resolve_appeal
+
+    day = _date(today)
+    moved = _run(db, as_, lambda s, a: resolve_appeal(
+        s, appeal_id=appeal, changes=_changes(change or []), resolution=resolution, actor=a,
+        today=day))
+    out.print(f"appeal {appeal} resolved; new results for appraisals {', '.join(map(str, moved))}")
+
+
+@appeal_app.command("list")
+def appeal_list(db: DbOpt = None) -> None:
+    from sqlalchemy import select
+
+    from kaohe.store.models import Appeal
+
+    with _db(db) as database, database.transaction() as session:
+        table = Table("id", "appraisal", "state", "filed", "answer by", "resolve by", "reason")
+        for a in session.scalars(select(Appeal).order_by(Appeal.id)):
+            table.add_row(str(a.id), str(a.appraisal_id), a.state.value, a.filed_on.isoformat(),
+                          a.accept_due.isoformat(), a.resolve_due.isoformat(), a.reason[:40])
+        out.print(table)
+
+
+feedback_app = typer.Typer(help="Feedback meetings (面谈).", no_args_is_help=True)
+
+
+@feedback_app.command("record")
+def feedback_record(appraisal: int, notes: Annotated[str, typer.Option()],
+                    held_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+                    db: DbOpt = None, as_: AsOpt = "") -> None:
+    from kaohe.workflow.appeals import record_feedback
+
+    day = _date(held_on) or dt.date.today()
+    _run(db, as_, lambda s, a: record_feedback(s, appraisal_id=appraisal, held_on=day,
+                                                notes=notes, actor=a))
+    out.print("feedback meeting recorded")
+
+
+def overdue(today: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+            db: DbOpt = None) -> None:
+    """What is late: appeal answers, appeal resolutions, feedback meetings."""
+    from kaohe.workflow.appeals import overdue as find
+
+    day = _date(today)
+    with _db(db) as database, database.transaction() as session:
+        items = find(session, today=day)
+    table = Table("due", "kind", "appraisal", "employee", "what")
+    for o in items:
+        table.add_row(o.due.isoformat(), o.kind, str(o.appraisal_id), o.employee, o.detail)
+    out.print(table if items else "nothing overdue")
+
+
+export_app = typer.Typer(help="Exports.", no_args_is_help=True)
+
+
+@export_app.command("payroll")
+def export_payroll(output: Annotated[Path, typer.Option("--output", "-o", help=".xlsx or .csv")],
+                   cycle: CycleOpt = None, scheme: Annotated[str | None, typer.Option()] = None,
+                   period: Annotated[str | None, typer.Option()] = None,
+                   db: DbOpt = None) -> None:
+    """The payroll sheet of a published cycle, one line per employee, to the fen."""
+    from kaohe.workflow.payroll import write_payroll
+
+    with _db(db) as database:
+        try:
+            with database.transaction() as session:
+                n = write_payroll(session, cycle_id=_cycle_id(session, cycle, scheme, period),
+                                  path=output)
+        except KaoheError as exc:
+            _fail(str(exc))
+            raise
+    out.print(f"payroll: {n} lines written to {output}")
+
+
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+
+
+@audit_app.command("verify")
+def audit_verify(expect_head: Annotated[str | None, typer.Option(
+        help="the head hash noted earlier; finds removed newest events")] = None,
+        db: DbOpt = None) -> None:
+    """Check the hash chain; name every edited, inserted or deleted row."""
+    from kaohe.workflow.audit import verify
+
+    with _db(db) as database, database.transaction() as session:
+        v = verify(session, expect_head=expect_head)
+    if v.ok:
+        out.print(f"audit log ok: {v.events} events; head {v.head_seq} {v.head_hash}")
+        return
+    for p in v.problems:
+        err.print(f"audit: {p.message}", markup=False)
+    err.print(f"audit log BROKEN: {len(v.problems)} problem(s) in {v.events} events",
+              markup=False)
+    raise typer.Exit(1)
+
+
+@audit_app.command("log")
+def audit_log(limit: Annotated[int, typer.Option()] = 30, db: DbOpt = None) -> None:
+    """The newest events."""
+    from sqlalchemy import select
+
+    from kaohe.store.models import AuditEvent
+
+    with _db(db) as database, database.transaction() as session:
+        table = Table("seq", "at (UTC)", "actor", "action", "target", "details")
+        rows = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit))
+        for e in rows:
+            table.add_row(str(e.seq), e.at.isoformat(timespec="seconds"), e.actor.get("username", ""),
+                          e.action, f"{e.target_type} {e.target_id}",
+                          json.dumps(e.details, ensure_ascii=False)[:60])
+        out.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+    app.add_typer(org_app, name="org")
+    app.add_typer(user_app, name="user")
+    app.add_typer(cycle_app, name="cycle")
+    app.add_typer(appraisal_app, name="appraisal")
+    app.add_typer(appeal_app, name="appeal")
+    app.add_typer(feedback_app, name="feedback")
+    app.add_typer(export_app, name="export")
+    app.add_typer(audit_app, name="audit")
+    app.command("overdue")(overdue)
