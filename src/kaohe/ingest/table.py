@@ -270,7 +270,7 @@ def _convert(frame: pl.DataFrame, col: str, header: str, spec: InputSpec,
     body = pl.select(pl.when(is_pct).then(text.str.strip_suffix("%")).otherwise(text)).to_series()
     num = body.cast(DEC, strict=False)
     bad = s.is_not_null() & num.is_null()
-    _fail(source, frame, bad, col, header, f"not a number (expected a {_kind(spec)})")
+    _fail(source, frame, bad, col, header, f"not a number (expected {_kind(spec)})")
     num = pl.select(pl.when(is_pct).then(num / dlit(100)).otherwise(num)).to_series()
     if spec.type == "count":
         frac = num.is_not_null() & (num != num.floor())
@@ -295,12 +295,12 @@ def _convert(frame: pl.DataFrame, col: str, header: str, spec: InputSpec,
 
 def _kind(spec: InputSpec) -> str:
     return {
-        "count": "whole number of occurrences",
-        "money": "amount such as 1280.50",
-        "ratio": "ratio such as 0.965 or 96.5%",
+        "count": "a whole number of occurrences",
+        "money": "an amount such as 1280.50",
+        "ratio": "a ratio such as 0.965 or 96.5%",
         "flag": "1 or 0",
-        "score": "score",
-    }.get(spec.type, "number")
+        "score": "a score",
+    }.get(spec.type, "a number")
 
 
 def _required(table: pl.DataFrame, scheme: Scheme, source: str,

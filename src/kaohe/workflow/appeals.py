@@ -135,7 +135,7 @@ def _apply_and_rescore(session: Session, app: Appraisal, changes: dict[str, str]
                                              Result.is_current.is_(True)))}
     codes = dict(session.execute(select(Employee.code, Appraisal.id).join(
         Appraisal, Appraisal.employee_id == Employee.id).where(
-        Appraisal.cycle_id == app.cycle_id)).tuples().all())
+        Appraisal.cycle_id == app.cycle_id)).all())
     moved = {codes[r["employee"]] for r in recs
              if codes.get(r["employee"]) is not None and current.get(codes[r["employee"]]) != r}
     moved.add(app.id)
