@@ -144,11 +144,11 @@ def _apply_and_rescore(session: Session, app: Appraisal, changes: dict[str, str]
 
 
 def _flush(session: Session, obj: Any) -> None:
+    what = f"{type(obj).__name__.lower()} {obj.id}"
     try:
         session.flush()
     except StaleDataError:
-        raise Conflict(f"{type(obj).__name__.lower()} {obj.id} was changed by someone else; "
-                       "reload and try again") from None
+        raise Conflict(f"{what} was changed by someone else; reload and try again") from None
 
 
 def record_feedback(session: Session, *, appraisal_id: int, held_on: dt.date, notes: str,

@@ -369,11 +369,12 @@ def transition(session: Session, *, appraisal_id: int, trigger: str, actor: Acto
         app.supervisor_comment = note
     if trigger == "publish" and app.cycle.state is not CycleState.published:
         raise WorkflowError("appraisals are published with their cycle: `kaohe cycle publish`")
+    app_id = app.id
     app.state = AppraisalState(t.dest)
     try:
         session.flush()
     except StaleDataError:
-        raise Conflict(f"appraisal {app.id} was changed by someone else; reload and try "
+        raise Conflict(f"appraisal {app_id} was changed by someone else; reload and try "
                        "again") from None
     record(session, action=f"appraisal.{trigger}", actor=actor, target_type="appraisal",
            target_id=app.id, details={"from": before, "to": t.dest, "note": note})
@@ -452,11 +453,12 @@ def cycle_transition(session: Session, *, cycle_id: int, trigger: str, actor: Ac
                                                          AppraisalState.resolved]))
             .values(state=AppraisalState.closed, version=Appraisal.version + 1)
             .execution_options(synchronize_session=False))
+    cycle_id = cycle.id
     cycle.state = CycleState(t.dest)
     try:
         session.flush()
     except StaleDataError:
-        raise Conflict(f"cycle {cycle.id} was changed by someone else; try again") from None
+        raise Conflict(f"cycle {cycle_id} was changed by someone else; try again") from None
     session.expire_all()
     record(session, action=f"cycle.{trigger}", actor=actor, target_type="cycle",
            target_id=cycle.id, details=details)
@@ -518,10 +520,11 @@ def rate(session: Session, *, appraisal_id: int, input_id: str, value: str, acto
                            f"someone else (now {rating.value!r}, version {rating.version}); "
                            "reload and try again")
         rating.value = value
+    app_id = app.id
     try:
         session.flush()
     except StaleDataError:
-        raise Conflict(f"the {role} rating of {input_id} on appraisal {app.id} was saved by "
+        raise Conflict(f"the {role} rating of {input_id} on appraisal {app_id} was saved by "
                        "someone else; reload and try again") from None
     record(session, action="rating.saved", actor=actor, target_type="appraisal",
            target_id=app.id, details={"input": input_id, "role": role, "value": value})

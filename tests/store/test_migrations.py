@@ -1,0 +1,27 @@
+"""Migrations: upgrade from empty, downgrade one step, and the models match the schema."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from kaohe.store import migrate
+from kaohe.store.db import Database
+from kaohe.store.models import Base
+
+
+def test_upgrade_from_empty_matches_the_models(db: Database) -> None:
+    assert migrate.current(db) == migrate.head(db)
+    with db.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_downgrade_one_step_and_back(db: Database) -> None:
+    migrate.downgrade(db, "-1")
+    assert migrate.current(db) == "0001"
+    assert "audit_events" not in inspect(db.engine).get_table_names()
+    assert "appraisals" in inspect(db.engine).get_table_names()
+    migrate.upgrade(db)
+    assert migrate.current(db) == migrate.head(db)
+    assert "audit_events" in inspect(db.engine).get_table_names()
