@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install kaohe with its dev extras into .venv (from nothing), then lint, type-check and test.
-# This is the README's test command and exactly what CI runs.
+# Install kaohe with its dev extras into .venv (from nothing), then lint, type-check and run
+# the whole test suite twice: on SQLite, and again on PostgreSQL (a local server; in CI it is
+# started if it is not running). This is the README's test command and exactly what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -13,5 +14,27 @@ echo "== ruff"
 .venv/bin/ruff check src tests benchmarks
 echo "== mypy (strict, src/)"
 .venv/bin/mypy
-echo "== pytest"
+echo "== pytest on SQLite"
 .venv/bin/python -m pytest -q "$@"
+
+PG_HOST=${KAOHE_PG_HOST:-127.0.0.1}
+PG_USER=${KAOHE_PG_USER:-postgres}
+pg_up() { pg_isready -q -h "$PG_HOST" -p 5432 2>/dev/null; }
+if ! pg_up && command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+  echo "== starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+fi
+if pg_up; then
+  psql -h "$PG_HOST" -U "$PG_USER" -d postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname = 'kaohe_test'" | grep -q 1 \
+    || psql -h "$PG_HOST" -U "$PG_USER" -d postgres -qc "CREATE DATABASE kaohe_test"
+  echo "== pytest on PostgreSQL"
+  KAOHE_TEST_DATABASE_URL="postgresql+psycopg://$PG_USER@$PG_HOST:5432/kaohe_test" \
+    .venv/bin/python -m pytest -q "$@"
+elif [ "${CI:-}" = "true" ]; then
+  echo "PostgreSQL is not reachable on $PG_HOST:5432; CI needs it" >&2
+  exit 1
+else
+  echo "== PostgreSQL not reachable on $PG_HOST:5432: the PostgreSQL run is skipped"
+fi

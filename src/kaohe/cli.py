@@ -180,6 +180,8 @@ def demo(
     ),
     lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
     forms: Annotated[bool, typer.Option(help="write an xlsx form per agent")] = True,
+    load: Annotated[bool, typer.Option(help="load the shop into the database")] = True,
+    db: Annotated[str | None, typer.Option("--db", help="SQLite file or database URL")] = None,
 ) -> None:
     """Generate a sample shop (3 teams, ~30 agents, 6 months), score it with taobao-presales,
     print the ranking and write the xlsx forms."""
@@ -229,6 +231,37 @@ def demo(
         out.print(f"forms:   {output / 'forms'} ({len(written)} xlsx files)")
     out.print(f"try:     kaohe explain --preset taobao-presales --input {inputs} "
               f"--employee KF001 --period {latest}")
+    if load:
+        _load_demo_db(db, inputs, output, out)
+
+
+def _load_demo_db(db: str | None, inputs: Path, output: Path, out: Console) -> None:
+    from kaohe.store.db import Database
+    from kaohe.workflow.demo_load import DEMO_PASSWORD, load_demo
+
+    try:
+        database = Database.open(db)
+    except KaoheError as exc:
+        fail(str(exc))
+        return
+    try:
+        with Console(stderr=True).status("loading the shop into the database 载入数据库…") as st:
+            loaded = load_demo(database, inputs, output / "db-load",
+                               progress=lambda m: st.update(f"loading {m} …"))
+    except KaoheError as exc:
+        fail(str(exc))
+        return
+    finally:
+        database.dispose()
+    where = database.engine.url.render_as_string()
+    if loaded.already:
+        out.print(f"database: {where} (the demo shop was loaded before)")
+    else:
+        out.print(f"database: {where}: {loaded.cycles} monthly cycles published, appeals "
+                  "filed / accepted / resolved / rejected")
+    roles = sorted({r for _, r in loaded.users})
+    logins = ", ".join(next(u for u, r in loaded.users if r == role) for role in roles)
+    out.print(f"logins:  {logins} … (password {DEMO_PASSWORD}); try `kaohe cycle list`")
 
 
 def _register() -> None:

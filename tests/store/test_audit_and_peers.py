@@ -96,11 +96,10 @@ def test_peer_ratings_are_anonymous_and_once_only(db: Database, tmp_path: Path) 
         e2, _ = actor_for(s, "e2")
         cycles.rate(s, appraisal_id=target, input_id="teamwork", value="80", actor=e2,
                     role="peer")
-    with pytest.raises(Conflict, match=r"rated teamwork of appraisal \d+ already"):
-        with db.transaction() as s:
-            e2, _ = actor_for(s, "e2")
-            cycles.rate(s, appraisal_id=target, input_id="teamwork", value="90", actor=e2,
-                        role="peer")
+    with pytest.raises(Conflict, match=r"rated teamwork of appraisal \d+ already"), db.transaction() as s:
+        e2, _ = actor_for(s, "e2")
+        cycles.rate(s, appraisal_id=target, input_id="teamwork", value="90", actor=e2,
+                    role="peer")
     with db.transaction() as s:
         ratings = s.scalars(select(Rating).where(Rating.rater_role == "peer")).all()
         assert len(ratings) == 1 and ratings[0].rater_user_id is None
@@ -130,10 +129,9 @@ def test_a_rating_saved_twice_from_one_version_conflicts(db: Database, tmp_path:
         a1, _ = actor_for(s1, "sup1")
         cycles.rate(s1, appraisal_id=app, input_id="execution", value="非常满意", actor=a1,
                     role="supervisor", expected_version=first)
-    with pytest.raises(Conflict, match=r"saved by someone else \(now '非常满意'"):
-        with db.transaction() as s2:
-            a2, _ = actor_for(s2, "sup1")
-            cycles.rate(s2, appraisal_id=app, input_id="execution", value="不满意", actor=a2,
-                        role="supervisor", expected_version=first)
+    with pytest.raises(Conflict, match=r"saved by someone else \(now '非常满意'"), db.transaction() as s2:
+        a2, _ = actor_for(s2, "sup1")
+        cycles.rate(s2, appraisal_id=app, input_id="execution", value="不满意", actor=a2,
+                    role="supervisor", expected_version=first)
     with db.transaction() as s:
         assert s.scalar(select(Rating.value).where(Rating.appraisal_id == app)) == "非常满意"

@@ -103,13 +103,11 @@ def test_illegal_transition_is_refused_with_a_reason_and_writes_nothing(
     app = _app_id(db, cid, "E001")
     before = _events(db)
     with pytest.raises(WorkflowError, match=r"^cannot acknowledge an appraisal in state "
-                                            r"self_review \(allowed from: published\)"):
-        with db.transaction() as s:
-            actor, _ = actor_for(s, "e1")
-            cycles.transition(s, appraisal_id=app, trigger="acknowledge", actor=actor)
-    with pytest.raises(WorkflowError, match=r"every appraisal must be waiting for HR"):
-        with db.transaction() as s:
-            cycles.cycle_transition(s, cycle_id=cid, trigger="approve", actor=ADMIN)
+                                            r"self_review \(allowed from: published\)"), db.transaction() as s:
+        actor, _ = actor_for(s, "e1")
+        cycles.transition(s, appraisal_id=app, trigger="acknowledge", actor=actor)
+    with pytest.raises(WorkflowError, match=r"every appraisal must be waiting for HR"), db.transaction() as s:
+        cycles.cycle_transition(s, cycle_id=cid, trigger="approve", actor=ADMIN)
     assert _events(db) == before
 
 
@@ -148,9 +146,8 @@ def test_bad_import_names_the_row_and_writes_nothing(db: Database, tmp_path: Pat
             cycles.import_inputs(s, cycle_id=cid, path=path, actor=ADMIN)
     rows = [input_row(c, "2026-10") for c in [*CODES, "E999"]]
     path = write_inputs(tmp_path / "stranger.csv", rows)
-    with pytest.raises(InputError, match=r"row 8, column 'employee': value 'E999'"):
-        with db.transaction() as s:
-            cycles.import_inputs(s, cycle_id=cid, path=path, actor=ADMIN)
+    with pytest.raises(InputError, match=r"row 8, column 'employee': value 'E999'"), db.transaction() as s:
+        cycles.import_inputs(s, cycle_id=cid, path=path, actor=ADMIN)
     with db.transaction() as s:
         assert all(not a.inputs for a in s.scalars(select(Appraisal)))
 
@@ -193,11 +190,10 @@ def test_appeal_after_the_window_is_refused(db: Database, tmp_path: Path) -> Non
     cid = _open_scored(db, tmp_path)
     _publish(db, cid, dt.date(2026, 11, 5))
     app = _app_id(db, cid, "E001")
-    with pytest.raises(WorkflowError, match=r"appeal window closed on 2026-11-12"):
-        with db.transaction() as s:
-            e1, _ = actor_for(s, "e1")
-            appeals.file_appeal(s, appraisal_id=app, reason="x", actor=e1,
-                                today=dt.date(2026, 11, 13))
+    with pytest.raises(WorkflowError, match=r"appeal window closed on 2026-11-12"), db.transaction() as s:
+        e1, _ = actor_for(s, "e1")
+        appeals.file_appeal(s, appraisal_id=app, reason="x", actor=e1,
+                            today=dt.date(2026, 11, 13))
 
 
 def test_overdue_lists_late_feedback_and_appeals(db: Database, tmp_path: Path) -> None:

@@ -598,7 +598,7 @@ class PlanBuilder:
 
         errors = list(self.errors)
         reported: set[tuple[str, str]] = set()
-        for name, step in steps:
+        for _name, step in steps:
             unknown = [d for d in sorted(step.deps) if d not in by_name and d not in self.input_names]
             if unknown:
                 known = sorted(self.symbols)

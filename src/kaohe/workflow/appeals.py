@@ -26,7 +26,7 @@ from kaohe.store.models import (
     Result,
     User,
 )
-from kaohe.workflow import cycles
+from kaohe.workflow import cycles, states
 from kaohe.workflow.audit import Actor, record
 from kaohe.workflow.calendar import add_workdays
 from kaohe.workflow.errors import Conflict, Invalid, NotAllowed, NotFound, WorkflowError
@@ -110,7 +110,7 @@ def correct(session: Session, *, appraisal_id: int, changes: dict[str, str], rea
     if not reason.strip():
         raise Invalid("a correction needs a reason")
     app = cycles.get_appraisal(session, appraisal_id)
-    if app.state.value not in cycles.states.FROZEN:
+    if app.state.value not in states.FROZEN:
         raise WorkflowError(f"appraisal {app.id} is not published yet; edit its inputs and "
                             "re-score the cycle instead")
     moved = _apply_and_rescore(session, app, changes, f"correction: {reason}")

@@ -19,10 +19,11 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from kaohe.engine.exprs import EMPLOYEE, PERIOD, TEAM
 from kaohe.engine.results import result_records
 from kaohe.engine.score import score_table
 from kaohe.errors import InputError
-from kaohe.ingest.table import EMPLOYEE, PERIOD, TEAM, map_headers, prepare, read_raw
+from kaohe.ingest.table import map_headers, prepare, read_raw
 from kaohe.presets import PRESET_IDS, preset_text
 from kaohe.scheme.loader import load_scheme_text
 from kaohe.scheme.models import Scheme
@@ -193,8 +194,9 @@ def import_inputs(session: Session, *, cycle_id: int, path: str | Path, actor: A
                   for c in input_cols}
         updates.append({"b_id": app_id, "b_inputs": {k: v for k, v in values.items()
                                                       if v is not None}})
-    stmt = (update(Appraisal.__table__).where(Appraisal.__table__.c.id == bindparam("b_id"))
-            .values(inputs=bindparam("b_inputs"), version=Appraisal.__table__.c.version + 1))
+    apps_t = Appraisal.__table__
+    stmt = (update(apps_t).where(apps_t.c.id == bindparam("b_id"))  # type: ignore[arg-type]
+            .values(inputs=bindparam("b_inputs"), version=apps_t.c.version + 1))
     session.execute(stmt, updates)
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     record(session, action="cycle.inputs_imported", actor=actor, target_type="cycle",
@@ -236,9 +238,10 @@ def _history_frame(session: Session, cycle: Cycle, scheme: Scheme) -> pl.DataFra
         values: dict[str, Any] = dict(r.inputs or {})
         for key, vals in ratings.get(r.id, {}).items():
             input_id, role = key.split("|")
-            spec = scheme.inputs.get(input_id)
-            if spec is None:
+            rated_spec = scheme.inputs.get(input_id)
+            if rated_spec is None:
                 continue
+            spec = rated_spec
             if spec.raters and role in spec.raters:
                 nums = [Decimal(v) for v in vals]
                 values[f"{input_id}@{role}"] = format(sum(nums) / len(nums), "f")
@@ -254,7 +257,7 @@ def _history_frame(session: Session, cycle: Cycle, scheme: Scheme) -> pl.DataFra
         for c in list(columns)[4:]:
             v = values.get(c)
             columns[c].append(None if v is None else str(v))
-    return pl.DataFrame(columns, schema={c: pl.String for c in columns})
+    return pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.String))
 
 
 def input_hash(row: dict[str, Any]) -> str:
@@ -505,16 +508,17 @@ def rate(session: Session, *, appraisal_id: int, input_id: str, value: str, acto
         record(session, action="rating.peer_given", actor=Actor("peer", ("peer",)),
                target_type="appraisal", target_id=app.id, details={"input": input_id})
         return rating
-    rating = session.scalar(select(Rating).where(
+    existing = session.scalar(select(Rating).where(
         Rating.appraisal_id == app.id, Rating.input_id == input_id, Rating.rater_role == role,
         Rating.rater_user_id == (user.id if user else None)))
-    if rating is None:
+    if existing is None:
         if expected_version not in (None, 0):
             raise Conflict(f"the {role} rating of {input_id} was removed meanwhile; reload")
         rating = Rating(appraisal_id=app.id, input_id=input_id, rater_role=role,
                         rater_user_id=user.id if user else None, value=value)
         session.add(rating)
     else:
+        rating = existing
         if expected_version is not None and rating.version != expected_version:
             raise Conflict(f"the {role} rating of {input_id} on appraisal {app.id} was saved by "
                            f"someone else (now {rating.value!r}, version {rating.version}); "

@@ -1,0 +1,145 @@
+"""Load the demo shop into a database: a lived-in system for a newcomer to open.
+
+Employees in three teams, a user for every role, six monthly cycles taken through the
+workflow to published (scored with taobao-presales; earlier months feed the streak rules),
+and appeals in every state. Every action goes through the services, so the audit log is
+the real thing.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from kaohe.demo import agents, months
+from kaohe.store import migrate
+from kaohe.store.db import Database
+from kaohe.store.models import Appraisal, Cycle, Employee, User
+from kaohe.workflow import appeals, cycles, org
+from kaohe.workflow.audit import Actor
+from kaohe.workflow.calendar import add_workdays
+
+DEMO_PASSWORD = "kaohe-demo"
+SYSTEM = Actor("demo-loader", ("admin",))
+
+
+@dataclass(frozen=True)
+class Loaded:
+    already: bool
+    users: list[tuple[str, str]]  # (username, role)
+    cycles: int
+
+
+def _publish_day(period: str) -> dt.date:
+    y, m = (int(x) for x in period.split("-"))
+    first = dt.date(y + (m == 12), m % 12 + 1, 1)
+    return add_workdays(first, 5).due  # 考核 on the 5th–10th of the next month
+
+
+def load_demo(db: Database, inputs: Path, work: Path,
+              progress: Callable[[str], None] | None = None) -> Loaded:
+    migrate.upgrade(db)
+    say = progress or (lambda _m: None)
+    team_names = sorted({a.team for a in agents()})
+    users = [("admin", "admin"), ("hr", "hr"), ("manager", "manager")]
+    users += [(f"sup{i + 1}", "supervisor") for i in range(len(team_names))]
+    users += [(a.employee.lower(), "agent") for a in agents()]
+    with db.transaction() as s:
+        if s.scalar(select(Cycle).where(Cycle.scheme_id == "taobao-presales",
+                                        Cycle.period == months()[0])) is not None:
+            return Loaded(True, users, 0)
+    work.mkdir(parents=True, exist_ok=True)
+    emp_file = work / "employees.csv"
+    with emp_file.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["工号", "姓名", "团队", "岗位", "入职日期"])
+        for a in agents():
+            w.writerow([a.employee, a.name, a.team, "售前客服", "2025-06-01"])
+    with db.transaction() as s:
+        say("employees and users")
+        org.import_employees(s, path=emp_file, actor=SYSTEM)
+        for name, role in users:
+            if s.scalar(select(User).where(User.username == name)) is not None:
+                continue
+            kw: dict[str, object] = {}
+            if role == "supervisor":
+                kw["teams"] = [team_names[int(name[3:]) - 1]]
+            if role == "agent":
+                kw["employee_code"] = name.upper()
+            if role == "manager":
+                kw["teams"] = team_names
+            org.create_user(s, username=name, roles=[role], actor=SYSTEM,
+                            password=DEMO_PASSWORD, **kw)  # type: ignore[arg-type]
+    rows = list(csv.DictReader(inputs.open(encoding="utf-8")))
+    hr = Actor("hr", ("hr",))
+    for period in months():
+        say(f"cycle {period}")
+        sheet = work / f"inputs-{period}.csv"
+        chosen = [r for r in rows if r["period"] == period]
+        with sheet.open("w", encoding="utf-8", newline="") as fh:
+            dw = csv.DictWriter(fh, fieldnames=list(chosen[0]))
+            dw.writeheader()
+            dw.writerows(chosen)
+        with db.transaction() as s:
+            cid = cycles.open_cycle(s, scheme_ref="taobao-presales", period=period, actor=hr).id
+        with db.transaction() as s:
+            cycles.import_inputs(s, cycle_id=cid, path=sheet, actor=hr)
+        with db.transaction() as s:
+            cycles.score_cycle(s, cycle_id=cid, actor=hr)
+        with db.transaction() as s:
+            for step in ("submit_self_review", "submit_supervisor_review",
+                         "approve_second_review"):
+                cycles.advance_all(s, cycle_id=cid, trigger=step, actor=hr)
+            cycles.cycle_transition(s, cycle_id=cid, trigger="approve", actor=hr)
+            cycles.cycle_transition(s, cycle_id=cid, trigger="publish", actor=hr,
+                                    today=_publish_day(period))
+    _appeals(db)
+    return Loaded(False, users, len(months()))
+
+
+def _appeals(db: Database) -> None:
+    """Appeals in each state on the newest cycle, acknowledgements on the one before."""
+    periods = months()
+    with db.transaction() as s:
+        apps = {(p, code): (aid, ) for p, code, aid in s.execute(
+            select(Cycle.period, Employee.code, Appraisal.id)
+            .join(Appraisal, Appraisal.cycle_id == Cycle.id)
+            .join(Employee, Employee.id == Appraisal.employee_id))}
+    latest, previous = periods[-1], periods[-2]
+    day = _publish_day(latest) + dt.timedelta(days=1)
+    hr = Actor("hr", ("hr",))
+    plans = [("KF004", "filed"), ("KF010", "accepted"), ("KF016", "resolved"),
+             ("KF022", "rejected")]
+    for code, state in plans:
+        with db.transaction() as s:
+            actor, _ = org.actor_for(s, code.lower())
+            ap = appeals.file_appeal(s, appraisal_id=apps[(latest, code)][0],
+                                     reason="对执行力评级有异议，申请复核聊天记录", actor=actor,
+                                     today=day)
+            aid = ap.id
+        if state == "filed":
+            continue
+        with db.transaction() as s:
+            appeals.decide_appeal(s, appeal_id=aid, accept=state != "rejected",
+                                  note="已受理" if state != "rejected" else "评级有据，维持原结果",
+                                  actor=hr, today=day + dt.timedelta(days=1))
+        if state == "resolved":
+            with db.transaction() as s:
+                appeals.resolve_appeal(s, appeal_id=aid, changes={"execution": "比较满意"},
+                                       resolution="复核聊天记录后上调执行力评级", actor=hr,
+                                       today=day + dt.timedelta(days=3))
+    for code in ("KF001", "KF002", "KF003", "KF012", "KF023"):
+        with db.transaction() as s:
+            actor, _ = org.actor_for(s, code.lower())
+            cycles.transition(s, appraisal_id=apps[(previous, code)][0], trigger="acknowledge",
+                              actor=actor)
+    with db.transaction() as s:
+        sup, _ = org.actor_for(s, "sup1")
+        appeals.record_feedback(s, appraisal_id=apps[(previous, "KF001")][0],
+                                held_on=_publish_day(previous) + dt.timedelta(days=2),
+                                notes="肯定本月转化率，提醒关注响应时间", actor=sup)
