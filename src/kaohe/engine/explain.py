@@ -80,8 +80,11 @@ def indicator_reason(scheme: Scheme, plan: Plan, item: ScoredItem, row: dict[str
             return (f"{item.value} is undefined ({ins}: zero denominator) → lowest score "
                     f"{fmt(lowest)}{_weight(item)} = {fmt(pts)}")
         hit = bands[int(band)]
-        return (f"{item.value} = {fmt(value, pct=pct_value)} ({ins}) → band {hit.interval.text} "
-                f"→ {fmt(hit.score)}{_weight(item)} = {fmt(pts)}")
+        shown = f"{item.value} = {fmt(value, pct=pct_value)}"
+        if item.value.strip() not in scheme.inputs:
+            shown += f" ({ins})"
+        return (f"{shown} → band {hit.interval.text} → {fmt(hit.score)}{_weight(item)} "
+                f"= {fmt(pts)}")
     if item.kind == "levels":
         assert item.levels is not None
         source = item.levels.input or item.id
