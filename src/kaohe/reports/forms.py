@@ -18,9 +18,9 @@ import xlsxwriter
 
 from kaohe.engine.explain import explain_row, find_row
 from kaohe.engine.score import Scored
-from kaohe.scheme.models import ScoredItem, Scheme
+from kaohe.scheme.models import Scheme, ScoredItem
 
-TEXT = {
+TEXT: dict[str, dict[str, Any]] = {
     "zh": {
         "title": "考核表", "person": "被考核人", "dept": "部门/团队", "position": "岗位",
         "period": "考核周期", "no": "序号", "indicator": "考核指标", "weight": "权重/分值",
