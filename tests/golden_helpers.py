@@ -26,5 +26,5 @@ def by_key(doc: dict[str, Any]) -> dict[tuple[str | None, str], dict[str, Any]]:
     return {(r["period"], r["employee"]): r for r in doc["results"]}
 
 
-def D(x: Any) -> Decimal:  # noqa: N802 - reads like the literal it builds
+def D(x: Any) -> Decimal:
     return Decimal(str(x))
