@@ -45,9 +45,11 @@ def results_csv(scored: Scored, doc: dict[str, Any]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
+    rank_col = header.index("rank")
     for row in rows:
-        w.writerow(["" if v is None else (f"{v:.2f}" if isinstance(v, float) else v)
-                    for v in row])
+        w.writerow(["" if v is None else (f"{v:.2f}" if isinstance(v, int | float)
+                                          and not isinstance(v, bool) and i != rank_col else v)
+                    for i, v in enumerate(row)])
     return buf.getvalue()
 
 
