@@ -16,7 +16,7 @@ import polars as pl
 from kaohe.engine.exprs import EMPLOYEE, PERIOD
 from kaohe.engine.plan import Plan
 from kaohe.errors import KaoheError
-from kaohe.numbers import quantize
+from kaohe.numbers import DEC, quantize
 from kaohe.scheme.models import Scheme, ScoredItem
 
 
@@ -54,6 +54,21 @@ def find_row(frame: pl.DataFrame, employee: str, period: str | None) -> dict[str
     return rows.row(0, named=True)
 
 
+def band_value(plan: Plan, ident: str, row: dict[str, Any]) -> Decimal | None:
+    """The value a band indicator compared, worked out again for this one row."""
+    expr = plan.value_exprs.get(ident)
+    if expr is None:
+        return None
+    one = pl.DataFrame({k: [v] for k, v in row.items() if ":" in k or k == "__assessed"})
+    one = one.with_columns([pl.col(c).cast(DEC) for c, t in one.schema.items()
+                            if isinstance(t, pl.Decimal)])
+    try:
+        value = one.select(expr.alias("v")).item()
+    except pl.exceptions.PolarsError:
+        return None
+    return value if isinstance(value, Decimal) else None
+
+
 def _weight(item: ScoredItem) -> str:
     if item.weight == 1:
         return ""
@@ -67,7 +82,7 @@ def indicator_reason(scheme: Scheme, plan: Plan, item: ScoredItem, row: dict[str
     pct_value = False
     if item.kind == "bands":
         assert item.bands is not None and item.value is not None
-        value = row.get(f"value:{item.id}")
+        value = band_value(plan, item.id, row)
         band = row.get(f"band:{item.id}")
         names = [n for n in item.value.replace("(", " ").replace(")", " ").replace("/", " ")
                  .replace("+", " ").replace("*", " ").replace("-", " ").split() if n in

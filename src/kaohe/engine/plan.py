@@ -9,6 +9,7 @@ through others, is a load error naming the cycle.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -50,6 +51,8 @@ class Warn:
     kind: str  # undefined | missing_rater | unallocated
     subject: str  # indicator / pool id
     label: str
+    #: the warning applies where the column is null (rather than true)
+    when_null: bool = False
 
 
 @dataclass
@@ -63,6 +66,11 @@ class Plan:
     warns: list[Warn]
     reason_columns: dict[str, list[str]] = field(default_factory=dict)
     has_total: bool = True
+    #: expressions of each band indicator's value, evaluated only to show a reason
+    value_exprs: dict[str, pl.Expr] = field(default_factory=dict)
+    #: a formula reads earlier periods (streak, count_so_far, prev): rows must be in
+    #: employee and period order before evaluation
+    needs_history: bool = True
 
 
 def input_column(ident: str) -> str:
@@ -85,6 +93,7 @@ class PlanBuilder:
         self.reason_columns: dict[str, list[str]] = {}
         self.extra_steps: list[Step] = []
         self.errors: list[str] = []
+        self.value_builders: dict[str, Builder] = {}
 
     # -- symbols -----------------------------------------------------------------
     def _define(self, name: str, step: Step) -> None:
@@ -115,6 +124,9 @@ class PlanBuilder:
         inputs = self._input_symbols()
         self.symbols.update(inputs)
         self.input_names = set(inputs)
+        # names whose values are already rounded to 2 decimals
+        self.reported_ids = {it.id for it in s.indicators} | {x.id for x in s.sections} | {
+            a.id for a in s.adjustments} | {p.id for p in s.pay} | {"total", "pay_total"}
 
         # eligibility reads inputs only
         if s.eligibility is not None:
@@ -149,7 +161,7 @@ class PlanBuilder:
                     x = pl.max_horizontal(x, dlit(adj.floor))
                 if adj.cap is not None:
                     x = pl.min_horizontal(x, dlit(adj.cap))
-                return round_half_up(x)
+                return self._round_unless_exact(node, x)
 
             self._define(adj.id, Step(f"adj:{adj.id}", "num", names(node), build_adj, where))
 
@@ -174,7 +186,7 @@ class PlanBuilder:
                 if veto is not None:
                     v = low.lower(veto, "bool", where.replace("amount", "veto")).expr
                     x = pl.when(v.fill_null(False)).then(dlit(0)).otherwise(x)
-                return round_half_up(x)
+                return self._round_unless_exact(node, x)
 
             self._define(line.id, Step(f"pay:{line.id}", "num", deps, build_pay, where))
             pay_cols.append((line.id, f"pay:{line.id}"))
@@ -207,7 +219,19 @@ class PlanBuilder:
             warns=self.warns,
             reason_columns=self.reason_columns,
             has_total=not s.total.none,
+            value_exprs=self._value_exprs(),
+            needs_history=_uses_history(s),
         )
+
+    def _value_exprs(self) -> dict[str, pl.Expr]:
+        low = Lowering(self.symbols, self.s.tables)
+        out: dict[str, pl.Expr] = {}
+        for ident, build in self.value_builders.items():
+            try:
+                out[ident] = build(low)
+            except (ExprError, SchemeError):
+                continue  # already reported by the indicator itself
+        return out
 
     # -- indicators --------------------------------------------------------------
     def _guarded(self, item: ScoredItem, where: str, reported: bool) -> None:
@@ -249,11 +273,9 @@ class PlanBuilder:
             undefined_score = (
                 item.bands.lowest_score if item.undefined == "lowest" else Decimal(item.undefined)
             )
-            undef_col = f"undef:{item.id}"
             band_col = f"band:{item.id}"
-            value_col = f"value:{item.id}"
 
-            def band_parts(low: Lowering) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+            def band_parts(low: Lowering) -> tuple[pl.Expr, pl.Expr]:
                 low = local(low)
                 if isinstance(node, BinOp) and node.op == "/":
                     num = low.lower(node.left, "num", f"{where}.value").expr
@@ -275,31 +297,32 @@ class PlanBuilder:
 
                     undefined = v.is_null()
                     shown = v
-                score: pl.Expr = dlit(bands[0].score)
                 idx: pl.Expr = pl.lit(0, dtype=pl.Int8)
                 for k in range(1, len(bands)):  # the top band ends up outermost
                     iv = bands[k].interval
                     assert iv.lo is not None
                     cond = test(">=" if iv.lo_closed else ">", iv.lo)
-                    score = pl.when(cond).then(dlit(bands[k].score)).otherwise(score)
                     idx = pl.when(cond).then(pl.lit(k, dtype=pl.Int8)).otherwise(idx)
-                score = pl.when(undefined).then(dlit(undefined_score)).otherwise(score)
                 idx = pl.when(undefined).then(pl.lit(None, dtype=pl.Int8)).otherwise(idx)
-                return score, idx, shown
+                return idx, shown
 
             def build(low: Lowering) -> pl.Expr:
-                score, _, _ = band_parts(low)
+                # the score is read off the band hit (null: undefined → its own score)
+                hit = pl.col(band_col)
+                score: pl.Expr = dlit(undefined_score)
+                for k in range(len(bands) - 1, -1, -1):
+                    score = pl.when(hit == k).then(dlit(bands[k].score)).otherwise(score)
                 return score
 
-            self.extra_steps.append(Step(
-                undef_col, "bool", set(deps),
-                lambda low: band_parts(low)[2].is_null(), f"{where}.value"))
-            self.extra_steps.append(Step(
-                band_col, "num", set(deps), lambda low: band_parts(low)[1], f"{where}.bands"))
-            self.extra_steps.append(Step(
-                value_col, "num", set(deps), lambda low: band_parts(low)[2], f"{where}.value"))
-            self.warns.append(Warn(undef_col, "undefined", item.id, item.label))
-            self.reason_columns[item.id] = [value_col, band_col]
+            band_deps = set(deps) - ({own_input} if own_input else set())
+            # the band hit is a column of its own (it is the reason too); the value itself is
+            # worked out again only when a reason is shown, so scoring divides nothing
+            self.steps[f"__band:{item.id}"] = Step(
+                band_col, "num", band_deps, lambda low: band_parts(low)[0], f"{where}.bands")
+            deps = {f"__band:{item.id}"} | (names(veto) if veto is not None else set())
+            self.value_builders[item.id] = lambda low: band_parts(low)[1]
+            self.warns.append(Warn(band_col, "undefined", item.id, item.label, when_null=True))
+            self.reason_columns[item.id] = [band_col]
         elif kind == "levels":
             assert item.levels is not None
             lv = item.levels
@@ -417,6 +440,7 @@ class PlanBuilder:
             self.reason_columns[item.id] = [value_col, *cols.values()]
 
         apply_weight = kind != "rated"
+        needs_round = places is not None and not self._exact(item, places)
 
         def final(low: Lowering, build: Builder = build) -> pl.Expr:
             x = build(low)
@@ -425,11 +449,90 @@ class PlanBuilder:
             if veto is not None:
                 v = local(low).lower(veto, "bool", f"{where}.veto").expr
                 x = pl.when(v.fill_null(False)).then(dlit(0)).otherwise(x)
-            if places is not None:
+            if needs_round:
+                assert places is not None
                 x = round_half_up(x, places)
             return x
 
         self._define(item.id, Step(col, "num", deps, final, where))
+
+    def _exact(self, item: ScoredItem, places: int) -> bool:
+        """True when every value the indicator can take already has at most ``places``
+        decimals, so rounding it would change nothing (and can be skipped)."""
+        unit = Decimal(1).scaleb(-places)
+
+        def fits(x: Decimal) -> bool:
+            return x == x.quantize(unit)
+
+        w = item.weight
+        if item.bands is not None:
+            lowest = item.bands.lowest_score if item.undefined == "lowest" else Decimal(
+                item.undefined)
+            return all(fits(b.score * w) for b in item.bands.bands) and fits(lowest * w)
+        if item.levels is not None:
+            base = item.points if item.levels.scale == "fraction" else Decimal(1)
+            assert base is not None
+            return all(fits(v * base * w) for v in item.levels.points.values())
+        if item.deduction is not None:
+            assert item.points is not None
+            values = [item.points, item.deduction.floor]
+            for rule in item.deduction.rules:
+                spec = self.s.inputs.get(rule.count)
+                whole = rule.unit is not None and fits(rule.unit) and rule.unit == int(rule.unit)
+                if not (whole or (spec is not None and spec.type in ("count", "flag"))):
+                    return False
+                values += [rule.per or Decimal(0), rule.free, *(rule.schedule or [])]
+            return all(fits(v) for v in values) and fits(w) and w == int(w)
+        return False
+
+    def _scale(self, node: Node) -> int | None:
+        """The most decimals a formula's value can have, when it can be known from the
+        scheme alone (None: unknown). Rounding a value that cannot need it is skipped."""
+        from kaohe.scheme.expr import Call, Name, Neg, Num
+
+        if isinstance(node, Num):
+            return max(0, -int(node.value.normalize().as_tuple().exponent))
+        if isinstance(node, Name):
+            spec = self.s.inputs.get(node.id)
+            if node.id in self.reported_ids:
+                return 2
+            if spec is not None and spec.type in ("count", "flag"):
+                return 0
+            return None
+        if isinstance(node, Neg):
+            return self._scale(node.operand)
+        if isinstance(node, BinOp):
+            a, b = self._scale(node.left), self._scale(node.right)
+            if a is None or b is None or node.op == "/":
+                return None
+            return a + b if node.op == "*" else max(a, b)
+        if isinstance(node, Call):
+            if node.func in ("team_count", "team_rank", "streak", "count_so_far", "ceil",
+                             "floor"):
+                return 0
+            if node.func == "lookup" and node.args and isinstance(node.args[0], Name):
+                table = self.s.tables.get(node.args[0].id, {})
+                vals = [*table.values()]
+                if len(node.args) == 3:
+                    d = self._scale(node.args[2])
+                    if d is None:
+                        return None
+                    vals.append(Decimal(1).scaleb(-d))
+                return max((max(0, -int(v.normalize().as_tuple().exponent)) for v in vals),
+                           default=0)
+            if node.func in ("if", "min", "max", "clamp", "abs"):
+                parts = [self._scale(a) for a in node.args[1 if node.func == "if" else 0:]]
+                if any(p is None for p in parts):
+                    return None
+                return max((p for p in parts if p is not None), default=0)
+        return None
+
+    def _round_unless_exact(self, node: Node | None, x: pl.Expr, places: int = 2) -> pl.Expr:
+        if node is not None:
+            scale = self._scale(node)
+            if scale is not None and scale <= places:
+                return x
+        return round_half_up(x, places)
 
     # -- total, grade, rank ------------------------------------------------------
     def _total(self) -> None:
@@ -451,7 +554,7 @@ class PlanBuilder:
 
         def build(low: Lowering) -> pl.Expr:
             if node is not None:
-                x = round_half_up(low.lower(node, "num", "total.formula").expr)
+                x = self._round_unless_exact(node, low.lower(node, "num", "total.formula").expr)
             else:
                 x = _sum_cols(cols)
             if s.total.floor is not None:
@@ -627,6 +730,13 @@ class PlanBuilder:
         if errors:
             raise SchemeError("\n".join(dict.fromkeys(errors)))
         return layers
+
+
+_HISTORY = re.compile(r"\b(streak|count_so_far|prev)\s*\(")
+
+
+def _uses_history(scheme: Scheme) -> bool:
+    return bool(_HISTORY.search(scheme.model_dump_json()))
 
 
 def _blank_builder() -> Builder:

@@ -44,7 +44,9 @@ class Outcome:
 
 def evaluate(plan: Plan, table: pl.DataFrame | pl.LazyFrame, *, collect: bool = True) -> pl.DataFrame:
     """Evaluate the plan's layers over the table (sorted by employee, then period)."""
-    lf = table.lazy().sort([EMPLOYEE, PIDX])
+    lf = table.lazy()
+    if plan.needs_history:
+        lf = lf.sort([EMPLOYEE, PIDX])
     for layer in plan.layers:
         lf = lf.with_columns([expr.alias(col) for col, expr in layer])
     try:
@@ -92,8 +94,10 @@ def _warnings(plan: Plan, frame: pl.DataFrame) -> list[str]:
     for w in plan.warns:
         if w.column not in frame.columns:
             continue
-        hits = frame.filter(pl.col(w.column).fill_null(False) & pl.col(ASSESSED)).sort(
-            [PERIOD, TEAM, EMPLOYEE])
+        mark = pl.col(w.column).is_null() if w.when_null else pl.col(w.column).fill_null(False)
+        if not frame.select((mark & pl.col(ASSESSED)).any()).item():
+            continue
+        hits = frame.filter(mark & pl.col(ASSESSED)).sort([PERIOD, TEAM, EMPLOYEE])
         if w.kind == "unallocated":
             hits = frame.with_columns(
                 pl.col("rank").is_not_null().sum().over(COHORT).alias("n")

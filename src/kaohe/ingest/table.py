@@ -198,6 +198,8 @@ def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
             column=header_of[EMPLOYEE])
 
     converted: list[pl.Series] = []
+    parsed: list[pl.Expr] = []
+    checks: list[tuple[str, pl.Expr, str]] = []  # (column, bad-row mask, message)
     for ident, spec in scheme.inputs.items():
         columns = [f"{ident}@{r}" for r in spec.raters] if spec.raters else [ident]
         present = [c for c in columns if c in frame.columns]
@@ -213,9 +215,22 @@ def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
                 converted.append(pl.Series(f"in:{col}", [fill] * frame.height,
                                            dtype=pl.String if spec.type == "level" else DEC))
                 continue
-            converted.append(_convert(frame, col, header_of[col], spec, source))
-    table = frame.select(EMPLOYEE, TEAM, PERIOD, PIDX, ROW,
-                         *([NAME] if has_name else [])).with_columns(converted)
+            expr, col_checks = _convert(col, spec)
+            parsed.append(expr.alias(f"in:{col}"))
+            checks += [(col, mask, msg) for mask, msg in col_checks]
+    keep = [EMPLOYEE, TEAM, PERIOD, PIDX, ROW, *([NAME] if has_name else [])]
+    masks = [mask.alias(f"__bad{i}") for i, (_, mask, _) in enumerate(checks)]
+    table = frame.lazy().select(*keep, *parsed, *masks).collect()
+    if masks:
+        hits = table.select([pl.col(f"__bad{i}").any() for i in range(len(checks))]).row(0)
+        # report the first failing check in column order, at its first row
+        for i, hit in enumerate(hits):
+            if hit:
+                col, _, msg = checks[i]
+                _fail(source, frame, table[f"__bad{i}"].fill_null(False), col, header_of[col],
+                      msg)
+        table = table.drop([f"__bad{i}" for i in range(len(checks))])
+    table = table.with_columns(converted)
     table = _required(table, scheme, source, header_of)
     _team_level(table, scheme, source, header_of)
     return InputTable(table, source, has_team, has_period, has_name)
@@ -243,10 +258,10 @@ def _periods(frame: pl.DataFrame, source: str, header_of: dict[str, str], has_pe
     )
 
 
-def _convert(frame: pl.DataFrame, col: str, header: str, spec: InputSpec,
-             source: str) -> pl.Series:
-    s = frame[col]
-    out_name = f"in:{col}"
+def _convert(col: str, spec: InputSpec) -> tuple[pl.Expr, list[tuple[pl.Expr, str]]]:
+    """The parsed column and its checks (mask of bad rows, message), as expressions, so the
+    whole table is parsed and checked in one pass."""
+    s = pl.col(col)
     if spec.type == "level":
         assert spec.levels is not None
         mapping: dict[str, str] = {}
@@ -255,42 +270,38 @@ def _convert(frame: pl.DataFrame, col: str, header: str, spec: InputSpec,
             for a in aliases:
                 mapping[a] = name
         canon = s.replace_strict(mapping, default=None, return_dtype=pl.String)
-        bad = s.is_not_null() & canon.is_null()
-        _fail(source, frame, bad, col, header,
-              f"unknown level; expected one of {', '.join(spec.levels)}")
-        return canon.alias(out_name)
+        return canon, [(s.is_not_null() & canon.is_null(),
+                        f"unknown level; expected one of {', '.join(spec.levels)}")]
     text = s
     if spec.type != "count":
-        text = pl.select(pl.when(s.str.contains(_THOUSANDS.pattern)).then(
-            s.str.replace_all(",", "")).otherwise(s)).to_series()
+        text = pl.when(s.str.contains(_THOUSANDS.pattern)).then(
+            s.str.replace_all(",", "")).otherwise(s)
     is_pct = text.str.ends_with("%").fill_null(False)
-    if is_pct.any() and spec.type not in PERCENT_TYPES:
-        _fail(source, frame, is_pct, col, header,
-              f"a percent is not allowed in a {spec.type} column; write a plain number")
-    body = pl.select(pl.when(is_pct).then(text.str.strip_suffix("%")).otherwise(text)).to_series()
-    num = body.cast(DEC, strict=False)
-    bad = s.is_not_null() & num.is_null()
-    _fail(source, frame, bad, col, header, f"not a number (expected {_kind(spec)})")
-    num = pl.select(pl.when(is_pct).then(num / dlit(100)).otherwise(num)).to_series()
+    checks: list[tuple[pl.Expr, str]] = []
+    if spec.type not in PERCENT_TYPES:
+        checks.append((is_pct, f"a percent is not allowed in a {spec.type} column; write a "
+                               "plain number"))
+    parsed = pl.when(is_pct).then(text.str.strip_suffix("%")).otherwise(text).cast(
+        DEC, strict=False)
+    checks.append((s.is_not_null() & parsed.is_null(),
+                   f"not a number (expected {_kind(spec)})"))
+    num = pl.when(is_pct).then(parsed * dlit(Decimal("0.01"))).otherwise(parsed)
     if spec.type == "count":
-        frac = num.is_not_null() & (num != num.floor())
-        _fail(source, frame, frac, col, header, "a count must be a whole number")
+        checks.append((num.is_not_null() & (num != num.floor()), "a count must be a whole number"))
     if spec.type == "flag":
-        bad = num.is_not_null() & ~num.is_in([Decimal(0), Decimal(1)])
-        _fail(source, frame, bad, col, header, "expected 1 or 0")
+        checks.append((num.is_not_null() & (num != dlit(0)) & (num != dlit(1)), "expected 1 or 0"))
     low = spec.min if spec.min is not None else (Decimal(0) if spec.type in NON_NEGATIVE
                                                  else None)
     if low is not None:
-        below = num.is_not_null() & (num < low)
         what = "a negative count" if spec.type == "count" and low == 0 else (
             "a negative amount" if low == 0 else f"below the minimum {low.normalize():f}")
-        _fail(source, frame, below, col, header, f"{what} is not allowed")
+        checks.append((num.is_not_null() & (num < dlit(low)), f"{what} is not allowed"))
     if spec.max is not None:
-        above = num.is_not_null() & (num > spec.max)
-        _fail(source, frame, above, col, header, f"above the maximum {spec.max.normalize():f}")
+        checks.append((num.is_not_null() & (num > dlit(spec.max)),
+                       f"above the maximum {spec.max.normalize():f}"))
     if spec.default is not None:
-        num = num.fill_null(spec.default)
-    return num.cast(DEC).alias(out_name)
+        num = num.fill_null(dlit(spec.default))
+    return num.cast(DEC), checks
 
 
 def _kind(spec: InputSpec) -> str:
@@ -306,9 +317,9 @@ def _kind(spec: InputSpec) -> str:
 def _required(table: pl.DataFrame, scheme: Scheme, source: str,
               header_of: dict[str, str]) -> pl.DataFrame:
     """Blank cells in required inputs are errors on rows that are assessed."""
-    from kaohe.engine.plan import compile_scheme
+    from kaohe.engine.score import plan_for
 
-    plan = compile_scheme(scheme)
+    plan = plan_for(scheme)
     table = table.with_columns(plan.layers[0][0][1].alias(ASSESSED))
     assessed = table[ASSESSED]
     syms = {k: v for k, v in plan.symbols.items() if k in scheme.inputs}

@@ -35,7 +35,7 @@ def flat_rows(scored: Scored, doc: dict[str, Any]) -> tuple[list[str], list[list
                r["rank"]]
         row += [r["indicators"].get(i) for i in ind_ids]
         row += [r["pay"].get(p) for p in pay_ids] + ([r["pay"].get("total")] if pay_ids else [])
-        row += [";".join(r["flags"]), int(r["excluded"])]
+        row += [";".join(r["flags"]), "1" if r["excluded"] else "0"]
         rows.append(row)
     return header, rows
 
