@@ -74,8 +74,8 @@ def generate(n: int, seed: int = 1) -> pl.DataFrame:
 
 # -- kaohe -------------------------------------------------------------------------------------
 def run_kaohe(frame: pl.DataFrame) -> tuple[float, float, pl.DataFrame]:
-    from kaohe.engine.score import plan_for
     from kaohe.engine.run import run
+    from kaohe.engine.score import plan_for
     from kaohe.ingest.table import prepare
     from kaohe.presets import load_preset
 
