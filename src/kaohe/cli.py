@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+from contextlib import nullcontext
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -57,6 +58,7 @@ def score(
     format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of stdout")] = None,
     period: Annotated[str | None, typer.Option(help="period for inputs without a period column, e.g. 2026-10")] = None,
+    reasons: Annotated[bool, typer.Option("--reasons", help="add each indicator's reason (json)")] = False,
 ) -> None:
     """Score an input table with a scheme (rulebook §5)."""
     from kaohe.engine.results import to_document
@@ -65,8 +67,10 @@ def score(
 
     try:
         sch = _scheme(preset, scheme)
-        scored = score_file(sch, input, period=period)
-        doc = to_document(scored.outcome, scored.table)
+        big = input.exists() and input.stat().st_size > 20_000_000
+        with err.status(f"scoring {input.name} …") if big else nullcontext():
+            scored = score_file(sch, input, period=period)
+            doc = to_document(scored.outcome, scored.table, reasons=reasons)
         if format is Format.json:
             payload = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
             _emit_text(payload, output)

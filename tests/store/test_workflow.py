@@ -234,3 +234,55 @@ def test_history_feeds_cross_period_flags(db: Database, tmp_path: Path) -> None:
             Result.payload["employee"].as_string() == "E001"))
         assert res is not None
         assert res.payload["flags"] == ["淘汰"]
+
+
+def test_org_import_bad_row_names_it_and_writes_nothing(db: Database, tmp_path: Path) -> None:
+    from kaohe.store.models import Employee
+    from kaohe.workflow import org
+
+    sheet = tmp_path / "org.csv"
+    sheet.write_text("工号,姓名,团队,入职日期\nE001,张三,一组,2025-01-01\n"
+                     "E002,李四,一组,2025-02-30\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"org\.csv, row 3, column '入职日期': value "
+                                         r"'2025-02-30': not a real date"):
+        with db.transaction() as s:
+            org.import_employees(s, path=sheet, actor=ADMIN)
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Employee)) == 0
+
+
+def test_acknowledgement_and_incidents(db: Database, tmp_path: Path) -> None:
+    from kaohe.store.models import Acknowledgement
+
+    setup_org(db, tmp_path)
+    with db.transaction() as s:
+        cid = cycles.open_cycle(s, scheme_ref="taobao-presales", period="2026-10", actor=ADMIN).id
+    rows = [input_row(c, "2026-10") for c in CODES]
+    with db.transaction() as s:
+        cycles.import_inputs(s, cycle_id=cid, path=write_inputs(tmp_path / "i.csv", rows),
+                             actor=ADMIN)
+    app = _app_id(db, cid, "E001")
+    with db.transaction() as s:
+        sup1, _ = actor_for(s, "sup1")
+        cycles.add_incident(s, appraisal_id=app, input_id="bad_reviews",
+                            date=dt.date(2026, 10, 12), count=Decimal(1), note="订单差评",
+                            actor=sup1)
+        with pytest.raises(WorkflowError, match=r"not a whole number"):
+            cycles.add_incident(s, appraisal_id=app, input_id="bad_reviews",
+                                date=dt.date(2026, 10, 12), count=Decimal("0.5"), note="",
+                                actor=sup1)
+    with db.transaction() as s:
+        cycles.score_cycle(s, cycle_id=cid, actor=ADMIN)
+        res = s.scalar(select(Result).where(Result.appraisal_id == app,
+                                            Result.is_current.is_(True)))
+        assert res is not None
+        # the imported 0 bad reviews plus the recorded incident: 90 − 50 = 40
+        assert res.total == Decimal("40.00")
+        assert "band" not in res.payload["reasons"]["completion"]
+        assert res.payload["reasons"]["completion"].endswith("× 30%")
+    _publish(db, cid, dt.date(2026, 11, 5))
+    with db.transaction() as s:
+        e1, _ = actor_for(s, "e1")
+        cycles.transition(s, appraisal_id=app, trigger="acknowledge", actor=e1)
+    with db.transaction() as s:
+        assert s.scalar(select(Acknowledgement.appraisal_id)) == app

@@ -175,3 +175,47 @@ def explain_row(plan: Plan, row: dict[str, Any]) -> list[Line]:
             fl = next(f for f in s.flags if f.flag == text)
             out.append(Line("flag", text, None, f"{fl.when}"))
     return out
+
+
+def short_reasons(plan: Plan, frame: pl.DataFrame) -> list[dict[str, str]]:
+    """One short reason per indicator for every row of a scored frame (no division: the band
+    hit, the level, the counts or the marks), for storing with results."""
+    s = plan.scheme
+    cols: set[str] = {"__assessed"}
+    for item in s.indicators:
+        cols.update(plan.reason_columns.get(item.id, []))
+    cols.update(f"in:{n}" for n in s.inputs if f"in:{n}" in frame.columns)
+    rows = frame.select(sorted(c for c in cols if c in frame.columns)).to_dicts()
+    out: list[dict[str, str]] = []
+    for row in rows:
+        if not row.get("__assessed", True):
+            out.append({})
+            continue
+        texts: dict[str, str] = {}
+        for item in s.indicators:
+            w = _weight(item)
+            if item.bands is not None:
+                band = row.get(f"band:{item.id}")
+                if band is None:
+                    texts[item.id] = f"{item.value}: undefined (zero denominator) → lowest score"
+                else:
+                    hit = item.bands.ascending[int(band)]
+                    texts[item.id] = (f"{item.value} in {hit.interval.text} → "
+                                      f"{fmt(hit.score)}{w}")
+            elif item.levels is not None:
+                src = item.levels.input or item.id
+                level = row.get(f"in:{src}")
+                pts = item.levels.points.get(level) if level is not None else None
+                texts[item.id] = f"{src} = {level} → {fmt(pts)}{w}"
+            elif item.deduction is not None:
+                parts = [f"{r.label or r.count} {fmt(row.get(f'in:{r.count}'))}"
+                         for r in item.deduction.rules]
+                texts[item.id] = f"{fmt(item.points)} − ({', '.join(parts)}){w}"
+            elif item.rated is not None:
+                src = item.rated.input or item.id
+                marks = [f"{r} {fmt(row.get(f'in:{src}@{r}'))}" for r in item.rated.raters]
+                texts[item.id] = f"marks {', '.join(marks)}{w}"
+            else:
+                texts[item.id] = f"{item.formula}{w}"
+        out.append(texts)
+    return out

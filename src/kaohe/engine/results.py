@@ -91,10 +91,17 @@ def aggregate_records(outcome: Outcome, table: InputTable) -> list[dict[str, Any
     return out
 
 
-def to_document(outcome: Outcome, table: InputTable) -> dict[str, Any]:
+def to_document(outcome: Outcome, table: InputTable, *, reasons: bool = False
+                ) -> dict[str, Any]:
+    records = result_records(outcome, table)
+    if reasons:
+        from kaohe.engine.explain import short_reasons
+
+        for rec, why in zip(records, short_reasons(outcome.plan, outcome.frame), strict=True):
+            rec["reasons"] = why
     return {
         "scheme": outcome.plan.scheme.id,
-        "results": result_records(outcome, table),
+        "results": records,
         "aggregates": aggregate_records(outcome, table),
         "warnings": list(outcome.warnings),
     }

@@ -50,13 +50,30 @@ PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 @dataclass(frozen=True)
 class Settings:
+    """Process deadlines; each can be set in the environment, e.g.
+    ``KAOHE_APPEAL_WINDOW_WORKDAYS=7``."""
+
     appeal_window_workdays: int = 5
     appeal_accept_workdays: int = 3
     appeal_resolve_workdays: int = 10
     feedback_days: int = 7
 
+    @classmethod
+    def from_env(cls) -> Settings:
+        import os
 
-SETTINGS = Settings()
+        values: dict[str, int] = {}
+        for name in cls.__dataclass_fields__:
+            raw = os.environ.get(f"KAOHE_{name.upper()}")
+            if raw is None:
+                continue
+            if not raw.isdigit():
+                raise Invalid(f"KAOHE_{name.upper()}={raw!r}: expected a whole number of days")
+            values[name] = int(raw)
+        return cls(**values)
+
+
+SETTINGS = Settings.from_env()
 
 
 # -- schemes ---------------------------------------------------------------------------
@@ -277,7 +294,14 @@ def _compute(session: Session, cycle: Cycle) -> tuple[list[dict[str, Any]], dict
     except InputError as exc:
         raise WorkflowError(f"the stored inputs cannot be scored: {exc}") from None
     outcome = score_table(scheme, table).outcome
-    recs = [r for r in result_records(outcome, table) if r["period"] == cycle.period]
+    from kaohe.engine.explain import short_reasons
+
+    recs = []
+    for rec, why in zip(result_records(outcome, table), short_reasons(outcome.plan, outcome.frame),
+                        strict=True):
+        if rec["period"] == cycle.period:
+            rec["reasons"] = why
+            recs.append(rec)
     warnings = [w for w in outcome.warnings if w.startswith(cycle.period)]
     return recs, {k[0]: v for k, v in hashes.items() if k[1] == cycle.period}, warnings
 
@@ -372,6 +396,11 @@ def transition(session: Session, *, appraisal_id: int, trigger: str, actor: Acto
         app.supervisor_comment = note
     if trigger == "publish" and app.cycle.state is not CycleState.published:
         raise WorkflowError("appraisals are published with their cycle: `kaohe cycle publish`")
+    if trigger == "acknowledge":
+        from kaohe.store.models import Acknowledgement
+
+        assert user is not None  # "own" needs a user
+        session.add(Acknowledgement(appraisal_id=app.id, user_id=user.id))
     app_id = app.id
     app.state = AppraisalState(t.dest)
     try:
@@ -560,10 +589,12 @@ def add_incident(session: Session, *, appraisal_id: int, input_id: str, date: dt
         raise WorkflowError(f"appraisal {app.id} is {app.state.value}; record the incident in "
                             "the next cycle or through an HR correction")
     spec = scheme_of(app.cycle.scheme_version).inputs.get(input_id)
-    if spec is None or spec.type != "count":
-        raise Invalid(f"{input_id!r} is not a count input of the scheme")
+    if spec is None or spec.type not in ("count", "number") or spec.raters:
+        raise Invalid(f"{input_id!r} is not a count or points input of the scheme")
     if count <= 0:
-        raise Invalid("an incident counts at least once")
+        raise Invalid("an incident counts at least once (or a positive number of points)")
+    if spec.type == "count" and count != count.to_integral_value():
+        raise Invalid(f"{input_id!r} counts occurrences; {count} is not a whole number")
     inc = Incident(appraisal_id=app.id, input_id=input_id, date=date, count=count, note=note,
                    recorded_by=actor.username)
     session.add(inc)
