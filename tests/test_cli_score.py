@@ -142,3 +142,14 @@ def test_check_explain_presets(tmp_path: Path) -> None:
     r = run("explain", "--preset", "taobao-presales", "--input",
             str(write(tmp_path, f"{HEADER}\n{ROW}\n")), "--employee", "E001")
     assert r.returncode == 0 and "[45%,50%)" in r.stdout and "80 × 20%" in r.stdout
+
+
+def test_reasons_line_up_with_their_rows(tmp_path: Path) -> None:
+    rows = [ROW.replace("E001", "E009").replace("比较满意", "不满意"), ROW]
+    r = run("score", "--preset", "taobao-presales", "--input",
+            str(write(tmp_path, "\n".join([HEADER, *rows]) + "\n")), "--format", "json",
+            "--reasons")
+    doc = json.loads(r.stdout)
+    by = {x["employee"]: x for x in doc["results"]}
+    assert "不满意" in by["E009"]["reasons"]["execution"]
+    assert "比较满意" in by["E001"]["reasons"]["execution"]

@@ -185,7 +185,9 @@ def short_reasons(plan: Plan, frame: pl.DataFrame) -> list[dict[str, str]]:
     for item in s.indicators:
         cols.update(plan.reason_columns.get(item.id, []))
     cols.update(f"in:{n}" for n in s.inputs if f"in:{n}" in frame.columns)
-    rows = frame.select(sorted(c for c in cols if c in frame.columns)).to_dicts()
+    # the same order as result_records: period, team, employee
+    rows = frame.sort(["period", "team", "employee"], nulls_last=False).select(
+        sorted(c for c in cols if c in frame.columns)).to_dicts()
     out: list[dict[str, str]] = []
     for row in rows:
         if not row.get("__assessed", True):

@@ -6,7 +6,7 @@ that compares a grade with a number, or calls an unknown function, fails when lo
 
 Row-level context: names resolve to columns; ``team_*`` functions are windows over the
 team and period (assessed rows only); ``streak``/``count_so_far``/``prev`` are windows over
-the employee's own earlier periods (the frame is sorted by employee and period index).
+the employee's own periods, ordered by period index within the window (no global sort).
 Aggregate context (quarter/year): ``sum``, ``mean``, ``count``, ``months``, ``last`` are
 group aggregations.
 """
@@ -290,7 +290,8 @@ class Lowering:
     def _fn_count_so_far(self, node: Call, args: tuple[Node, ...]) -> Typed:
         self._arity(node, 1)
         cond = self._bool(args[0]).fill_null(False)
-        return Typed(cond.cast(pl.Int64).cum_sum().over(EMPLOYEE).cast(DEC), "num")
+        return Typed(cond.cast(pl.Int64).cum_sum().over(EMPLOYEE, order_by=PIDX).cast(DEC),
+                     "num")
 
     def _fn_streak(self, node: Call, args: tuple[Node, ...]) -> Typed:
         self._arity(node, 1)
@@ -300,8 +301,9 @@ class Lowering:
     def _fn_prev(self, node: Call, args: tuple[Node, ...]) -> Typed:
         self._arity(node, 1)
         x = self._lower(args[0])
-        adjacent = (pl.col(PIDX) - pl.col(PIDX).shift(1).over(EMPLOYEE)) == 1
-        return Typed(pl.when(adjacent).then(x.expr.shift(1).over(EMPLOYEE)), x.type)
+        adjacent = (pl.col(PIDX) - pl.col(PIDX).shift(1).over(EMPLOYEE, order_by=PIDX)) == 1
+        return Typed(pl.when(adjacent).then(x.expr.shift(1).over(EMPLOYEE, order_by=PIDX)),
+                     x.type)
 
     # -- aggregates (quarter / year) --------------------------------------------
     def _agg_call(self, node: Call) -> Typed:
@@ -342,10 +344,10 @@ def compare(op: str, x: pl.Expr, y: pl.Expr) -> pl.Expr:
 
 def streak(cond: pl.Expr) -> pl.Expr:
     """Length of the run of adjacent months with ``cond`` true that ends at this row."""
-    gap = (pl.col(PIDX) - pl.col(PIDX).shift(1).over(EMPLOYEE)).fill_null(0) != 1
+    gap = (pl.col(PIDX) - pl.col(PIDX).shift(1).over(EMPLOYEE, order_by=PIDX)).fill_null(0) != 1
     brk = (~cond) | gap
-    run_id = brk.cast(pl.Int64).cum_sum().over(EMPLOYEE)
-    return cond.cast(pl.Int64).cum_sum().over([pl.col(EMPLOYEE), run_id])
+    run_id = brk.cast(pl.Int64).cum_sum().over(EMPLOYEE, order_by=PIDX)
+    return cond.cast(pl.Int64).cum_sum().over([pl.col(EMPLOYEE), run_id], order_by=PIDX)
 
 
 def cohort_rank(keys: list[tuple[pl.Expr, bool]]) -> pl.Expr:

@@ -31,7 +31,8 @@ def result_records(outcome: Outcome, table: InputTable) -> list[dict[str, Any]]:
     ind_cols = [c for _, c in plan.indicator_columns]
     pay_cols = [c for _, c in plan.pay_columns]
     flag_cols = [c for _, c in plan.flag_columns]
-    data = f.select(cols + ind_cols + pay_cols + flag_cols).to_dict(as_series=False)
+    data = f.select(cols + ind_cols + pay_cols + flag_cols).sort(
+        [PERIOD, TEAM, EMPLOYEE], nulls_last=False).to_dict(as_series=False)
     out: list[dict[str, Any]] = []
     for i in range(f.height):
         assessed = bool(data[ASSESSED][i])

@@ -36,7 +36,7 @@ from kaohe.scheme.models import AggregateSpec
 @dataclass
 class Outcome:
     plan: Plan
-    frame: pl.DataFrame  # one row per employee and period, sorted by period, team, employee
+    frame: pl.DataFrame  # one row per employee and period, in input order
     aggregates: pl.DataFrame | None
     aggregate_specs: list[tuple[AggregateSpec, list[tuple[str, str]], list[tuple[str, str]]]]
     warnings: list[str]
@@ -45,8 +45,6 @@ class Outcome:
 def evaluate(plan: Plan, table: pl.DataFrame | pl.LazyFrame, *, collect: bool = True) -> pl.DataFrame:
     """Evaluate the plan's layers over the table (sorted by employee, then period)."""
     lf = table.lazy()
-    if plan.needs_history:
-        lf = lf.sort([EMPLOYEE, PIDX])
     for layer in plan.layers:
         lf = lf.with_columns([expr.alias(col) for col, expr in layer])
     try:
@@ -65,7 +63,6 @@ def run(plan: Plan, table: pl.DataFrame) -> Outcome:
     frame = _blank_excluded(plan, frame)
     warnings = _warnings(plan, frame)
     aggs, specs = _aggregates(plan, frame)
-    frame = frame.sort([PERIOD, TEAM, EMPLOYEE], nulls_last=False)
     return Outcome(plan, frame, aggs, specs, warnings)
 
 
