@@ -1,0 +1,1 @@
+"""Metrics from raw chat and order logs (docs/metrics.md), written once in Ibis."""
