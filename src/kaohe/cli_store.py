@@ -574,3 +574,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(export_app, name="export")
     app.add_typer(audit_app, name="audit")
     app.command("overdue")(overdue)
+    from kaohe.cli_metrics import metrics_app
+
+    app.add_typer(metrics_app, name="metrics")

@@ -9,6 +9,7 @@ roll-up to months, the exact ratios and means, and their half-up rounding happen
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import ibis
 import ibis.expr.types as ir
 

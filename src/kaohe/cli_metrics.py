@@ -1,0 +1,76 @@
+"""`kaohe metrics compute` (raw logs → inputs) and `kaohe metrics import` (platform exports)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from kaohe.errors import KaoheError
+
+metrics_app = typer.Typer(help="Metrics: from raw chat/order logs, or from platform exports.",
+                          no_args_is_help=True)
+out = Console()
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str) -> None:
+    err.print(f"error: {message}", markup=False)
+    raise typer.Exit(2)
+
+
+@metrics_app.command("compute")
+def compute_cmd(
+    logs: Annotated[Path, typer.Option("--logs", help="folder with messages.* and orders.*")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="inputs CSV to write")],
+    period: Annotated[list[str] | None, typer.Option("--period", help="YYYY-MM (repeatable)")] = None,
+    rules: Annotated[Path | None, typer.Option("--rules", help="rules file, YAML or JSON")] = None,
+    backend: Annotated[str, typer.Option(help="duckdb or pyspark")] = "duckdb",
+) -> None:
+    """Compute per-agent monthly metrics from raw logs (docs/metrics.md)."""
+    import re
+
+    from kaohe.metrics.compute import compute_logs, write_csv
+    from kaohe.metrics.logs import read_logs
+    from kaohe.metrics.rules import load_rules
+
+    for p in period or []:
+        if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", p):
+            _fail(f"--period {p!r}: expected a month written YYYY-MM")
+    try:
+        r = load_rules(rules)
+        with err.status("reading logs …") as st:
+            data = read_logs(logs)
+            st.update(f"computing metrics on {backend} ({data.messages.height:,} messages) …")
+            result = compute_logs(data, r, periods=period or None, backend=backend)
+    except KaoheError as exc:
+        _fail(str(exc))
+        return
+    write_csv(result, output)
+    for w in result.warnings[:20]:
+        err.print(f"warning: {w}", markup=False)
+    out.print(f"{len(result.rows)} agent-months written to {output}")
+
+
+@metrics_app.command("import")
+def import_cmd(
+    file: Path,
+    output: Annotated[Path, typer.Option("--output", "-o", help="inputs CSV to write")],
+    platform: Annotated[str, typer.Option(help="sycm, feige, kuaishou or generic")] = "generic",
+    mapping: Annotated[Path | None, typer.Option(help="your own mapping YAML")] = None,
+    period: Annotated[str | None, typer.Option(help="YYYY-MM when the export has no dates")] = None,
+) -> None:
+    """Turn a platform export (生意参谋, 飞鸽, 快手, …) into kaohe inputs."""
+    from kaohe.metrics.importers import import_export, load_mapping, write_inputs
+
+    try:
+        m = load_mapping(platform, mapping)
+        imported = import_export(file, m, period=period)
+    except KaoheError as exc:
+        _fail(str(exc))
+        return
+    write_inputs(imported, output)
+    out.print(f"{len(imported.rows)} agents imported ({imported.skipped} summary rows skipped) "
+              f"to {output}: {', '.join(imported.columns[2:])}")
