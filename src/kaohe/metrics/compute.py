@@ -82,36 +82,48 @@ def finish(tables: DailyTables, periods: list[str] | None, con: Any) -> Metrics:
     rows: list[dict[str, Any]] = []
     warnings: list[str] = []
     for r in base.to_dicts():
-        def i(name: str) -> int:
-            v = r.get(name)
-            return int(v) if v is not None else 0
-
-        sales = Decimal(r["sales"]) if r.get("sales") is not None else Decimal(0)
-        sales = sales.quantize(Decimal("0.01"))
-        out: dict[str, Any] = {
-            "employee": r["agent"], "period": r["period"], "consulted": i("consulted"),
-            "received": i("received"), "inquiries": i("inquiries"), "replied": i("replied"),
-            "buyers": i("buyers"), "sales": sales,
-        }
-
-        def ratio(num: Decimal | int, den: int, places: int, what: str) -> Decimal | None:
-            if den == 0:
-                warnings.append(f"{r['period']} {r['agent']}: {what} is empty (denominator 0)")
-                return None
-            q = Decimal(1).scaleb(-places)
-            return (Decimal(num) / Decimal(den)).quantize(q, rounding=ROUND_HALF_UP)
-
-        out["conversion"] = ratio(out["buyers"], out["inquiries"], 4, "conversion")
-        out["aov"] = ratio(sales, out["buyers"], 2, "aov")
-        out["response_s"] = ratio(i("response_sum"), i("rounds"), 2, "response_s")
-        out["first_response_s"] = ratio(i("first_sum"), i("first_rounds"), 2,
-                                        "first_response_s")
-        out["fast_reply_rate"] = ratio(i("fast"), i("rounds"), 4, "fast_reply_rate")
-        out["slow_receptions"] = i("slow_receptions")
-        out["slow_rate"] = ratio(out["slow_receptions"], out["received"], 4, "slow_rate")
-        rows.append(out)
+        rows.append(_month_row(r, warnings))
     rows.sort(key=lambda x: (x["employee"], x["period"]))
     return Metrics(rows, warnings)
+
+
+def _int(r: dict[str, Any], name: str) -> int:
+    v = r.get(name)
+    return int(v) if v is not None else 0
+
+
+def _ratio(num: Decimal | int, den: int, places: int, what: str, where: str,
+           warnings: list[str]) -> Decimal | None:
+    if den == 0:
+        warnings.append(f"{where}: {what} is empty (denominator 0)")
+        return None
+    q = Decimal(1).scaleb(-places)
+    return (Decimal(num) / Decimal(den)).quantize(q, rounding=ROUND_HALF_UP)
+
+
+def _month_row(r: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
+    """One agent-month: exact counts, then ratios and means rounded half-up once."""
+    where = f"{r['period']} {r['agent']}"
+    sales = Decimal(r["sales"]) if r.get("sales") is not None else Decimal(0)
+    sales = sales.quantize(Decimal("0.01"))
+    out: dict[str, Any] = {
+        "employee": r["agent"], "period": r["period"], "consulted": _int(r, "consulted"),
+        "received": _int(r, "received"), "inquiries": _int(r, "inquiries"),
+        "replied": _int(r, "replied"), "buyers": _int(r, "buyers"), "sales": sales,
+    }
+    out["conversion"] = _ratio(out["buyers"], out["inquiries"], 4, "conversion", where,
+                               warnings)
+    out["aov"] = _ratio(sales, out["buyers"], 2, "aov", where, warnings)
+    out["response_s"] = _ratio(_int(r, "response_sum"), _int(r, "rounds"), 2, "response_s",
+                               where, warnings)
+    out["first_response_s"] = _ratio(_int(r, "first_sum"), _int(r, "first_rounds"), 2,
+                                     "first_response_s", where, warnings)
+    out["fast_reply_rate"] = _ratio(_int(r, "fast"), _int(r, "rounds"), 4, "fast_reply_rate",
+                                    where, warnings)
+    out["slow_receptions"] = _int(r, "slow_receptions")
+    out["slow_rate"] = _ratio(out["slow_receptions"], out["received"], 4, "slow_rate", where,
+                              warnings)
+    return out
 
 
 def write_csv(metrics: Metrics, path: Path) -> None:
