@@ -35,6 +35,8 @@ def connect(backend: str = "duckdb") -> Any:
         from pyspark.sql import SparkSession
 
         spark = (SparkSession.builder.master("local[2]").appName("kaohe-metrics")
+                 .config("spark.driver.host", "127.0.0.1")
+                 .config("spark.driver.bindAddress", "127.0.0.1")
                  .config("spark.sql.session.timeZone", "UTC")
                  .config("spark.ui.enabled", "false")
                  .config("spark.sql.shuffle.partitions", "4").getOrCreate())

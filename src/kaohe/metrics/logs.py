@@ -23,7 +23,7 @@ AMOUNT = pl.Decimal(18, 2)
 @dataclass(frozen=True)
 class Logs:
     messages: pl.DataFrame  # shop, agent, buyer, t, is_in, auto, text, seq
-    orders: pl.DataFrame  # order_id, shop, buyer, created_t, paid_t, amount
+    orders: pl.DataFrame  # order_id, shop, buyer, created_t, paid_t, amount, is_paid
 
 
 def _find(folder: Path, stem: str) -> Path:
@@ -111,4 +111,8 @@ def read_logs(folder: str | Path) -> Logs:
         "paid_t": _seconds(o, "paid", opath, optional=True),
         "amount": amount,
     })
+    # no nulls in integer columns: some engines (PySpark via pandas) would turn them into
+    # floats and lose the values; an unpaid order has is_paid false and paid_t 0
+    orders = orders.with_columns(pl.col("paid_t").is_not_null().alias("is_paid"),
+                                 pl.col("paid_t").fill_null(0))
     return Logs(messages, orders)

@@ -95,7 +95,8 @@ def build(messages: ir.Table, orders: ir.Table, rules: Rules) -> DailyTables:
     look = rules.after_sales_days * DAY
     valid = rules.validity_hours * 3600
     flags = j.group_by(BD).aggregate(
-        paid_before=((j.paid_t >= j.first_in - look) & (j.paid_t < j.first_in)).any(),
+        paid_before=(j.is_paid & (j.paid_t >= j.first_in - look)
+                     & (j.paid_t < j.first_in)).any(),
         ordered_after=((j.created_t >= j.first_in) & (j.created_t < j.first_in + valid)).any(),
     )
     bd = bd.left_join(flags, BD).select(
@@ -114,11 +115,11 @@ def build(messages: ir.Table, orders: ir.Table, rules: Rules) -> DailyTables:
     inquiry_days = bd.filter(bd.inquiry).select(*BD)
     replies = outs.join(inquiry_days, BD).select("shop", "agent", "buyer", "day", rt=outs.t)
     final_deadline = (o.created_t // DAY + rules.final_payment_days + 1) * DAY
-    o = o.mutate(finally_paid=o.paid_t.notnull() & (o.paid_t < final_deadline))
+    o = o.mutate(finally_paid=o.is_paid & (o.paid_t < final_deadline))
 
     def attribute(orders_: ir.Table, at: str) -> ir.Table:
-        t_at = orders_[at]
-        cand = orders_.filter(t_at.notnull()).join(replies, ["shop", "buyer"])
+        usable = orders_.filter(orders_.is_paid) if at == "paid_t" else orders_
+        cand = usable.join(replies, ["shop", "buyer"])
         cand = cand.filter((cand.rt <= cand[at]) & (cand[at] - cand.rt <= valid))
         best = cand.group_by(["order_id", "shop", "buyer", "agent", "day"]).aggregate(
             contact=cand.rt.max())
