@@ -46,11 +46,10 @@ def connect(backend: str = "duckdb") -> Any:
 
 def compute_logs(logs: Logs, rules: Rules, *, periods: list[str] | None = None,
                  backend: str = "duckdb", con: Any = None) -> Metrics:
-    import ibis
-
     con = con or connect(backend)
-    m = ibis.memtable(logs.messages.to_arrow())
-    o = ibis.memtable(logs.orders.to_arrow())
+    # bound to this connection, so intermediate results are cached there
+    m = con.create_table("kaohe_messages", logs.messages.to_arrow(), overwrite=True)
+    o = con.create_table("kaohe_orders", logs.orders.to_arrow(), overwrite=True)
     tables = build(m, o, rules)
     return finish(tables, periods, con)
 

@@ -57,6 +57,8 @@ def build(messages: ir.Table, orders: ir.Table, rules: Rules) -> DailyTables:
     sw = ibis.cumulative_window(group_by=[*conv, "session"], order_by=["t", "seq"])
     m = m.mutate(human_i=m.human.cast("int64"))
     m = m.mutate(segment=m.human_i.sum().over(sw) - m.human_i)
+    # materialised once: every fact below reads these messages
+    m = m.cache()
     seg = m.group_by([*conv, "session", "segment"]).aggregate(
         start_t=m.t.min(where=m.is_in),
         reply_t=m.t.max(where=m.human),
@@ -73,6 +75,7 @@ def build(messages: ir.Table, orders: ir.Table, rules: Rules) -> DailyTables:
                            & (rounds.tod < rules.service_end_s))
     fw = ibis.window(group_by=[*conv, "session"], order_by=["segment"])
     rounds = rounds.mutate(first=ibis.row_number().over(fw) == 0)
+    rounds = rounds.cache()
     counted = rounds.filter(rounds.counted)
 
     # 4. buyer-days
@@ -109,7 +112,7 @@ def build(messages: ir.Table, orders: ir.Table, rules: Rules) -> DailyTables:
     slow = counted.filter(counted.response > rules.slow_reply_s)
     slow_n = slow.group_by(BD).aggregate(n_slow=slow.count())
     bd = bd.left_join(slow_n, BD).select(*bd.columns, n_slow=slow_n.n_slow.fill_null(0))
-    bd = bd.mutate(slow=bd.received & (bd.n_slow >= rules.slow_rounds_per_day))
+    bd = bd.mutate(slow=bd.received & (bd.n_slow >= rules.slow_rounds_per_day)).cache()
 
     # 5. attribution of orders to inquiry buyer-days through their replies
     inquiry_days = bd.filter(bd.inquiry).select(*BD)

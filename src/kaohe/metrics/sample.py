@@ -21,48 +21,46 @@ def generate(messages: int = 20_000, agents: int = 20, month: str = "2026-10", s
     y, m = (int(x) for x in month.split("-"))
     start = int(dt.datetime(y, m, 1).replace(tzinfo=dt.UTC).timestamp())
     days = (dt.date(y + (m == 12), m % 12 + 1, 1) - dt.date(y, m, 1)).days
-    per_conv = 8  # about 8 messages per conversation
+    per_conv = 5  # about five messages per conversation
     n_conv = max(1, messages // per_conv)
     conv_agent = rng.integers(0, agents, n_conv)
     conv_shop = conv_agent % shops
     conv_buyer = rng.integers(0, max(2, n_conv // 3), n_conv)
     conv_start = start + rng.integers(0, days, n_conv) * 86400 + rng.integers(7 * 3600,
                                                                               24 * 3600, n_conv)
-    rounds = rng.integers(1, 5, n_conv)
-    rows_conv, rows_t, rows_dir, rows_auto, rows_text = [], [], [], [], []
-    delay_pool = np.array([5, 20, 45, 60, 90, 120, 121, 180, 181, 300, 700])
-    for c in range(n_conv):
-        t = int(conv_start[c])
-        for r in range(int(rounds[c])):
-            rows_conv.append(c)
-            rows_t.append(t)
-            rows_dir.append("in")
-            rows_auto.append(0)
-            rows_text.append("加微信领红包" if rng.random() < 0.01 else "在吗")
-            if r == 0 and rng.random() < 0.5:
-                rows_conv.append(c)
-                rows_t.append(t + 2)
-                rows_dir.append("out")
-                rows_auto.append(1)
-                rows_text.append("您好，欢迎光临")
-            if rng.random() < 0.93:
-                d = int(rng.choice(delay_pool))
-                rows_conv.append(c)
-                rows_t.append(t + d)
-                rows_dir.append("out")
-                rows_auto.append(0)
-                rows_text.append("亲，在的")
-                t += d
-            t += int(rng.choice([30, 60, 300, 599, 600, 1800]))
-    conv = np.array(rows_conv)
+    n_rounds = rng.integers(1, 4, n_conv)
+    conv_of = np.repeat(np.arange(n_conv), n_rounds)  # one entry per round
+    first = np.ones(conv_of.size, dtype=bool)
+    first[1:] = conv_of[1:] != conv_of[:-1]
+    delay = rng.choice(np.array([5, 20, 45, 60, 90, 120, 121, 180, 181, 300, 700]), conv_of.size)
+    replied = rng.random(conv_of.size) < 0.93
+    gap = rng.choice(np.array([30, 60, 300, 599, 600, 1800]), conv_of.size)
+    inc = delay * replied + gap
+    csum = np.cumsum(inc)
+    group_start = np.maximum.accumulate(np.where(first, np.arange(conv_of.size), 0))
+    before = csum - inc - (csum[group_start] - inc[group_start])
+    t_in = conv_start[conv_of] + before
+    auto = first & (rng.random(conv_of.size) < 0.5)
+    ad = rng.random(conv_of.size) < 0.01
+    conv = np.concatenate([conv_of, conv_of[auto], conv_of[replied]])
+    ts = np.concatenate([t_in, t_in[auto] + 2, (t_in + delay)[replied]])
+    n_in, n_auto = conv_of.size, int(auto.sum())
+    direction = np.array(["in"] * n_in + ["out"] * (conv.size - n_in))
+    is_auto = np.zeros(conv.size, dtype=np.int8)
+    is_auto[n_in:n_in + n_auto] = 1
+    text = np.full(conv.size, "亲，在的", dtype=object)
+    text[:n_in] = np.where(ad, "加微信领红包", "在吗")
+    text[n_in:n_in + n_auto] = "您好，欢迎光临"
+    order = np.lexsort((np.arange(conv.size), ts))  # a log is written in time order
+    conv, ts, direction, is_auto, text = (a[order] for a in (conv, ts, direction, is_auto, text))
     msgs = pl.DataFrame({
-        "shop": [f"S{s}" for s in conv_shop[conv]],
-        "agent": [f"kf{a:04d}" for a in conv_agent[conv]],
-        "buyer": [f"b{b:06d}" for b in conv_buyer[conv]],
-        "ts": _fmt(np.array(rows_t)),
-        "direction": rows_dir,
-        "auto": [str(a) for a in rows_auto],
-        "text": rows_text,
+        "shop": pl.Series(conv_shop[conv]).cast(pl.String).str.replace(r"^", "S"),
+        "agent": pl.Series(conv_agent[conv]).cast(pl.String).str.zfill(4).str.replace(r"^", "kf"),
+        "buyer": pl.Series(conv_buyer[conv]).cast(pl.String).str.zfill(7).str.replace(r"^", "b"),
+        "ts": _fmt(ts),
+        "direction": direction,
+        "auto": pl.Series(is_auto).cast(pl.String),
+        "text": pl.Series(text, dtype=pl.String),
     })
     n_orders = n_conv // 2
     pick = rng.choice(n_conv, n_orders, replace=False)
@@ -70,19 +68,21 @@ def generate(messages: int = 20_000, agents: int = 20, month: str = "2026-10", s
     paid = created + rng.integers(0, 5 * 86400, n_orders)
     unpaid = rng.random(n_orders) < 0.15
     orders = pl.DataFrame({
-        "order_id": [f"o{i:08d}" for i in range(n_orders)],
-        "shop": [f"S{s}" for s in conv_shop[pick]],
-        "buyer": [f"b{b:06d}" for b in conv_buyer[pick]],
+        "order_id": pl.Series(np.arange(n_orders)).cast(pl.String).str.replace(r"^", "o"),
+        "shop": pl.Series(conv_shop[pick]).cast(pl.String).str.replace(r"^", "S"),
+        "buyer": pl.Series(conv_buyer[pick]).cast(pl.String).str.zfill(7).str.replace(r"^", "b"),
         "created": _fmt(created),
-        "paid": [None if u else p for u, p in zip(unpaid, _fmt(paid), strict=True)],
-        "amount": [f"{v:.2f}" for v in rng.uniform(9.9, 599, n_orders)],
+        "paid": pl.select(pl.when(pl.Series(unpaid)).then(None).otherwise(_fmt(paid)))
+        .to_series(),
+        "amount": pl.Series(np.round(rng.uniform(9.9, 599, n_orders), 2)).cast(pl.Decimal(18, 2))
+        .cast(pl.String),
     })
     return msgs, orders
 
 
-def _fmt(seconds: np.ndarray) -> list[str]:
-    return (pl.Series(seconds * 1_000_000).cast(pl.Datetime("us"))
-            .dt.strftime("%Y-%m-%d %H:%M:%S").to_list())
+def _fmt(seconds: np.ndarray) -> pl.Series:
+    return (pl.Series(seconds.astype(np.int64) * 1_000_000).cast(pl.Datetime("us"))
+            .dt.strftime("%Y-%m-%d %H:%M:%S"))
 
 
 def write(folder: Path, messages: pl.DataFrame, orders: pl.DataFrame, *,

@@ -129,8 +129,8 @@ def _cents(v: Any) -> float | None:
 
 
 def _plain(d: Decimal) -> str:
-    """A number as people write it: no exponent, no trailing zeros, at most 2 decimals unless
-    the number needs more to be seen at all."""
+    """A number as people write it: no exponent, no trailing zeros; up to 4 decimals as
+    given (a rate such as 0.006), anything longer rounded to 2."""
     if d != d.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP):
         d = d.quantize(_CENT, rounding=ROUND_HALF_UP)
     d = d.normalize()
@@ -220,14 +220,14 @@ class _Context:
 
 
 def _with_values(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
-    """Add each band indicator's compared value as ``__value:<id>`` (null where undefined)."""
-    extra = []
+    """Add each band indicator's compared value as ``__value:<id>`` (null where undefined).
+    The values are worked out once for the whole table, only to be shown."""
+    extra: list[pl.Series] = []
     for ident, expr in plan.value_exprs.items():
         try:
-            frame.head(1).select(expr)
+            extra.append(frame.select(expr.alias(f"__value:{ident}")).to_series())
         except pl.exceptions.PolarsError:
-            continue
-        extra.append(expr.alias(f"__value:{ident}"))
+            continue  # the reason then shows the band hit without the value
     return frame.with_columns(extra) if extra else frame
 
 
