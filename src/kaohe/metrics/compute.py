@@ -48,8 +48,14 @@ def compute_logs(logs: Logs, rules: Rules, *, periods: list[str] | None = None,
                  backend: str = "duckdb", con: Any = None) -> Metrics:
     con = con or connect(backend)
     # bound to this connection, so intermediate results are cached there
-    m = con.create_table("kaohe_messages", logs.messages.to_arrow(), overwrite=True)
-    o = con.create_table("kaohe_orders", logs.orders.to_arrow(), overwrite=True)
+    if backend == "duckdb" and con.name == "duckdb":
+        # zero-copy: DuckDB scans the Arrow buffers in place
+        con.con.register("kaohe_messages", logs.messages.to_arrow())
+        con.con.register("kaohe_orders", logs.orders.to_arrow())
+        m, o = con.table("kaohe_messages"), con.table("kaohe_orders")
+    else:
+        m = con.create_table("kaohe_messages", logs.messages.to_arrow(), overwrite=True)
+        o = con.create_table("kaohe_orders", logs.orders.to_arrow(), overwrite=True)
     tables = build(m, o, rules)
     return finish(tables, periods, con)
 

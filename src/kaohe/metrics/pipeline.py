@@ -42,7 +42,8 @@ def build(messages: ir.Table, orders: ir.Table, rules: Rules) -> DailyTables:
     if rules.ad_patterns:
         m = m.filter(~(m.is_in & _any([m.text.contains(p) for p in rules.ad_patterns])))
     is_auto = ~m.is_in & (m.auto | _any([m.text.startswith(p) for p in rules.auto_prefixes]))
-    m = m.mutate(human=~m.is_in & ~is_auto)
+    m = m.mutate(human=~m.is_in & ~is_auto).select(
+        "shop", "agent", "buyer", "t", "seq", "is_in", "human")  # the text is done with
 
     # 2. sessions: a gap of idle_gap_s or more starts a new one
     conv = ["shop", "agent", "buyer"]
@@ -57,8 +58,7 @@ def build(messages: ir.Table, orders: ir.Table, rules: Rules) -> DailyTables:
     sw = ibis.cumulative_window(group_by=[*conv, "session"], order_by=["t", "seq"])
     m = m.mutate(human_i=m.human.cast("int64"))
     m = m.mutate(segment=m.human_i.sum().over(sw) - m.human_i)
-    # materialised once: every fact below reads these messages
-    m = m.cache()
+    m = m.cache()  # materialised once: every fact below reads these messages
     seg = m.group_by([*conv, "session", "segment"]).aggregate(
         start_t=m.t.min(where=m.is_in),
         reply_t=m.t.max(where=m.human),
