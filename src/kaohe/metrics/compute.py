@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+import uuid
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -38,6 +40,7 @@ def connect(backend: str = "duckdb") -> Any:
                  .config("spark.driver.host", "127.0.0.1")
                  .config("spark.driver.bindAddress", "127.0.0.1")
                  .config("spark.sql.session.timeZone", "UTC")
+                 .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="kaohe-spark-"))
                  .config("spark.ui.enabled", "false")
                  .config("spark.sql.shuffle.partitions", "4").getOrCreate())
         return ibis.pyspark.connect(spark)
@@ -54,8 +57,9 @@ def compute_logs(logs: Logs, rules: Rules, *, periods: list[str] | None = None,
         con.con.register("kaohe_orders", logs.orders.to_arrow())
         m, o = con.table("kaohe_messages"), con.table("kaohe_orders")
     else:
-        m = con.create_table("kaohe_messages", logs.messages.to_arrow(), overwrite=True)
-        o = con.create_table("kaohe_orders", logs.orders.to_arrow(), overwrite=True)
+        tag = uuid.uuid4().hex[:12]  # a fresh name per run: the session may be shared
+        m = con.create_table(f"kaohe_messages_{tag}", logs.messages.to_arrow(), overwrite=True)
+        o = con.create_table(f"kaohe_orders_{tag}", logs.orders.to_arrow(), overwrite=True)
     tables = build(m, o, rules)
     return finish(tables, periods, con)
 

@@ -22,7 +22,7 @@ AMOUNT = pl.Decimal(18, 2)
 
 @dataclass(frozen=True)
 class Logs:
-    messages: pl.DataFrame  # shop, agent, buyer, t, is_in, auto, text, seq
+    messages: pl.DataFrame  # shop, agent, buyer, t, is_in, auto, text, seq, conv, ord
     orders: pl.DataFrame  # order_id, shop, buyer, created_t, paid_t, amount, is_paid
 
 
@@ -94,6 +94,13 @@ def read_logs(folder: str | Path) -> Logs:
             [""] * m.height, dtype=pl.String),
         "seq": pl.int_range(0, m.height, eager=True),
     })
+    # integer keys for the windows: one id per (shop, agent, buyer) conversation stream
+    # (exact: a categorical code, not a hash) and one sort key for (time, file order)
+    messages = messages.with_columns(
+        pl.concat_str(["shop", "agent", "buyer"], separator="\x1f").cast(pl.Categorical)
+        .to_physical().cast(pl.Int64).alias("conv"),
+        (pl.col("t") * (1 << 32) + pl.col("seq")).alias("ord"),
+    )
     o = _read(opath)
     for c in ORDER_COLUMNS:
         if c not in o.columns:
