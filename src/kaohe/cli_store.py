@@ -133,36 +133,33 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1")] = "-1"
         database.dispose()
 
 
-@db_app.command("backup")
-def db_backup(file: Path, db: DbOpt = None) -> None:
-    """Copy the SQLite database while it stays in use (online backup)."""
-    from kaohe.store.backup import backup
+def _sqlite_file_action(db: str | None, action: Callable[[Any], None], done: str) -> None:
     from kaohe.store.db import Database
 
     database = Database.open(db)
     try:
-        backup(database, file)
+        action(database)
     except KaoheError as exc:
         _fail(str(exc))
     finally:
         database.dispose()
-    out.print(f"backed up to {file}")
+    out.print(done)
+
+
+@db_app.command("backup")
+def db_backup(file: Path, db: DbOpt = None) -> None:
+    """Copy the SQLite database while it stays in use (online backup)."""
+    from kaohe.store.backup import backup
+
+    _sqlite_file_action(db, lambda d: backup(d, file), f"backed up to {file}")
 
 
 @db_app.command("restore")
 def db_restore(file: Path, db: DbOpt = None) -> None:
     """Replace the SQLite database with a backup."""
     from kaohe.store.backup import restore
-    from kaohe.store.db import Database
 
-    database = Database.open(db)
-    try:
-        restore(database, file)
-    except KaoheError as exc:
-        _fail(str(exc))
-    finally:
-        database.dispose()
-    out.print(f"restored from {file}")
+    _sqlite_file_action(db, lambda d: restore(d, file), f"restored from {file}")
 
 
 # -- org and users ---------------------------------------------------------------------------

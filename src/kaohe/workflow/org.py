@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from sqlalchemy import select
@@ -103,22 +104,10 @@ def import_employees(session: Session, *, path: str | Path, actor: Actor) -> Imp
             updated += 1
         emp.name = name
         emp.status = status
-        team_name = r.get("team")
-        if team_name:
-            team = teams.get(team_name)
-            if team is None:
-                team = Team(code=team_name, name=team_name)
-                session.add(team)
-                teams[team_name] = team
-            emp.team = team
-        pos_name = r.get("position")
-        if pos_name:
-            pos = positions.get(pos_name)
-            if pos is None:
-                pos = Position(code=pos_name, name=pos_name)
-                session.add(pos)
-                positions[pos_name] = pos
-            emp.position = pos
+        if r.get("team"):
+            emp.team = _named(session, teams, Team, r["team"])
+        if r.get("position"):
+            emp.position = _named(session, positions, Position, r["position"])
         if "hire_date" in header:
             emp.hire_date = _date(r.get("hire_date"), source, i, header["hire_date"])
         if "probation_end" in header:
@@ -139,6 +128,16 @@ def import_employees(session: Session, *, path: str | Path, actor: Actor) -> Imp
     record(session, action="org.imported", actor=actor, target_type="org", target_id=source,
            details={"created": created, "updated": updated, "file": str(path)})
     return ImportSummary(created, updated, len(teams))
+
+
+def _named(session: Session, known: dict[str, Any], model: type[Any], name: str) -> Any:
+    """The team or position of this name, created on first sight."""
+    found = known.get(name)
+    if found is None:
+        found = model(code=name, name=name)
+        session.add(found)
+        known[name] = found
+    return found
 
 
 def create_user(session: Session, *, username: str, roles: list[str], actor: Actor,
