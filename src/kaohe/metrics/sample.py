@@ -21,8 +21,9 @@ def generate(messages: int = 20_000, agents: int = 20, month: str = "2026-10", s
     y, m = (int(x) for x in month.split("-"))
     start = int(dt.datetime(y, m, 1).replace(tzinfo=dt.UTC).timestamp())
     days = (dt.date(y + (m == 12), m % 12 + 1, 1) - dt.date(y, m, 1)).days
-    per_conv = 5  # about five messages per conversation
-    n_conv = max(1, messages // per_conv)
+    # 1–3 rounds (2 on average) of an `in` and, 93% of the time, a reply; half the
+    # conversations open with an automatic greeting: ≈ 4.36 messages per conversation
+    n_conv = max(1, round(messages / 4.36))
     conv_agent = rng.integers(0, agents, n_conv)
     conv_shop = conv_agent % shops
     conv_buyer = rng.integers(0, max(2, n_conv // 3), n_conv)
