@@ -153,3 +153,20 @@ def test_reasons_line_up_with_their_rows(tmp_path: Path) -> None:
     by = {x["employee"]: x for x in doc["results"]}
     assert "不满意" in by["E009"]["reasons"]["execution"]
     assert "比较满意" in by["E001"]["reasons"]["execution"]
+
+
+def test_several_input_files_join_on_employee_and_period(tmp_path: Path) -> None:
+    """Metrics computed from logs beside a sheet of the other inputs feed score directly."""
+    metrics = write(tmp_path, "employee,period,consulted,received,inquiries,replied,buyers,"
+                    "sales,conversion,response_s\nE001,2026-10,430,420,400,410,190,105000,"
+                    "0.4750,32\n", "metrics.csv")
+    rest = write(tmp_path, "工号,period,计划销售额,协助跟进服务金额,执行力,旺旺满意度,差评数,全勤,"
+                 "静默下单销售额\nE001,2026-10,100000,35000,比较满意,98.5%,0,1,20000\n", "rest.csv")
+    r = run("score", "--preset", "taobao-presales", "--input", str(metrics), "--input", str(rest),
+            "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["results"][0]["total"] == 90
+    clash = write(tmp_path, "employee,period,sales\nE001,2026-10,1\n", "clash.csv")
+    r = run("score", "--preset", "taobao-presales", "--input", str(metrics), "--input",
+            str(clash), "--format", "json")
+    assert r.returncode == 2 and "'sales'" in r.stderr and "clash.csv" in r.stderr

@@ -52,7 +52,8 @@ def _scheme(preset: str | None, scheme: Path | None) -> Any:
 
 @app.command()
 def score(
-    input: Annotated[Path, typer.Option("--input", "-i", help="CSV or XLSX, one row per employee and period")],
+    input: Annotated[list[Path], typer.Option("--input", "-i", help="CSV or XLSX, one row per employee and period; "
+                                                  "repeat to join several files on employee and period")],
     preset: Annotated[str | None, typer.Option(help="a shipped scheme id (see `kaohe presets`)")] = None,
     scheme: Annotated[Path | None, typer.Option(help="a scheme YAML file")] = None,
     format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
@@ -67,9 +68,9 @@ def score(
 
     try:
         sch = _scheme(preset, scheme)
-        big = input.exists() and input.stat().st_size > 20_000_000
-        with err.status(f"scoring {input.name} …") if big else nullcontext():
-            scored = score_file(sch, input, period=period)
+        big = sum(p.stat().st_size for p in input if p.exists()) > 20_000_000
+        with err.status(f"scoring {input[0].name} …") if big else nullcontext():
+            scored = score_file(sch, input if len(input) > 1 else input[0], period=period)
             doc = to_document(scored.outcome, scored.table, reasons=reasons)
         if format is Format.json:
             payload = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"

@@ -286,3 +286,28 @@ def test_acknowledgement_and_incidents(db: Database, tmp_path: Path) -> None:
         cycles.transition(s, appraisal_id=app, trigger="acknowledge", actor=e1)
     with db.transaction() as s:
         assert s.scalar(select(Acknowledgement.appraisal_id)) == app
+
+
+def test_inputs_imported_in_parts(db: Database, tmp_path: Path) -> None:
+    """Metrics from the platform first, the supervisors' sheet later: both are kept."""
+    setup_org(db, tmp_path)
+    with db.transaction() as s:
+        cid = cycles.open_cycle(s, scheme_ref="taobao-presales", period="2026-10", actor=ADMIN).id
+    full = [input_row(c, "2026-10") for c in CODES]
+    header = ["employee", "period", "sales", "sales_target", "inquiries", "buyers", "received",
+              "replied", "response_s", "followup_amount"]
+    first = tmp_path / "metrics.csv"
+    first.write_text("\n".join([",".join(header)] + [",".join(r[:10]) for r in full]) + "\n",
+                     encoding="utf-8")
+    second = tmp_path / "sheet.csv"
+    second.write_text("\n".join(["employee,execution,satisfaction,bad_reviews,full_attendance,"
+                                 "silent_sales"] + [",".join([r[0], *r[10:]]) for r in full])
+                      + "\n", encoding="utf-8")
+    with db.transaction() as s:
+        cycles.import_inputs(s, cycle_id=cid, path=first, actor=ADMIN)
+    with db.transaction() as s:
+        cycles.import_inputs(s, cycle_id=cid, path=second, actor=ADMIN)
+    with db.transaction() as s:
+        cycles.score_cycle(s, cycle_id=cid, actor=ADMIN)
+        totals = set(s.scalars(select(Result.total)))
+    assert totals == {Decimal("90.00")}

@@ -35,5 +35,6 @@ def score_table(scheme: Scheme, table: InputTable) -> Scored:
     return Scored(scheme, table, run(plan_for(scheme), table.frame))
 
 
-def score_file(scheme: Scheme, path: str | Path, *, period: str | None = None) -> Scored:
+def score_file(scheme: Scheme, path: str | Path | list[Path], *,
+               period: str | None = None) -> Scored:
     return score_table(scheme, read_table(path, scheme, default_period=period))

@@ -154,13 +154,43 @@ def map_headers(frame: pl.DataFrame, scheme: Scheme, source: str) -> dict[str, s
     return mapping
 
 
-def read_table(path: str | Path, scheme: Scheme, *, default_period: str | None = None) -> InputTable:
-    frame, source = read_raw(path)
+def read_table(path: str | Path | list[Path], scheme: Scheme, *,
+               default_period: str | None = None) -> InputTable:
+    """One input file, or several joined on employee and period (e.g. the metrics computed
+    from logs beside a sheet of ratings); a column may come from one file only."""
+    paths = path if isinstance(path, list) else [Path(path)]
+    frame, source = read_raw(paths[0])
+    for extra in paths[1:]:
+        frame = _join_inputs(frame, source, *read_raw(extra), scheme)
+        source = f"{source} + {extra}"
     return prepare(frame, scheme, source, default_period=default_period)
 
 
+def _join_inputs(left: pl.DataFrame, left_src: str, right: pl.DataFrame, right_src: str,
+                 scheme: Scheme) -> pl.DataFrame:
+    lmap = map_headers(left, scheme, left_src)
+    rmap = map_headers(right, scheme, right_src)
+    if EMPLOYEE not in rmap.values():
+        raise InputError("missing column 'employee' (工号): needed to join the files",
+                         file=right_src, column="employee")
+    keys = [k for k in (EMPLOYEE, PERIOD) if k in lmap.values() and k in rmap.values()]
+    shared = (set(lmap.values()) & set(rmap.values())) - set(keys) - {TEAM, NAME}
+    if shared:
+        col = sorted(shared)[0]
+        raise InputError(f"column {col!r} is in {left_src} too; give each input in one file",
+                         file=right_src, row=1, column=col)
+    lf = left.rename(lmap).select(list(lmap.values()))
+    rf = right.rename(rmap).select([c for c in rmap.values() if c not in (TEAM, NAME)
+                                    or c in keys])
+    rf = rf.with_columns([pl.col(k).str.strip_chars() for k in keys])
+    lf = lf.with_columns([pl.col(k).str.strip_chars() for k in keys])
+    return lf.join(rf, on=keys, how="full", coalesce=True, maintain_order="left_right")
+
+
 def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
-            default_period: str | None = None) -> InputTable:
+            default_period: str | None = None, partial: bool = False) -> InputTable:
+    """Validate and type a table of text cells. ``partial``: some inputs may be absent (an
+    update of a few columns); the columns present are checked all the same."""
     if frame.width == 0:
         raise InputError("the file has no header row", file=source)
     if frame.height == 0:
@@ -203,6 +233,8 @@ def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
     for ident, spec in scheme.inputs.items():
         columns = [f"{ident}@{r}" for r in spec.raters] if spec.raters else [ident]
         present = [c for c in columns if c in frame.columns]
+        if partial and not present:
+            continue
         if not present and spec.default is None and (spec.required or spec.raters):
             label = f" ({spec.label})" if spec.label else ""
             names = " or ".join(repr(c) for c in columns[:3])
@@ -231,7 +263,8 @@ def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
                       msg)
         table = table.drop([f"__bad{i}" for i in range(len(checks))])
     table = table.with_columns(converted)
-    table = _required(table, scheme, source, header_of)
+    if not partial:
+        table = _required(table, scheme, source, header_of)
     _team_level(table, scheme, source, header_of)
     return InputTable(table, source, has_team, has_period, has_name)
 
@@ -359,9 +392,9 @@ def _required(table: pl.DataFrame, scheme: Scheme, source: str,
 def _team_level(table: pl.DataFrame, scheme: Scheme, source: str,
                 header_of: dict[str, str]) -> None:
     for ident, spec in scheme.inputs.items():
-        if not spec.team_level:
-            continue
         col = f"in:{ident}"
+        if not spec.team_level or col not in table.columns:
+            continue
         # blanks (e.g. on excluded rows) are not a disagreement; values must all be equal
         given = table.filter(pl.col(col).is_not_null()).sort(ROW)
         first = given.with_columns(

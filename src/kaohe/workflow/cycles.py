@@ -180,7 +180,8 @@ def import_inputs(session: Session, *, cycle_id: int, path: str | Path, actor: A
                             "only while it is open or reviewing")
     scheme = scheme_of(cycle.scheme_version)
     frame, source = read_raw(path)
-    table = prepare(frame, scheme, source, default_period=cycle.period)  # full validation
+    # every column present is validated; columns not in the sheet keep their stored values
+    table = prepare(frame, scheme, source, default_period=cycle.period, partial=True)
     mapping = map_headers(frame, scheme, source)
     canon = frame.rename(mapping).select(list(mapping.values())).with_row_index("__row", offset=2)
     if PERIOD in canon.columns:
@@ -189,9 +190,12 @@ def import_inputs(session: Session, *, cycle_id: int, path: str | Path, actor: A
             r = wrong.row(0, named=True)
             raise InputError(f"this sheet is for cycle {cycle.period}", file=source,
                              row=int(r["__row"]), column="period", value=r[PERIOD])
-    apps = dict(session.execute(
-        select(Employee.code, Appraisal.id).join(Appraisal, Appraisal.employee_id == Employee.id)
-        .where(Appraisal.cycle_id == cycle.id)).all())
+    rows_now = session.execute(
+        select(Employee.code, Appraisal.id, Appraisal.inputs)
+        .join(Appraisal, Appraisal.employee_id == Employee.id)
+        .where(Appraisal.cycle_id == cycle.id)).all()
+    apps = {code: app_id for code, app_id, _ in rows_now}
+    stored = {app_id: dict(inputs or {}) for _, app_id, inputs in rows_now}
     frozen = set(session.scalars(select(Appraisal.id).where(
         Appraisal.cycle_id == cycle.id, Appraisal.state.in_(
             [AppraisalState(s) for s in states.FROZEN]))))
@@ -209,7 +213,8 @@ def import_inputs(session: Session, *, cycle_id: int, path: str | Path, actor: A
                              value=code)
         values = {c: (r[c].strip() if isinstance(r[c], str) and r[c].strip() else None)
                   for c in input_cols}
-        updates.append({"b_id": app_id, "b_inputs": {k: v for k, v in values.items()
+        merged = stored[app_id] | values
+        updates.append({"b_id": app_id, "b_inputs": {k: v for k, v in merged.items()
                                                       if v is not None}})
     apps_t = Appraisal.__table__
     stmt = (update(apps_t).where(apps_t.c.id == bindparam("b_id"))  # type: ignore[arg-type]
