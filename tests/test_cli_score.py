@@ -170,3 +170,24 @@ def test_several_input_files_join_on_employee_and_period(tmp_path: Path) -> None
     r = run("score", "--preset", "taobao-presales", "--input", str(metrics), "--input",
             str(clash), "--format", "json")
     assert r.returncode == 2 and "'sales'" in r.stderr and "clash.csv" in r.stderr
+
+
+@pytest.mark.parametrize(("text", "needles"), [
+    (f"{HEADER},sales\n{ROW},1\n", ["'sales'", "appears twice"]),
+    (f"{HEADER}\n{ROW},extra\n", ["row 2", "15 fields", "14"]),
+])
+def test_malformed_csv(tmp_path: Path, text: str, needles: list[str]) -> None:
+    r = run("score", "--preset", "taobao-presales", "--input", str(write(tmp_path, text)),
+            "--format", "json")
+    assert r.returncode == 2 and r.stdout == ""
+    for n in needles:
+        assert n in r.stderr, r.stderr
+
+
+def test_windows_line_endings_blank_lines_and_thousands(tmp_path: Path) -> None:
+    row = ROW.replace("105000", '"105,000"')
+    text = f"{HEADER}\r\n{row}\r\n\r\n\r\n"
+    r = run("score", "--preset", "taobao-presales", "--input", str(write(tmp_path, text)),
+            "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["results"][0]["total"] == 90

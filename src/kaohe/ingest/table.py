@@ -80,9 +80,34 @@ def read_raw(path: str | Path) -> tuple[pl.DataFrame, str]:
             raise_if_empty=True,
         )
     except (pl.exceptions.PolarsError, ValueError) as exc:
+        _locate_csv_problem(text, source)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"not a readable CSV table: {first}", file=source) from None
+    dup = next((c for c in frame.columns if _DUPLICATED.search(c)), None)
+    if dup is not None:
+        name = _DUPLICATED.sub("", dup)
+        raise InputError(f"the column {name!r} appears twice in the header; keep one",
+                         file=source, row=1, column=name)
     return frame, source
+
+
+_DUPLICATED = re.compile(r"_duplicated_\d+$")
+
+
+def _locate_csv_problem(text: str, source: str) -> None:
+    """Find the record the CSV reader choked on (a row with too many fields)."""
+    import csv
+
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+        for n, record in enumerate(reader, start=2):
+            if len(record) > len(header):
+                raise InputError(f"the row has {len(record)} fields but the header has "
+                                 f"{len(header)}", file=source, row=n)
+    except csv.Error as exc:
+        raise InputError(f"not a readable CSV table: {exc}", file=source,
+                         row=reader.line_num) from None
 
 
 def _read_xlsx(raw: bytes, source: str) -> pl.DataFrame:
@@ -197,10 +222,17 @@ def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
         raise InputError("the file has a header but no data rows", file=source)
     mapping = map_headers(frame, scheme, source)
     header_of = {canon: header for header, canon in mapping.items()}
-    frame = frame.select(list(mapping)).rename(mapping)
+    frame = frame.with_row_index(ROW, offset=2)
+    # lines with no value at all (blank lines) are not rows
+    frame = frame.filter(~pl.all_horizontal(
+        [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")
+         for c in frame.columns if c != ROW]))
+    if frame.height == 0:
+        raise InputError("the file has a header but no data rows", file=source)
+    frame = frame.select(ROW, *list(mapping)).rename(mapping)
     frame = frame.with_columns(
-        [pl.col(c).str.strip_chars().replace("", None) for c in frame.columns]
-    ).with_row_index(ROW, offset=2)
+        [pl.col(c).str.strip_chars().replace("", None) for c in frame.columns if c != ROW]
+    )
 
     if EMPLOYEE not in frame.columns:
         raise InputError("missing column 'employee' (工号): every row needs an employee id",
@@ -326,8 +358,9 @@ def _convert(col: str, spec: InputSpec) -> tuple[pl.Expr, list[tuple[pl.Expr, st
     low = spec.min if spec.min is not None else (Decimal(0) if spec.type in NON_NEGATIVE
                                                  else None)
     if low is not None:
-        what = "a negative count" if spec.type == "count" and low == 0 else (
-            "a negative amount" if low == 0 else f"below the minimum {low.normalize():f}")
+        what = ({"count": "a negative count", "money": "a negative amount"}.get(
+            spec.type, "a negative value") if low == 0
+            else f"a value below the minimum {low.normalize():f}")
         checks.append((num.is_not_null() & (num < dlit(low)), f"{what} is not allowed"))
     if spec.max is not None:
         checks.append((num.is_not_null() & (num > dlit(spec.max)),
