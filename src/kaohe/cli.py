@@ -269,6 +269,28 @@ def _load_demo_db(db: str | None, inputs: Path, output: Path, out: Console) -> N
     out.print(f"logins:  {logins} … (password {DEMO_PASSWORD}); try `kaohe cycle list`")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    db: Annotated[str | None, typer.Option("--db", help="SQLite file or database URL")] = None,
+) -> None:
+    """Run the web app (set KAOHE_SECRET_KEY to keep sessions across restarts)."""
+    import uvicorn
+
+    from kaohe.store.db import Database
+    from kaohe.web.app import create_app
+
+    try:
+        database = Database.open(db)
+    except KaoheError as exc:
+        fail(str(exc))
+        return
+    Console(stderr=True).print(f"kaohe web app on http://{host}:{port}/ — database "
+                               f"{database.engine.url.render_as_string()}")
+    uvicorn.run(create_app(database), host=host, port=port, log_level="warning")
+
+
 def _register() -> None:
     from kaohe.cli_store import register
 

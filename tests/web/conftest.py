@@ -1,0 +1,1 @@
+from ..store.conftest import db  # noqa: F401 - the same fresh database per test
