@@ -267,6 +267,8 @@ def _load_demo_db(db: str | None, inputs: Path, output: Path, out: Console) -> N
     roles = sorted({r for _, r in loaded.users})
     logins = ", ".join(next(u for u, r in loaded.users if r == role) for role in roles)
     out.print(f"logins:  {logins} … (password {DEMO_PASSWORD}); try `kaohe cycle list`")
+    db_arg = f" --db {db}" if db else ""
+    out.print(f"web:     kaohe serve{db_arg}   then open http://127.0.0.1:8000/")
 
 
 @app.command()
