@@ -6,27 +6,35 @@ HTTP status; one handler renders them.
 """
 
 
+import datetime as dt
 import os
 import secrets
+import tempfile
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from importlib import resources
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.middleware.sessions import SessionMiddleware
 
 from kaohe.errors import KaoheError
 from kaohe.store.db import Database
-from kaohe.store.models import Appraisal, Cycle, Employee, Result, User
+from kaohe.store.models import Appeal, AppealState, Appraisal, Cycle, Employee, Result, User
 from kaohe.web.access import get_visible, visible_appraisals
 from kaohe.web.i18n import t
+from kaohe.workflow import appeals, cycles, states
+from kaohe.workflow.audit import Actor
+from kaohe.workflow.cycles import scheme_of
 from kaohe.workflow.errors import WorkflowError
 from kaohe.workflow.passwords import verify_password
+from kaohe.workflow.payroll import write_payroll
 
 MAX_FAILURES = 5
 FAILURE_WINDOW_S = 600
@@ -191,7 +199,140 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
     def appraisal_page(appraisal_id: int, request: Request, session: SessionDep,
                        user: UserDep) -> HTMLResponse:
         app_ = get_visible(session, user, appraisal_id)
-        return render(request, "appraisal.html", user=user, a=_appraisal_doc(session, app_))
+        scheme = scheme_of(app_.cycle.scheme_version)
+        rateable = [(ident, spec) for ident, spec in scheme.inputs.items()
+                    if spec.type == "level" and spec.rater == "supervisor"]
+        counts = [ident for ident, spec in scheme.inputs.items() if spec.type == "count"]
+        return render(request, "appraisal.html", user=user, a=_appraisal_doc(session, app_),
+                      own=user.employee_id == app_.employee_id, rateable=rateable,
+                      counts=counts, staff=any(r in user.roles for r in
+                                              ("supervisor", "manager", "hr", "admin")))
+
+    def actor(user: User) -> Actor:
+        return Actor(user.username, tuple(user.roles), user.id)
+
+    def back(appraisal_id: int) -> RedirectResponse:
+        return RedirectResponse(f"/appraisals/{appraisal_id}", status_code=303)
+
+    @app.post("/appraisals/{appraisal_id}/action")
+    def appraisal_action(appraisal_id: int, request: Request, session: SessionDep,
+                         user: UserDep, action: Annotated[str, Form()],
+                         csrf: Annotated[str | None, Form()] = None,
+                         note: Annotated[str, Form()] = "",
+                         version: Annotated[int | None, Form()] = None) -> Response:
+        check_csrf(request, csrf)
+        get_visible(session, user, appraisal_id)
+        cycles.transition(session, appraisal_id=appraisal_id, trigger=action, actor=actor(user),
+                          expected_version=version, note=note)
+        return back(appraisal_id)
+
+    @app.post("/appraisals/{appraisal_id}/appeal")
+    def appraisal_appeal(appraisal_id: int, request: Request, session: SessionDep,
+                         user: UserDep, reason: Annotated[str, Form()],
+                         csrf: Annotated[str | None, Form()] = None) -> Response:
+        check_csrf(request, csrf)
+        get_visible(session, user, appraisal_id)
+        appeals.file_appeal(session, appraisal_id=appraisal_id, reason=reason, actor=actor(user))
+        return back(appraisal_id)
+
+    @app.post("/appraisals/{appraisal_id}/rate")
+    def appraisal_rate(appraisal_id: int, request: Request, session: SessionDep,
+                       user: UserDep, input_id: Annotated[str, Form()],
+                       value: Annotated[str, Form()],
+                       csrf: Annotated[str | None, Form()] = None,
+                       role: Annotated[str, Form()] = "supervisor",
+                       version: Annotated[int | None, Form()] = None) -> Response:
+        check_csrf(request, csrf)
+        get_visible(session, user, appraisal_id)
+        cycles.rate(session, appraisal_id=appraisal_id, input_id=input_id, value=value,
+                    actor=actor(user), role=role, expected_version=version)
+        return back(appraisal_id)
+
+    @app.post("/appraisals/{appraisal_id}/incident")
+    def appraisal_incident(appraisal_id: int, request: Request, session: SessionDep,
+                           user: UserDep, input_id: Annotated[str, Form()],
+                           date: Annotated[dt.date, Form()],
+                           csrf: Annotated[str | None, Form()] = None,
+                           count: Annotated[Decimal, Form()] = Decimal(1),
+                           note: Annotated[str, Form()] = "") -> Response:
+        check_csrf(request, csrf)
+        get_visible(session, user, appraisal_id)
+        cycles.add_incident(session, appraisal_id=appraisal_id, input_id=input_id, date=date,
+                            count=count, note=note, actor=actor(user))
+        return back(appraisal_id)
+
+    # -- HR ----------------------------------------------------------------------------
+    def hr_only(user: User) -> None:
+        if not any(r in user.roles for r in ("hr", "admin")):
+            raise HTTPException(404, "not found")
+
+    @app.get("/hr/cycles", response_class=HTMLResponse)
+    def hr_cycles(request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
+        hr_only(user)
+        rows = []
+        for c in session.scalars(select(Cycle).order_by(Cycle.period.desc(), Cycle.id)):
+            counts = dict(session.execute(
+                select(Appraisal.state, func.count()).where(Appraisal.cycle_id == c.id)
+                .group_by(Appraisal.state)).all())
+            rows.append({"id": c.id, "scheme": c.scheme_id, "period": c.period,
+                         "state": c.state.value,
+                         "counts": ", ".join(f"{k.value} {v}" for k, v in counts.items())})
+        open_appeals = session.scalars(select(Appeal).where(
+            Appeal.state.in_([AppealState.filed, AppealState.accepted])).order_by(Appeal.id))
+        late = appeals.overdue(session)
+        return render(request, "hr.html", user=user, cycles=rows, appeals=list(open_appeals),
+                      late=late)
+
+    @app.post("/hr/cycles/{cycle_id}/{step}")
+    def hr_cycle_step(cycle_id: int, step: str, request: Request, session: SessionDep,
+                      user: UserDep, csrf: Annotated[str | None, Form()] = None) -> Response:
+        check_csrf(request, csrf)
+        hr_only(user)
+        if step == "score":
+            cycles.score_cycle(session, cycle_id=cycle_id, actor=actor(user))
+        elif step in states.CYCLE:
+            cycles.cycle_transition(session, cycle_id=cycle_id, trigger=step, actor=actor(user))
+        else:
+            cycles.advance_all(session, cycle_id=cycle_id, trigger=step, actor=actor(user))
+        return RedirectResponse("/hr/cycles", status_code=303)
+
+    @app.get("/hr/cycles/{cycle_id}/payroll.xlsx")
+    def hr_payroll(cycle_id: int, session: SessionDep, user: UserDep) -> Response:
+        hr_only(user)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "payroll.xlsx"
+            write_payroll(session, cycle_id=cycle_id, path=path)
+            data = path.read_bytes()
+        return Response(data, media_type="application/vnd.openxmlformats-officedocument."
+                        "spreadsheetml.sheet", headers={
+                            "Content-Disposition": f'attachment; filename="payroll-{cycle_id}.xlsx"'})
+
+    @app.post("/hr/appeals/{appeal_id}/decide")
+    def hr_decide(appeal_id: int, request: Request, session: SessionDep, user: UserDep,
+                  decision: Annotated[str, Form()], csrf: Annotated[str | None, Form()] = None,
+                  note: Annotated[str, Form()] = "") -> Response:
+        check_csrf(request, csrf)
+        hr_only(user)
+        appeals.decide_appeal(session, appeal_id=appeal_id, accept=decision == "accept",
+                              note=note, actor=actor(user))
+        return RedirectResponse("/hr/cycles", status_code=303)
+
+    @app.post("/hr/appeals/{appeal_id}/resolve")
+    def hr_resolve(appeal_id: int, request: Request, session: SessionDep, user: UserDep,
+                   resolution: Annotated[str, Form()], csrf: Annotated[str | None, Form()] = None,
+                   changes: Annotated[str, Form()] = "") -> Response:
+        check_csrf(request, csrf)
+        hr_only(user)
+        granted: dict[str, str] = {}
+        for line in changes.splitlines():
+            if line.strip():
+                k, sep, v = line.partition("=")
+                if not sep:
+                    raise HTTPException(422, f"write each change as INPUT=VALUE, not {line!r}")
+                granted[k.strip()] = v.strip()
+        appeals.resolve_appeal(session, appeal_id=appeal_id, changes=granted,
+                               resolution=resolution, actor=actor(user))
+        return RedirectResponse("/hr/cycles", status_code=303)
 
     # -- API -------------------------------------------------------------------------
     @app.get("/api/me")

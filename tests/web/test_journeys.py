@@ -1,0 +1,98 @@
+"""The monthly journeys through the web app's forms (HTTP, CSRF tokens and all): agent
+self-review, supervisor rating, HR scoring and publishing, agent appeal, HR resolution."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from kaohe.store.db import Database
+from kaohe.store.models import Appeal, Appraisal, AppraisalState, Rating
+from kaohe.web.app import create_app
+
+from .test_access import ids, login, shop  # noqa: F401 - the fixture is shared
+
+
+def token(client: TestClient, path: str) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
+    assert m, path
+    return m.group(1)
+
+
+def post(client: TestClient, path: str, page: str, **data: str) -> int:
+    r = client.post(path, data={"csrf": token(client, page), **data}, follow_redirects=False)
+    return r.status_code
+
+
+def state(db: Database, aid: int) -> AppraisalState:
+    with db.transaction() as s:
+        app = s.get(Appraisal, aid)
+        assert app is not None
+        return app.state
+
+
+def test_month_through_the_web(shop: Database) -> None:  # noqa: F811
+    a1 = ids(shop)["E001"]
+    a3 = ids(shop)["E003"]
+    page = f"/appraisals/{a1}"
+    with TestClient(create_app(shop, secret="s")) as agent:
+        login(agent, "e1")
+        assert "自评" in agent.get(page).text
+        assert post(agent, f"{page}/action", page, action="submit_self_review",
+                    note="本月完成目标") == 303
+        assert state(shop, a1) is AppraisalState.supervisor_review
+        # an agent cannot rate a colleague, nor reach HR pages
+        assert post(agent, f"/appraisals/{a3}/rate", page, input_id="execution",
+                    value="不满意") == 404
+        assert agent.get("/hr/cycles").status_code == 404
+    with TestClient(create_app(shop, secret="s")) as sup:
+        login(sup, "sup1")
+        html = sup.get(page).text
+        assert '<button name="value" value="非常满意">' in html  # levels as buttons
+        assert post(sup, f"{page}/rate", page, input_id="execution", value="非常满意") == 303
+        assert post(sup, f"{page}/action", page, action="submit_supervisor_review") == 303
+        # without a token nothing happens
+        assert sup.post(f"{page}/rate", data={"input_id": "execution",
+                                             "value": "一般"}).status_code == 403
+    with shop.transaction() as s:
+        assert s.scalar(select(Rating.value).where(Rating.appraisal_id == a1)) == "非常满意"
+    with TestClient(create_app(shop, secret="s")) as hr:
+        login(hr, "hr")
+        console = "/hr/cycles"
+        for step in ("score", "submit_self_review", "submit_supervisor_review",
+                     "approve_second_review", "approve", "publish"):
+            assert post(hr, f"/hr/cycles/1/{step}", console) == 303, step
+        assert state(shop, a1) is AppraisalState.published
+        r = hr.get("/hr/cycles/1/payroll.xlsx")
+        ws = load_workbook(io.BytesIO(r.content)).active
+        assert ws.cell(1, 1).value == "工号" and ws.max_row == 7
+    with TestClient(create_app(shop, secret="s")) as agent:
+        login(agent, "e1")
+        html = agent.get(page).text
+        assert "10.00" in html  # execution 非常满意 → 100 × 10%
+        assert post(agent, f"{page}/appeal", page, reason="执行力评级有误") == 303
+        assert state(shop, a1) is AppraisalState.appealed
+    with shop.transaction() as s:
+        appeal_id = s.scalar(select(Appeal.id))
+    with TestClient(create_app(shop, secret="s")) as hr:
+        login(hr, "hr")
+        assert post(hr, f"/hr/appeals/{appeal_id}/decide", "/hr/cycles",
+                    decision="accept") == 303
+        assert post(hr, f"/hr/appeals/{appeal_id}/resolve", "/hr/cycles",
+                    changes="execution=比较满意", resolution="复核后调整") == 303
+        assert state(shop, a1) is AppraisalState.resolved
+
+
+def test_illegal_web_action_is_refused_with_a_reason(shop: Database, tmp_path: Path) -> None:  # noqa: F811
+    a1 = ids(shop)["E001"]
+    page = f"/appraisals/{a1}"
+    with TestClient(create_app(shop, secret="s")) as agent:
+        login(agent, "e1")
+        r = agent.post(f"{page}/action", data={"csrf": token(agent, page),
+                                               "action": "acknowledge"})
+        assert r.status_code == 409 and "cannot acknowledge" in r.text
