@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.middleware.sessions import SessionMiddleware
@@ -27,6 +28,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from kaohe.errors import KaoheError
 from kaohe.store.db import Database
 from kaohe.store.models import Appeal, AppealState, Appraisal, Cycle, Employee, Result, User
+from kaohe.web import charts
 from kaohe.web.access import get_visible, visible_appraisals
 from kaohe.web.i18n import t
 from kaohe.workflow import appeals, cycles, states
@@ -182,7 +184,11 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
         own = visible_appraisals(user).where(Appraisal.employee_id == user.employee_id) \
             if user.employee_id is not None else visible_appraisals(user).where(
                 Appraisal.id == -1)
-        return render(request, "me.html", user=user, rows=rows_for(session, own))
+        rows = rows_for(session, own)
+        trend = [(r["period"], float(r["result"]["total"])) for r in reversed(rows)
+                 if r["result"] and r["result"].get("total") is not None]
+        return render(request, "me.html", user=user, rows=rows,
+                      trend=Markup(charts.line(trend)) if len(trend) > 1 else "")
 
     @app.get("/team", response_class=HTMLResponse)
     def team(request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
@@ -193,7 +199,18 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
         board = sorted((r for r in rows if r["period"] == latest),
                        key=lambda r: (r["team"], (r["result"] or {}).get("rank") or 10**9,
                                       r["code"]))
-        return render(request, "team.html", user=user, rows=board, period=latest)
+        ranking = [(f"{r['code']} {r['name']}", float(r["result"]["total"])) for r in
+                   sorted((r for r in board if r["result"] and r["result"].get("total")
+                           is not None), key=lambda r: -float(r["result"]["total"]))][:30]
+        grades: dict[str, int] = {}
+        for r in board:
+            g = (r["result"] or {}).get("grade")
+            if g:
+                grades[g] = grades.get(g, 0) + 1
+        late = [r for r in board if r["state"] in ("self_review", "supervisor_review")]
+        return render(request, "team.html", user=user, rows=board, period=latest,
+                      ranking=Markup(charts.bars(ranking)),
+                      grades=Markup(charts.distribution(sorted(grades.items()))), late=late)
 
     @app.get("/appraisals/{appraisal_id}", response_class=HTMLResponse)
     def appraisal_page(appraisal_id: int, request: Request, session: SessionDep,

@@ -62,6 +62,7 @@ TEXT: dict[str, dict[str, str]] = {
     "appeal_resolution": {"zh": "申诉待处理", "en": "Appeal to resolve"},
     "feedback_meeting": {"zh": "待面谈", "en": "Feedback meeting due"},
     "hr_console": {"zh": "HR 控制台", "en": "HR console"},
+    "late": {"zh": "待完成", "en": "Waiting"},
 }
 
 
