@@ -96,3 +96,24 @@ def test_illegal_web_action_is_refused_with_a_reason(shop: Database, tmp_path: P
         r = agent.post(f"{page}/action", data={"csrf": token(agent, page),
                                                "action": "acknowledge"})
         assert r.status_code == 409 and "cannot acknowledge" in r.text
+
+
+def test_form_and_zip_exports(shop: Database) -> None:  # noqa: F811
+    import zipfile
+
+    a1 = ids(shop)["E001"]
+    with TestClient(create_app(shop, secret="s")) as agent:
+        login(agent, "e1")
+        r = agent.get(f"/appraisals/{a1}/form.xlsx")
+        assert r.status_code == 200
+        ws = load_workbook(io.BytesIO(r.content)).active
+        flat = [v for row in ws.iter_rows(values_only=True) for v in row if v is not None]
+        assert "被考核人" in flat and 90 in flat
+        assert agent.get(f"/appraisals/{ids(shop)['E002']}/form.xlsx").status_code == 404
+        assert agent.get("/hr/cycles/1/forms.zip").status_code == 404
+    with TestClient(create_app(shop, secret="s")) as hr:
+        login(hr, "hr")
+        r = hr.get("/hr/cycles/1/forms.zip?team=一组")
+        names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
+        assert sorted(n for n in names if not n.startswith("summary")) == [
+            "2026-10_一组_E001.xlsx", "2026-10_一组_E003.xlsx", "2026-10_一组_E005.xlsx"]

@@ -7,10 +7,12 @@ HTTP status; one handler renders them.
 
 
 import datetime as dt
+import io
 import os
 import secrets
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterator
 from decimal import Decimal
 from importlib import resources
@@ -26,6 +28,7 @@ from sqlalchemy.orm import Session
 from starlette.middleware.sessions import SessionMiddleware
 
 from kaohe.errors import KaoheError
+from kaohe.reports.forms import write_agent_form, write_forms
 from kaohe.store.db import Database
 from kaohe.store.models import Appeal, AppealState, Appraisal, Cycle, Employee, Result, User
 from kaohe.web import charts
@@ -38,6 +41,7 @@ from kaohe.workflow.errors import WorkflowError
 from kaohe.workflow.passwords import verify_password
 from kaohe.workflow.payroll import write_payroll
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_FAILURES = 5
 FAILURE_WINDOW_S = 600
 
@@ -278,6 +282,20 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
                             count=count, note=note, actor=actor(user))
         return back(appraisal_id)
 
+    @app.get("/appraisals/{appraisal_id}/form.xlsx")
+    def appraisal_form(appraisal_id: int, request: Request, session: SessionDep,
+                       user: UserDep) -> Response:
+        app_ = get_visible(session, user, appraisal_id)
+        scored, doc = cycles.scored_cycle(session, cycle_id=app_.cycle_id)
+        record = next(r for r in doc["results"] if r["employee"] == app_.employee.code)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "form.xlsx"
+            write_agent_form(scored, record, path, lang=lang_of(request))
+            data = path.read_bytes()
+        name = f"{app_.cycle.period}_{app_.employee.code}.xlsx"
+        return Response(data, media_type=XLSX, headers={
+            "Content-Disposition": f'attachment; filename="{name}"'})
+
     # -- HR ----------------------------------------------------------------------------
     def hr_only(user: User) -> None:
         if not any(r in user.roles for r in ("hr", "admin")):
@@ -320,9 +338,24 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
             path = Path(tmp) / "payroll.xlsx"
             write_payroll(session, cycle_id=cycle_id, path=path)
             data = path.read_bytes()
-        return Response(data, media_type="application/vnd.openxmlformats-officedocument."
-                        "spreadsheetml.sheet", headers={
+        return Response(data, media_type=XLSX, headers={
                             "Content-Disposition": f'attachment; filename="payroll-{cycle_id}.xlsx"'})
+
+    @app.get("/hr/cycles/{cycle_id}/forms.zip")
+    def hr_forms(cycle_id: int, request: Request, session: SessionDep, user: UserDep,
+                 team: str | None = None) -> Response:
+        hr_only(user)
+        scored, doc = cycles.scored_cycle(session, cycle_id=cycle_id)
+        if team is not None:
+            doc["results"] = [r for r in doc["results"] if (r["team"] or "") == team]
+        buf = io.BytesIO()
+        with tempfile.TemporaryDirectory() as tmp:
+            files = write_forms(scored, doc, Path(tmp), lang=lang_of(request))
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+                for f in files:
+                    zf.write(f, f.name)
+        return Response(buf.getvalue(), media_type="application/zip", headers={
+            "Content-Disposition": f'attachment; filename="forms-{cycle_id}.zip"'})
 
     @app.post("/hr/appeals/{appeal_id}/decide")
     def hr_decide(appeal_id: int, request: Request, session: SessionDep, user: UserDep,

@@ -63,6 +63,8 @@ TEXT: dict[str, dict[str, str]] = {
     "feedback_meeting": {"zh": "待面谈", "en": "Feedback meeting due"},
     "hr_console": {"zh": "HR 控制台", "en": "HR console"},
     "late": {"zh": "待完成", "en": "Waiting"},
+    "form": {"zh": "考核表", "en": "Form"},
+    "forms": {"zh": "考核表（全部）", "en": "All forms"},
 }
 
 

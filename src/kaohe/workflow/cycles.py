@@ -608,3 +608,19 @@ def add_incident(session: Session, *, appraisal_id: int, input_id: str, date: dt
            target_id=app.id, details={"input": input_id, "date": date, "count": count,
                                       "note": note})
     return inc
+
+
+def scored_cycle(session: Session, *, cycle_id: int) -> tuple[Any, dict[str, Any]]:
+    """The cycle scored again from its stored inputs (for forms and exports): the engine's
+    outcome and the document of this cycle's period."""
+    from kaohe.engine.results import to_document
+    from kaohe.engine.score import Scored
+
+    cycle = get_cycle(session, cycle_id)
+    scheme = scheme_of(cycle.scheme_version)
+    table = prepare(_history_frame(session, cycle, scheme), scheme,
+                    f"cycle {cycle.scheme_id} {cycle.period}")
+    scored: Scored = score_table(scheme, table)
+    doc = to_document(scored.outcome, scored.table)
+    doc["results"] = [r for r in doc["results"] if r["period"] == cycle.period]
+    return scored, doc
