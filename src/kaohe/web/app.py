@@ -224,8 +224,17 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
         rateable = [(ident, spec) for ident, spec in scheme.inputs.items()
                     if spec.type == "level" and spec.rater == "supervisor"]
         counts = [ident for ident, spec in scheme.inputs.items() if spec.type == "count"]
+        lang = lang_of(request)
+
+        def label(item: Any) -> str:
+            return str((item.label_en or item.label or item.id) if lang == "en"
+                       else (item.label or item.id))
+
+        labels = {i.id: label(i) for i in scheme.indicators}
+        labels |= {p.id: label(p) for p in scheme.pay}
+        labels["total"] = t("pay_total", lang)
         return render(request, "appraisal.html", user=user, a=_appraisal_doc(session, app_),
-                      own=user.employee_id == app_.employee_id, rateable=rateable,
+                      labels=labels, own=user.employee_id == app_.employee_id, rateable=rateable,
                       counts=counts, staff=any(r in user.roles for r in
                                               ("supervisor", "manager", "hr", "admin")))
 

@@ -64,6 +64,16 @@ TEXT: dict[str, dict[str, str]] = {
     "hr_console": {"zh": "HR 控制台", "en": "HR console"},
     "late": {"zh": "待完成", "en": "Waiting"},
     "form": {"zh": "考核表", "en": "Form"},
+    "pay_total": {"zh": "应发合计", "en": "Pay total"},
+    "state_self_review": {"zh": "自评中", "en": "self-review"},
+    "state_supervisor_review": {"zh": "主管评分中", "en": "supervisor review"},
+    "state_second_review": {"zh": "复核中", "en": "second review"},
+    "state_hr_approval": {"zh": "待HR审批", "en": "waiting for HR"},
+    "state_published": {"zh": "已发布", "en": "published"},
+    "state_acknowledged": {"zh": "已确认", "en": "acknowledged"},
+    "state_appealed": {"zh": "申诉中", "en": "appealed"},
+    "state_resolved": {"zh": "申诉已处理", "en": "appeal resolved"},
+    "state_closed": {"zh": "已归档", "en": "closed"},
     "forms": {"zh": "考核表（全部）", "en": "All forms"},
 }
 
