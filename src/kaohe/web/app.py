@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -41,6 +42,8 @@ from kaohe.workflow.errors import WorkflowError
 from kaohe.workflow.passwords import verify_password
 from kaohe.workflow.payroll import write_payroll
 
+#: a record id in a URL: anything else is a 422, not a database error
+RecordId = Annotated[int, PathParam(ge=1, le=2**53)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_FAILURES = 5
 FAILURE_WINDOW_S = 600
@@ -93,7 +96,9 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
         return str(token)
 
     def check_csrf(request: Request, sent: str | None) -> None:
-        if not sent or not secrets.compare_digest(sent, str(request.session.get("csrf", ""))):
+        expected = str(request.session.get("csrf", ""))
+        if not sent or not expected or not secrets.compare_digest(
+                sent.encode("utf-8"), expected.encode("utf-8")):
             raise HTTPException(403, "missing or wrong CSRF token")
 
     def current_user(request: Request, session: SessionDep) -> User:
@@ -217,7 +222,7 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
                       grades=Markup(charts.distribution(sorted(grades.items()))), late=late)
 
     @app.get("/appraisals/{appraisal_id}", response_class=HTMLResponse)
-    def appraisal_page(appraisal_id: int, request: Request, session: SessionDep,
+    def appraisal_page(appraisal_id: RecordId, request: Request, session: SessionDep,
                        user: UserDep) -> HTMLResponse:
         app_ = get_visible(session, user, appraisal_id)
         scheme = scheme_of(app_.cycle.scheme_version)
@@ -241,11 +246,11 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
     def actor(user: User) -> Actor:
         return Actor(user.username, tuple(user.roles), user.id)
 
-    def back(appraisal_id: int) -> RedirectResponse:
+    def back(appraisal_id: RecordId) -> RedirectResponse:
         return RedirectResponse(f"/appraisals/{appraisal_id}", status_code=303)
 
     @app.post("/appraisals/{appraisal_id}/action")
-    def appraisal_action(appraisal_id: int, request: Request, session: SessionDep,
+    def appraisal_action(appraisal_id: RecordId, request: Request, session: SessionDep,
                          user: UserDep, action: Annotated[str, Form()],
                          csrf: Annotated[str | None, Form()] = None,
                          note: Annotated[str, Form()] = "",
@@ -257,7 +262,7 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
         return back(appraisal_id)
 
     @app.post("/appraisals/{appraisal_id}/appeal")
-    def appraisal_appeal(appraisal_id: int, request: Request, session: SessionDep,
+    def appraisal_appeal(appraisal_id: RecordId, request: Request, session: SessionDep,
                          user: UserDep, reason: Annotated[str, Form()],
                          csrf: Annotated[str | None, Form()] = None) -> Response:
         check_csrf(request, csrf)
@@ -266,7 +271,7 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
         return back(appraisal_id)
 
     @app.post("/appraisals/{appraisal_id}/rate")
-    def appraisal_rate(appraisal_id: int, request: Request, session: SessionDep,
+    def appraisal_rate(appraisal_id: RecordId, request: Request, session: SessionDep,
                        user: UserDep, input_id: Annotated[str, Form()],
                        value: Annotated[str, Form()],
                        csrf: Annotated[str | None, Form()] = None,
@@ -279,7 +284,7 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
         return back(appraisal_id)
 
     @app.post("/appraisals/{appraisal_id}/incident")
-    def appraisal_incident(appraisal_id: int, request: Request, session: SessionDep,
+    def appraisal_incident(appraisal_id: RecordId, request: Request, session: SessionDep,
                            user: UserDep, input_id: Annotated[str, Form()],
                            date: Annotated[dt.date, Form()],
                            csrf: Annotated[str | None, Form()] = None,
@@ -292,7 +297,7 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
         return back(appraisal_id)
 
     @app.get("/appraisals/{appraisal_id}/form.xlsx")
-    def appraisal_form(appraisal_id: int, request: Request, session: SessionDep,
+    def appraisal_form(appraisal_id: RecordId, request: Request, session: SessionDep,
                        user: UserDep) -> Response:
         app_ = get_visible(session, user, appraisal_id)
         scored, doc = cycles.scored_cycle(session, cycle_id=app_.cycle_id)
@@ -328,7 +333,7 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
                       late=late)
 
     @app.post("/hr/cycles/{cycle_id}/{step}")
-    def hr_cycle_step(cycle_id: int, step: str, request: Request, session: SessionDep,
+    def hr_cycle_step(cycle_id: RecordId, step: str, request: Request, session: SessionDep,
                       user: UserDep, csrf: Annotated[str | None, Form()] = None) -> Response:
         check_csrf(request, csrf)
         hr_only(user)
@@ -341,7 +346,7 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
         return RedirectResponse("/hr/cycles", status_code=303)
 
     @app.get("/hr/cycles/{cycle_id}/payroll.xlsx")
-    def hr_payroll(cycle_id: int, session: SessionDep, user: UserDep) -> Response:
+    def hr_payroll(cycle_id: RecordId, session: SessionDep, user: UserDep) -> Response:
         hr_only(user)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "payroll.xlsx"
@@ -351,7 +356,7 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
                             "Content-Disposition": f'attachment; filename="payroll-{cycle_id}.xlsx"'})
 
     @app.get("/hr/cycles/{cycle_id}/forms.zip")
-    def hr_forms(cycle_id: int, request: Request, session: SessionDep, user: UserDep,
+    def hr_forms(cycle_id: RecordId, request: Request, session: SessionDep, user: UserDep,
                  team: str | None = None) -> Response:
         hr_only(user)
         scored, doc = cycles.scored_cycle(session, cycle_id=cycle_id)
@@ -367,7 +372,7 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
             "Content-Disposition": f'attachment; filename="forms-{cycle_id}.zip"'})
 
     @app.post("/hr/appeals/{appeal_id}/decide")
-    def hr_decide(appeal_id: int, request: Request, session: SessionDep, user: UserDep,
+    def hr_decide(appeal_id: RecordId, request: Request, session: SessionDep, user: UserDep,
                   decision: Annotated[str, Form()], csrf: Annotated[str | None, Form()] = None,
                   note: Annotated[str, Form()] = "") -> Response:
         check_csrf(request, csrf)
@@ -377,7 +382,7 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
         return RedirectResponse("/hr/cycles", status_code=303)
 
     @app.post("/hr/appeals/{appeal_id}/resolve")
-    def hr_resolve(appeal_id: int, request: Request, session: SessionDep, user: UserDep,
+    def hr_resolve(appeal_id: RecordId, request: Request, session: SessionDep, user: UserDep,
                    resolution: Annotated[str, Form()], csrf: Annotated[str | None, Form()] = None,
                    changes: Annotated[str, Form()] = "") -> Response:
         check_csrf(request, csrf)
@@ -404,7 +409,7 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
         return rows_for(session, visible_appraisals(user))
 
     @app.get("/api/appraisals/{appraisal_id}")
-    def api_appraisal(appraisal_id: int, session: SessionDep, user: UserDep) -> dict[str, Any]:
+    def api_appraisal(appraisal_id: RecordId, session: SessionDep, user: UserDep) -> dict[str, Any]:
         return _appraisal_doc(session, get_visible(session, user, appraisal_id))
 
     return app
