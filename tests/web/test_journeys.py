@@ -66,7 +66,7 @@ def test_month_through_the_web(shop: Database) -> None:  # noqa: F811
         console = "/hr/cycles"
         for step in ("score", "submit_self_review", "submit_supervisor_review",
                      "approve_second_review", "approve", "publish"):
-            assert post(hr, f"/hr/cycles/1/{step}", console) == 303, step
+            assert post(hr, f"/hr/cycles/1/step/{step}", console) == 303, step
         assert state(shop, a1) is AppraisalState.published
         r = hr.get("/hr/cycles/1/payroll.xlsx")
         ws = load_workbook(io.BytesIO(r.content)).active
@@ -117,3 +117,32 @@ def test_form_and_zip_exports(shop: Database) -> None:  # noqa: F811
         names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
         assert sorted(n for n in names if not n.startswith("summary")) == [
             "2026-10_一组_E001.xlsx", "2026-10_一组_E003.xlsx", "2026-10_一组_E005.xlsx"]
+
+
+def test_scheme_editor_validates_and_previews(shop: Database) -> None:  # noqa: F811
+    with TestClient(create_app(shop, secret="s")) as hr:
+        login(hr, "hr")
+        page = "/hr/cycles/1/scheme"
+        html = hr.get(page).text
+        assert "taobao-presales" in html and "/static/htmx.min.js" in html
+        assert hr.get("/static/htmx.min.js").status_code == 200
+        with shop.transaction() as s:
+            from kaohe.store.models import Cycle
+
+            text = s.get(Cycle, 1).scheme_version.content  # type: ignore[union-attr]
+        tok = token(hr, page)
+        broken = text.replace('"<40%": 0}', '"<30%": 0}', 1)
+        r = hr.post("/hr/cycles/1/what-if", data={"csrf": tok, "content": broken},
+                    headers={"HX-Request": "true"})
+        assert r.status_code == 200, r.text[:500]
+        assert "gap" in r.text and "40" in r.text
+        # everyone's total is 90: a stricter 高级 threshold moves all six to 中级 and pay
+        stricter = text.replace("{name: 高级, label_en: Senior, min: 90}",
+                                "{name: 高级, label_en: Senior, min: 95}")
+        r = hr.post("/hr/cycles/1/what-if", data={"csrf": tok, "content": stricter},
+                    headers={"HX-Request": "true"})
+        assert r.text.count("高级 → 中级") == 6
+        assert hr.get(page.replace("/1/", "/1/")).status_code == 200
+    with TestClient(create_app(shop, secret="s")) as agent:
+        login(agent, "e1")
+        assert agent.get("/hr/cycles/1/scheme").status_code == 404

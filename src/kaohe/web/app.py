@@ -22,6 +22,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlalchemy import func, select
@@ -76,6 +77,8 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
     app.add_middleware(SessionMiddleware, secret_key=key, session_cookie="kaohe_session",
                        same_site="lax", https_only=https, max_age=12 * 3600)
     templates = Jinja2Templates(directory=str(resources.files(__package__) / "templates"))
+    app.mount("/static", StaticFiles(directory=str(resources.files(__package__) / "static")),
+              name="static")
     throttle = Throttle()
 
     def get_session() -> Iterator[Session]:
@@ -332,7 +335,7 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
         return render(request, "hr.html", user=user, cycles=rows, appeals=list(open_appeals),
                       late=late)
 
-    @app.post("/hr/cycles/{cycle_id}/{step}")
+    @app.post("/hr/cycles/{cycle_id}/step/{step}")
     def hr_cycle_step(cycle_id: RecordId, step: str, request: Request, session: SessionDep,
                       user: UserDep, csrf: Annotated[str | None, Form()] = None) -> Response:
         check_csrf(request, csrf)
@@ -370,6 +373,34 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
                     zf.write(f, f.name)
         return Response(buf.getvalue(), media_type="application/zip", headers={
             "Content-Disposition": f'attachment; filename="forms-{cycle_id}.zip"'})
+
+    @app.get("/hr/cycles/{cycle_id}/scheme", response_class=HTMLResponse)
+    def hr_scheme(cycle_id: RecordId, request: Request, session: SessionDep,
+                  user: UserDep) -> HTMLResponse:
+        hr_only(user)
+        cycle = cycles.get_cycle(session, cycle_id)
+        return render(request, "scheme.html", user=user, cycle=cycle,
+                      content=cycle.scheme_version.content)
+
+    @app.post("/hr/cycles/{cycle_id}/what-if", response_class=HTMLResponse)
+    def hr_what_if(cycle_id: RecordId, request: Request, session: SessionDep, user: UserDep,
+                   content: Annotated[str, Form()],
+                   csrf: Annotated[str | None, Form()] = None) -> HTMLResponse:
+        """Live validation and what-if preview (an htmx fragment; a full page without htmx)."""
+        check_csrf(request, csrf)
+        hr_only(user)
+        errors: list[str] = []
+        changes: list[dict[str, Any]] = []
+        try:
+            changes = cycles.what_if(session, cycle_id=cycle_id, text=content)
+        except KaoheError as exc:
+            errors = str(exc).splitlines()
+        fragment = "what_if.html"
+        if request.headers.get("HX-Request") != "true":
+            cycle = cycles.get_cycle(session, cycle_id)
+            return render(request, "scheme.html", user=user, cycle=cycle, content=content,
+                          errors=errors, changes=changes, checked=True)
+        return render(request, fragment, errors=errors, changes=changes, checked=True)
 
     @app.post("/hr/appeals/{appeal_id}/decide")
     def hr_decide(appeal_id: RecordId, request: Request, session: SessionDep, user: UserDep,

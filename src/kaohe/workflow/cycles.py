@@ -624,3 +624,32 @@ def scored_cycle(session: Session, *, cycle_id: int) -> tuple[Any, dict[str, Any
     doc = to_document(scored.outcome, scored.table)
     doc["results"] = [r for r in doc["results"] if r["period"] == cycle.period]
     return scored, doc
+
+
+def what_if(session: Session, *, cycle_id: int, text: str) -> list[dict[str, Any]]:
+    """Score a cycle's stored inputs under an edited scheme and list who changes grade, total
+    or pay against the current results. Raises SchemeError for a scheme that does not load."""
+    cycle = get_cycle(session, cycle_id)
+    scheme = load_scheme_text(text, "edited scheme")
+    frame = _history_frame(session, cycle, scheme)
+    try:
+        table = prepare(frame, scheme, "the cycle's stored inputs")
+    except InputError as exc:
+        raise Invalid(f"the edited scheme cannot read this cycle's inputs: {exc}") from None
+    outcome = score_table(scheme, table).outcome
+    new = {r["employee"]: r for r in result_records(outcome, table)
+           if r["period"] == cycle.period}
+    old: dict[str, Any] = dict(session.execute(
+        select(Employee.code, Result.payload).join(Appraisal, Appraisal.employee_id == Employee.id)
+        .join(Result, (Result.appraisal_id == Appraisal.id) & Result.is_current.is_(True))
+        .where(Appraisal.cycle_id == cycle.id)).all())
+    changes = []
+    for code in sorted(set(new) | set(old)):
+        a, b = old.get(code) or {}, new.get(code) or {}
+        before = (a.get("total"), a.get("grade"), (a.get("pay") or {}).get("total"))
+        after = (b.get("total"), b.get("grade"), (b.get("pay") or {}).get("total"))
+        if before != after:
+            changes.append({"employee": code, "total": before[0], "new_total": after[0],
+                            "grade": before[1], "new_grade": after[1], "pay": before[2],
+                            "new_pay": after[2]})
+    return changes
