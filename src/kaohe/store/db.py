@@ -53,10 +53,15 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        # SQLite: take the write lock at BEGIN so a transaction never upgrades mid-way
+        # SQLite: a writing transaction takes the write lock at BEGIN, so it never has to
+        # upgrade mid-way; a read-only one (see Database.read) begins deferred and, with WAL,
+        # never waits for writers
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if conn.get_execution_options().get("kaohe_readonly"):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         @event.listens_for(engine, "connect")
         def _no_autobegin(dbapi_conn: Any, _record: Any) -> None:
@@ -73,6 +78,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(self.engine.execution_options(kaohe_readonly=True),
+                                          expire_on_commit=False)
 
     @classmethod
     def open(cls, db: str | Path | None = None) -> Database:
@@ -83,6 +90,13 @@ class Database:
         """One unit of work: commit on success, roll back everything on any error."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A transaction that only reads (pages, reports): rolled back at the end."""
+        with self.read_sessions() as session, session.begin():
+            yield session
+            session.rollback()
 
     @property
     def is_sqlite(self) -> bool:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -97,7 +98,7 @@ class Employee(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)  # 工号
     name: Mapped[str] = mapped_column(String(200))
-    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     position_id: Mapped[int | None] = mapped_column(ForeignKey("positions.id"))
     hire_date: Mapped[dt.date | None] = mapped_column(Date)
     probation_end: Mapped[dt.date | None] = mapped_column(Date)
@@ -153,7 +154,8 @@ class Cycle(Base):
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     input_hash: Mapped[str | None] = mapped_column(String(64))
 
-    scheme_version: Mapped[SchemeVersion] = relationship(lazy="joined")
+    # loaded when used: the scheme text is not needed for lists of appraisals
+    scheme_version: Mapped[SchemeVersion] = relationship(lazy="select")
     __mapper_args__ = {"version_id_col": version}
 
 
@@ -227,7 +229,10 @@ class Result(Base):
     """Engine output for one appraisal; a new revision on every re-score, never updated."""
 
     __tablename__ = "results"
-    __table_args__ = (UniqueConstraint("appraisal_id", "revision"),)
+    __table_args__ = (UniqueConstraint("appraisal_id", "revision"),
+                      # the current result of an appraisal; a lone index on the flag would
+                      # lure SQLite's planner into scanning every current result
+                      Index("ix_results_current", "appraisal_id", "is_current"))
     id: Mapped[int] = mapped_column(primary_key=True)
     appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id", ondelete="CASCADE"),
                                               index=True)
@@ -241,7 +246,7 @@ class Result(Base):
     input_hash: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(200), default="score")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    is_current: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class Appeal(Base):

@@ -26,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from starlette.middleware.sessions import SessionMiddleware
 
 from kaohe.errors import KaoheError
@@ -81,8 +81,10 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
               name="static")
     throttle = Throttle()
 
-    def get_session() -> Iterator[Session]:
-        with db.transaction() as session:
+    def get_session(request: Request) -> Iterator[Session]:
+        # reading requests (and the login check) do not take SQLite's write lock
+        reading = request.method in ("GET", "HEAD") or request.url.path == "/login"
+        with (db.read() if reading else db.transaction()) as session:
             yield session
 
     SessionDep = Annotated[Session, Depends(get_session)]
@@ -183,7 +185,8 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
              .join(Cycle, Cycle.id == Appraisal.cycle_id)
              .outerjoin(Result, (Result.appraisal_id == Appraisal.id)
                         & Result.is_current.is_(True))
-             .order_by(Cycle.period.desc(), Appraisal.team_code, Employee.code))
+             .order_by(Cycle.period.desc(), Appraisal.team_code, Employee.code)
+             .options(lazyload("*")))  # a list needs these columns, not every relation
         out = []
         for app, period, scheme_id, code, name, payload in session.execute(q):
             out.append({"id": app.id, "period": period, "scheme": scheme_id, "code": code,
