@@ -44,7 +44,7 @@ from kaohe.workflow.passwords import verify_password
 from kaohe.workflow.payroll import write_payroll
 
 #: a record id in a URL: anything else is a 422, not a database error
-RecordId = Annotated[int, PathParam(ge=1, le=2**53)]
+RecordId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]  # INTEGER keys on PostgreSQL
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_FAILURES = 5
 FAILURE_WINDOW_S = 600
