@@ -53,7 +53,7 @@ def test_month_through_the_web(shop: Database) -> None:  # noqa: F811
     with TestClient(create_app(shop, secret="s")) as sup:
         login(sup, "sup1")
         html = sup.get(page).text
-        assert '<button name="value" value="非常满意">' in html  # levels as buttons
+        assert re.search(r'<button name="value" value="非常满意" aria-pressed="false">', html)
         assert post(sup, f"{page}/rate", page, input_id="execution", value="非常满意") == 303
         assert post(sup, f"{page}/action", page, action="submit_supervisor_review") == 303
         # without a token nothing happens

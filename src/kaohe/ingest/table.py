@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +26,9 @@ from kaohe.scheme.models import InputSpec, Scheme
 
 ROW = "__row"
 NAME = "name"
+#: at most this many problems are listed by :func:`collecting` (the rest are counted)
+MAX_LISTED = 500
+_collector: ContextVar[list[InputError] | None] = ContextVar("kaohe_input_errors", default=None)
 
 STANDARD_COLUMNS: dict[str, tuple[str, ...]] = {
     EMPLOYEE: ("employee", "工号", "员工工号", "员工编号", "员工", "employee_id"),
@@ -138,14 +144,39 @@ def _cell(v: object) -> str:
     return str(v)
 
 
+@contextmanager
+def collecting() -> Iterator[list[InputError]]:
+    """Within this block, row-level problems are appended to the yielded list instead of
+    raised, so a preview can show every one of them (structural problems, such as a missing
+    column, still raise: nothing after them can be checked)."""
+    found: list[InputError] = []
+    token = _collector.set(found)
+    try:
+        yield found
+    finally:
+        _collector.reset(token)
+
+
+def problem(error: InputError) -> None:
+    """Report a row-level problem: raised, or listed inside :func:`collecting`."""
+    found = _collector.get()
+    if found is None:
+        raise error
+    found.append(error)
+
+
 def _fail(source: str, frame: pl.DataFrame, mask: pl.Series, column: str, header: str,
           message: str) -> None:
-    """Raise for the first row where ``mask`` holds."""
+    """Raise for the first row where ``mask`` holds (inside :func:`collecting`: list every
+    such row)."""
     hits = frame.filter(mask)
-    if hits.height:
-        row = int(hits[ROW][0])
-        value = hits[column][0] if column in hits.columns else None
-        raise InputError(message, file=source, row=row, column=header, value=value)
+    if not hits.height:
+        return
+    found = _collector.get()
+    limit = 1 if found is None else max(0, MAX_LISTED - len(found))
+    for r in hits.head(max(limit, 1)).iter_rows(named=True):
+        problem(InputError(message, file=source, row=int(r[ROW]), column=header,
+                           value=r.get(column)))
 
 
 def map_headers(frame: pl.DataFrame, scheme: Scheme, source: str) -> dict[str, str]:
@@ -252,12 +283,11 @@ def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
     dup = frame.select(PERIOD, EMPLOYEE, ROW).with_columns(
         pl.col(ROW).min().over([PERIOD, EMPLOYEE]).alias("__first"))
     dups = dup.filter(pl.col(ROW) != pl.col("__first"))
-    if dups.height:
-        r = dups.row(0, named=True)
-        raise InputError(
+    for r in dups.iter_rows(named=True):
+        problem(InputError(
             f"duplicate row for employee {r[EMPLOYEE]!r} in period {r[PERIOD] or '(none)'}: "
             f"row {r['__first']} has it already", file=source, row=int(r[ROW]),
-            column=header_of[EMPLOYEE])
+            column=header_of[EMPLOYEE]))
 
     converted: list[pl.Series] = []
     parsed: list[pl.Expr] = []
@@ -435,13 +465,12 @@ def _team_level(table: pl.DataFrame, scheme: Scheme, source: str,
             pl.col(ROW).first().over([PERIOD, TEAM]).alias("__first_row"),
         )
         bad = first.filter(pl.col(col) != pl.col("__first"))
-        if bad.height:
-            r = bad.row(0, named=True)
-            raise InputError(
+        for r in bad.iter_rows(named=True):
+            problem(InputError(
                 f"{ident!r} must be the same on every row of team {r[TEAM] or '(none)'} in "
                 f"{r[PERIOD] or 'the period'}; row {r['__first_row']} has "
                 f"{_show(r['__first'])}", file=source, row=int(r[ROW]),
-                column=header_of.get(ident, ident), value=_show(r[col]))
+                column=header_of.get(ident, ident), value=_show(r[col])))
 
 
 def _show(v: object) -> str:

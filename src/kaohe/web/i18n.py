@@ -1,93 +1,85 @@
-"""Interface text in zh-CN (default) and English. The language is chosen with ?lang=en|zh
-and remembered in a cookie."""
+"""Interface text through gettext catalogues (Babel).
+
+Message ids are English, in the code (``_("...")``, ``N_("...")``) and the templates
+(``{{ _("...") }}``). zh-CN is the default language; its catalogue is
+``locale/zh_CN/LC_MESSAGES/messages.po``, compiled in memory when first used (no binary
+``.mo`` in the repository). English needs no catalogue: a message id is its own English
+text. Update the catalogue with ``scripts/i18n.sh`` after changing interface text; a test
+fails when a message has no Chinese translation.
+
+The language of the request being served is held in a context variable, so the same
+``gettext`` serves templates and Python code.
+"""
 
 from __future__ import annotations
 
-TEXT: dict[str, dict[str, str]] = {
-    "app": {"zh": "考核", "en": "kaohe"},
-    "login": {"zh": "登录", "en": "Log in"},
-    "logout": {"zh": "退出", "en": "Log out"},
-    "username": {"zh": "用户名", "en": "Username"},
-    "password": {"zh": "密码", "en": "Password"},
-    "bad_login": {"zh": "用户名或密码错误", "en": "Wrong username or password"},
-    "throttled": {"zh": "尝试次数过多，请稍后再试", "en": "Too many attempts; try again later"},
-    "my_results": {"zh": "我的考核", "en": "My appraisals"},
-    "team_board": {"zh": "团队看板", "en": "Team board"},
-    "period": {"zh": "考核周期", "en": "Period"},
-    "scheme": {"zh": "考核方案", "en": "Scheme"},
-    "state": {"zh": "状态", "en": "State"},
-    "total": {"zh": "总分", "en": "Total"},
-    "grade": {"zh": "等级", "en": "Grade"},
-    "rank": {"zh": "名次", "en": "Rank"},
-    "pay": {"zh": "应发", "en": "Pay"},
-    "indicator": {"zh": "考核指标", "en": "Indicator"},
-    "points": {"zh": "得分", "en": "Points"},
-    "reason": {"zh": "理由", "en": "Reason"},
-    "flags": {"zh": "标记", "en": "Flags"},
-    "employee": {"zh": "员工", "en": "Employee"},
-    "team": {"zh": "团队", "en": "Team"},
-    "not_scored": {"zh": "尚未评分", "en": "Not scored yet"},
-    "nothing": {"zh": "暂无记录", "en": "Nothing yet"},
-    "language": {"zh": "English", "en": "中文"},
-    "self_review": {"zh": "自评", "en": "Self-review"},
-    "submit": {"zh": "提交", "en": "Submit"},
-    "acknowledge": {"zh": "确认结果", "en": "Acknowledge"},
-    "appeal": {"zh": "申诉", "en": "Appeal"},
-    "appeals": {"zh": "申诉处理", "en": "Appeals"},
-    "appeal_due": {"zh": "申诉截止", "en": "Appeal by"},
-    "rating": {"zh": "评分", "en": "Rating"},
-    "incident": {"zh": "事件记录", "en": "Incidents"},
-    "note": {"zh": "说明", "en": "Note"},
-    "add": {"zh": "添加", "en": "Add"},
-    "submit_review": {"zh": "主管评分完成", "en": "Finish review"},
-    "approve": {"zh": "审批通过", "en": "Approve"},
-    "cycles": {"zh": "考核周期", "en": "Cycles"},
-    "appraisals": {"zh": "考核单", "en": "Appraisals"},
-    "appraisal": {"zh": "考核单", "en": "Appraisal"},
-    "score": {"zh": "评分", "en": "Score"},
-    "submit_self_review": {"zh": "自评完成", "en": "Self-reviews done"},
-    "submit_supervisor_review": {"zh": "主管评分完成", "en": "Supervisor reviews done"},
-    "approve_second_review": {"zh": "复核通过", "en": "Second review done"},
-    "publish": {"zh": "发布", "en": "Publish"},
-    "close": {"zh": "归档", "en": "Close"},
-    "payroll": {"zh": "工资表", "en": "Payroll"},
-    "answer_by": {"zh": "受理截止", "en": "answer by"},
-    "resolve_by": {"zh": "处理截止", "en": "resolve by"},
-    "accept": {"zh": "受理", "en": "Accept"},
-    "reject": {"zh": "不予受理", "en": "Reject"},
-    "resolution": {"zh": "处理结果", "en": "Resolution"},
-    "resolve": {"zh": "处理完毕", "en": "Resolve"},
-    "overdue": {"zh": "逾期事项", "en": "Overdue"},
-    "appeal_decision": {"zh": "申诉待受理", "en": "Appeal to answer"},
-    "appeal_resolution": {"zh": "申诉待处理", "en": "Appeal to resolve"},
-    "feedback_meeting": {"zh": "待面谈", "en": "Feedback meeting due"},
-    "hr_console": {"zh": "HR 控制台", "en": "HR console"},
-    "late": {"zh": "待完成", "en": "Waiting"},
-    "form": {"zh": "考核表", "en": "Form"},
-    "pay_total": {"zh": "应发合计", "en": "Pay total"},
-    "scheme_editor": {"zh": "方案编辑", "en": "Scheme editor"},
-    "what_if_help": {"zh": "修改方案后即时校验，并用本周期数据重新评分，列出等级、总分或薪酬变化的员工（不保存）。",
-                     "en": "Edit the scheme: it is checked as you type and the cycle is re-scored "
-                           "under it, listing who changes grade, total or pay (nothing is saved)."},
-    "scheme_errors": {"zh": "方案有错误：", "en": "The scheme has errors:"},
-    "scheme_ok": {"zh": "方案有效。", "en": "The scheme is valid."},
-    "no_changes": {"zh": "没有员工的结果发生变化。", "en": "Nobody's result changes."},
-    "check": {"zh": "校验并预览", "en": "Check and preview"},
-    "state_self_review": {"zh": "自评中", "en": "self-review"},
-    "state_supervisor_review": {"zh": "主管评分中", "en": "supervisor review"},
-    "state_second_review": {"zh": "复核中", "en": "second review"},
-    "state_hr_approval": {"zh": "待HR审批", "en": "waiting for HR"},
-    "state_published": {"zh": "已发布", "en": "published"},
-    "state_acknowledged": {"zh": "已确认", "en": "acknowledged"},
-    "state_appealed": {"zh": "申诉中", "en": "appealed"},
-    "state_resolved": {"zh": "申诉已处理", "en": "appeal resolved"},
-    "state_closed": {"zh": "已归档", "en": "closed"},
-    "forms": {"zh": "考核表（全部）", "en": "All forms"},
-}
+import functools
+import gettext as _gettext
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from importlib import resources
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+#: the languages of the interface: the short code in ?lang= and the cookie → the locale
+LANGUAGES = {"zh": "zh_CN", "en": "en"}
+DEFAULT = "zh"
+DOMAIN = "messages"
+
+_current: ContextVar[str] = ContextVar("kaohe_lang", default=DEFAULT)
 
 
-def t(key: str, lang: str) -> str:
-    entry = TEXT.get(key)
-    if entry is None:
-        return key
-    return entry.get(lang) or entry["zh"]
+def catalogue_path(locale: str = "zh_CN") -> str:
+    return str(resources.files(__package__) / "locale" / locale / "LC_MESSAGES"
+               / f"{DOMAIN}.po")
+
+
+@functools.cache
+def translations(lang: str) -> _gettext.NullTranslations:
+    """The compiled catalogue of a language (English: the message ids themselves)."""
+    locale = LANGUAGES.get(lang)
+    if locale is None:
+        raise ValueError(f"unknown language {lang!r}; known: {', '.join(LANGUAGES)}")
+    if locale == "en":
+        return _gettext.NullTranslations()
+    with open(catalogue_path(locale), "rb") as fh:
+        catalog = read_po(fh, locale=locale, domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)  # fuzzy entries are left out, as msgfmt does
+    buf.seek(0)
+    return Translations(buf, domain=DOMAIN)
+
+
+def language() -> str:
+    return _current.get()
+
+
+@contextmanager
+def using(lang: str) -> Iterator[None]:
+    """Translate into ``lang`` within the block."""
+    translations(lang)  # fail early on an unknown language
+    token = _current.set(lang)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def gettext(message: str) -> str:
+    return translations(_current.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(_current.get()).ngettext(singular, plural, n)
+
+
+_ = gettext
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; it is translated where it is shown."""
+    return message

@@ -23,7 +23,7 @@ from kaohe.engine.exprs import EMPLOYEE, PERIOD, TEAM
 from kaohe.engine.results import result_records
 from kaohe.engine.score import score_table
 from kaohe.errors import InputError
-from kaohe.ingest.table import map_headers, prepare, read_raw
+from kaohe.ingest.table import ROW, collecting, map_headers, prepare, problem, read_raw
 from kaohe.presets import PRESET_IDS, preset_text
 from kaohe.scheme.loader import load_scheme_text
 from kaohe.scheme.models import Scheme
@@ -171,25 +171,31 @@ def open_cycle(session: Session, *, scheme_ref: str, period: str, actor: Actor) 
     return cycle
 
 
-def import_inputs(session: Session, *, cycle_id: int, path: str | Path, actor: Actor) -> int:
-    """Validate an input sheet with the cycle's scheme and store it, all or nothing."""
-    require_role(actor, {"hr", "admin"}, "import inputs")
-    cycle = get_cycle(session, cycle_id)
-    if cycle.state not in (CycleState.open, CycleState.reviewing):
-        raise WorkflowError(f"cycle {cycle.id} is {cycle.state.value}; inputs can be imported "
-                            "only while it is open or reviewing")
+@dataclass(frozen=True)
+class ImportPreview:
+    """What an import would do, worked out without saving anything."""
+
+    source: str
+    errors: list[InputError]
+    rows: int
+    columns: list[str]  # the input ids the sheet sets
+    sample: list[dict[str, Any]]  # the first rows, as they would be stored
+
+
+def _staged(session: Session, cycle: Cycle, path: str | Path
+            ) -> tuple[list[dict[str, Any]], str, list[str], list[dict[str, Any]]]:
+    """Validate a sheet against the cycle and work out each appraisal's new inputs. Problems
+    are raised (or listed, inside ``collecting()``)."""
     scheme = scheme_of(cycle.scheme_version)
     frame, source = read_raw(path)
     # every column present is validated; columns not in the sheet keep their stored values
     table = prepare(frame, scheme, source, default_period=cycle.period, partial=True)
     mapping = map_headers(frame, scheme, source)
-    canon = frame.rename(mapping).select(list(mapping.values())).with_row_index("__row", offset=2)
+    canon = frame.rename(mapping).select(list(mapping.values())).with_row_index(ROW, offset=2)
     if PERIOD in canon.columns:
-        wrong = table.frame.filter(pl.col(PERIOD) != cycle.period)
-        if wrong.height:
-            r = wrong.row(0, named=True)
-            raise InputError(f"this sheet is for cycle {cycle.period}", file=source,
-                             row=int(r["__row"]), column="period", value=r[PERIOD])
+        for r in table.frame.filter(pl.col(PERIOD) != cycle.period).iter_rows(named=True):
+            problem(InputError(f"this sheet is for cycle {cycle.period}", file=source,
+                               row=int(r[ROW]), column="period", value=r[PERIOD]))
     rows_now = session.execute(
         select(Employee.code, Appraisal.id, Appraisal.inputs)
         .join(Appraisal, Appraisal.employee_id == Employee.id)
@@ -199,27 +205,68 @@ def import_inputs(session: Session, *, cycle_id: int, path: str | Path, actor: A
     frozen = set(session.scalars(select(Appraisal.id).where(
         Appraisal.cycle_id == cycle.id, Appraisal.state.in_(
             [AppraisalState(s) for s in states.FROZEN]))))
-    input_cols = [c for c in canon.columns if c not in (EMPLOYEE, PERIOD, TEAM, "name", "__row")]
+    input_cols = [c for c in canon.columns if c not in (EMPLOYEE, PERIOD, TEAM, "name", ROW)]
     updates: list[dict[str, Any]] = []
+    sample: list[dict[str, Any]] = []
     for r in canon.iter_rows(named=True):
         code = (r[EMPLOYEE] or "").strip()
         app_id = apps.get(code)
+        if not code:
+            continue  # blank line, or an empty id (reported by prepare)
         if app_id is None:
-            raise InputError(f"employee {code!r} has no appraisal in cycle {cycle.period}",
-                             file=source, row=int(r["__row"]), column=EMPLOYEE, value=code)
+            problem(InputError(f"employee {code!r} has no appraisal in cycle {cycle.period}",
+                               file=source, row=int(r[ROW]), column=EMPLOYEE, value=code))
+            continue
         if app_id in frozen:
-            raise InputError("this appraisal is published; change it through an appeal or an "
-                             "HR correction", file=source, row=int(r["__row"]), column=EMPLOYEE,
-                             value=code)
+            problem(InputError("this appraisal is published; change it through an appeal or "
+                               "an HR correction", file=source, row=int(r[ROW]),
+                               column=EMPLOYEE, value=code))
+            continue
         values = {c: (r[c].strip() if isinstance(r[c], str) and r[c].strip() else None)
                   for c in input_cols}
         merged = stored[app_id] | values
         updates.append({"b_id": app_id, "b_inputs": {k: v for k, v in merged.items()
                                                       if v is not None}})
+        if len(sample) < 20:
+            sample.append({"employee": code, **values})
+    return updates, source, input_cols, sample
+
+
+def _importable(cycle: Cycle) -> None:
+    if cycle.state not in (CycleState.open, CycleState.reviewing):
+        raise WorkflowError(f"cycle {cycle.id} is {cycle.state.value}; inputs can be imported "
+                            "only while it is open or reviewing")
+
+
+def preview_inputs(session: Session, *, cycle_id: int, path: str | Path,
+                   actor: Actor) -> ImportPreview:
+    """Every problem an import of ``path`` would meet, and what it would store; nothing is
+    written. A structural problem (no header, a missing column) is the only one listed, as
+    nothing after it can be checked."""
+    require_role(actor, {"hr", "admin"}, "import inputs")
+    cycle = get_cycle(session, cycle_id)
+    _importable(cycle)
+    with collecting() as found:
+        try:
+            updates, source, columns, sample = _staged(session, cycle, path)
+        except InputError as exc:
+            found.append(exc)
+            updates, source, columns, sample = [], exc.file or str(path), [], []
+    found.sort(key=lambda e: (e.row or 0, e.column or ""))
+    return ImportPreview(source, list(found), len(updates), columns, sample)
+
+
+def import_inputs(session: Session, *, cycle_id: int, path: str | Path, actor: Actor) -> int:
+    """Validate an input sheet with the cycle's scheme and store it, all or nothing."""
+    require_role(actor, {"hr", "admin"}, "import inputs")
+    cycle = get_cycle(session, cycle_id)
+    _importable(cycle)
+    updates, _, _, _ = _staged(session, cycle, path)
     apps_t = Appraisal.__table__
     stmt = (update(apps_t).where(apps_t.c.id == bindparam("b_id"))  # type: ignore[arg-type]
             .values(inputs=bindparam("b_inputs"), version=apps_t.c.version + 1))
-    session.execute(stmt, updates)
+    if updates:
+        session.execute(stmt, updates)
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     record(session, action="cycle.inputs_imported", actor=actor, target_type="cycle",
            target_id=cycle.id, details={"file": str(path), "rows": len(updates),

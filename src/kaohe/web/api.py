@@ -1,0 +1,114 @@
+"""The JSON API under ``/api``, documented by OpenAPI at ``/api/docs``. It uses the same
+services and visibility rules as the pages; a write needs the session's CSRF token in the
+``X-CSRF-Token`` header (``GET /api/me`` returns it)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel, Field
+
+from kaohe.store.models import Cycle
+from kaohe.web.access import get_visible, visible_appraisals
+from kaohe.web.deps import (
+    RecordId,
+    SessionDep,
+    UserDep,
+    actor,
+    check_csrf,
+    csrf_token,
+    is_staff,
+)
+from kaohe.web.services import appraisal_doc, board_rows, rows_for
+from kaohe.workflow import appeals, cycles
+
+router = APIRouter(prefix="/api", tags=["api"])
+CsrfHeader = Annotated[str | None, Header(alias="X-CSRF-Token")]
+
+
+class Transition(BaseModel):
+    action: Literal["submit_self_review", "submit_supervisor_review", "approve_second_review",
+                    "return_for_review", "publish", "acknowledge", "close"]
+    version: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    note: str = Field(default="", max_length=5000)
+
+
+class AppealIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class RatingIn(BaseModel):
+    input_id: str = Field(min_length=1, max_length=100)
+    value: str = Field(min_length=1, max_length=100)
+    role: Literal["self", "supervisor", "manager"] = "supervisor"
+    version: int | None = Field(default=None, ge=0, le=2**31 - 1)
+
+
+@router.get("/me")
+def api_me(request: Request, user: UserDep) -> dict[str, Any]:
+    """Who is logged in, and the CSRF token to send with writes."""
+    return {"username": user.username, "display_name": user.display_name,
+            "roles": list(user.roles), "csrf": csrf_token(request)}
+
+
+@router.get("/appraisals")
+def api_appraisals(session: SessionDep, user: UserDep,
+                   period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None
+                   ) -> list[dict[str, Any]]:
+    """The appraisals you may see, newest period first."""
+    q = visible_appraisals(user)
+    if period is not None:
+        q = q.where(Cycle.period == period)
+    return rows_for(session, q)
+
+
+@router.get("/appraisals/{appraisal_id}")
+def api_appraisal(appraisal_id: RecordId, session: SessionDep, user: UserDep) -> dict[str, Any]:
+    return appraisal_doc(session, get_visible(session, user, appraisal_id))
+
+
+@router.get("/team")
+def api_team(session: SessionDep, user: UserDep, period: str | None = None,
+             team: str | None = None) -> dict[str, Any]:
+    """The team board of a period (supervisors, managers and HR)."""
+    if not is_staff(user):
+        from kaohe.workflow.errors import NotFound
+
+        raise NotFound("not found")
+    return board_rows(session, user, period=period, team=team)
+
+
+@router.post("/appraisals/{appraisal_id}/transitions")
+def api_transition(appraisal_id: RecordId, body: Transition, request: Request,
+                   session: SessionDep, user: UserDep,
+                   x_csrf_token: CsrfHeader = None) -> dict[str, Any]:
+    check_csrf(request, x_csrf_token)
+    get_visible(session, user, appraisal_id)
+    app = cycles.transition(session, appraisal_id=appraisal_id, trigger=body.action,
+                            actor=actor(user), expected_version=body.version, note=body.note)
+    return appraisal_doc(session, app)
+
+
+@router.post("/appraisals/{appraisal_id}/appeals", status_code=201)
+def api_appeal(appraisal_id: RecordId, body: AppealIn, request: Request, session: SessionDep,
+               user: UserDep, x_csrf_token: CsrfHeader = None) -> dict[str, Any]:
+    check_csrf(request, x_csrf_token)
+    get_visible(session, user, appraisal_id)
+    appeal = appeals.file_appeal(session, appraisal_id=appraisal_id, reason=body.reason,
+                                 actor=actor(user))
+    return {"id": appeal.id, "state": appeal.state.value,
+            "accept_due": appeal.accept_due.isoformat(),
+            "resolve_due": appeal.resolve_due.isoformat() if appeal.resolve_due else None}
+
+
+@router.post("/appraisals/{appraisal_id}/ratings")
+def api_rate(appraisal_id: RecordId, body: RatingIn, request: Request, session: SessionDep,
+             user: UserDep, x_csrf_token: CsrfHeader = None) -> dict[str, Any]:
+    check_csrf(request, x_csrf_token)
+    get_visible(session, user, appraisal_id)
+    rating = cycles.rate(session, appraisal_id=appraisal_id, input_id=body.input_id,
+                         value=body.value, actor=actor(user), role=body.role,
+                         expected_version=body.version)
+    return {"input_id": rating.input_id, "role": rating.rater_role, "value": rating.value}
+

@@ -1,0 +1,313 @@
+"""HR's pages: the cycle console (open a cycle, upload inputs with a preview of every problem
+before anything is saved, score, move and publish, overdue list), the appeal desk, exports
+(payroll, forms per team) and the scheme editor with its what-if preview."""
+
+from __future__ import annotations
+
+import io
+import re
+import secrets
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func, select
+
+from kaohe.errors import KaoheError
+from kaohe.presets import PRESET_IDS
+from kaohe.reports.forms import write_forms
+from kaohe.store.models import Appeal, AppealState, Appraisal, Cycle, Employee
+from kaohe.web import i18n
+from kaohe.web.deps import (
+    XLSX,
+    RecordId,
+    SessionDep,
+    UserDep,
+    actor,
+    check_csrf,
+    lang_of,
+    render,
+    require_hr,
+)
+from kaohe.workflow import appeals, cycles, states
+from kaohe.workflow.payroll import write_payroll
+
+router = APIRouter(prefix="/hr")
+Csrf = Annotated[str | None, Form()]
+MAX_UPLOAD = 20 * 1024 * 1024
+UPLOAD_TYPES = (".csv", ".xlsx", ".txt")
+
+
+def _redirect(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+def _flash(request: Request, message: str) -> None:
+    request.session["flash"] = message
+
+
+# -- the console --------------------------------------------------------------------------
+@router.get("/cycles", response_class=HTMLResponse)
+def hr_cycles(request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
+    require_hr(user)
+    counts: dict[int, dict[str, int]] = {}
+    for cid, st, n in session.execute(select(Appraisal.cycle_id, Appraisal.state, func.count())
+                                      .group_by(Appraisal.cycle_id, Appraisal.state)):
+        counts.setdefault(cid, {})[st.value] = n
+    rows = [{"id": c.id, "scheme": c.scheme_id, "period": c.period, "state": c.state.value,
+             "counts": counts.get(c.id, {})}
+            for c in session.scalars(select(Cycle).order_by(Cycle.period.desc(), Cycle.id))]
+    return render(request, "hr_cycles.html", user=user, cycles=rows, presets=PRESET_IDS,
+                  late=appeals.overdue(session))
+
+
+@router.post("/cycles")
+def hr_open_cycle(request: Request, session: SessionDep, user: UserDep,
+                  scheme: Annotated[str, Form()], period: Annotated[str, Form()],
+                  csrf: Csrf = None) -> Response:
+    check_csrf(request, csrf)
+    require_hr(user)
+    if scheme not in PRESET_IDS:
+        raise HTTPException(422, f"unknown scheme {scheme!r}")
+    cycle = cycles.open_cycle(session, scheme_ref=scheme, period=period.strip(),
+                              actor=actor(user))
+    return _redirect(f"/hr/cycles/{cycle.id}")
+
+
+def _steps(cycle: Any, counts: dict[str, int]) -> list[dict[str, str]]:
+    """What HR can do next on a cycle, read from the state tables: scoring, the cycle's own
+    transitions, and bulk moves of the appraisals waiting in a state."""
+    out = []
+    if cycle.state.value in ("open", "reviewing"):
+        out.append({"step": "score", "label": i18n.N_("Score now")})
+    for t in states.CYCLE.values():
+        if cycle.state.value in t.sources:
+            out.append({"step": t.trigger, "label": t.label})
+    for t in states.APPRAISAL.values():
+        if t.trigger in ("acknowledge", "appeal", "publish", "resolve", "close"):
+            continue
+        if any(counts.get(s) for s in t.sources):
+            out.append({"step": t.trigger, "label": t.label, "bulk": "1",
+                        "n": str(sum(counts.get(s, 0) for s in t.sources))})
+    return out
+
+
+@router.get("/cycles/{cycle_id}", response_class=HTMLResponse)
+def hr_cycle(cycle_id: RecordId, request: Request, session: SessionDep,
+             user: UserDep) -> HTMLResponse:
+    require_hr(user)
+    cycle = cycles.get_cycle(session, cycle_id)
+    counts = {st.value: n for st, n in session.execute(
+        select(Appraisal.state, func.count()).where(Appraisal.cycle_id == cycle.id)
+        .group_by(Appraisal.state))}
+    teams = [t for (t,) in session.execute(select(Appraisal.team_code).distinct().where(
+        Appraisal.cycle_id == cycle.id).order_by(Appraisal.team_code))]
+    return render(request, "hr_cycle.html", user=user, cycle=cycle, counts=counts,
+                  steps=_steps(cycle, counts), teams=teams,
+                  importable=cycle.state.value in ("open", "reviewing"))
+
+
+@router.post("/cycles/{cycle_id}/step/{step}")
+def hr_cycle_step(cycle_id: RecordId, step: str, request: Request, session: SessionDep,
+                  user: UserDep, csrf: Csrf = None) -> Response:
+    check_csrf(request, csrf)
+    require_hr(user)
+    who = actor(user)
+    if step == "score":
+        n, warnings = cycles.score_cycle(session, cycle_id=cycle_id, actor=who)
+        _flash(request, i18n.gettext("Scored %(n)s appraisals.") % {"n": n}
+               + ("" if not warnings else " " + "; ".join(warnings[:5])))
+    elif step in states.CYCLE:
+        cycles.cycle_transition(session, cycle_id=cycle_id, trigger=step, actor=who)
+    else:
+        n = cycles.advance_all(session, cycle_id=cycle_id, trigger=step, actor=who)
+        _flash(request, i18n.gettext("%(n)s appraisals moved on.") % {"n": n})
+    return _redirect(f"/hr/cycles/{cycle_id}")
+
+
+# -- uploading inputs: a preview first, then the import -------------------------------------
+def _upload_dir(request: Request) -> Path:
+    folder: Path | None = getattr(request.app.state, "uploads", None)
+    if folder is None:
+        folder = Path(tempfile.mkdtemp(prefix="kaohe-uploads-"))
+        request.app.state.uploads = folder
+    return folder
+
+
+def _safe_name(name: str) -> str:
+    stem = re.sub(r"[^\w.\- ]", "_", Path(name or "inputs.csv").name).strip() or "inputs.csv"
+    return stem[-120:]
+
+
+def _staged(request: Request, token: str) -> Path:
+    if not re.fullmatch(r"[\w-]{10,64}", token) or token not in request.session.get(
+            "uploads", []):
+        raise HTTPException(404, i18n.N_("This upload has expired; upload the file again."))
+    files = list((_upload_dir(request) / token).glob("*"))
+    if not files:
+        raise HTTPException(404, i18n.N_("This upload has expired; upload the file again."))
+    return files[0]
+
+
+@router.post("/cycles/{cycle_id}/inputs", response_class=HTMLResponse)
+async def hr_upload(cycle_id: RecordId, request: Request, session: SessionDep,
+                    user: UserDep, file: Annotated[UploadFile, File()],
+                    csrf: Csrf = None) -> HTMLResponse:
+    """Check an uploaded sheet and show every problem, or what would be stored; nothing is
+    saved until the preview is confirmed."""
+    check_csrf(request, csrf)
+    require_hr(user)
+    name = _safe_name(file.filename or "")
+    if not name.lower().endswith(UPLOAD_TYPES):
+        raise HTTPException(422, i18n.N_("Upload a .csv or .xlsx file."))
+    data = await file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise HTTPException(413, i18n.N_("The file is larger than 20 MB."))
+    token = secrets.token_urlsafe(16)
+    folder = _upload_dir(request) / token
+    folder.mkdir(parents=True)
+    path = folder / name
+    path.write_bytes(data)
+    preview = cycles.preview_inputs(session, cycle_id=cycle_id, path=path, actor=actor(user))
+    if preview.errors:
+        shutil.rmtree(folder, ignore_errors=True)
+        token = ""
+    else:
+        request.session["uploads"] = [*request.session.get("uploads", [])[-4:], token]
+    cycle = cycles.get_cycle(session, cycle_id)
+    return render(request, "import_preview.html", status=422 if preview.errors else 200,
+                  user=user, cycle=cycle, preview=preview, token=token, name=name,
+                  errors=[_error_row(e, path) for e in preview.errors])
+
+
+def _error_row(e: KaoheError, path: Path) -> dict[str, Any]:
+    text = str(e)
+    folder = str(path.parent) + "/"
+    return {"row": getattr(e, "row", None), "column": getattr(e, "column", None),
+            "value": getattr(e, "value", None), "message": text.replace(folder, "")}
+
+
+@router.post("/cycles/{cycle_id}/inputs/confirm")
+def hr_import(cycle_id: RecordId, request: Request, session: SessionDep, user: UserDep,
+              token: Annotated[str, Form()], csrf: Csrf = None) -> Response:
+    check_csrf(request, csrf)
+    require_hr(user)
+    path = _staged(request, token)
+    n = cycles.import_inputs(session, cycle_id=cycle_id, path=path, actor=actor(user))
+    session.flush()
+    shutil.rmtree(path.parent, ignore_errors=True)
+    request.session["uploads"] = [t for t in request.session.get("uploads", []) if t != token]
+    _flash(request, i18n.gettext("Imported %(n)s rows from %(file)s.") % {"n": n,
+                                                                          "file": path.name})
+    return _redirect(f"/hr/cycles/{cycle_id}")
+
+
+# -- exports ------------------------------------------------------------------------------
+@router.get("/cycles/{cycle_id}/payroll.xlsx")
+def hr_payroll(cycle_id: RecordId, session: SessionDep, user: UserDep) -> Response:
+    require_hr(user)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "payroll.xlsx"
+        write_payroll(session, cycle_id=cycle_id, path=path)
+        data = path.read_bytes()
+    return Response(data, media_type=XLSX, headers={
+        "Content-Disposition": f'attachment; filename="payroll-{cycle_id}.xlsx"'})
+
+
+@router.get("/cycles/{cycle_id}/forms.zip")
+def hr_forms(cycle_id: RecordId, request: Request, session: SessionDep, user: UserDep,
+             team: str | None = None) -> Response:
+    require_hr(user)
+    scored, doc = cycles.scored_cycle(session, cycle_id=cycle_id)
+    if team is not None:
+        doc["results"] = [r for r in doc["results"] if (r["team"] or "") == team]
+    buf = io.BytesIO()
+    with tempfile.TemporaryDirectory() as tmp:
+        files = write_forms(scored, doc, Path(tmp), lang=lang_of(request))
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for f in files:
+                zf.write(f, f.name)
+    suffix = f"-{re.sub(r'[^A-Za-z0-9_-]', '_', team)}" if team else ""
+    return Response(buf.getvalue(), media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="forms-{cycle_id}{suffix}.zip"'})
+
+
+# -- the scheme editor ----------------------------------------------------------------------
+@router.get("/cycles/{cycle_id}/scheme", response_class=HTMLResponse)
+def hr_scheme(cycle_id: RecordId, request: Request, session: SessionDep,
+              user: UserDep) -> HTMLResponse:
+    require_hr(user)
+    cycle = cycles.get_cycle(session, cycle_id)
+    return render(request, "scheme.html", user=user, cycle=cycle,
+                  content=cycle.scheme_version.content)
+
+
+@router.post("/cycles/{cycle_id}/what-if", response_class=HTMLResponse)
+def hr_what_if(cycle_id: RecordId, request: Request, session: SessionDep, user: UserDep,
+               content: Annotated[str, Form(max_length=500_000)],
+               csrf: Csrf = None) -> HTMLResponse:
+    """Live validation and what-if preview (an htmx fragment; a full page without htmx)."""
+    check_csrf(request, csrf)
+    require_hr(user)
+    errors: list[str] = []
+    changes: list[dict[str, Any]] = []
+    try:
+        changes = cycles.what_if(session, cycle_id=cycle_id, text=content)
+    except KaoheError as exc:
+        errors = str(exc).splitlines()
+    if request.headers.get("HX-Request") != "true":
+        cycle = cycles.get_cycle(session, cycle_id)
+        return render(request, "scheme.html", user=user, cycle=cycle, content=content,
+                      errors=errors, changes=changes, checked=True)
+    return render(request, "what_if.html", errors=errors, changes=changes, checked=True)
+
+
+# -- the appeal desk ----------------------------------------------------------------------
+@router.get("/appeals", response_class=HTMLResponse)
+def hr_appeals(request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
+    require_hr(user)
+    q = (select(Appeal, Employee.code, Employee.name, Cycle.period)
+         .join(Appraisal, Appraisal.id == Appeal.appraisal_id)
+         .join(Employee, Employee.id == Appraisal.employee_id)
+         .join(Cycle, Cycle.id == Appraisal.cycle_id))
+    open_ = session.execute(q.where(Appeal.state.in_([AppealState.filed,
+                                                      AppealState.accepted]))
+                            .order_by(Appeal.accept_due, Appeal.id)).all()
+    done = session.execute(q.where(Appeal.state.in_([AppealState.rejected,
+                                                     AppealState.resolved]))
+                           .order_by(Appeal.id.desc()).limit(50)).all()
+    return render(request, "hr_appeals.html", user=user, open=open_, done=done)
+
+
+@router.post("/appeals/{appeal_id}/decide")
+def hr_decide(appeal_id: RecordId, request: Request, session: SessionDep, user: UserDep,
+              decision: Annotated[str, Form(pattern="^(accept|reject)$")], csrf: Csrf = None,
+              note: Annotated[str, Form(max_length=5000)] = "") -> Response:
+    check_csrf(request, csrf)
+    require_hr(user)
+    appeals.decide_appeal(session, appeal_id=appeal_id, accept=decision == "accept", note=note,
+                          actor=actor(user))
+    return _redirect("/hr/appeals")
+
+
+@router.post("/appeals/{appeal_id}/resolve")
+def hr_resolve(appeal_id: RecordId, request: Request, session: SessionDep, user: UserDep,
+               resolution: Annotated[str, Form(min_length=1, max_length=5000)],
+               csrf: Csrf = None, changes: Annotated[str, Form(max_length=5000)] = "") -> Response:
+    check_csrf(request, csrf)
+    require_hr(user)
+    granted: dict[str, str] = {}
+    for line in changes.splitlines():
+        if line.strip():
+            k, sep, v = line.partition("=")
+            if not sep:
+                raise HTTPException(422, f"write each change as INPUT=VALUE, not {line!r}")
+            granted[k.strip()] = v.strip()
+    appeals.resolve_appeal(session, appeal_id=appeal_id, changes=granted, resolution=resolution,
+                           actor=actor(user))
+    _flash(request, i18n.gettext("Appeal %(id)s resolved.") % {"id": appeal_id})
+    return _redirect("/hr/appeals")

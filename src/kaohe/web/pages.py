@@ -1,0 +1,298 @@
+"""Pages for everyone: login, my appraisals, the team board, and one appraisal (the
+scorecard) with what each role may do on it: self-review, acknowledge or appeal; ratings,
+incidents and feedback-meeting notes for the supervisor; exports as xlsx and PDF."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+from sqlalchemy import func, select
+
+from kaohe.reports.forms import write_agent_form
+from kaohe.store.models import (
+    Appeal,
+    Appraisal,
+    Cycle,
+    FeedbackMeeting,
+    Incident,
+    Rating,
+    Result,
+    User,
+)
+from kaohe.web import charts, i18n
+from kaohe.web.access import get_visible, visible_appraisals
+from kaohe.web.deps import (
+    XLSX,
+    RecordId,
+    SessionDep,
+    UserDep,
+    actor,
+    check_csrf,
+    is_staff,
+    lang_of,
+    render,
+)
+from kaohe.web.services import appraisal_doc, board_rows, rows_for
+from kaohe.workflow import appeals, cycles
+from kaohe.workflow.cycles import scheme_of
+from kaohe.workflow.passwords import verify_password
+
+router = APIRouter()
+Csrf = Annotated[str | None, Form()]
+
+
+# -- login -------------------------------------------------------------------------------
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> HTMLResponse:
+    return render(request, "login.html", error=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(request: Request, session: SessionDep, username: Annotated[str, Form()],
+          password: Annotated[str, Form()], csrf: Csrf = None) -> Response:
+    check_csrf(request, csrf)
+    throttle = request.app.state.throttle
+    if throttle.blocked(username):
+        return render(request, "login.html", status=429,
+                      error=i18n.N_("Too many attempts; try again later"))
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.is_active or not verify_password(user.password_hash, password):
+        throttle.fail(username)
+        return render(request, "login.html", status=400,
+                      error=i18n.N_("Wrong username or password"))
+    throttle.clear(username)
+    request.session.clear()  # a new session: a fixed session id cannot be planted
+    request.session["uid"] = user.id
+    return RedirectResponse("/", status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Csrf = None) -> Response:
+    check_csrf(request, csrf)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(user: UserDep) -> Response:
+    return RedirectResponse("/team" if is_staff(user) else "/me", status_code=303)
+
+
+# -- my appraisals and the team board ---------------------------------------------------
+@router.get("/me", response_class=HTMLResponse)
+def me(request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
+    rows: list[dict[str, Any]] = []
+    if user.employee_id is not None:
+        rows = rows_for(session, visible_appraisals(user).where(
+            Appraisal.employee_id == user.employee_id))
+    trend = [(r["period"], float(r["result"]["total"])) for r in reversed(rows)
+             if r["result"] and r["result"].get("total") is not None]
+    return render(request, "me.html", user=user, rows=rows,
+                  trend=Markup(charts.line(trend)) if len(trend) > 1 else "")
+
+
+@router.get("/team", response_class=HTMLResponse)
+def team(request: Request, session: SessionDep, user: UserDep, period: str | None = None,
+         team: str | None = None) -> HTMLResponse:
+    if not is_staff(user):
+        raise HTTPException(404, "not found")
+    board = board_rows(session, user, period=period, team=team)
+    ranked = sorted((r for r in board["rows"] if r["result"]
+                     and r["result"].get("total") is not None),
+                    key=lambda r: -float(r["result"]["total"]))
+    ranking = [(f"{r['code']} {r['name']}", float(r["result"]["total"])) for r in ranked[:30]]
+    grades: dict[str, int] = {}
+    for r in board["rows"]:
+        g = (r["result"] or {}).get("grade")
+        if g:
+            grades[g] = grades.get(g, 0) + 1
+    late = [r for r in board["rows"] if r["late"]]
+    return render(request, "team.html", user=user, board=board,
+                  ranking=Markup(charts.bars(ranking)) if ranking else "",
+                  grades=Markup(charts.distribution(sorted(grades.items()))) if grades else "",
+                  late=late)
+
+
+# -- one appraisal ------------------------------------------------------------------------
+def _label(item: Any, lang: str) -> str:
+    if lang == "en":
+        return str(item.label_en or item.label or item.id)
+    return str(item.label or item.id)
+
+
+def _rating_forms(session: SessionDep, user: User, app_: Appraisal, scheme: Any,
+                  own: bool, staff: bool) -> list[dict[str, Any]]:
+    """The inputs this user may rate now, each with the roles they rate as and the value
+    saved so far (a peer's rating is never shown: it carries no rater)."""
+    state = app_.state.value
+    roles: list[str] = []
+    if own and state == "self_review":
+        roles.append("self")
+    if staff and not own and state in ("self_review", "supervisor_review"):
+        roles.append("supervisor")
+    if not own and state in ("supervisor_review", "second_review") and any(
+            r in user.roles for r in ("manager", "hr", "admin")):
+        roles.append("manager")
+    if not roles:
+        return []
+    saved = {(r.input_id, r.rater_role): r for r in session.scalars(
+        select(Rating).where(Rating.appraisal_id == app_.id, Rating.rater_role != "peer"))}
+    forms = []
+    for ident, spec in scheme.inputs.items():
+        raters = list(spec.raters or ([spec.rater] if spec.rater else []))
+        for role in roles:
+            if role not in raters:
+                continue
+            rating = saved.get((ident, role))
+            stored = (app_.inputs or {}).get(ident) if role == "supervisor" else None
+            forms.append({"id": ident, "label": spec.label or ident,
+                          "label_en": spec.label_en or spec.label or ident, "role": role,
+                          "type": spec.type, "levels": list(spec.levels or {}),
+                          "min": spec.min, "max": spec.max,
+                          "value": rating.value if rating else stored,
+                          "version": rating.version if rating else 0})
+    return forms
+
+
+@router.get("/appraisals/{appraisal_id}", response_class=HTMLResponse)
+def appraisal_page(appraisal_id: RecordId, request: Request, session: SessionDep,
+                   user: UserDep) -> HTMLResponse:
+    app_ = get_visible(session, user, appraisal_id)
+    scheme = scheme_of(app_.cycle.scheme_version)
+    lang = lang_of(request)
+    own = user.employee_id == app_.employee_id
+    staff = is_staff(user) and not own
+    labels = {i.id: _label(i, lang) for i in scheme.indicators}
+    labels |= {a.id: _label(a, lang) for a in scheme.adjustments}
+    labels |= {p.id: _label(p, lang) for p in scheme.pay}
+    doc = appraisal_doc(session, app_)
+    # the trend of this employee under this scheme, and the place in the team
+    trend = [(period, float(payload["total"])) for period, payload in session.execute(
+        select(Cycle.period, Result.payload).join(Appraisal, Appraisal.cycle_id == Cycle.id)
+        .join(Result, (Result.appraisal_id == Appraisal.id) & Result.is_current.is_(True))
+        .where(Appraisal.employee_id == app_.employee_id, Cycle.scheme_id == app_.cycle.scheme_id)
+        .order_by(Cycle.period)) if payload and payload.get("total") is not None]
+    team_size = session.scalar(select(func.count()).select_from(Appraisal).where(
+        Appraisal.cycle_id == app_.cycle_id, Appraisal.team_code == app_.team_code))
+    incidents = list(session.scalars(select(Incident).where(
+        Incident.appraisal_id == app_.id).order_by(Incident.date, Incident.id))) if staff else []
+    meetings = list(session.scalars(select(FeedbackMeeting).where(
+        FeedbackMeeting.appraisal_id == app_.id).order_by(FeedbackMeeting.held_on)))
+    appeal_rows = list(session.scalars(select(Appeal).where(
+        Appeal.appraisal_id == app_.id).order_by(Appeal.id)))
+    counts = [(ident, spec.label_en if lang == "en" and spec.label_en else spec.label or ident)
+              for ident, spec in scheme.inputs.items() if spec.type == "count"]
+    return render(request, "appraisal.html", user=user, a=doc, labels=labels, own=own,
+                  staff=staff, ratings=_rating_forms(session, user, app_, scheme, own, staff),
+                  counts=counts, incidents=incidents, meetings=meetings, appeals=appeal_rows,
+                  team_size=team_size, today=dt.date.today().isoformat(),
+                  trend=Markup(charts.line(trend)) if len(trend) > 1 else "",
+                  manager=any(r in user.roles for r in ("manager", "hr", "admin")))
+
+
+def _back(appraisal_id: int, anchor: str = "") -> RedirectResponse:
+    return RedirectResponse(f"/appraisals/{appraisal_id}{anchor}", status_code=303)
+
+
+@router.post("/appraisals/{appraisal_id}/action")
+def appraisal_action(appraisal_id: RecordId, request: Request, session: SessionDep,
+                     user: UserDep, action: Annotated[str, Form()], csrf: Csrf = None,
+                     note: Annotated[str, Form()] = "",
+                     version: Annotated[int | None, Form()] = None) -> Response:
+    check_csrf(request, csrf)
+    get_visible(session, user, appraisal_id)
+    cycles.transition(session, appraisal_id=appraisal_id, trigger=action, actor=actor(user),
+                      expected_version=version, note=note)
+    return _back(appraisal_id)
+
+
+@router.post("/appraisals/{appraisal_id}/appeal")
+def appraisal_appeal(appraisal_id: RecordId, request: Request, session: SessionDep,
+                     user: UserDep, reason: Annotated[str, Form()],
+                     csrf: Csrf = None) -> Response:
+    check_csrf(request, csrf)
+    get_visible(session, user, appraisal_id)
+    appeals.file_appeal(session, appraisal_id=appraisal_id, reason=reason, actor=actor(user))
+    return _back(appraisal_id, "#appeals")
+
+
+@router.post("/appraisals/{appraisal_id}/rate")
+def appraisal_rate(appraisal_id: RecordId, request: Request, session: SessionDep,
+                   user: UserDep, input_id: Annotated[str, Form()],
+                   value: Annotated[str, Form()], csrf: Csrf = None,
+                   role: Annotated[str, Form()] = "supervisor",
+                   version: Annotated[int | None, Form()] = None) -> Response:
+    check_csrf(request, csrf)
+    get_visible(session, user, appraisal_id)
+    cycles.rate(session, appraisal_id=appraisal_id, input_id=input_id, value=value.strip(),
+                actor=actor(user), role=role, expected_version=version)
+    return _back(appraisal_id, "#rating")
+
+
+@router.post("/appraisals/{appraisal_id}/incident")
+def appraisal_incident(appraisal_id: RecordId, request: Request, session: SessionDep,
+                       user: UserDep, input_id: Annotated[str, Form()],
+                       date: Annotated[dt.date, Form()], csrf: Csrf = None,
+                       count: Annotated[Decimal, Form(ge=0, le=10_000)] = Decimal(1),
+                       note: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    check_csrf(request, csrf)
+    get_visible(session, user, appraisal_id)
+    cycles.add_incident(session, appraisal_id=appraisal_id, input_id=input_id, date=date,
+                        count=count, note=note, actor=actor(user))
+    return _back(appraisal_id, "#incidents")
+
+
+@router.post("/appraisals/{appraisal_id}/feedback")
+def appraisal_feedback(appraisal_id: RecordId, request: Request, session: SessionDep,
+                       user: UserDep, held_on: Annotated[dt.date, Form()],
+                       notes: Annotated[str, Form(max_length=20_000)],
+                       csrf: Csrf = None) -> Response:
+    check_csrf(request, csrf)
+    get_visible(session, user, appraisal_id)
+    appeals.record_feedback(session, appraisal_id=appraisal_id, held_on=held_on, notes=notes,
+                            actor=actor(user))
+    return _back(appraisal_id, "#feedback")
+
+
+def _scored_record(session: SessionDep, app_: Appraisal) -> tuple[Any, dict[str, Any]]:
+    scored, doc = cycles.scored_cycle(session, cycle_id=app_.cycle_id)
+    record = next((r for r in doc["results"] if r["employee"] == app_.employee.code), None)
+    if record is None:
+        raise HTTPException(404, i18n.N_("This appraisal has not been scored yet."))
+    return scored, record
+
+
+def _download(data: bytes, media: str, name: str) -> Response:
+    return Response(data, media_type=media, headers={
+        "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/appraisals/{appraisal_id}/form.xlsx")
+def appraisal_form(appraisal_id: RecordId, request: Request, session: SessionDep,
+                   user: UserDep) -> Response:
+    app_ = get_visible(session, user, appraisal_id)
+    scored, record = _scored_record(session, app_)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "form.xlsx"
+        write_agent_form(scored, record, path, lang=lang_of(request))
+        data = path.read_bytes()
+    return _download(data, XLSX, f"{app_.cycle.period}_{app_.employee.code}.xlsx")
+
+
+@router.get("/appraisals/{appraisal_id}/scorecard.pdf")
+def appraisal_pdf(appraisal_id: RecordId, request: Request, session: SessionDep,
+                  user: UserDep) -> Response:
+    from kaohe.reports.pdf import agent_pdf
+
+    app_ = get_visible(session, user, appraisal_id)
+    scored, record = _scored_record(session, app_)
+    data = agent_pdf(scored, record, lang=lang_of(request))
+    return _download(data, "application/pdf", f"{app_.cycle.period}_{app_.employee.code}.pdf")
+

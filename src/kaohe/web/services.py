@@ -1,0 +1,100 @@
+"""Read models shared by the pages and the JSON API: lists of appraisals with their current
+results, the team board of one period, one appraisal as a document. Every query starts from
+:func:`kaohe.web.access.visible_appraisals`, so what a user may not see is never loaded."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Select, exists, select
+from sqlalchemy.orm import Session, lazyload
+
+from kaohe.store.models import (
+    Appraisal,
+    Cycle,
+    CycleState,
+    Employee,
+    FeedbackMeeting,
+    Result,
+    Team,
+    User,
+)
+from kaohe.web.access import sees_everyone, visible_appraisals
+
+#: appraisal states still waiting for a reviewer, and the cycle states in which that is late
+WAITING = ("self_review", "supervisor_review", "second_review")
+REVIEW_DUE = (CycleState.reviewing, CycleState.approved)
+DONE = ("published", "acknowledged", "appealed", "resolved")
+
+
+def rows_for(session: Session, query: Select[Any], *, extra: bool = False
+             ) -> list[dict[str, Any]]:
+    """Appraisals (a visible_appraisals query, maybe narrowed) with their current result,
+    newest period first."""
+    held = exists().where(FeedbackMeeting.appraisal_id == Appraisal.id)
+    q = (query.add_columns(Cycle.period, Cycle.scheme_id, Cycle.state, Employee.code,
+                           Employee.name, Result.payload, held)
+         .join(Cycle, Cycle.id == Appraisal.cycle_id)
+         .outerjoin(Result, (Result.appraisal_id == Appraisal.id) & Result.is_current.is_(True))
+         .order_by(Cycle.period.desc(), Appraisal.team_code, Employee.code)
+         .options(lazyload("*")))  # a list needs these columns, not every relation
+    today = dt.date.today()
+    out = []
+    for app, period, scheme_id, cycle_state, code, name, payload, met in session.execute(q):
+        late = None
+        if app.state.value in WAITING and cycle_state in REVIEW_DUE:
+            late = app.state.value
+        elif (app.state.value in DONE and app.feedback_due is not None
+              and app.feedback_due < today and not met):
+            late = "feedback_meeting"
+        row = {"id": app.id, "period": period, "scheme": scheme_id, "code": code, "name": name,
+               "team": app.team_code, "state": app.state.value, "result": payload}
+        if extra:
+            row["late"] = late
+        out.append(row)
+    return out
+
+
+def periods(session: Session) -> list[str]:
+    return [p for (p,) in session.execute(
+        select(Cycle.period).distinct().order_by(Cycle.period.desc()))]
+
+
+def teams_of(session: Session, user: User) -> list[str]:
+    q = select(Team.code).order_by(Team.code)
+    if not sees_everyone(user):
+        q = q.where(Team.id.in_(list(user.team_ids or [])))
+    return [c for (c,) in session.execute(q)]
+
+
+def board_rows(session: Session, user: User, *, period: str | None,
+               team: str | None) -> dict[str, Any]:
+    """The team board of one period (default: the newest) for the teams a user looks after
+    (HR and managers: one team at a time, the first by default)."""
+    all_periods = periods(session)
+    chosen = period if period in all_periods else (all_periods[0] if all_periods else None)
+    teams = teams_of(session, user)
+    if team not in teams:
+        team = teams[0] if sees_everyone(user) and teams else None
+    q = visible_appraisals(user).where(Cycle.period == chosen)
+    if team is not None:
+        q = q.where(Appraisal.team_code == team)
+    rows = rows_for(session, q, extra=True) if chosen is not None else []
+    rows.sort(key=lambda r: (r["scheme"], r["team"],
+                             (r["result"] or {}).get("rank") or 10**9, r["code"]))
+    return {"period": chosen, "periods": all_periods, "team": team, "teams": teams,
+            "rows": rows}
+
+
+def appraisal_doc(session: Session, app: Appraisal) -> dict[str, Any]:
+    """One appraisal with its current result, as the API returns it."""
+    res = session.scalar(select(Result).where(Result.appraisal_id == app.id,
+                                              Result.is_current.is_(True)))
+    return {"id": app.id, "employee": app.employee.code, "name": app.employee.name,
+            "team": app.team_code, "period": app.cycle.period, "scheme": app.cycle.scheme_id,
+            "cycle": app.cycle_id, "state": app.state.value, "version": app.version,
+            "appeal_due": app.appeal_due.isoformat() if app.appeal_due else None,
+            "feedback_due": app.feedback_due.isoformat() if app.feedback_due else None,
+            "result": res.payload if res else None}
+
