@@ -187,9 +187,12 @@ def demo(
     forms: Annotated[bool, typer.Option(help="write an xlsx form per agent")] = True,
     load: Annotated[bool, typer.Option(help="load the shop into the database")] = True,
     db: Annotated[str | None, typer.Option("--db", help="SQLite file or database URL")] = None,
+    serve_: Annotated[bool, typer.Option("--serve", help="then run the web app on the demo shop")] = False,
+    port: Annotated[int, typer.Option(help="port of the web app (with --serve)")] = 8000,
 ) -> None:
     """Generate a sample shop (3 teams, ~30 agents, 6 months), score it with taobao-presales,
-    print the ranking and write the xlsx forms."""
+    print the ranking, write the xlsx forms and load the shop into the database (one login
+    per role); with --serve, open it in the web app."""
     from rich.progress import Progress
 
     from kaohe.demo import write_inputs
@@ -237,10 +240,12 @@ def demo(
     out.print(f"try:     kaohe explain --preset taobao-presales --input {inputs} "
               f"--employee KF001 --period {latest}")
     if load:
-        _load_demo_db(db, inputs, output, out)
+        _load_demo_db(db, inputs, output, out, port)
+    if serve_:
+        serve(host="127.0.0.1", port=port, db=db)
 
 
-def _load_demo_db(db: str | None, inputs: Path, output: Path, out: Console) -> None:
+def _load_demo_db(db: str | None, inputs: Path, output: Path, out: Console, port: int) -> None:
     from kaohe.store.db import Database
     from kaohe.workflow.demo_load import DEMO_PASSWORD, load_demo
 
@@ -264,11 +269,15 @@ def _load_demo_db(db: str | None, inputs: Path, output: Path, out: Console) -> N
     else:
         out.print(f"database: {where}: {loaded.cycles} monthly cycles published, appeals "
                   "filed / accepted / resolved / rejected")
+        out.print(f"open:    {loaded.open_period} is in self-review; HR uploads "
+                  f"{loaded.open_sheet} in the web console")
     roles = sorted({r for _, r in loaded.users})
-    logins = ", ".join(next(u for u, r in loaded.users if r == role) for role in roles)
-    out.print(f"logins:  {logins} … (password {DEMO_PASSWORD}); try `kaohe cycle list`")
+    out.print(f"logins (password {DEMO_PASSWORD}):")
+    for role in roles:
+        out.print(f"  {role:<11} {next(u for u, r in loaded.users if r == role)}")
     db_arg = f" --db {db}" if db else ""
-    out.print(f"web:     kaohe serve{db_arg}   then open http://127.0.0.1:8000/")
+    out.print(f"web:     kaohe serve{db_arg}   (or `kaohe demo --serve`), then open "
+              f"http://127.0.0.1:{port}/")
 
 
 @app.command()

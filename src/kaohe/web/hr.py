@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from kaohe.errors import KaoheError
 from kaohe.presets import PRESET_IDS
 from kaohe.reports.forms import write_forms
-from kaohe.store.models import Appeal, AppealState, Appraisal, Cycle, Employee
+from kaohe.store.models import Appeal, AppealState, Appraisal, Cycle, Employee, Result
 from kaohe.web import i18n
 from kaohe.web.deps import (
     XLSX,
@@ -78,20 +78,36 @@ def hr_open_cycle(request: Request, session: SessionDep, user: UserDep,
     return _redirect(f"/hr/cycles/{cycle.id}")
 
 
+#: the console's buttons (the state tables carry Chinese labels for the CLI and the audit log)
+STEP_LABELS = {
+    "score": i18n.N_("Score now"),
+    "open": i18n.N_("Open"),
+    "start_review": i18n.N_("Start the review"),
+    "approve": i18n.N_("Approve the cycle"),
+    "publish": i18n.N_("Publish the results"),
+    "close": i18n.N_("Close the cycle"),
+    "submit_self_review": i18n.N_("Close self-review"),
+    "submit_supervisor_review": i18n.N_("Close supervisor review"),
+    "approve_second_review": i18n.N_("Approve second review"),
+    "return_for_review": i18n.N_("Return to the supervisors"),
+}
+
+
 def _steps(cycle: Any, counts: dict[str, int]) -> list[dict[str, str]]:
     """What HR can do next on a cycle, read from the state tables: scoring, the cycle's own
     transitions, and bulk moves of the appraisals waiting in a state."""
     out = []
     if cycle.state.value in ("open", "reviewing"):
-        out.append({"step": "score", "label": i18n.N_("Score now")})
+        out.append({"step": "score", "label": STEP_LABELS["score"]})
     for t in states.CYCLE.values():
         if cycle.state.value in t.sources:
-            out.append({"step": t.trigger, "label": t.label})
+            out.append({"step": t.trigger, "label": STEP_LABELS.get(t.trigger, t.label)})
     for t in states.APPRAISAL.values():
         if t.trigger in ("acknowledge", "appeal", "publish", "resolve", "close"):
             continue
         if any(counts.get(s) for s in t.sources):
-            out.append({"step": t.trigger, "label": t.label, "bulk": "1",
+            out.append({"step": t.trigger, "label": STEP_LABELS.get(t.trigger, t.label),
+                        "bulk": "1",
                         "n": str(sum(counts.get(s, 0) for s in t.sources))})
     return out
 
@@ -106,8 +122,11 @@ def hr_cycle(cycle_id: RecordId, request: Request, session: SessionDep,
         .group_by(Appraisal.state))}
     teams = [t for (t,) in session.execute(select(Appraisal.team_code).distinct().where(
         Appraisal.cycle_id == cycle.id).order_by(Appraisal.team_code))]
+    scored = session.scalar(select(func.count()).select_from(Result).join(
+        Appraisal, Appraisal.id == Result.appraisal_id).where(
+        Appraisal.cycle_id == cycle.id, Result.is_current.is_(True)))
     return render(request, "hr_cycle.html", user=user, cycle=cycle, counts=counts,
-                  steps=_steps(cycle, counts), teams=teams,
+                  steps=_steps(cycle, counts), teams=teams, scored=scored,
                   importable=cycle.state.value in ("open", "reviewing"))
 
 

@@ -2,7 +2,9 @@
 
 Employees in three teams, a user for every role, six monthly cycles taken through the
 workflow to published (scored with taobao-presales; earlier months feed the streak rules),
-and appeals in every state. Every action goes through the services, so the audit log is
+appeals in every state, and the following month open: agents can write their self-review,
+supervisors rate, and HR uploads the month's sheet (written beside the database files)
+through the console's preview. Every action goes through the services, so the audit log is
 the real thing.
 """
 
@@ -32,7 +34,9 @@ SYSTEM = Actor("demo-loader", ("admin",))
 class Loaded:
     already: bool
     users: list[tuple[str, str]]  # (username, role)
-    cycles: int
+    cycles: int  # published
+    open_period: str = ""  # the month left open
+    open_sheet: Path | None = None  # its inputs, ready for HR to upload
 
 
 def _publish_day(period: str) -> dt.date:
@@ -99,7 +103,26 @@ def load_demo(db: Database, inputs: Path, work: Path,
             cycles.cycle_transition(s, cycle_id=cid, trigger="publish", actor=hr,
                                     today=_publish_day(period))
     _appeals(db)
-    return Loaded(False, users, len(months()))
+    period, sheet = _open_next_month(db, rows, work, hr)
+    return Loaded(False, users, len(months()), period, sheet)
+
+
+def _open_next_month(db: Database, rows: list[dict[str, str]], work: Path,
+                     hr: Actor) -> tuple[str, Path]:
+    """Open the month after the last, in self-review, and write its sheet (the platform
+    figures of the last month carried over; 执行力 is left to the supervisors' ratings)."""
+    last = months()[-1]
+    period = months(last, 2)[1]
+    with db.transaction() as s:
+        cycles.open_cycle(s, scheme_ref="taobao-presales", period=period, actor=hr)
+    chosen = [{k: v for k, v in r.items() if k != "execution"} | {"period": period}
+              for r in rows if r["period"] == last]
+    sheet = work / f"inputs-{period}.csv"
+    with sheet.open("w", encoding="utf-8", newline="") as fh:
+        dw = csv.DictWriter(fh, fieldnames=list(chosen[0]))
+        dw.writeheader()
+        dw.writerows(chosen)
+    return period, sheet
 
 
 def _appeals(db: Database) -> None:
