@@ -4,6 +4,7 @@ Screenshots of each journey's end are saved under test-output/screenshots/."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -13,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from kaohe.store.db import Database
+from kaohe.store.models import Appraisal, Cycle, Employee
 from kaohe.web.app import create_app
 
 from .test_access import ids, shop  # noqa: F401 - the fixture is shared
@@ -74,69 +77,122 @@ def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
 
 
-def test_month_in_the_browser(server: str, browser: Any, shop: Database) -> None:  # noqa: F811
+def _go(page: Any, locator: Any) -> None:
+    """Click something that submits a form, and wait for the page it leads to."""
+    with page.expect_navigation():
+        locator.click()
+
+
+def _sheet(path: Path, rows: list[list[str]]) -> str:
+    from ..store.factories import write_inputs
+
+    return str(write_inputs(path, rows))
+
+
+def test_month_in_the_browser(server: str, browser: Any, shop: Database,  # noqa: F811
+                              tmp_path: Path) -> None:
+    from ..store.factories import input_row
+
     base = server
-    a1 = ids(shop)["E001"]
+    # HR opens November, uploads a sheet with mistakes (every one is listed, nothing is
+    # saved), then the corrected sheet
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    _login(page, base, "hr")
+    page.goto(f"{base}/hr/cycles")
+    page.select_option("select[name=scheme]", "taobao-presales")
+    page.fill("input[name=period]", "2026-11")
+    _go(page, page.locator("button:text-is('开启')"))
+    cycle_url = page.url
+    bad = [input_row(f"E{i:03d}", "2026-11") for i in range(1, 7)]
+    bad[1][2] = "十万"  # sales of E002: not a number
+    bad[4][10] = "超级满意"  # execution of E005: not a level
+    bad.append(input_row("E999", "2026-11"))  # nobody
+    page.set_input_files("input[type=file]", _sheet(tmp_path / "november.csv", bad))
+    _go(page, page.locator("button:text-is('校验文件')"))
+    text = page.content()
+    assert "发现 3 个问题，未保存任何数据。" in text
+    assert "十万" in text and "超级满意" in text and "E999" in text
+    _shot(page, "hr-import-preview-errors")
+    page.goto(cycle_url)
+    good = [input_row(f"E{i:03d}", "2026-11") for i in range(1, 7)]
+    page.set_input_files("input[type=file]", _sheet(tmp_path / "november.csv", good))
+    _go(page, page.locator("button:text-is('校验文件')"))
+    assert "全部 6 行校验通过" in page.content()
+    _go(page, page.locator("button:text-is('导入这些数据')"))
+    assert "已从 november.csv 导入 6 行" in page.content()
+    ctx.close()
+    with shop.transaction() as s:
+        nov = {code: aid for code, aid in s.execute(
+            select(Employee.code, Appraisal.id).join(Appraisal).join(Cycle)
+            .where(Cycle.period == "2026-11"))}
+    a1 = nov["E001"]
     # agent, on a phone: self-review
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
     page = phone.new_page()
     _login(page, base, "e1")
     page.goto(f"{base}/appraisals/{a1}")
     page.fill("textarea[name=note]", "本月目标完成")
-    page.click("text=提交")
-    page.wait_for_url(f"{base}/appraisals/{a1}")
+    _go(page, page.locator("button:text-is('提交自评')"))
     assert "主管评分中" in page.content()
     _shot(page, "agent-self-review-phone")
     phone.close()
-    # supervisor: rate with the level buttons, from the keyboard too
+    # supervisor: rate from the keyboard (arrow to the next level, Enter), finish the review
     ctx = browser.new_context()
     page = ctx.new_page()
     _login(page, base, "sup1")
     page.goto(f"{base}/appraisals/{a1}")
-    button = page.locator("button[name=value][value=非常满意]").first
-    button.focus()
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{base}/appraisals/{a1}")
-    page.click("text=主管评分完成")
-    page.wait_for_url(f"{base}/appraisals/{a1}")
+    page.locator(".levels button").first.focus()  # 非常满意
+    page.keyboard.press("ArrowRight")  # 比较满意
+    page.keyboard.press("ArrowLeft")  # back to 非常满意
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("button[aria-pressed=true]").inner_text() == "非常满意"
+    _go(page, page.locator("button:text-is('完成主管评分')"))
     _shot(page, "supervisor-rated")
     ctx.close()
-    # HR: score, move everyone on, approve, publish
+    # HR: score, move everyone on, approve and publish
     ctx = browser.new_context()
     page = ctx.new_page()
     _login(page, base, "hr")
-    page.goto(f"{base}/hr/cycles")
-    for label in ("评分", "自评完成", "主管评分完成", "复核通过", "审批通过", "发布"):
-        page.locator(f"button:text-is('{label}')").first.click()
-        page.wait_for_url(f"{base}/hr/cycles")
-    assert "published" in page.content()
+    page.goto(cycle_url)
+    for label in ("立即评分", "结束自评", "结束主管评分", "复核通过", "审批通过",
+                  "发布结果"):
+        _go(page, page.locator(f"button:text-matches('^{label}')").first)
+    assert "已发布" in page.locator("h1").inner_text()
     _shot(page, "hr-published")
     ctx.close()
-    # agent appeals, in English
+    # one agent acknowledges; another appeals, in English on a phone
     ctx = browser.new_context()
     page = ctx.new_page()
+    _login(page, base, "e3")
+    page.goto(f"{base}/appraisals/{nov['E003']}")
+    _go(page, page.locator("button:text-is('确认结果')"))
+    assert "已确认" in page.content()
+    _shot(page, "agent-acknowledged")
+    ctx.close()
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    page = phone.new_page()
     _login(page, base, "e1")
     page.goto(f"{base}/appraisals/{a1}?lang=en")  # the choice is kept in a cookie
-    assert "Total" in page.content() and "Appeal" in page.content()
-    page.fill("textarea[name=reason]", "Execution was rated too low")
-    page.locator("button:text-is('Appeal')").click()
-    page.wait_for_url(f"{base}/appraisals/{a1}")
+    assert "Points and reasons" in page.content() and "10.00" in page.content()
+    page.fill("textarea[name=reason]", "Execution was rated too high, to be fair")
+    _go(page, page.locator("button:text-is('File the appeal')"))
     assert "appealed" in page.content()
-    _shot(page, "agent-appealed-en")
-    ctx.close()
-    # HR accepts and resolves
+    _shot(page, "agent-appealed-en-phone")
+    phone.close()
+    # HR accepts and resolves at the appeal desk; the appraisal is re-scored
     ctx = browser.new_context()
     page = ctx.new_page()
     _login(page, base, "hr")
-    page.goto(f"{base}/hr/cycles")
-    page.locator("button:text-is('受理')").click()
-    page.wait_for_url(f"{base}/hr/cycles")
+    page.goto(f"{base}/hr/appeals")
+    _go(page, page.locator("button:text-is('受理')"))
     page.fill("textarea[name=changes]", "execution=比较满意")
     page.fill("input[name=resolution]", "复核后调整")
-    page.locator("button:text-is('处理完毕')").click()
-    page.wait_for_url(f"{base}/hr/cycles")
+    _go(page, page.locator("button:text-is('处理并重新评分')"))
+    assert "申诉 1 已处理完毕" in page.content()
     page.goto(f"{base}/appraisals/{a1}")
-    assert "申诉已处理" in page.content()
+    assert "申诉已处理" in page.content() and "复核后调整" in page.content()
     _shot(page, "hr-resolved")
     ctx.close()
 
