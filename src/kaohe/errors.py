@@ -32,6 +32,7 @@ class InputError(KaoheError, ValueError):
         column: str | None = None,
         value: object = None,
     ) -> None:
+        self.detail = message  # without the place: for a table of problems
         where = []
         if file is not None:
             where.append(file)

@@ -4,7 +4,6 @@ Screenshots of each journey's end are saved under test-output/screenshots/."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import socket
 import threading

@@ -1,0 +1,179 @@
+"""HR's console through HTTP: opening a cycle, uploading inputs (a preview lists every problem
+and saves nothing; only a confirmed, valid upload is stored), feedback notes, the PDF
+scorecard and the JSON API's writes."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from kaohe.store.db import Database
+from kaohe.store.models import Appraisal, AuditEvent, Cycle, Employee, FeedbackMeeting
+from kaohe.web.app import create_app
+
+from ..store.factories import INPUT_HEADER, input_row, write_inputs
+from .test_access import ids, login, shop  # noqa: F401 - the fixture is shared
+from .test_journeys import token
+
+
+def _open_november(hr: TestClient) -> int:
+    r = hr.post("/hr/cycles", data={"csrf": token(hr, "/hr/cycles"), "scheme": "taobao-presales",
+                                    "period": "2026-11"}, follow_redirects=False)
+    assert r.status_code == 303
+    m = re.fullmatch(r"/hr/cycles/(\d+)", r.headers["location"])
+    assert m
+    return int(m.group(1))
+
+
+def _inputs(db: Database, period: str) -> dict[str, dict[str, str]]:
+    with db.read() as s:
+        return {code: dict(inputs or {}) for code, inputs in s.execute(
+            select(Employee.code, Appraisal.inputs).join(Appraisal).join(Cycle)
+            .where(Cycle.period == period))}
+
+
+def _upload(hr: TestClient, cid: int, name: str, data: bytes):  # type: ignore[no-untyped-def]
+    return hr.post(f"/hr/cycles/{cid}/inputs", data={"csrf": token(hr, f"/hr/cycles/{cid}")},
+                   files={"file": (name, data, "text/csv")})
+
+
+def test_upload_preview_lists_every_problem_and_saves_nothing(shop: Database,  # noqa: F811
+                                                              tmp_path: Path) -> None:
+    with TestClient(create_app(shop, secret="s")) as hr:
+        login(hr, "hr")
+        cid = _open_november(hr)
+        rows = [input_row(f"E{i:03d}", "2026-11") for i in range(1, 7)]
+        rows[0][2] = "abc"  # sales, row 2
+        rows[2][2] = "-5"  # sales, row 4: negative
+        rows[3][10] = "很好"  # execution, row 5: not a level
+        rows[5][1] = "2026-10"  # period, row 7: another month
+        rows.append(list(rows[1]))  # row 8 repeats E002
+        data = write_inputs(tmp_path / "bad.csv", rows).read_bytes()
+        audit_before = _audit_count(shop)
+        r = _upload(hr, cid, "十一月.csv", data)
+        assert r.status_code == 422
+        problems = re.findall(r'<td class="num" data-label="行">(\d+)</td><td data-label="列">'
+                              r'([^<]*)</td>', r.text)
+        assert problems == [("2", "sales"), ("4", "sales"), ("5", "execution"),
+                            ("7", "period"), ("8", "employee")], problems
+        assert "十一月.csv" in r.text and "发现 5 个问题" in r.text
+        assert "导入这些数据" not in r.text  # no way to import a sheet with problems
+        assert _inputs(shop, "2026-11") == {f"E{i:03d}": {} for i in range(1, 7)}
+        assert _audit_count(shop) == audit_before
+        # a token that was never issued (or expired) imports nothing
+        r = hr.post(f"/hr/cycles/{cid}/inputs/confirm",
+                    data={"csrf": token(hr, "/hr/cycles"), "token": "x" * 22})
+        assert r.status_code == 404
+        # neither does a file of another kind
+        assert _upload(hr, cid, "inputs.exe", data).status_code == 422
+
+
+def test_a_confirmed_valid_upload_is_stored_once(shop: Database, tmp_path: Path) -> None:  # noqa: F811
+    with TestClient(create_app(shop, secret="s")) as hr:
+        login(hr, "hr")
+        cid = _open_november(hr)
+        rows = [input_row(f"E{i:03d}", "2026-11", sales=str(100000 + i)) for i in range(1, 7)]
+        data = write_inputs(tmp_path / "ok.csv", rows).read_bytes()
+        r = _upload(hr, cid, "ok.csv", data)
+        assert r.status_code == 200 and "全部 6 行校验通过" in r.text
+        assert _inputs(shop, "2026-11")["E001"] == {}  # the preview saved nothing
+        tok = re.search(r'name="token" value="([^"]+)"', r.text)
+        assert tok
+        r = hr.post(f"/hr/cycles/{cid}/inputs/confirm",
+                    data={"csrf": token(hr, "/hr/cycles"), "token": tok.group(1)},
+                    follow_redirects=False)
+        assert r.status_code == 303
+        stored = _inputs(shop, "2026-11")
+        assert {code: v["sales"] for code, v in stored.items()} == {
+            f"E{i:03d}": str(100000 + i) for i in range(1, 7)}
+        assert set(stored["E001"]) == set(INPUT_HEADER) - {"employee", "period"}
+        assert "已从 ok.csv 导入 6 行" in hr.get(f"/hr/cycles/{cid}").text
+        # the staged file is gone: the same confirmation cannot import twice
+        r = hr.post(f"/hr/cycles/{cid}/inputs/confirm",
+                    data={"csrf": token(hr, "/hr/cycles"), "token": tok.group(1)})
+        assert r.status_code == 404
+
+
+def _audit_count(db: Database) -> int:
+    with db.read() as s:
+        return len(s.scalars(select(AuditEvent.id)).all())
+
+
+def _publish(db: Database) -> None:
+    from kaohe.workflow import cycles
+
+    from ..store.factories import ADMIN
+
+    with db.transaction() as s:
+        for step in ("submit_self_review", "submit_supervisor_review", "approve_second_review"):
+            cycles.advance_all(s, cycle_id=1, trigger=step, actor=ADMIN)
+        cycles.cycle_transition(s, cycle_id=1, trigger="approve", actor=ADMIN)
+        cycles.cycle_transition(s, cycle_id=1, trigger="publish", actor=ADMIN)
+
+
+def test_feedback_meeting_notes(shop: Database) -> None:  # noqa: F811
+    a1 = ids(shop)["E001"]
+    page = f"/appraisals/{a1}"
+    with TestClient(create_app(shop, secret="s")) as sup:
+        login(sup, "sup1")
+        assert "面谈记录" not in sup.get(page).text  # not before the results are out
+    _publish(shop)
+    with TestClient(create_app(shop, secret="s")) as sup:
+        login(sup, "sup1")
+        r = sup.post(f"{page}/feedback", data={"csrf": token(sup, page), "held_on": "2026-11-20",
+                                               "notes": "回复速度需提升；下月目标 95%"},
+                     follow_redirects=False)
+        assert r.status_code == 303
+        r = sup.post(f"{page}/feedback", data={"csrf": token(sup, page),
+                                               "held_on": "2026-11-20", "notes": "  "})
+        assert r.status_code == 422  # notes are required
+        # a supervisor of another team cannot see it, so cannot write it either
+        other = ids(shop)["E002"]
+        r = sup.post(f"/appraisals/{other}/feedback",
+                     data={"csrf": token(sup, page), "held_on": "2026-11-20", "notes": "x"})
+        assert r.status_code == 404
+    with shop.read() as s:
+        notes = [(m.held_on.isoformat(), m.notes, m.recorded_by)
+                 for m in s.scalars(select(FeedbackMeeting))]
+    assert notes == [("2026-11-20", "回复速度需提升；下月目标 95%", "sup1")]
+    with TestClient(create_app(shop, secret="s")) as agent:
+        login(agent, "e1")
+        html = agent.get(page).text
+        assert "回复速度需提升" in html  # the agent reads the notes of their meeting
+        assert 'action="/appraisals/%d/feedback"' % a1 not in html  # but does not write them
+
+
+def test_pdf_scorecard(shop: Database) -> None:  # noqa: F811
+    a1 = ids(shop)["E001"]
+    with TestClient(create_app(shop, secret="s")) as agent:
+        login(agent, "e1")
+        r = agent.get(f"/appraisals/{a1}/scorecard.pdf")
+        assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+        text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages)
+        flat = re.sub(r"\s+", "", text)
+        assert "E001" in flat and "90.00" in flat and "2026-10" in flat
+        assert agent.get(f"/appraisals/{ids(shop)['E002']}/scorecard.pdf").status_code == 404
+
+
+def test_api_writes_need_the_csrf_header(shop: Database) -> None:  # noqa: F811
+    a1 = ids(shop)["E001"]
+    with TestClient(create_app(shop, secret="s")) as agent:
+        login(agent, "e1")
+        body = {"action": "submit_self_review", "note": "done"}
+        r = agent.post(f"/api/appraisals/{a1}/transitions", json=body)
+        assert r.status_code == 403
+        csrf = agent.get("/api/me").json()["csrf"]
+        r = agent.post(f"/api/appraisals/{ids(shop)['E002']}/transitions", json=body,
+                       headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 404
+        r = agent.post(f"/api/appraisals/{a1}/transitions", json=body,
+                       headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 200 and r.json()["state"] == "supervisor_review"
+        r = agent.post(f"/api/appraisals/{a1}/transitions", json=body,
+                       headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 409 and "cannot submit_self_review" in r.json()["detail"]
