@@ -122,9 +122,9 @@ def test_month_in_the_browser(server: str, browser: Any, shop: Database,  # noqa
     assert "已从 november.csv 导入 6 行" in page.content()
     ctx.close()
     with shop.transaction() as s:
-        nov = {code: aid for code, aid in s.execute(
+        nov = dict(s.execute(
             select(Employee.code, Appraisal.id).join(Appraisal).join(Cycle)
-            .where(Cycle.period == "2026-11"))}
+            .where(Cycle.period == "2026-11")))
     a1 = nov["E001"]
     # agent, on a phone: self-review
     phone = browser.new_context(viewport={"width": 390, "height": 844})

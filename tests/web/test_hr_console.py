@@ -145,7 +145,7 @@ def test_feedback_meeting_notes(shop: Database) -> None:  # noqa: F811
         login(agent, "e1")
         html = agent.get(page).text
         assert "回复速度需提升" in html  # the agent reads the notes of their meeting
-        assert 'action="/appraisals/%d/feedback"' % a1 not in html  # but does not write them
+        assert f'action="/appraisals/{a1}/feedback"' not in html  # but does not write them
 
 
 def test_pdf_scorecard(shop: Database) -> None:  # noqa: F811
