@@ -86,6 +86,8 @@ async def login(client: httpx.AsyncClient, user: str) -> None:
 
 async def session(client: httpx.AsyncClient, path: str, until: float, think: bool,
                   out: list[float]) -> None:
+    if think:  # sessions arrive spread over one think time, not all in the same millisecond
+        await asyncio.sleep(random.uniform(0, 1.5))
     while time.monotonic() < until:
         t = time.perf_counter()
         r = await client.get(path)
