@@ -3,8 +3,12 @@ loopback, each loading a page, thinking 0.5–1.5 s (as locust's `between(0.5, 1
 again, for a bounded time. Reports p50/p95/p99 of the agent's scorecard page and the
 supervisor's team board. Target: p95 under 100 ms.
 
-    python benchmarks/bench_web.py [SECONDS]          # SQLite (a temporary file)
+    python benchmarks/bench_web.py [SECONDS] [--locust] [--workers N]   # SQLite (a temp file)
     KAOHE_DATABASE_URL=postgresql+psycopg://… python benchmarks/bench_web.py
+
+The sessions are driven by httpx (asyncio, in this process) and, with --locust, also by
+locust (benchmarks/locustfile.py, headless, in its own process; its percentiles are
+locust's, rounded to two significant digits). --workers runs `kaohe serve --workers N`.
 
 Baseline in the same run: the same pages requested one at a time (no concurrency), so the
 ratio shows what 50 sessions cost.
@@ -128,8 +132,40 @@ async def run(base: str, agents: list[tuple[str, int]], sups: list[str], seconds
     return card, board
 
 
+def run_locust(base: str, agents: list[tuple[str, int]], sups: list[str], seconds: float,
+               folder: Path) -> dict[str, dict[str, float]]:
+    """The same 50 sessions under locust; its stats CSV → {page: {p50, p95, p99, n}}."""
+    import csv
+
+    env = {**os.environ,
+           "KAOHE_BENCH_AGENTS": ",".join(f"{u}:{a}" for u, a in agents),
+           "KAOHE_BENCH_SUPERVISORS": ",".join(sups),
+           "KAOHE_BENCH_EACH": str(SESSIONS // 2)}
+    prefix = folder / "locust"
+    subprocess.run([sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"),
+                    "--headless", "-u", str(SESSIONS), "-r", str(SESSIONS // 1.5),
+                    "-t", f"{int(seconds)}s", "--host", base, "--csv", str(prefix),
+                    "--only-summary", "--loglevel", "WARNING"],
+                   env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out: dict[str, dict[str, float]] = {}
+    with open(f"{prefix}_stats.csv", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row["Name"] in ("scorecard", "team board"):
+                out[row["Name"]] = {"n": float(row["Request Count"]),
+                                    "fail": float(row["Failure Count"]),
+                                    "p50": float(row["50%"]), "p95": float(row["95%"]),
+                                    "p99": float(row["99%"])}
+    return out
+
+
 def main() -> int:
-    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 30
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    seconds = float(args[0]) if args else 30
+    use_locust = "--locust" in sys.argv
+    workers = int(sys.argv[sys.argv.index("--workers") + 1]) if "--workers" in sys.argv else 1
+    if workers > 1:
+        args = [a for a in args if a != str(workers)]
+        seconds = float(args[0]) if args else 30
     with tempfile.TemporaryDirectory() as tmp:
         url = os.environ.get("KAOHE_DATABASE_URL") or f"sqlite:///{tmp}/web.db"
         if url.startswith("postgresql"):
@@ -151,7 +187,8 @@ def main() -> int:
             port = s.getsockname()[1]
         env = {**os.environ, "KAOHE_SECRET_KEY": "bench", "KAOHE_DATABASE_URL": url}
         server = subprocess.Popen([sys.executable, "-m", "kaohe", "serve", "--port",
-                                   str(port)], env=env, stderr=subprocess.DEVNULL)
+                                   str(port), "--workers", str(workers)], env=env,
+                                  stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(100):
@@ -162,6 +199,7 @@ def main() -> int:
                     time.sleep(0.1)
             solo = asyncio.run(run(base, agents, sups, min(seconds, 10), False))
             loaded = asyncio.run(run(base, agents, sups, seconds, True))
+            by_locust = run_locust(base, agents, sups, seconds, Path(tmp)) if use_locust else {}
         finally:
             server.terminate()
             server.wait(10)
@@ -173,7 +211,12 @@ def main() -> int:
         print(f"  {name:<11} {len(many):5d} requests  p50 {pct(many, 50):6.1f} ms  "
               f"p95 {p95:6.1f} ms  p99 {pct(many, 99):6.1f} ms   (one at a time: p50 "
               f"{pct(one, 50):.1f} ms; loaded/alone p50 {pct(many, 50) / pct(one, 50):.1f}×)")
-    print(f"target p95 < 100 ms with {SESSIONS} sessions: {'PASS' if ok else 'FAIL'}")
+    for name, st in by_locust.items():
+        ok &= st["p95"] < 100 and st["fail"] == 0
+        print(f"  locust: {name:<11} {int(st['n']):5d} requests  p50 {st['p50']:6.0f} ms  "
+              f"p95 {st['p95']:6.0f} ms  p99 {st['p99']:6.0f} ms  failures {int(st['fail'])}")
+    print(f"target p95 < 100 ms with {SESSIONS} sessions"
+          f"{' (workers: %d)' % workers if workers > 1 else ''}: {'PASS' if ok else 'FAIL'}")
     return 0
 
 

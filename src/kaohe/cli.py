@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from contextlib import nullcontext
 from enum import Enum
@@ -285,21 +286,40 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     db: Annotated[str | None, typer.Option("--db", help="SQLite file or database URL")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
+    https: Annotated[bool, typer.Option(
+        help="mark cookies Secure (behind a proxy that terminates HTTPS)")] = False,
 ) -> None:
     """Run the web app (set KAOHE_SECRET_KEY to keep sessions across restarts)."""
+    import secrets
+
     import uvicorn
 
     from kaohe.store.db import Database
+    from kaohe.store.migrate import upgrade
     from kaohe.web.app import create_app
 
     try:
         database = Database.open(db)
+        upgrade(database)
     except KaoheError as exc:
         fail(str(exc))
         return
+    https = https or os.environ.get("KAOHE_HTTPS") == "1"
     Console(stderr=True).print(f"kaohe web app on http://{host}:{port}/ — database "
-                               f"{database.engine.url.render_as_string()}")
-    uvicorn.run(create_app(database), host=host, port=port, log_level="warning")
+                               f"{database.engine.url.render_as_string()}"
+                               + (f", {workers} workers" if workers > 1 else ""))
+    if workers == 1:
+        uvicorn.run(create_app(database, https=https), host=host, port=port,
+                    log_level="warning")
+        return
+    # every worker builds the app from the environment; they must share the session key
+    database.dispose()
+    os.environ["KAOHE_DATABASE_URL"] = database.engine.url.render_as_string(hide_password=False)
+    os.environ.setdefault("KAOHE_SECRET_KEY", secrets.token_urlsafe(32))
+    os.environ["KAOHE_HTTPS"] = "1" if https else "0"
+    uvicorn.run("kaohe.web.asgi:app", host=host, port=port, workers=workers,
+                log_level="warning")
 
 
 def _register() -> None:

@@ -17,11 +17,19 @@ def test_upgrade_from_empty_matches_the_models(db: Database) -> None:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 
 
+def _indexes(db: Database, table: str) -> set[str]:
+    return {str(i["name"]) for i in inspect(db.engine).get_indexes(table)}
+
+
 def test_downgrade_one_step_and_back(db: Database) -> None:
     migrate.downgrade(db, "-1")
+    assert migrate.current(db) == "0003"
+    assert "ix_appraisals_cycle_team" not in _indexes(db, "appraisals")
+    migrate.downgrade(db, "-1")
     assert migrate.current(db) == "0002"
-    assert "ix_employees_team_id" not in {i["name"] for i in inspect(db.engine).get_indexes("employees")}
+    assert "ix_employees_team_id" not in _indexes(db, "employees")
     assert "appraisals" in inspect(db.engine).get_table_names()
     migrate.upgrade(db)
     assert migrate.current(db) == migrate.head(db)
-    assert "ix_employees_team_id" in {i["name"] for i in inspect(db.engine).get_indexes("employees")}
+    assert "ix_employees_team_id" in _indexes(db, "employees")
+    assert "ix_appraisals_cycle_team" in _indexes(db, "appraisals")

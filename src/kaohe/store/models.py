@@ -161,7 +161,9 @@ class Cycle(Base):
 
 class Appraisal(Base):
     __tablename__ = "appraisals"
-    __table_args__ = (UniqueConstraint("cycle_id", "employee_id"),)
+    __table_args__ = (UniqueConstraint("cycle_id", "employee_id"),
+                      # the team board and a scorecard's place in the team
+                      Index("ix_appraisals_cycle_team", "cycle_id", "team_code"))
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"), index=True)
     employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
