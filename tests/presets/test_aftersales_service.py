@@ -12,8 +12,8 @@ Achievable totals move in steps of 1-5 points (e.g. 89 cannot be reached: the on
 that is 4 mod 5 is 24, and 89 - 24 = 65 > 60), so the grade edges are tested with the nearest
 reachable totals on either side.
 
-Most tests run the real `kaohe score` command in-process (Typer's CliRunner) to keep the folder
-fast; the first test runs it as a subprocess through the shared `score` fixture.
+The tests run the real `kaohe score` command in-process (Typer's CliRunner) to keep the folder
+fast; test_sales_rep.py also runs it as a subprocess through the shared `score` fixture.
 """
 
 from __future__ import annotations
@@ -81,8 +81,8 @@ def cli(tmp_path: Path):
 # ---------------------------------------------------------------- hand example, end to end
 
 
-def test_hand_example_through_the_cli(score):
-    doc = score(PRESET, to_csv([row("AS01")]))
+def test_hand_example_through_the_cli(cli):
+    doc = cli(to_csv([row("AS01")]))
     assert doc["scheme"] == PRESET
     [res] = doc["results"]
     ind = res["indicators"]

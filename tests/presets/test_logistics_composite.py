@@ -10,8 +10,8 @@ Grade: 优秀 >= 90, 良好 [80,90), 称职 [70,80), 基本称职 [60,70), 不�
 Two consecutive months graded 基本称职 flag `降薪/调岗审查` on the month completing the pair.
 No pay (`pay: {}`), no coefficient.
 
-Most tests run the real `kaohe score` command in-process (Typer's CliRunner) to keep the folder
-fast; the first test runs it as a subprocess through the shared `score` fixture.
+The tests run the real `kaohe score` command in-process (Typer's CliRunner) to keep the folder
+fast; test_sales_rep.py also runs it as a subprocess through the shared `score` fixture.
 """
 
 from __future__ import annotations
@@ -82,11 +82,11 @@ def cli(tmp_path: Path):
 # ---------------------------------------------------------------- hand example, end to end
 
 
-def test_hand_example_through_the_cli(score):
+def test_hand_example_through_the_cli(cli):
     r = row("L001", perf="8.5", skill="7.5", quality="9", attitude="8",
             late_early="3", absent_days="0.5", personal_leave_days="2", sick_days="3",
             warnings="1", minor_demerits="1", commendations="2")
-    doc = score(PRESET, to_csv([r]))
+    doc = cli(to_csv([r]))
     assert doc["scheme"] == PRESET
     [res] = doc["results"]
     ind = res["indicators"]
@@ -198,6 +198,9 @@ def test_grade_cut_offs(cli):
     low = "7.9975"
     rows = [
         row("g90", commendations="10"),                  # 80 + 10 = 90.00 -> 优秀
+        # 40 + 20 + 20 + 4.9975 x 2 (= 9.995 -> 10.00) = 90.00 -> 优秀: the grade is read from the
+        # sum of the rounded parts (unrounded 89.995 would be 良好)
+        row("g90r", perf="10", skill="10", quality="10", attitude="4.9975"),
         row("g8999", perf=low, commendations="10"),      # 79.99 + 10 = 89.99 -> 良好
         row("g80"),                                      # 80.00 -> 良好
         row("g7999", perf=low),                          # 79.99 -> 称职
@@ -207,7 +210,7 @@ def test_grade_cut_offs(cli):
         row("g5999", perf=low, absent_days="5"),         # 59.99 -> 不称职
     ]
     res = by_key(cli(to_csv(rows)))
-    expect = {"g90": ("90.00", "优秀"), "g8999": ("89.99", "良好"), "g80": ("80.00", "良好"),
+    expect = {"g90": ("90.00", "优秀"), "g90r": ("90.00", "优秀"), "g8999": ("89.99", "良好"), "g80": ("80.00", "良好"),
               "g7999": ("79.99", "称职"), "g70": ("70.00", "称职"), "g6999": ("69.99", "基本称职"),
               "g60": ("60.00", "基本称职"), "g5999": ("59.99", "不称职")}
     for emp, (total, grade) in expect.items():

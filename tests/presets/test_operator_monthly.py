@@ -8,8 +8,8 @@ Annual aggregate (calendar year, months present): score = sum of grade points
   raise award: 12 A -> 0.05; otherwise all months A or B with at least 10 A -> 0.02;
   6 or more D -> aggregate flag `辞退`.
 
-Most tests run the real `kaohe score` command in-process (Typer's CliRunner) to keep the folder
-fast; the first test runs it as a subprocess through the shared `score` fixture.
+The tests run the real `kaohe score` command in-process (Typer's CliRunner) to keep the folder
+fast; test_sales_rep.py also runs it as a subprocess through the shared `score` fixture.
 """
 
 from __future__ import annotations
@@ -86,10 +86,10 @@ def cli(tmp_path: Path):
 # ---------------------------------------------------------------- one month per grade, end to end
 
 
-def test_monthly_pay_per_grade_through_the_cli(score):
+def test_monthly_pay_per_grade_through_the_cli(cli):
     rows = [row("OA", "2026-10", "A"), row("OB", "2026-10", "B"), row("OC", "2026-10", "C"),
             row("OD", "2026-10", "D")]
-    doc = score(PRESET, to_csv(rows))
+    doc = cli(to_csv(rows))
     assert doc["scheme"] == PRESET
     res = by_key(doc)
     # 3000 x 1.03 = 3090; x 1 = 3000; x 0.95 = 2850; x 0.88 = 2640
@@ -250,7 +250,7 @@ def test_duplicate_employee_period_row_is_bad_input(tmp_path):
     code, out, err = run_cli(tmp_path, to_csv(rows))
     assert code == 2
     assert out == ""
-    assert "dup" in err, err
+    assert "row 4" in err and "dup" in err, err
 
 
 def test_rows_in_any_order_give_the_same_year(cli):

@@ -380,3 +380,17 @@ def test_bad_input_unknown_level_or_negative_count_exits_2(tmp_path):
     assert code == 2
     assert out == ""
     assert "row 2" in err and "dealer_lapses" in err and "-1" in err, err
+
+
+def test_gb18030_and_utf8_bom_inputs_read_like_utf8(tmp_path):
+    text = to_csv([row("S001"), row("S002", quality_feedback="如实")])
+    for name, data in [("gb.csv", text.encode("gb18030")), ("bom.csv", b"\xef\xbb\xbf" + text.encode("utf-8"))]:
+        path = tmp_path / name
+        path.write_bytes(data)
+        res = _RUNNER.invoke(app, ["score", "--preset", PRESET, "--input", str(path), "--format", "json"])
+        assert res.exit_code == 0, res.stderr
+        got = by_key(json.loads(res.stdout))
+        # S001 is the hand example (83.60); S002 adds quality 如实 5: daily 85 -> 59.50 + 27.60 = 87.10
+        assert D(got[("2026-10", "S001")]["total"]) == Decimal("83.60"), name
+        assert D(got[("2026-10", "S002")]["indicators"]["quality_feedback"]) == Decimal("5"), name
+        assert D(got[("2026-10", "S002")]["total"]) == Decimal("87.10"), name
