@@ -143,7 +143,7 @@ def run_locust(base: str, agents: list[tuple[str, int]], sups: list[str], second
            "KAOHE_BENCH_EACH": str(SESSIONS // 2)}
     prefix = folder / "locust"
     subprocess.run([sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"),
-                    "--headless", "-u", str(SESSIONS), "-r", str(SESSIONS // 1.5),
+                    "--headless", "-u", str(SESSIONS), "-r", str(SESSIONS), "--reset-stats",
                     "-t", f"{int(seconds)}s", "--host", base, "--csv", str(prefix),
                     "--only-summary", "--loglevel", "WARNING"],
                    env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -16,7 +16,7 @@ from kaohe.store.db import Database
 from kaohe.web import i18n
 from kaohe.web.app import create_app
 
-from .test_access import login, shop  # noqa: F401 - the fixture is shared
+from .test_access import ids, login, shop  # noqa: F401 - the fixture is shared
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,4 +90,9 @@ def test_pages_in_chinese_by_default_and_english_on_request(shop: Database) -> N
         assert "登录" in client.get("/login?lang=xx").text  # unknown: the default
         login(client, "e1")
         assert "我的考核" in client.get("/me").text
-        assert "My appraisals" in client.get("/me?lang=en").text
+        # grade names come from the scheme: Chinese, or their label_en (高级 → Senior)
+        assert ">高级<" in client.get("/me").text
+        me = client.get("/me?lang=en").text
+        assert "My appraisals" in me and ">Senior<" in me and "高级" not in me
+        card = client.get(f"/appraisals/{ids(shop)['E001']}").text
+        assert "Senior" in card and "Points and reasons" in card

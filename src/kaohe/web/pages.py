@@ -110,7 +110,7 @@ def team(request: Request, session: SessionDep, user: UserDep, period: str | Non
     ranking = [(f"{r['code']} {r['name']}", float(r["result"]["total"])) for r in ranked[:30]]
     grades: dict[str, int] = {}
     for r in board["rows"]:
-        g = (r["result"] or {}).get("grade")
+        g = r["grade_label"]
         if g:
             grades[g] = grades.get(g, 0) + 1
     late = [r for r in board["rows"] if r["late"]]
@@ -172,6 +172,8 @@ def appraisal_page(appraisal_id: RecordId, request: Request, session: SessionDep
     labels = {i.id: _label(i, lang) for i in scheme.indicators}
     labels |= {a.id: _label(a, lang) for a in scheme.adjustments}
     labels |= {p.id: _label(p, lang) for p in scheme.pay}
+    labels |= {f.flag: (f.label_en or f.flag) if lang == "en" else f.flag for f in scheme.flags}
+    grades = {g.name: (g.label_en or g.name) if lang == "en" else g.name for g in scheme.grades}
     doc = appraisal_doc(session, app_)
     # the trend of this employee under this scheme, and the place in the team
     trend = [(period, float(payload["total"])) for period, payload in session.execute(
@@ -189,7 +191,8 @@ def appraisal_page(appraisal_id: RecordId, request: Request, session: SessionDep
         Appeal.appraisal_id == app_.id).order_by(Appeal.id)))
     counts = [(ident, spec.label_en if lang == "en" and spec.label_en else spec.label or ident)
               for ident, spec in scheme.inputs.items() if spec.type == "count"]
-    return render(request, "appraisal.html", user=user, a=doc, labels=labels, own=own,
+    return render(request, "appraisal.html", user=user, a=doc, labels=labels, grades=grades,
+                  own=own,
                   staff=staff, ratings=_rating_forms(session, user, app_, scheme, own, staff),
                   counts=counts, incidents=incidents, meetings=meetings, appeals=appeal_rows,
                   team_size=team_size, today=dt.date.today().isoformat(),

@@ -17,10 +17,13 @@ from kaohe.store.models import (
     Employee,
     FeedbackMeeting,
     Result,
+    SchemeVersion,
     Team,
     User,
 )
+from kaohe.web import i18n
 from kaohe.web.access import sees_everyone, visible_appraisals
+from kaohe.workflow.cycles import scheme_of
 
 #: appraisal states still waiting for a reviewer, and the cycle states in which that is late
 WAITING = ("self_review", "supervisor_review", "second_review")
@@ -34,25 +37,40 @@ def rows_for(session: Session, query: Select[Any], *, extra: bool = False
     newest period first."""
     held = exists().where(FeedbackMeeting.appraisal_id == Appraisal.id)
     q = (query.add_columns(Cycle.period, Cycle.scheme_id, Cycle.state, Employee.code,
-                           Employee.name, Result.payload, held)
+                           Employee.name, Result.payload, held, Cycle.scheme_version_id)
          .join(Cycle, Cycle.id == Appraisal.cycle_id)
          .outerjoin(Result, (Result.appraisal_id == Appraisal.id) & Result.is_current.is_(True))
          .order_by(Cycle.period.desc(), Appraisal.team_code, Employee.code)
          .options(lazyload("*")))  # a list needs these columns, not every relation
     today = dt.date.today()
     out = []
-    for app, period, scheme_id, cycle_state, code, name, payload, met in session.execute(q):
+    rows = session.execute(q).all()
+    names = grade_names(session, {r[-1] for r in rows})
+    for app, period, scheme_id, cycle_state, code, name, payload, met, sv_id in rows:
         late = None
         if app.state.value in WAITING and cycle_state in REVIEW_DUE:
             late = app.state.value
         elif (app.state.value in DONE and app.feedback_due is not None
               and app.feedback_due < today and not met):
             late = "feedback_meeting"
+        grade = (payload or {}).get("grade")
         row = {"id": app.id, "period": period, "scheme": scheme_id, "code": code, "name": name,
-               "team": app.team_code, "state": app.state.value, "result": payload}
+               "team": app.team_code, "state": app.state.value, "result": payload,
+               "grade_label": names.get(sv_id, {}).get(grade, grade) if grade else None}
         if extra:
             row["late"] = late
         out.append(row)
+    return out
+
+
+def grade_names(session: Session, version_ids: set[int]) -> dict[int, dict[str, str]]:
+    """Grade names as shown in the request's language, per scheme version (a grade's
+    ``label_en`` in English; its name, which is Chinese, otherwise)."""
+    if i18n.language() != "en" or not version_ids:
+        return {}
+    out: dict[int, dict[str, str]] = {}
+    for sv in session.scalars(select(SchemeVersion).where(SchemeVersion.id.in_(version_ids))):
+        out[sv.id] = {g.name: g.label_en or g.name for g in scheme_of(sv).grades}
     return out
 
 
