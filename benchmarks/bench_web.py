@@ -215,8 +215,8 @@ def main() -> int:
         ok &= st["p95"] < 100 and st["fail"] == 0
         print(f"  locust: {name:<11} {int(st['n']):5d} requests  p50 {st['p50']:6.0f} ms  "
               f"p95 {st['p95']:6.0f} ms  p99 {st['p99']:6.0f} ms  failures {int(st['fail'])}")
-    print(f"target p95 < 100 ms with {SESSIONS} sessions"
-          f"{' (workers: %d)' % workers if workers > 1 else ''}: {'PASS' if ok else 'FAIL'}")
+    more = f" (workers: {workers})" if workers > 1 else ""
+    print(f"target p95 < 100 ms with {SESSIONS} sessions{more}: {'PASS' if ok else 'FAIL'}")
     return 0
 
 
