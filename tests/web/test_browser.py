@@ -124,7 +124,7 @@ def test_month_in_the_browser(server: str, browser: Any, shop: Database,  # noqa
     with shop.transaction() as s:
         nov = dict(s.execute(
             select(Employee.code, Appraisal.id).join(Appraisal).join(Cycle)
-            .where(Cycle.period == "2026-11")))
+            .where(Cycle.period == "2026-11")).tuples().all())
     a1 = nov["E001"]
     # agent, on a phone: self-review
     phone = browser.new_context(viewport={"width": 390, "height": 844})
@@ -204,3 +204,28 @@ def test_agent_cannot_open_a_colleague_by_changing_the_url(server: str, browser:
     assert resp is not None and resp.status == 404
     resp = page.goto(f"{server}/api/appraisals/{ids(shop)['E002']}")
     assert resp is not None and resp.status == 404
+
+
+def test_scheme_editor_checks_as_you_type(server: str, browser: Any,
+                                          shop: Database) -> None:  # noqa: F811
+    """htmx, served from the package under the page's Content-Security-Policy, swaps in the
+    check and the what-if preview without a page load."""
+    page = browser.new_context().new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    _login(page, server, "hr")
+    page.goto(f"{server}/hr/cycles/1/scheme?lang=en")
+    box = page.locator("textarea[name=content]")
+    text = box.input_value()
+    box.fill(text.replace("{name: 高级, label_en: Senior, min: 90}",
+                          "{name: 高级, label_en: Senior, min: 95}"))
+    page.keyboard.press("End")  # a keyup: htmx posts after 600 ms
+    page.wait_for_selector("#what-if table")
+    assert page.locator("#what-if").inner_text().count("高级 → 中级") == 6
+    box.fill(text.replace("id: taobao-presales", "idd: taobao-presales"))
+    page.keyboard.press("End")
+    page.wait_for_selector("#what-if ul.err")
+    assert "The scheme has errors" in page.locator("#what-if").inner_text()
+    assert page.url.endswith("/hr/cycles/1/scheme?lang=en")  # no page load happened
+    _shot(page, "hr-scheme-editor-en")
+    assert not errors, errors  # nothing refused by the CSP, no script errors
