@@ -124,7 +124,7 @@ def test_month_in_the_browser(server: str, browser: Any, shop: Database,  # noqa
     with shop.transaction() as s:
         nov = dict(s.execute(
             select(Employee.code, Appraisal.id).join(Appraisal).join(Cycle)
-            .where(Cycle.period == "2026-11")).tuples().all())
+            .where(Cycle.period == "2026-11")).all())  # type: ignore[arg-type]
     a1 = nov["E001"]
     # agent, on a phone: self-review
     phone = browser.new_context(viewport={"width": 390, "height": 844})

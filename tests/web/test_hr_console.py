@@ -122,6 +122,9 @@ def test_feedback_meeting_notes(shop: Database) -> None:  # noqa: F811
     with TestClient(create_app(shop, secret="s")) as sup:
         login(sup, "sup1")
         assert "面谈记录" not in sup.get(page).text  # not before the results are out
+        r = sup.post(f"{page}/feedback", data={"csrf": token(sup, page),
+                                               "held_on": "2026-11-20", "notes": "提前面谈"})
+        assert r.status_code == 409 and "follows the published result" in r.text
     _publish(shop)
     with TestClient(create_app(shop, secret="s")) as sup:
         login(sup, "sup1")

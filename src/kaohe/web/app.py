@@ -117,7 +117,8 @@ def _num(v: Any) -> str:
 
 def create_app(database: Database | None = None, *, secret: str | None = None,
                https: bool = False) -> FastAPI:
-    app = FastAPI(title="kaohe 考核", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app = FastAPI(title="kaohe 考核", docs_url="/api/docs", openapi_url="/api/openapi.json",
+                  redoc_url=None, swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect")
     app.state.db = database or Database.open()
     app.state.throttle = Throttle()
     templates = Jinja2Templates(directory=str(resources.files(__package__) / "templates"))

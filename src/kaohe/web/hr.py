@@ -273,6 +273,7 @@ def hr_what_if(cycle_id: RecordId, request: Request, session: SessionDep, user: 
     """Live validation and what-if preview (an htmx fragment; a full page without htmx)."""
     check_csrf(request, csrf)
     require_hr(user)
+    cycle = cycles.get_cycle(session, cycle_id)  # a missing cycle is a 404, not a scheme error
     errors: list[str] = []
     changes: list[dict[str, Any]] = []
     try:
@@ -280,7 +281,6 @@ def hr_what_if(cycle_id: RecordId, request: Request, session: SessionDep, user: 
     except KaoheError as exc:
         errors = str(exc).splitlines()
     if request.headers.get("HX-Request") != "true":
-        cycle = cycles.get_cycle(session, cycle_id)
         return render(request, "scheme.html", user=user, cycle=cycle, content=content,
                       errors=errors, changes=changes, checked=True)
     return render(request, "what_if.html", errors=errors, changes=changes, checked=True)

@@ -160,6 +160,10 @@ def record_feedback(session: Session, *, appraisal_id: int, held_on: dt.date, no
                          f"{app.id}")
     if not notes.strip():
         raise Invalid("a feedback meeting needs notes")
+    if app.state not in (AppraisalState.published, AppraisalState.acknowledged,
+                         AppraisalState.appealed, AppraisalState.resolved, AppraisalState.closed):
+        raise WorkflowError(f"appraisal {app.id} is {app.state.value}; the feedback meeting "
+                            "follows the published result")
     fm = FeedbackMeeting(appraisal_id=app.id, held_on=held_on, notes=notes,
                          recorded_by=actor.username)
     session.add(fm)
