@@ -128,3 +128,18 @@ def test_logout_needs_csrf(app_client: TestClient) -> None:
     login(app_client, "hr")
     assert app_client.post("/logout").status_code == 403
     assert app_client.get("/api/me").json()["username"] == "hr"
+
+
+def test_cookie_is_secure_over_https_and_pages_carry_a_strict_policy(shop: Database) -> None:
+    with TestClient(create_app(shop, secret="s", https=True),
+                    base_url="https://testserver") as client:
+        page = client.get("/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        r = client.post("/login", data={"username": "hr", "password": "pw", "csrf": token},
+                        follow_redirects=False)
+        assert r.status_code == 303 and "secure" in r.headers["set-cookie"].lower()
+        policy = page.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert page.headers["x-frame-options"] == "DENY"
+    with TestClient(create_app(shop, secret="s")) as client:
+        assert "secure" not in client.get("/login").headers.get("set-cookie", "").lower()

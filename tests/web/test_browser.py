@@ -229,3 +229,15 @@ def test_scheme_editor_checks_as_you_type(server: str, browser: Any,
     assert page.url.endswith("/hr/cycles/1/scheme?lang=en")  # no page load happened
     _shot(page, "hr-scheme-editor-en")
     assert not errors, errors  # nothing refused by the CSP, no script errors
+
+
+def test_api_docs_work_offline(server: str, browser: Any) -> None:
+    """Swagger UI is served from the package: the page asks nothing of another host."""
+    page = browser.new_context().new_page()
+    hosts: set[str] = set()
+    page.on("request", lambda req: hosts.add(req.url.split("/")[2]))
+    page.goto(f"{server}/api/docs")
+    page.wait_for_selector(".opblock")
+    assert "/api/appraisals/{appraisal_id}" in page.content()
+    assert hosts <= {server.split("/")[2]}, hosts
+    _shot(page, "api-docs")

@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -117,8 +118,8 @@ def _num(v: Any) -> str:
 
 def create_app(database: Database | None = None, *, secret: str | None = None,
                https: bool = False) -> FastAPI:
-    app = FastAPI(title="kaohe 考核", docs_url="/api/docs", openapi_url="/api/openapi.json",
-                  redoc_url=None, swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect")
+    app = FastAPI(title="kaohe 考核", docs_url=None, redoc_url=None,
+                  openapi_url="/api/openapi.json")
     app.state.db = database or Database.open()
     app.state.throttle = Throttle()
     templates = Jinja2Templates(directory=str(resources.files(__package__) / "templates"))
@@ -166,6 +167,14 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
         lines = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg', '')}"
                  for e in exc.errors()]
         return error_page(request, 422, "; ".join(lines))
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> Response:
+        """Swagger UI, served from the package (swagger-ui-dist, Apache-2.0): no CDN."""
+        return get_swagger_ui_html(openapi_url="/api/openapi.json", title="kaohe API",
+                                   swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/swagger/swagger-ui.css",
+                                   swagger_favicon_url="data:,")
 
     app.include_router(pages.router)
     app.include_router(hr.router)
