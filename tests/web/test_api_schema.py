@@ -1,5 +1,6 @@
 """schemathesis against the app's own OpenAPI spec: whatever it sends, no 500s — both
-anonymous and logged in as HR (who sees everything)."""
+anonymous and logged in as HR (who sees everything), with the CSRF header, so writes reach
+the services."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from .test_access import shop  # noqa: F401 - the fixture is shared
 
 
 @pytest.fixture
-def web(shop: Database) -> Iterator[tuple[Any, dict[str, str]]]:  # noqa: F811
+def web(shop: Database) -> Iterator[tuple[Any, dict[str, str], str]]:  # noqa: F811
     app = create_app(shop, secret="schema-test")
     with TestClient(app) as client:
         page = client.get("/login")
@@ -27,19 +28,20 @@ def web(shop: Database) -> Iterator[tuple[Any, dict[str, str]]]:  # noqa: F811
         assert token
         client.post("/login", data={"username": "hr", "password": "pw",
                                     "csrf": token.group(1)})
-        yield app, {"kaohe_session": client.cookies["kaohe_session"]}
+        csrf = client.get("/api/me").json()["csrf"]
+        yield app, {"kaohe_session": client.cookies["kaohe_session"]}, csrf
 
 
-def test_no_server_errors(web: tuple[Any, dict[str, str]]) -> None:
-    app, cookies = web
+def test_no_server_errors(web: tuple[Any, dict[str, str], str]) -> None:
+    app, cookies, csrf = web
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
     ops = list(schema.get_all_operations())
     assert ops, "the API documents its routes"
     for result in ops:
-        _fuzz(result.ok(), cookies)
+        _fuzz(result.ok(), cookies, csrf)
 
 
-def _fuzz(operation: Any, cookies: dict[str, str]) -> None:
+def _fuzz(operation: Any, cookies: dict[str, str], csrf: str) -> None:
     from hypothesis import given
 
     @given(operation.as_strategy())
@@ -47,7 +49,8 @@ def _fuzz(operation: Any, cookies: dict[str, str]) -> None:
               suppress_health_check=list(HealthCheck))
     def check(case: Any) -> None:
         for jar in (None, cookies):
-            response = case.call(cookies=jar) if jar else case.call()
+            response = (case.call(cookies=jar, headers={"X-CSRF-Token": csrf}) if jar
+                        else case.call())
             assert response.status_code < 500, (operation.label, response.text)
 
     check()
