@@ -16,15 +16,12 @@ fast; test_sales_rep.py also runs it as a subprocess through the shared `score` 
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from kaohe.cli import app
+from .inprocess import D, by_key, run_preset, scorer
 
 PRESET = "logistics-composite"
 INPUTS = ["perf", "skill", "quality", "attitude", "late_early", "absent_days", "personal_leave_days",
@@ -37,13 +34,6 @@ COUNTS = INPUTS[4:]
 DEFAULT = {"perf": "8", "skill": "8", "quality": "8", "attitude": "8", **dict.fromkeys(COUNTS, "0")}
 
 FLAG = "降薪/调岗审查"
-_RUNNER = CliRunner()
-
-
-def D(x: Any) -> Decimal:
-    return Decimal(str(x))
-
-
 def row(employee: str, period: str = "2026-10", team: str = "T1", **over: str) -> dict[str, str]:
     r = {"employee": employee, "period": period, "team": team, **DEFAULT}
     r.update(over)
@@ -54,29 +44,13 @@ def to_csv(rows: list[dict[str, str]]) -> str:
     return "\n".join([",".join(COLUMNS)] + [",".join(r[c] for c in COLUMNS) for r in rows]) + "\n"
 
 
-def by_key(doc: dict[str, Any]) -> dict[tuple[Any, str], dict[str, Any]]:
-    return {(r["period"], r["employee"]): r for r in doc["results"]}
-
-
 def run_cli(folder: Path, csv_text: str) -> tuple[int, str, str]:
-    """`kaohe score --preset logistics-composite --input X.csv --format json`, in-process."""
-    path = folder / f"in-{len(list(folder.glob('in-*.csv')))}.csv"
-    path.write_text(csv_text, encoding="utf-8")
-    res = _RUNNER.invoke(app, ["score", "--preset", PRESET, "--input", str(path), "--format", "json"])
-    if res.exception is not None and not isinstance(res.exception, SystemExit):
-        raise res.exception
-    return res.exit_code, res.stdout, res.stderr
+    return run_preset(folder, PRESET, csv_text)
 
 
 @pytest.fixture
 def cli(tmp_path: Path):
-    def run(csv_text: str) -> dict[str, Any]:
-        code, out, err = run_cli(tmp_path, csv_text)
-        assert code == 0, f"exit {code}; stderr: {err}"
-        doc: dict[str, Any] = json.loads(out)
-        return doc
-
-    return run
+    return scorer(tmp_path, PRESET)
 
 
 # ---------------------------------------------------------------- hand example, end to end

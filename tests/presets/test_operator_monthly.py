@@ -14,25 +14,16 @@ fast; test_sales_rep.py also runs it as a subprocess through the shared `score` 
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from kaohe.cli import app
+from .inprocess import D, aggs, by_key, run_preset, scorer
 
 PRESET = "operator-monthly"
 COLUMNS = ["employee", "period", "team", "grade", "base_salary"]
-_RUNNER = CliRunner()
-
-
-def D(x: Any) -> Decimal:
-    return Decimal(str(x))
-
-
 def row(employee: str, period: str, grade: str, base_salary: str = "3000", team: str = "T1") -> dict[str, str]:
     return {"employee": employee, "period": period, "team": team, "grade": grade, "base_salary": base_salary}
 
@@ -50,37 +41,17 @@ def to_csv(rows: list[dict[str, str]]) -> str:
     return "\n".join([",".join(COLUMNS)] + [",".join(r[c] for c in COLUMNS) for r in rows]) + "\n"
 
 
-def by_key(doc: dict[str, Any]) -> dict[tuple[Any, str], dict[str, Any]]:
-    return {(r["period"], r["employee"]): r for r in doc["results"]}
-
-
-def aggs(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(a["period"], a["employee"]): a for a in doc["aggregates"]}
-
-
 def raise_of(agg: dict[str, Any]) -> Decimal:
     return D(agg["awards"].get("raise", 0))
 
 
 def run_cli(folder: Path, csv_text: str) -> tuple[int, str, str]:
-    """`kaohe score --preset operator-monthly --input X.csv --format json`, in-process."""
-    path = folder / f"in-{len(list(folder.glob('in-*.csv')))}.csv"
-    path.write_text(csv_text, encoding="utf-8")
-    res = _RUNNER.invoke(app, ["score", "--preset", PRESET, "--input", str(path), "--format", "json"])
-    if res.exception is not None and not isinstance(res.exception, SystemExit):
-        raise res.exception
-    return res.exit_code, res.stdout, res.stderr
+    return run_preset(folder, PRESET, csv_text)
 
 
 @pytest.fixture
 def cli(tmp_path: Path):
-    def run(csv_text: str) -> dict[str, Any]:
-        code, out, err = run_cli(tmp_path, csv_text)
-        assert code == 0, f"exit {code}; stderr: {err}"
-        doc: dict[str, Any] = json.loads(out)
-        return doc
-
-    return run
+    return scorer(tmp_path, PRESET)
 
 
 # ---------------------------------------------------------------- one month per grade, end to end

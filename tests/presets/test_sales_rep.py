@@ -22,12 +22,13 @@ from __future__ import annotations
 import json
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from kaohe.cli import app
+
+from .inprocess import D, aggs, by_key, run_preset, scorer
 
 PRESET = "sales-rep"
 INPUTS = ["dealer_lapses", "weekly_report_points", "market_feedback", "quality_feedback",
@@ -52,13 +53,6 @@ DEFAULT = {
     "salary_total": "6000", "plan_completion": "90%", "over_plan_bonus": "0",
 }
 
-_RUNNER = CliRunner()
-
-
-def D(x: Any) -> Decimal:
-    return Decimal(str(x))
-
-
 def q2(x: Decimal) -> Decimal:
     return x.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
@@ -73,33 +67,13 @@ def to_csv(rows: list[dict[str, str]]) -> str:
     return "\n".join([",".join(COLUMNS)] + [",".join(r[c] for c in COLUMNS) for r in rows]) + "\n"
 
 
-def by_key(doc: dict[str, Any]) -> dict[tuple[Any, str], dict[str, Any]]:
-    return {(r["period"], r["employee"]): r for r in doc["results"]}
-
-
-def aggs(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(a["period"], a["employee"]): a for a in doc["aggregates"]}
-
-
 def run_cli(folder: Path, csv_text: str) -> tuple[int, str, str]:
-    """`kaohe score --preset sales-rep --input X.csv --format json`, in-process."""
-    path = folder / f"in-{len(list(folder.glob('in-*.csv')))}.csv"
-    path.write_text(csv_text, encoding="utf-8")
-    res = _RUNNER.invoke(app, ["score", "--preset", PRESET, "--input", str(path), "--format", "json"])
-    if res.exception is not None and not isinstance(res.exception, SystemExit):
-        raise res.exception
-    return res.exit_code, res.stdout, res.stderr
+    return run_preset(folder, PRESET, csv_text)
 
 
 @pytest.fixture
 def cli(tmp_path: Path):
-    def run(csv_text: str) -> dict[str, Any]:
-        code, out, err = run_cli(tmp_path, csv_text)
-        assert code == 0, f"exit {code}; stderr: {err}"
-        doc: dict[str, Any] = json.loads(out)
-        return doc
-
-    return run
+    return scorer(tmp_path, PRESET)
 
 
 # ---------------------------------------------------------------- the hand example, end to end
@@ -387,7 +361,8 @@ def test_gb18030_and_utf8_bom_inputs_read_like_utf8(tmp_path):
     for name, data in [("gb.csv", text.encode("gb18030")), ("bom.csv", b"\xef\xbb\xbf" + text.encode("utf-8"))]:
         path = tmp_path / name
         path.write_bytes(data)
-        res = _RUNNER.invoke(app, ["score", "--preset", PRESET, "--input", str(path), "--format", "json"])
+        res = CliRunner().invoke(app, ["score", "--preset", PRESET, "--input", str(path),
+                                       "--format", "json"])
         assert res.exit_code == 0, res.stderr
         got = by_key(json.loads(res.stdout))
         # S001 is the hand example (83.60); S002 adds quality 如实 5: daily 85 -> 59.50 + 27.60 = 87.10

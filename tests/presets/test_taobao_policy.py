@@ -17,15 +17,12 @@ fast; test_sales_rep.py also runs it as a subprocess through the shared `score` 
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from kaohe.cli import app
+from .inprocess import D, by_key, run_preset, scorer
 
 PRESET = "taobao-policy"
 SECTIONS = ["performance", "ability", "attitude"]
@@ -49,13 +46,6 @@ BASE_MARKS = {
 DEFAULT = {**BASE_MARKS, "absent_months": "0", "position_salary": "3000", "personal_commission": "1234.56",
            "team_public_sales": "100000", "seniority_pay": "200"}
 
-_RUNNER = CliRunner()
-
-
-def D(x: Any) -> Decimal:
-    return Decimal(str(x))
-
-
 def uniform(mark: str, attitude: str | None = None) -> dict[str, str]:
     """Every rater gives `mark` in every section (attitude may differ): total = weighted sum."""
     m = dict.fromkeys(MARKS, mark)
@@ -75,29 +65,13 @@ def to_csv(rows: list[dict[str, str]]) -> str:
     return "\n".join([",".join(COLUMNS)] + [",".join(r[c] for c in COLUMNS) for r in rows]) + "\n"
 
 
-def by_key(doc: dict[str, Any]) -> dict[tuple[Any, str], dict[str, Any]]:
-    return {(r["period"], r["employee"]): r for r in doc["results"]}
-
-
 def run_cli(folder: Path, csv_text: str) -> tuple[int, str, str]:
-    """`kaohe score --preset taobao-policy --input X.csv --format json`, in-process."""
-    path = folder / f"in-{len(list(folder.glob('in-*.csv')))}.csv"
-    path.write_text(csv_text, encoding="utf-8")
-    res = _RUNNER.invoke(app, ["score", "--preset", PRESET, "--input", str(path), "--format", "json"])
-    if res.exception is not None and not isinstance(res.exception, SystemExit):
-        raise res.exception
-    return res.exit_code, res.stdout, res.stderr
+    return run_preset(folder, PRESET, csv_text)
 
 
 @pytest.fixture
 def cli(tmp_path: Path):
-    def run(csv_text: str) -> dict[str, Any]:
-        code, out, err = run_cli(tmp_path, csv_text)
-        assert code == 0, f"exit {code}; stderr: {err}"
-        doc: dict[str, Any] = json.loads(out)
-        return doc
-
-    return run
+    return scorer(tmp_path, PRESET)
 
 
 # ---------------------------------------------------------------- hand example, end to end

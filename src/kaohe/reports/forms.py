@@ -910,14 +910,12 @@ def _row_warnings(ctx: _Context, record: dict[str, Any]) -> list[str]:
     return ctx.warnings.get(f"{record.get('period') or '-'} {record['employee']}", [])
 
 
-def _form(wb: Workbook, ctx: _Context, record: dict[str, Any], lang: str) -> None:
+def fill_form(sheet: _Sheet, st: _Styles, ctx: _Context, record: dict[str, Any],
+              lang: str) -> None:
+    """The form's content, row by row, into ``sheet`` (a worksheet here; the PDF scorecard
+    records the same cells)."""
     t = _check_lang(lang)
     en = lang == "en"
-    st = _Styles(wb)
-    ws = wb.add_worksheet(_sheet_name(t["title"], set()))
-    for i, w in enumerate(_WIDTHS):
-        ws.set_column(i, i, w)
-    sheet = _Sheet(ws, _WIDTHS)
     row = ctx.row(record)
     _header(sheet, st, ctx, record, t, en)
     if record.get("excluded"):
@@ -931,6 +929,16 @@ def _form(wb: Workbook, ctx: _Context, record: dict[str, Any], lang: str) -> Non
         sheet.next()
     sheet.next()
     _signatures(sheet, st, t, lang)
+
+
+def _form(wb: Workbook, ctx: _Context, record: dict[str, Any], lang: str) -> None:
+    t = _check_lang(lang)
+    st = _Styles(wb)
+    ws = wb.add_worksheet(_sheet_name(t["title"], set()))
+    for i, w in enumerate(_WIDTHS):
+        ws.set_column(i, i, w)
+    sheet = _Sheet(ws, _WIDTHS)
+    fill_form(sheet, st, ctx, record, lang)
     ws.set_paper(9)  # A4
     ws.set_landscape()
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)

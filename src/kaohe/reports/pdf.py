@@ -48,23 +48,18 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
 
 from kaohe.engine.score import Scored
 from kaohe.reports.forms import (
-    _LAST,
     _WIDTHS,
     _check_lang,
     _Context,
     _dec,
-    _excluded_body,
-    _header,
     _one_row_context,
     _pct,
     _plain,
-    _row_warnings,
-    _scored_body,
     _Sheet,
-    _signatures,
     _Styles,
     _title,
     _two,
+    fill_form,
 )
 
 __all__ = ["FONT", "agent_pdf", "write_agent_pdf"]
@@ -146,23 +141,9 @@ class _Recorder(_Sheet):
 
 
 def _fill(sheet: _Recorder, ctx: _Context, record: dict[str, Any], lang: str) -> _Styles:
-    """The xlsx form's content (as ``forms._form`` lays it out), into ``sheet``."""
-    t = _check_lang(lang)
-    en = lang == "en"
+    """The xlsx form's content, cell for cell, into ``sheet``."""
     st = _Styles(_LookBook())
-    row = ctx.row(record)
-    _header(sheet, st, ctx, record, t, en)
-    if record.get("excluded"):
-        _excluded_body(sheet, st, ctx, row, t, en)
-    else:
-        _scored_body(sheet, st, ctx, record, row, lang)
-    notes = _row_warnings(ctx, record)
-    if notes:
-        sheet.cell(0, 1, t["warnings"], st.label)
-        sheet.cell(2, _LAST, "\n".join(notes), st.cell)
-        sheet.next()
-    sheet.next()
-    _signatures(sheet, st, t, lang)
+    fill_form(sheet, st, ctx, record, lang)
     return st
 
 
