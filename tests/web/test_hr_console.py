@@ -180,3 +180,29 @@ def test_api_writes_need_the_csrf_header(shop: Database) -> None:  # noqa: F811
         r = agent.post(f"/api/appraisals/{a1}/transitions", json=body,
                        headers={"X-CSRF-Token": csrf})
         assert r.status_code == 409 and "cannot submit_self_review" in r.json()["detail"]
+
+
+def test_an_xlsx_sheet_with_chinese_headers_previews_like_a_csv(shop: Database,  # noqa: F811
+                                                                tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    from kaohe.presets import load_preset
+
+    labels = {ident: spec.label or ident
+              for ident, spec in load_preset("taobao-presales").inputs.items()}
+    header = ["工号", "考核周期", *[labels[c] for c in INPUT_HEADER[2:]]]
+    wb = Workbook()
+    ws = wb.active
+    ws.append(header)
+    for i in range(1, 7):
+        ws.append(input_row(f"E{i:03d}", "2026-11"))
+    ws.cell(3, 3).value = "n/a"  # E002's sales
+    path = tmp_path / "十一月.xlsx"
+    wb.save(path)
+    with TestClient(create_app(shop, secret="s")) as hr:
+        login(hr, "hr")
+        cid = _open_november(hr)
+        r = hr.post(f"/hr/cycles/{cid}/inputs", data={"csrf": token(hr, "/hr/cycles")},
+                    files={"file": (path.name, path.read_bytes(), "application/octet-stream")})
+        assert r.status_code == 422
+        assert "发现 1 个问题" in r.text and "n/a" in r.text and labels["sales"] in r.text
