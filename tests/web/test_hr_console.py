@@ -206,3 +206,15 @@ def test_an_xlsx_sheet_with_chinese_headers_previews_like_a_csv(shop: Database, 
                     files={"file": (path.name, path.read_bytes(), "application/octet-stream")})
         assert r.status_code == 422
         assert "发现 1 个问题" in r.text and "n/a" in r.text and labels["sales"] in r.text
+
+
+def test_forms_of_an_unscored_appraisal_are_404(shop: Database) -> None:  # noqa: F811
+    with TestClient(create_app(shop, secret="s")) as hr:
+        login(hr, "hr")
+        cid = _open_november(hr)
+        with shop.read() as s:
+            aid = s.scalar(select(Appraisal.id).where(Appraisal.cycle_id == cid))
+        for kind in ("form.xlsx", "scorecard.pdf"):
+            r = hr.get(f"/appraisals/{aid}/{kind}")
+            assert r.status_code == 404 and "尚未评分" in r.text
+        assert "scorecard.pdf" not in hr.get(f"/appraisals/{aid}").text

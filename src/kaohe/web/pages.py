@@ -265,6 +265,10 @@ def appraisal_feedback(appraisal_id: RecordId, request: Request, session: Sessio
 
 
 def _scored_record(session: SessionDep, app_: Appraisal) -> tuple[Any, dict[str, Any]]:
+    """The cycle re-scored from its stored inputs, and this appraisal's record in it."""
+    if session.scalar(select(Result.id).where(Result.appraisal_id == app_.id,
+                                              Result.is_current.is_(True))) is None:
+        raise HTTPException(404, i18n.N_("This appraisal has not been scored yet."))
     scored, doc = cycles.scored_cycle(session, cycle_id=app_.cycle_id)
     record = next((r for r in doc["results"] if r["employee"] == app_.employee.code), None)
     if record is None:
