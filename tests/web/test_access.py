@@ -141,5 +141,7 @@ def test_cookie_is_secure_over_https_and_pages_carry_a_strict_policy(shop: Datab
         policy = page.headers["content-security-policy"]
         assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
         assert page.headers["x-frame-options"] == "DENY"
+        assert page.headers["cache-control"] == "no-store"  # personal results stay unstored
+        assert "no-store" not in client.get("/static/kaohe.css").headers.get("cache-control", "")
     with TestClient(create_app(shop, secret="s")) as client:
         assert "secure" not in client.get("/login").headers.get("set-cookie", "").lower()

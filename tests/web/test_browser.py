@@ -76,6 +76,12 @@ def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
 
 
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as _expect
+
+    return _expect(locator)
+
+
 def _go(page: Any, locator: Any) -> None:
     """Click something that submits a form, and wait for the page it leads to."""
     with page.expect_navigation():
@@ -117,9 +123,9 @@ def test_month_in_the_browser(server: str, browser: Any, shop: Database,  # noqa
     good = [input_row(f"E{i:03d}", "2026-11") for i in range(1, 7)]
     page.set_input_files("input[type=file]", _sheet(tmp_path / "november.csv", good))
     _go(page, page.locator("button:text-is('校验文件')"))
-    assert "全部 6 行校验通过" in page.content()
+    expect(page.locator("main")).to_contain_text("全部 6 行校验通过")
     _go(page, page.locator("button:text-is('导入这些数据')"))
-    assert "已从 november.csv 导入 6 行" in page.content()
+    expect(page.locator("main")).to_contain_text("已从 november.csv 导入 6 行")
     ctx.close()
     with shop.transaction() as s:
         nov = dict(s.execute(
@@ -133,7 +139,7 @@ def test_month_in_the_browser(server: str, browser: Any, shop: Database,  # noqa
     page.goto(f"{base}/appraisals/{a1}")
     page.fill("textarea[name=note]", "本月目标完成")
     _go(page, page.locator("button:text-is('提交自评')"))
-    assert "主管评分中" in page.content()
+    expect(page.locator("main")).to_contain_text("主管评分中")
     _shot(page, "agent-self-review-phone")
     phone.close()
     # supervisor: rate from the keyboard (arrow to the next level, Enter), finish the review
@@ -167,7 +173,7 @@ def test_month_in_the_browser(server: str, browser: Any, shop: Database,  # noqa
     _login(page, base, "e3")
     page.goto(f"{base}/appraisals/{nov['E003']}")
     _go(page, page.locator("button:text-is('确认结果')"))
-    assert "已确认" in page.content()
+    expect(page.locator("main")).to_contain_text("已确认")
     _shot(page, "agent-acknowledged")
     ctx.close()
     phone = browser.new_context(viewport={"width": 390, "height": 844})
@@ -177,9 +183,11 @@ def test_month_in_the_browser(server: str, browser: Any, shop: Database,  # noqa
     assert "Points and reasons" in page.content() and "10.00" in page.content()
     page.fill("textarea[name=reason]", "Execution was rated too high, to be fair")
     _go(page, page.locator("button:text-is('File the appeal')"))
-    assert "appealed" in page.content()
+    expect(page.locator("main p.muted").first).to_contain_text("appealed")
     _shot(page, "agent-appealed-en-phone")
     phone.close()
+    with shop.read() as s:
+        assert s.scalar(select(Appraisal.state).where(Appraisal.id == a1)).value == "appealed"
     # HR accepts and resolves at the appeal desk; the appraisal is re-scored
     ctx = browser.new_context()
     page = ctx.new_page()
@@ -189,7 +197,7 @@ def test_month_in_the_browser(server: str, browser: Any, shop: Database,  # noqa
     page.fill("textarea[name=changes]", "execution=比较满意")
     page.fill("input[name=resolution]", "复核后调整")
     _go(page, page.locator("button:text-is('处理并重新评分')"))
-    assert "申诉 1 已处理完毕" in page.content()
+    expect(page.locator("main")).to_contain_text("申诉 1 已处理完毕")
     page.goto(f"{base}/appraisals/{a1}")
     assert "申诉已处理" in page.content() and "复核后调整" in page.content()
     _shot(page, "hr-resolved")

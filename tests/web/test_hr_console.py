@@ -62,6 +62,10 @@ def test_upload_preview_lists_every_problem_and_saves_nothing(shop: Database,  #
         assert problems == [("2", "sales"), ("4", "sales"), ("5", "execution"),
                             ("7", "period"), ("8", "employee")], problems
         assert "十一月.csv" in r.text and "发现 5 个问题" in r.text
+        # each problem in the page's language (the CLI says the same in English)
+        assert "不是数字（应为金额，如 1280.50）" in r.text and "不允许负数金额" in r.text
+        assert "未知等级；应为以下之一：非常满意, 比较满意, 一般, 不满意" in r.text
+        assert "此表格属于 2026-11 周期" in r.text and "员工 &#39;E002&#39; 在 2026-11 的数据重复" in r.text
         assert "导入这些数据" not in r.text  # no way to import a sheet with problems
         assert _inputs(shop, "2026-11") == {f"E{i:03d}": {} for i in range(1, 7)}
         assert _audit_count(shop) == audit_before
@@ -124,7 +128,7 @@ def test_feedback_meeting_notes(shop: Database) -> None:  # noqa: F811
         assert "面谈记录" not in sup.get(page).text  # not before the results are out
         r = sup.post(f"{page}/feedback", data={"csrf": token(sup, page),
                                                "held_on": "2026-11-20", "notes": "提前面谈"})
-        assert r.status_code == 409 and "follows the published result" in r.text
+        assert r.status_code == 409 and "绩效面谈应在结果发布之后进行" in r.text
     _publish(shop)
     with TestClient(create_app(shop, secret="s")) as sup:
         login(sup, "sup1")

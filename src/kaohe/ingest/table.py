@@ -23,6 +23,7 @@ from kaohe.errors import ExprError, InputError
 from kaohe.numbers import DEC, dlit
 from kaohe.scheme.expr import parse
 from kaohe.scheme.models import InputSpec, Scheme
+from kaohe.text import N_, Text
 
 ROW = "__row"
 NAME = "name"
@@ -54,7 +55,8 @@ class InputTable:
 
 def decode(raw: bytes, source: str) -> str:
     if not raw.strip():
-        raise InputError("the file is empty; expected a header row and one row per employee",
+        raise InputError(Text(N_("the file is empty; expected a header row and one row per "
+                                 "employee")),
                          file=source)
     try:
         return raw.decode("utf-8-sig")
@@ -63,10 +65,11 @@ def decode(raw: bytes, source: str) -> str:
             return raw.decode("gb18030")
         except UnicodeDecodeError:
             row = raw[: utf8_error.start].count(b"\n") + 1
-            raise InputError(
-                f"cannot decode the file as UTF-8 or GB18030 (first bad byte "
-                f"0x{raw[utf8_error.start]:02x} at byte {utf8_error.start}); save it as "
-                "UTF-8 CSV", file=source, row=row) from None
+            raise InputError(Text(
+                N_("cannot decode the file as UTF-8 or GB18030 (first bad byte %(byte)s at "
+                   "byte %(at)s); save it as UTF-8 CSV"),
+                byte=f"0x{raw[utf8_error.start]:02x}", at=utf8_error.start),
+                file=source, row=row) from None
 
 
 def read_raw(path: str | Path) -> tuple[pl.DataFrame, str]:
@@ -76,7 +79,8 @@ def read_raw(path: str | Path) -> tuple[pl.DataFrame, str]:
     try:
         raw = p.read_bytes()
     except OSError as exc:
-        raise InputError(f"cannot read the file: {exc.strerror}", file=source) from None
+        raise InputError(Text(N_("cannot read the file: %(reason)s"), reason=exc.strerror),
+                         file=source) from None
     if p.suffix.lower() in (".xlsx", ".xlsm"):
         return _read_xlsx(raw, source), source
     text = decode(raw, source)
@@ -88,11 +92,13 @@ def read_raw(path: str | Path) -> tuple[pl.DataFrame, str]:
     except (pl.exceptions.PolarsError, ValueError) as exc:
         _locate_csv_problem(text, source)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"not a readable CSV table: {first}", file=source) from None
+        raise InputError(Text(N_("not a readable CSV table: %(detail)s"), detail=first),
+                         file=source) from None
     dup = next((c for c in frame.columns if _DUPLICATED.search(c)), None)
     if dup is not None:
         name = _DUPLICATED.sub("", dup)
-        raise InputError(f"the column {name!r} appears twice in the header; keep one",
+        raise InputError(Text(N_("the column %(name)s appears twice in the header; keep one"),
+                              name=repr(name)),
                          file=source, row=1, column=name)
     return frame, source
 
@@ -109,10 +115,12 @@ def _locate_csv_problem(text: str, source: str) -> None:
         header = next(reader)
         for n, record in enumerate(reader, start=2):
             if len(record) > len(header):
-                raise InputError(f"the row has {len(record)} fields but the header has "
-                                 f"{len(header)}", file=source, row=n)
+                raise InputError(Text(N_("the row has %(fields)s fields but the header has "
+                                         "%(header)s"), fields=len(record), header=len(header)),
+                                 file=source, row=n)
     except csv.Error as exc:
-        raise InputError(f"not a readable CSV table: {exc}", file=source,
+        raise InputError(Text(N_("not a readable CSV table: %(detail)s"), detail=str(exc)),
+                         file=source,
                          row=reader.line_num) from None
 
 
@@ -125,11 +133,12 @@ def _read_xlsx(raw: bytes, source: str) -> pl.DataFrame:
     try:
         wb = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except Exception as exc:
-        raise InputError(f"not a readable xlsx workbook: {exc}", file=source) from None
+        raise InputError(Text(N_("not a readable xlsx workbook: %(detail)s"), detail=str(exc)),
+                         file=source) from None
     ws = wb.worksheets[0]
     rows = list(ws.iter_rows(values_only=True))
     if not rows:
-        raise InputError("the workbook's first sheet is empty", file=source)
+        raise InputError(Text(N_("the workbook's first sheet is empty")), file=source)
     header = [str(h).strip() if h is not None else "" for h in rows[0]]
     cols: dict[str, list[str | None]] = {h: [] for h in header}
     for r in rows[1:]:
@@ -203,7 +212,8 @@ def map_headers(frame: pl.DataFrame, scheme: Scheme, source: str) -> dict[str, s
         canon = found
         if canon in seen:
             raise InputError(
-                f"columns {seen[canon]!r} and {header!r} both give {canon!r}; keep one",
+                Text(N_("columns %(first)s and %(second)s both give %(canon)s; keep one"),
+                     first=repr(seen[canon]), second=repr(header), canon=repr(canon)),
                 file=source, row=1, column=header)
         seen[canon] = header
         mapping[header] = canon
@@ -248,9 +258,9 @@ def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
     """Validate and type a table of text cells. ``partial``: some inputs may be absent (an
     update of a few columns); the columns present are checked all the same."""
     if frame.width == 0:
-        raise InputError("the file has no header row", file=source)
+        raise InputError(Text(N_("the file has no header row")), file=source)
     if frame.height == 0:
-        raise InputError("the file has a header but no data rows", file=source)
+        raise InputError(Text(N_("the file has a header but no data rows")), file=source)
     mapping = map_headers(frame, scheme, source)
     header_of = {canon: header for header, canon in mapping.items()}
     frame = frame.with_row_index(ROW, offset=2)
@@ -259,17 +269,18 @@ def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
         [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")
          for c in frame.columns if c != ROW]))
     if frame.height == 0:
-        raise InputError("the file has a header but no data rows", file=source)
+        raise InputError(Text(N_("the file has a header but no data rows")), file=source)
     frame = frame.select(ROW, *list(mapping)).rename(mapping)
     frame = frame.with_columns(
         [pl.col(c).str.strip_chars().replace("", None) for c in frame.columns if c != ROW]
     )
 
     if EMPLOYEE not in frame.columns:
-        raise InputError("missing column 'employee' (工号): every row needs an employee id",
+        raise InputError(Text(N_("missing column 'employee' (工号): every row needs an "
+                                 "employee id")),
                          file=source, column="employee")
     _fail(source, frame, frame[EMPLOYEE].is_null(), EMPLOYEE, header_of[EMPLOYEE],
-          "the employee id is empty")
+          Text(N_("the employee id is empty")))
 
     has_team = TEAM in frame.columns
     has_period = PERIOD in frame.columns
@@ -285,8 +296,9 @@ def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
     dups = dup.filter(pl.col(ROW) != pl.col("__first"))
     for r in dups.iter_rows(named=True):
         problem(InputError(
-            f"duplicate row for employee {r[EMPLOYEE]!r} in period {r[PERIOD] or '(none)'}: "
-            f"row {r['__first']} has it already", file=source, row=int(r[ROW]),
+            Text(N_("duplicate row for employee %(employee)s in period %(period)s: row "
+                    "%(first)s has it already"), employee=repr(r[EMPLOYEE]),
+                 period=r[PERIOD] or "(none)", first=r["__first"]), file=source, row=int(r[ROW]),
             column=header_of[EMPLOYEE]))
 
     converted: list[pl.Series] = []
@@ -301,7 +313,8 @@ def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
             label = f" ({spec.label})" if spec.label else ""
             names = " or ".join(repr(c) for c in columns[:3])
             raise InputError(
-                f"missing column {names}{label}; the scheme {scheme.id!r} needs it",
+                Text(N_("missing column %(names)s%(label)s; the scheme %(scheme)s needs it"),
+                     names=names, label=label, scheme=repr(scheme.id)),
                 file=source, column=columns[0])
         for col in columns:
             if col not in frame.columns:
@@ -345,7 +358,7 @@ def _periods(frame: pl.DataFrame, source: str, header_of: dict[str, str], has_pe
     header = header_of.get(PERIOD, "period")
     if bad.any():
         _fail(source, frame, bad, PERIOD, header,
-              "expected a month written YYYY-MM, e.g. 2026-10")
+              Text(N_("expected a month written YYYY-MM, e.g. 2026-10")))
     return frame.with_columns(
         pl.format("{}-{}", year.cast(pl.String), month.cast(pl.String).str.zfill(2)).alias(
             PERIOD),
@@ -366,7 +379,8 @@ def _convert(col: str, spec: InputSpec) -> tuple[pl.Expr, list[tuple[pl.Expr, st
                 mapping[a] = name
         canon = s.replace_strict(mapping, default=None, return_dtype=pl.String)
         return canon, [(s.is_not_null() & canon.is_null(),
-                        f"unknown level; expected one of {', '.join(spec.levels)}")]
+                        Text(N_("unknown level; expected one of %(levels)s"),
+                             levels=", ".join(spec.levels)))]
     text = s
     if spec.type != "count":
         text = pl.when(s.str.contains(_THOUSANDS.pattern)).then(
@@ -374,40 +388,43 @@ def _convert(col: str, spec: InputSpec) -> tuple[pl.Expr, list[tuple[pl.Expr, st
     is_pct = text.str.ends_with("%").fill_null(False)
     checks: list[tuple[pl.Expr, str]] = []
     if spec.type not in PERCENT_TYPES:
-        checks.append((is_pct, f"a percent is not allowed in a {spec.type} column; write a "
-                               "plain number"))
+        checks.append((is_pct, Text(N_("a percent is not allowed in a %(type)s column; write "
+                                       "a plain number"), type=spec.type)))
     parsed = pl.when(is_pct).then(text.str.strip_suffix("%")).otherwise(text).cast(
         DEC, strict=False)
     checks.append((s.is_not_null() & parsed.is_null(),
-                   f"not a number (expected {_kind(spec)})"))
+                   Text(N_("not a number (expected %(what)s)"), what=_kind(spec))))
     num = pl.when(is_pct).then(parsed * dlit(Decimal("0.01"))).otherwise(parsed)
     if spec.type == "count":
-        checks.append((num.is_not_null() & (num != num.floor()), "a count must be a whole number"))
+        checks.append((num.is_not_null() & (num != num.floor()),
+                       Text(N_("a count must be a whole number"))))
     if spec.type == "flag":
-        checks.append((num.is_not_null() & (num != dlit(0)) & (num != dlit(1)), "expected 1 or 0"))
+        checks.append((num.is_not_null() & (num != dlit(0)) & (num != dlit(1)),
+                       Text(N_("expected 1 or 0"))))
     low = spec.min if spec.min is not None else (Decimal(0) if spec.type in NON_NEGATIVE
                                                  else None)
     if low is not None:
-        what = ({"count": "a negative count", "money": "a negative amount"}.get(
-            spec.type, "a negative value") if low == 0
-            else f"a value below the minimum {low.normalize():f}")
-        checks.append((num.is_not_null() & (num < dlit(low)), f"{what} is not allowed"))
+        what = ({"count": Text(N_("a negative count")), "money": Text(N_("a negative amount"))}
+                .get(spec.type, Text(N_("a negative value"))) if low == 0
+                else Text(N_("a value below the minimum %(min)s"), min=f"{low.normalize():f}"))
+        checks.append((num.is_not_null() & (num < dlit(low)),
+                       Text(N_("%(what)s is not allowed"), what=what)))
     if spec.max is not None:
         checks.append((num.is_not_null() & (num > dlit(spec.max)),
-                       f"above the maximum {spec.max.normalize():f}"))
+                       Text(N_("above the maximum %(max)s"), max=f"{spec.max.normalize():f}")))
     if spec.default is not None:
         num = num.fill_null(dlit(spec.default))
     return num.cast(DEC), checks
 
 
-def _kind(spec: InputSpec) -> str:
-    return {
-        "count": "a whole number of occurrences",
-        "money": "an amount such as 1280.50",
-        "ratio": "a ratio such as 0.965 or 96.5%",
-        "flag": "1 or 0",
-        "score": "a score",
-    }.get(spec.type, "a number")
+def _kind(spec: InputSpec) -> Text:
+    return Text({
+        "count": N_("a whole number of occurrences"),
+        "money": N_("an amount such as 1280.50"),
+        "ratio": N_("a ratio such as 0.965 or 96.5%"),
+        "flag": N_("1 or 0"),
+        "score": N_("a score"),
+    }.get(spec.type, N_("a number")))
 
 
 def _required(table: pl.DataFrame, scheme: Scheme, source: str,
@@ -428,8 +445,9 @@ def _required(table: pl.DataFrame, scheme: Scheme, source: str,
                 header = next((header_of[f"{ident}@{r}"] for r in spec.raters
                                if f"{ident}@{r}" in header_of), f"{ident}@{spec.raters[0]}")
                 _fail(source, table, none & assessed, f"in:{ident}@{spec.raters[0]}", header,
-                      f"no rater gave a mark for {ident!r} ({spec.label}); at least one of "
-                      + ", ".join(f"{ident}@{r}" for r in spec.raters) + " is needed")
+                      Text(N_("no rater gave a mark for %(input)s (%(label)s); at least one of "
+                              "%(columns)s is needed"), input=repr(ident), label=spec.label,
+                           columns=", ".join(f"{ident}@{r}" for r in spec.raters)))
             continue
         col = f"in:{ident}"
         if spec.default is not None:
@@ -448,7 +466,8 @@ def _required(table: pl.DataFrame, scheme: Scheme, source: str,
         else:
             continue
         _fail(source, table, need, col, header_of.get(ident, ident),
-              "the value is missing" + (f" ({spec.label})" if spec.label else ""))
+              Text(N_("the value is missing%(label)s"),
+                   label=f" ({spec.label})" if spec.label else ""))
     return table
 
 
@@ -467,9 +486,11 @@ def _team_level(table: pl.DataFrame, scheme: Scheme, source: str,
         bad = first.filter(pl.col(col) != pl.col("__first"))
         for r in bad.iter_rows(named=True):
             problem(InputError(
-                f"{ident!r} must be the same on every row of team {r[TEAM] or '(none)'} in "
-                f"{r[PERIOD] or 'the period'}; row {r['__first_row']} has "
-                f"{_show(r['__first'])}", file=source, row=int(r[ROW]),
+                Text(N_("%(input)s must be the same on every row of team %(team)s in "
+                        "%(period)s; row %(first)s has %(value)s"), input=repr(ident),
+                     team=r[TEAM] or "(none)", period=r[PERIOD] or "the period",
+                     first=r["__first_row"], value=_show(r["__first"])),
+                file=source, row=int(r[ROW]),
                 column=header_of.get(ident, ident), value=_show(r[col])))
 
 

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kaohe.errors import KaoheError
+from kaohe.errors import InputError, KaoheError
 from kaohe.store.db import Database
 from kaohe.web import api, hr, i18n, pages
 from kaohe.web.deps import Throttle, lang_of, render
@@ -67,10 +67,13 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
 ]
+#: pages and API answers hold personal results: never kept by a browser or a proxy
+NO_STORE = [(b"cache-control", b"no-store")]
 
 
 class SecurityHeaders:
-    """Pages may load scripts and styles from this site only, and may not be framed."""
+    """Pages may load scripts and styles from this site only, may not be framed, and are not
+    stored by browsers or proxies (static files may be)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -80,9 +83,12 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        static = scope["path"].startswith("/static/")
+
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+                extra = SECURITY_HEADERS if static else SECURITY_HEADERS + NO_STORE
+                message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -101,6 +107,19 @@ class Language:
             return
         with i18n.using(lang_of(Request(scope))):
             await self.app(scope, receive, send)
+
+
+def where(exc: InputError) -> str:
+    """An input problem in the current language: file, row, column, value, what is wrong."""
+    parts = [p for p in (
+        exc.file,
+        i18n.gettext("row %(row)s") % {"row": exc.row} if exc.row is not None else None,
+        i18n.gettext("column %(column)s") % {"column": repr(exc.column)}
+        if exc.column is not None else None,
+        i18n.gettext("value %(value)s") % {"value": repr(exc.value)}
+        if exc.value is not None else None) if p]
+    return ": ".join([", ".join(parts), i18n.translate(exc.detail)]) if parts \
+        else i18n.translate(exc.detail)
 
 
 def _money(v: Any) -> str:
@@ -140,10 +159,10 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
     app.mount("/static", StaticFiles(directory=str(resources.files(__package__) / "static")),
               name="static")
 
-    def error_page(request: Request, status: int, detail: str) -> Response:
+    def error_page(request: Request, status: int, detail: object) -> Response:
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": detail}, status_code=status)
-        detail = i18n.gettext(detail)
+            return JSONResponse({"detail": str(detail)}, status_code=status)
+        detail = i18n.translate(detail)
         user = getattr(request.state, "user", None)
         return render(request, "error.html", status=status, user=user,
                       title=ERROR_TITLES.get(status, ERROR_TITLES[400]), detail=detail,
@@ -152,7 +171,9 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
     @app.exception_handler(KaoheError)
     async def kaohe_error(request: Request, exc: KaoheError) -> Response:
         status = exc.status if isinstance(exc, WorkflowError) else 400
-        return error_page(request, status, str(exc))
+        if isinstance(exc, InputError) and not request.url.path.startswith("/api/"):
+            return error_page(request, status, where(exc))
+        return error_page(request, status, exc.args[0] if exc.args else str(exc))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:

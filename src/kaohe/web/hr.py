@@ -205,7 +205,7 @@ async def hr_upload(cycle_id: RecordId, request: Request, session: SessionDep,
 
 def _error_row(e: KaoheError, path: Path) -> dict[str, Any]:
     """A problem as a row of the preview: where, and what (the file is the page's title)."""
-    text = str(getattr(e, "detail", None) or e)
+    text = i18n.translate(getattr(e, "detail", None) or e)
     return {"row": getattr(e, "row", None), "column": getattr(e, "column", None),
             "value": getattr(e, "value", None),
             "message": text.replace(str(path.parent) + "/", "")}

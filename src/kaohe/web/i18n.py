@@ -25,6 +25,11 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from kaohe.text import N_, Text
+
+__all__ = ["DEFAULT", "LANGUAGES", "N_", "Text", "gettext", "language", "ngettext",
+           "translate", "translations", "using"]
+
 #: the languages of the interface: the short code in ?lang= and the cookie → the locale
 LANGUAGES = {"zh": "zh_CN", "en": "en"}
 DEFAULT = "zh"
@@ -80,6 +85,15 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
-def N_(message: str) -> str:
-    """Mark a message for extraction; it is translated where it is shown."""
-    return message
+def translate(message: object) -> str:
+    """A message in the current language: a :class:`~kaohe.text.Text` from the services
+    (its template looked up, its parameters filled in, themselves translated), or a plain
+    message id; text the catalogue does not know is shown as it is."""
+    if isinstance(message, Text):
+        template = gettext(message.template)
+        if not message.params:
+            return template
+        params = {k: translate(v) if isinstance(v, Text) else v
+                  for k, v in message.params.items()}
+        return template % params
+    return gettext(str(message))

@@ -26,6 +26,7 @@ from kaohe.store.models import (
     Result,
     User,
 )
+from kaohe.text import N_, Text
 from kaohe.workflow import cycles, states
 from kaohe.workflow.audit import Actor, record
 from kaohe.workflow.calendar import add_workdays
@@ -37,11 +38,11 @@ def file_appeal(session: Session, *, appraisal_id: int, reason: str, actor: Acto
     day = today or dt.date.today()
     app = cycles.get_appraisal(session, appraisal_id)
     if not reason.strip():
-        raise Invalid("an appeal needs a written reason")
+        raise Invalid(Text(N_("an appeal needs a written reason")))
     if app.appeal_due is not None and day > app.appeal_due:
-        raise WorkflowError(f"the appeal window closed on {app.appeal_due.isoformat()} "
-                            f"({cycles.SETTINGS.appeal_window_workdays} working days after "
-                            "publication)")
+        raise WorkflowError(Text(N_("the appeal window closed on %(due)s (%(days)s working days "
+                                    "after publication)"), due=app.appeal_due.isoformat(),
+                                 days=cycles.SETTINGS.appeal_window_workdays))
     cycles.transition(session, appraisal_id=app.id, trigger="appeal", actor=actor)
     accept = add_workdays(day, cycles.SETTINGS.appeal_accept_workdays)
     resolve = add_workdays(day, cycles.SETTINGS.appeal_resolve_workdays)
@@ -67,7 +68,8 @@ def decide_appeal(session: Session, *, appeal_id: int, accept: bool, note: str, 
     cycles.require_role(actor, {"hr", "admin"}, "decide an appeal")
     appeal = get_appeal(session, appeal_id)
     if appeal.state is not AppealState.filed:
-        raise WorkflowError(f"appeal {appeal.id} is {appeal.state.value}, not filed")
+        raise WorkflowError(Text(N_("appeal %(id)s is %(state)s, not filed"), id=appeal.id,
+                                 state=appeal.state.value))
     appeal.state = AppealState.accepted if accept else AppealState.rejected
     appeal.decided_on = today or dt.date.today()
     appeal.decision_note = note
@@ -85,9 +87,10 @@ def resolve_appeal(session: Session, *, appeal_id: int, changes: dict[str, str],
     cycles.require_role(actor, {"hr", "admin"}, "resolve an appeal")
     appeal = get_appeal(session, appeal_id)
     if appeal.state is not AppealState.accepted:
-        raise WorkflowError(f"appeal {appeal.id} is {appeal.state.value}; accept it first")
+        raise WorkflowError(Text(N_("appeal %(id)s is %(state)s; accept it first"), id=appeal.id,
+                                 state=appeal.state.value))
     if not resolution.strip():
-        raise Invalid("a resolution needs a written explanation")
+        raise Invalid(Text(N_("a resolution needs a written explanation")))
     app = cycles.get_appraisal(session, appeal.appraisal_id)
     moved = _apply_and_rescore(session, app, changes, f"appeal {appeal.id}")
     appeal.state = AppealState.resolved
@@ -148,7 +151,8 @@ def _flush(session: Session, obj: Any) -> None:
     try:
         session.flush()
     except StaleDataError:
-        raise Conflict(f"{what} was changed by someone else; reload and try again") from None
+        raise Conflict(Text(N_("%(what)s was changed by someone else; reload and try again"),
+                            what=what)) from None
 
 
 def record_feedback(session: Session, *, appraisal_id: int, held_on: dt.date, notes: str,
@@ -159,11 +163,11 @@ def record_feedback(session: Session, *, appraisal_id: int, held_on: dt.date, no
         raise NotAllowed(f"{actor.username} may not record the feedback meeting of appraisal "
                          f"{app.id}")
     if not notes.strip():
-        raise Invalid("a feedback meeting needs notes")
+        raise Invalid(Text(N_("a feedback meeting needs notes")))
     if app.state not in (AppraisalState.published, AppraisalState.acknowledged,
                          AppraisalState.appealed, AppraisalState.resolved, AppraisalState.closed):
-        raise WorkflowError(f"appraisal {app.id} is {app.state.value}; the feedback meeting "
-                            "follows the published result")
+        raise WorkflowError(Text(N_("appraisal %(id)s is %(state)s; the feedback meeting follows "
+                                    "the published result"), id=app.id, state=app.state.value))
     fm = FeedbackMeeting(appraisal_id=app.id, held_on=held_on, notes=notes,
                          recorded_by=actor.username)
     session.add(fm)

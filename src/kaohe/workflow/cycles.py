@@ -40,6 +40,7 @@ from kaohe.store.models import (
     User,
     utcnow,
 )
+from kaohe.text import N_, Text
 from kaohe.workflow import states
 from kaohe.workflow.audit import Actor, record
 from kaohe.workflow.calendar import add_workdays
@@ -120,7 +121,7 @@ def scheme_of(sv: SchemeVersion) -> Scheme:
 def get_cycle(session: Session, cycle_id: int) -> Cycle:
     cycle = session.get(Cycle, cycle_id)
     if cycle is None:
-        raise NotFound(f"no cycle {cycle_id}")
+        raise NotFound(Text(N_("no cycle %(id)s"), id=cycle_id))
     return cycle
 
 
@@ -134,19 +135,22 @@ def find_cycle(session: Session, *, scheme_id: str, period: str) -> Cycle:
 
 def require_role(actor: Actor, roles: set[str], what: str) -> None:
     if not set(actor.roles) & roles:
-        raise NotAllowed(f"{actor.username} may not {what} (needs role {' or '.join(sorted(roles))})")
+        raise NotAllowed(Text(N_("%(user)s may not %(what)s (needs role %(roles)s)"),
+                              user=actor.username, what=what, roles=" or ".join(sorted(roles))))
 
 
 def open_cycle(session: Session, *, scheme_ref: str, period: str, actor: Actor) -> Cycle:
     """Create the cycle, pin the scheme version, and one appraisal per active employee."""
     require_role(actor, {"hr", "admin"}, "open a cycle")
     if not PERIOD_RE.match(period):
-        raise Invalid(f"period {period!r}: expected a month written YYYY-MM, e.g. 2026-10")
+        raise Invalid(Text(N_("period %(period)s: expected a month written YYYY-MM, e.g. 2026-10"),
+                           period=repr(period)))
     text, source = scheme_text(scheme_ref)
     sv = save_scheme(session, text=text, source=source, actor=actor)
     if session.scalar(select(Cycle).where(Cycle.scheme_id == sv.scheme_id,
                                           Cycle.period == period)) is not None:
-        raise WorkflowError(f"a cycle for {sv.scheme_id} {period} exists already")
+        raise WorkflowError(Text(N_("a cycle for %(scheme)s %(period)s exists already"),
+                                 scheme=sv.scheme_id, period=period))
     cycle = Cycle(scheme_id=sv.scheme_id, scheme_version=sv, period=period,
                   state=CycleState.draft)
     session.add(cycle)
@@ -194,7 +198,8 @@ def _staged(session: Session, cycle: Cycle, path: str | Path
     canon = frame.rename(mapping).select(list(mapping.values())).with_row_index(ROW, offset=2)
     if PERIOD in canon.columns:
         for r in table.frame.filter(pl.col(PERIOD) != cycle.period).iter_rows(named=True):
-            problem(InputError(f"this sheet is for cycle {cycle.period}", file=source,
+            problem(InputError(Text(N_("this sheet is for cycle %(period)s"),
+                                    period=cycle.period), file=source,
                                row=int(r[ROW]), column="period", value=r[PERIOD]))
     rows_now = session.execute(
         select(Employee.code, Appraisal.id, Appraisal.inputs)
@@ -214,12 +219,13 @@ def _staged(session: Session, cycle: Cycle, path: str | Path
         if not code:
             continue  # blank line, or an empty id (reported by prepare)
         if app_id is None:
-            problem(InputError(f"employee {code!r} has no appraisal in cycle {cycle.period}",
+            problem(InputError(Text(N_("employee %(code)s has no appraisal in cycle %(period)s"),
+                                    code=repr(code), period=cycle.period),
                                file=source, row=int(r[ROW]), column=EMPLOYEE, value=code))
             continue
         if app_id in frozen:
-            problem(InputError("this appraisal is published; change it through an appeal or "
-                               "an HR correction", file=source, row=int(r[ROW]),
+            problem(InputError(Text(N_("this appraisal is published; change it through an appeal "
+                                       "or an HR correction")), file=source, row=int(r[ROW]),
                                column=EMPLOYEE, value=code))
             continue
         values = {c: (r[c].strip() if isinstance(r[c], str) and r[c].strip() else None)
@@ -234,8 +240,9 @@ def _staged(session: Session, cycle: Cycle, path: str | Path
 
 def _importable(cycle: Cycle) -> None:
     if cycle.state not in (CycleState.open, CycleState.reviewing):
-        raise WorkflowError(f"cycle {cycle.id} is {cycle.state.value}; inputs can be imported "
-                            "only while it is open or reviewing")
+        raise WorkflowError(Text(N_("cycle %(id)s is %(state)s; inputs can be imported only "
+                                    "while it is open or reviewing"), id=cycle.id,
+                                 state=cycle.state.value))
 
 
 def preview_inputs(session: Session, *, cycle_id: int, path: str | Path,
@@ -339,12 +346,13 @@ def _compute(session: Session, cycle: Cycle) -> tuple[list[dict[str, Any]], dict
     scheme = scheme_of(cycle.scheme_version)
     frame = _history_frame(session, cycle, scheme)
     if frame.height == 0:
-        raise WorkflowError(f"cycle {cycle.id} has no appraisals to score")
+        raise WorkflowError(Text(N_("cycle %(id)s has no appraisals to score"), id=cycle.id))
     hashes = {(r[EMPLOYEE], r[PERIOD]): input_hash(r) for r in frame.iter_rows(named=True)}
     try:
         table = prepare(frame, scheme, f"cycle {cycle.scheme_id} {cycle.period}")
     except InputError as exc:
-        raise WorkflowError(f"the stored inputs cannot be scored: {exc}") from None
+        raise WorkflowError(Text(N_("the stored inputs cannot be scored: %(problem)s"),
+                                 problem=exc)) from None
     outcome = score_table(scheme, table).outcome
     from kaohe.engine.explain import short_reasons
 
@@ -399,8 +407,9 @@ def score_cycle(session: Session, *, cycle_id: int, actor: Actor) -> tuple[int, 
     require_role(actor, {"hr", "admin"}, "score a cycle")
     cycle = get_cycle(session, cycle_id)
     if cycle.state not in (CycleState.open, CycleState.reviewing):
-        raise WorkflowError(f"cycle {cycle.id} is {cycle.state.value}: published results are "
-                            "frozen; change one through an appeal or an HR correction")
+        raise WorkflowError(Text(N_("cycle %(id)s is %(state)s: published results are frozen; "
+                                    "change one through an appeal or an HR correction"),
+                                 id=cycle.id, state=cycle.state.value))
     recs, hashes, warnings = _compute(session, cycle)
     n = _write_results(session, cycle, recs, hashes, "score")
     if cycle.state is CycleState.open:
@@ -414,7 +423,7 @@ def score_cycle(session: Session, *, cycle_id: int, actor: Actor) -> tuple[int, 
 def get_appraisal(session: Session, appraisal_id: int) -> Appraisal:
     app = session.get(Appraisal, appraisal_id)
     if app is None:
-        raise NotFound(f"no appraisal {appraisal_id}")
+        raise NotFound(Text(N_("no appraisal %(id)s"), id=appraisal_id))
     return app
 
 
@@ -436,18 +445,21 @@ def transition(session: Session, *, appraisal_id: int, trigger: str, actor: Acto
     user = session.get(User, actor.user_id) if actor.user_id is not None else None
     spec = states.APPRAISAL.get(trigger)
     if spec is not None and not may(actor, user, spec.roles, app):
-        raise NotAllowed(f"{actor.username} may not {trigger} appraisal {app.id}")
+        raise NotAllowed(Text(N_("%(user)s may not %(action)s appraisal %(id)s"),
+                              user=actor.username, action=trigger, id=app.id))
     t = states.find(states.APPRAISAL, trigger, app.state.value, "appraisal")
     if expected_version is not None and app.version != expected_version:
-        raise Conflict(f"appraisal {app.id} was changed by someone else (version "
-                       f"{app.version}, you had {expected_version}); reload and try again")
+        raise Conflict(Text(N_("appraisal %(id)s was changed by someone else (version "
+                               "%(version)s, you had %(yours)s); reload and try again"),
+                            id=app.id, version=app.version, yours=expected_version))
     before = app.state.value
     if trigger == "submit_self_review" and note:
         app.self_review = note
     if trigger == "submit_supervisor_review" and note:
         app.supervisor_comment = note
     if trigger == "publish" and app.cycle.state is not CycleState.published:
-        raise WorkflowError("appraisals are published with their cycle: `kaohe cycle publish`")
+        raise WorkflowError(Text(N_("appraisals are published with their cycle: `kaohe cycle "
+                                    "publish`")))
     if trigger == "acknowledge":
         from kaohe.store.models import Acknowledgement
 
@@ -458,8 +470,8 @@ def transition(session: Session, *, appraisal_id: int, trigger: str, actor: Acto
     try:
         session.flush()
     except StaleDataError:
-        raise Conflict(f"appraisal {app_id} was changed by someone else; reload and try "
-                       "again") from None
+        raise Conflict(Text(N_("appraisal %(id)s was changed by someone else; reload and try "
+                               "again"), id=app_id)) from None
     record(session, action=f"appraisal.{trigger}", actor=actor, target_type="appraisal",
            target_id=app.id, details={"from": before, "to": t.dest, "note": note})
     return app
@@ -498,14 +510,17 @@ def cycle_transition(session: Session, *, cycle_id: int, trigger: str, actor: Ac
     if trigger == "approve":
         not_ready = {k.value: v for k, v in counts.items() if k is not AppraisalState.hr_approval}
         if not_ready:
-            raise WorkflowError("every appraisal must be waiting for HR approval first; still: "
-                                + ", ".join(f"{v} {k}" for k, v in sorted(not_ready.items())))
+            raise WorkflowError(Text(N_("every appraisal must be waiting for HR approval first; "
+                                        "still: %(states)s"),
+                                     states=", ".join(f"{v} {k}"
+                                                      for k, v in sorted(not_ready.items()))))
         unscored = session.scalar(
             select(func.count()).select_from(Appraisal).where(
                 Appraisal.cycle_id == cycle.id,
                 ~Appraisal.id.in_(select(Result.appraisal_id).where(Result.is_current.is_(True)))))
         if unscored:
-            raise WorkflowError(f"{unscored} appraisals have no score yet: `kaohe cycle score`")
+            raise WorkflowError(Text(N_("%(n)s appraisals have no score yet: `kaohe cycle score`"),
+                                     n=unscored))
     if trigger == "publish":
         day = today or dt.date.today()
         appeal_due = add_workdays(day, SETTINGS.appeal_window_workdays)
@@ -529,7 +544,7 @@ def cycle_transition(session: Session, *, cycle_id: int, trigger: str, actor: Ac
                 Appraisal.cycle_id == cycle.id,
                 Appeal.state.in_([AppealState.filed, AppealState.accepted])))
         if open_appeals:
-            raise WorkflowError(f"{open_appeals} appeals are still open")
+            raise WorkflowError(Text(N_("%(n)s appeals are still open"), n=open_appeals))
         session.execute(
             update(Appraisal).where(Appraisal.cycle_id == cycle.id,
                                     Appraisal.state.in_([AppraisalState.published,
@@ -542,7 +557,8 @@ def cycle_transition(session: Session, *, cycle_id: int, trigger: str, actor: Ac
     try:
         session.flush()
     except StaleDataError:
-        raise Conflict(f"cycle {cycle_id} was changed by someone else; try again") from None
+        raise Conflict(Text(N_("cycle %(id)s was changed by someone else; try again"),
+                            id=cycle_id)) from None
     session.expire_all()
     record(session, action=f"cycle.{trigger}", actor=actor, target_type="cycle",
            target_id=cycle.id, details=details)
@@ -557,11 +573,13 @@ def rate(session: Session, *, appraisal_id: int, input_id: str, value: str, acto
 
     app = get_appraisal(session, appraisal_id)
     if app.state.value in states.FROZEN:
-        raise WorkflowError(f"appraisal {app.id} is {app.state.value}; ratings are closed")
+        raise WorkflowError(Text(N_("appraisal %(id)s is %(state)s; ratings are closed"),
+                                 id=app.id, state=app.state.value))
     scheme = scheme_of(app.cycle.scheme_version)
     spec = scheme.inputs.get(input_id)
     if spec is None:
-        raise Invalid(f"{input_id!r} is not an input of scheme {scheme.id}")
+        raise Invalid(Text(N_("%(input)s is not an input of scheme %(scheme)s"),
+                           input=repr(input_id), scheme=scheme.id))
     user = session.get(User, actor.user_id) if actor.user_id is not None else None
     allowed = {
         "self": user is not None and user.employee_id == app.employee_id,
@@ -571,16 +589,19 @@ def rate(session: Session, *, appraisal_id: int, input_id: str, value: str, acto
         and user.employee_id != app.employee_id,
     }
     if not allowed.get(role, False):
-        raise NotAllowed(f"{actor.username} may not rate appraisal {app.id} as {role}")
+        raise NotAllowed(Text(N_("%(user)s may not rate appraisal %(id)s as %(role)s"),
+                              user=actor.username, id=app.id, role=role))
     if spec.raters and role not in spec.raters:
-        raise Invalid(f"{input_id!r} is rated by {', '.join(spec.raters)}, not {role}")
+        raise Invalid(Text(N_("%(input)s is rated by %(raters)s, not %(role)s"),
+                           input=repr(input_id), raters=", ".join(spec.raters), role=role))
     _check_value(spec, value, input_id)
     if role == "peer":
         assert user is not None
         if session.scalar(select(PeerBallot).where(
                 PeerBallot.appraisal_id == app.id, PeerBallot.input_id == input_id,
                 PeerBallot.user_id == user.id)) is not None:
-            raise Conflict(f"you have rated {input_id} of appraisal {app.id} already")
+            raise Conflict(Text(N_("you have rated %(input)s of appraisal %(id)s already"),
+                                input=input_id, id=app.id))
         session.add(PeerBallot(appraisal_id=app.id, input_id=input_id, user_id=user.id))
         rating = Rating(appraisal_id=app.id, input_id=input_id, rater_role="peer",
                         rater_user_id=None, value=value)
@@ -594,23 +615,26 @@ def rate(session: Session, *, appraisal_id: int, input_id: str, value: str, acto
         Rating.rater_user_id == (user.id if user else None)))
     if existing is None:
         if expected_version not in (None, 0):
-            raise Conflict(f"the {role} rating of {input_id} was removed meanwhile; reload")
+            raise Conflict(Text(N_("the %(role)s rating of %(input)s was removed meanwhile; "
+                                   "reload"), role=role, input=input_id))
         rating = Rating(appraisal_id=app.id, input_id=input_id, rater_role=role,
                         rater_user_id=user.id if user else None, value=value)
         session.add(rating)
     else:
         rating = existing
         if expected_version is not None and rating.version != expected_version:
-            raise Conflict(f"the {role} rating of {input_id} on appraisal {app.id} was saved by "
-                           f"someone else (now {rating.value!r}, version {rating.version}); "
-                           "reload and try again")
+            raise Conflict(Text(N_("the %(role)s rating of %(input)s on appraisal %(id)s was "
+                                   "saved by someone else (now %(value)s, version %(version)s); "
+                                   "reload and try again"), role=role, input=input_id,
+                                id=app.id, value=repr(rating.value), version=rating.version))
         rating.value = value
     app_id = app.id
     try:
         session.flush()
     except StaleDataError:
-        raise Conflict(f"the {role} rating of {input_id} on appraisal {app_id} was saved by "
-                       "someone else; reload and try again") from None
+        raise Conflict(Text(N_("the %(role)s rating of %(input)s on appraisal %(id)s was saved "
+                               "by someone else; reload and try again"), role=role,
+                            input=input_id, id=app_id)) from None
     record(session, action="rating.saved", actor=actor, target_type="appraisal",
            target_id=app.id, details={"input": input_id, "role": role, "value": value})
     return rating
@@ -620,15 +644,18 @@ def _check_value(spec: Any, value: str, input_id: str) -> None:
     if spec.type == "level":
         names = set(spec.levels or {}) | {a for al in (spec.levels or {}).values() for a in al}
         if value not in names:
-            raise Invalid(f"{value!r} is not a level of {input_id} "
-                          f"({', '.join(spec.levels or {})})")
+            raise Invalid(Text(N_("%(value)s is not a level of %(input)s (%(levels)s)"),
+                               value=repr(value), input=input_id,
+                               levels=", ".join(spec.levels or {})))
         return
     try:
         num = Decimal(value)
     except ArithmeticError:
-        raise Invalid(f"{value!r} is not a number ({input_id})") from None
+        raise Invalid(Text(N_("%(value)s is not a number (%(input)s)"), value=repr(value),
+                           input=input_id)) from None
     if (spec.min is not None and num < spec.min) or (spec.max is not None and num > spec.max):
-        raise Invalid(f"{value} is outside {spec.min}–{spec.max} ({input_id})")
+        raise Invalid(Text(N_("%(value)s is outside %(min)s–%(max)s (%(input)s)"), value=value,
+                           min=spec.min, max=spec.max, input=input_id))
 
 
 def add_incident(session: Session, *, appraisal_id: int, input_id: str, date: dt.date,
@@ -636,17 +663,22 @@ def add_incident(session: Session, *, appraisal_id: int, input_id: str, date: dt
     app = get_appraisal(session, appraisal_id)
     user = session.get(User, actor.user_id) if actor.user_id is not None else None
     if not may(actor, user, frozenset({"team", "hr", "admin"}), app):
-        raise NotAllowed(f"{actor.username} may not record incidents for appraisal {app.id}")
+        raise NotAllowed(Text(N_("%(user)s may not record incidents for appraisal %(id)s"),
+                              user=actor.username, id=app.id))
     if app.state.value in states.FROZEN:
-        raise WorkflowError(f"appraisal {app.id} is {app.state.value}; record the incident in "
-                            "the next cycle or through an HR correction")
+        raise WorkflowError(Text(N_("appraisal %(id)s is %(state)s; record the incident in the "
+                                    "next cycle or through an HR correction"), id=app.id,
+                                 state=app.state.value))
     spec = scheme_of(app.cycle.scheme_version).inputs.get(input_id)
     if spec is None or spec.type not in ("count", "number") or spec.raters:
-        raise Invalid(f"{input_id!r} is not a count or points input of the scheme")
+        raise Invalid(Text(N_("%(input)s is not a count or points input of the scheme"),
+                           input=repr(input_id)))
     if count <= 0:
-        raise Invalid("an incident counts at least once (or a positive number of points)")
+        raise Invalid(Text(N_("an incident counts at least once (or a positive number of "
+                              "points)")))
     if spec.type == "count" and count != count.to_integral_value():
-        raise Invalid(f"{input_id!r} counts occurrences; {count} is not a whole number")
+        raise Invalid(Text(N_("%(input)s counts occurrences; %(count)s is not a whole number"),
+                           input=repr(input_id), count=count))
     inc = Incident(appraisal_id=app.id, input_id=input_id, date=date, count=count, note=note,
                    recorded_by=actor.username)
     session.add(inc)

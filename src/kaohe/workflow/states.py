@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from kaohe.store.models import AppraisalState as A
 from kaohe.store.models import CycleState as C
+from kaohe.text import N_, Text
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,14 @@ def find(table: dict[str, Transition], trigger: str, state: str, kind: str) -> T
     if t is None:
         from kaohe.workflow.errors import Invalid
 
-        raise Invalid(f"unknown action {trigger!r}; known: {', '.join(table)}")
+        raise Invalid(Text(N_("unknown action %(action)s; known: %(known)s"),
+                           action=repr(trigger), known=", ".join(table)))
     if state not in t.sources:
         from kaohe.workflow.errors import WorkflowError
 
-        raise WorkflowError(
-            f"cannot {trigger} a{'n' if kind[0] in 'aeiou' else ''} {kind} in state {state} "
-            f"(allowed from: {', '.join(t.sources)})"
-        )
+        raise WorkflowError(Text(
+            N_("cannot %(action)s an appraisal in state %(state)s (allowed from: %(sources)s)")
+            if kind == "appraisal" else
+            N_("cannot %(action)s a cycle in state %(state)s (allowed from: %(sources)s)"),
+            action=trigger, state=state, sources=", ".join(t.sources)))
     return t
