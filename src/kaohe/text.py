@@ -32,3 +32,32 @@ class Text(str):
 
 def _rebuild(template: str, params: dict[str, Any]) -> Text:
     return Text(template, **params)
+
+
+class Term(str):
+    """An identifier shown as itself in English messages (``self_review``), with the label an
+    interface shows instead (``N_("self-review")``, translated)."""
+
+    label: str
+
+    def __new__(cls, ident: str, label: str) -> Term:
+        obj = super().__new__(cls, ident)
+        obj.label = label
+        return obj
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Term, (str(self), self.label))
+
+
+class Terms(str):
+    """Several terms, written ``a, b`` (each shown by its label in an interface)."""
+
+    items: tuple[Term, ...]
+
+    def __new__(cls, items: list[Term]) -> Terms:
+        obj = super().__new__(cls, ", ".join(items))
+        obj.items = tuple(items)
+        return obj
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Terms, (list(self.items),))

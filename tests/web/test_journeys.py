@@ -96,12 +96,12 @@ def test_illegal_web_action_is_refused_with_a_reason(shop: Database, tmp_path: P
         r = agent.post(f"{page}/action", data={"csrf": token(agent, page),
                                                "action": "acknowledge"})
         # the reason, in the page's language: Chinese, then English
-        assert r.status_code == 409 and "考核单处于 self_review 状态，不能执行 acknowledge" in r.text
+        assert r.status_code == 409 and "考核单处于“自评中”状态，不能确认结果（可在以下状态进行：已发布）" in r.text
         agent.get(f"{page}?lang=en")
         r = agent.post(f"{page}/action", data={"csrf": token(agent, page),
                                                "action": "acknowledge"})
         assert r.status_code == 409 and "cannot acknowledge an appraisal in state " \
-            "self_review (allowed from: published)" in r.text
+            "self-review (allowed from: published)" in r.text  # labels, not ids
 
 
 def test_form_and_zip_exports(shop: Database) -> None:  # noqa: F811

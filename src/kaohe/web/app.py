@@ -29,27 +29,9 @@ from kaohe.errors import InputError, KaoheError
 from kaohe.store.db import Database
 from kaohe.web import api, hr, i18n, pages
 from kaohe.web.deps import Throttle, lang_of, render
+from kaohe.workflow import states
 from kaohe.workflow.errors import WorkflowError
 
-#: appraisal and cycle states as shown (translated where shown)
-STATE_LABELS = {
-    "self_review": i18n.N_("self-review"),
-    "supervisor_review": i18n.N_("supervisor review"),
-    "second_review": i18n.N_("second review"),
-    "hr_approval": i18n.N_("waiting for HR"),
-    "published": i18n.N_("published"),
-    "acknowledged": i18n.N_("acknowledged"),
-    "appealed": i18n.N_("appealed"),
-    "resolved": i18n.N_("appeal resolved"),
-    "closed": i18n.N_("closed"),
-    "draft": i18n.N_("draft"),
-    "open": i18n.N_("open"),
-    "reviewing": i18n.N_("reviewing"),
-    "approved": i18n.N_("approved"),
-    "filed": i18n.N_("filed"),
-    "accepted": i18n.N_("accepted"),
-    "rejected": i18n.N_("rejected"),
-}
 ERROR_TITLES = {
     400: i18n.N_("This could not be done"),
     403: i18n.N_("Not allowed"),
@@ -148,7 +130,7 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
         gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True)
     env.filters["money"] = _money
     env.filters["num"] = _num
-    env.filters["state"] = lambda s: i18n.gettext(STATE_LABELS.get(str(s), str(s)))
+    env.filters["state"] = lambda s: i18n.gettext(states.STATE_LABELS.get(str(s), str(s)))
     app.state.templates = templates
 
     key = secret or os.environ.get("KAOHE_SECRET_KEY") or secrets.token_urlsafe(32)

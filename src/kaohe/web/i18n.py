@@ -25,7 +25,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-from kaohe.text import N_, Text
+from kaohe.text import N_, Term, Terms, Text
 
 __all__ = ["DEFAULT", "LANGUAGES", "N_", "Text", "gettext", "language", "ngettext",
            "translate", "translations", "using"]
@@ -93,7 +93,11 @@ def translate(message: object) -> str:
         template = gettext(message.template)
         if not message.params:
             return template
-        params = {k: translate(v) if isinstance(v, Text) else v
+        params = {k: translate(v) if isinstance(v, (Text, Term, Terms)) else v
                   for k, v in message.params.items()}
         return template % params
+    if isinstance(message, Term):
+        return gettext(message.label)
+    if isinstance(message, Terms):
+        return ", ".join(gettext(t.label) for t in message.items)
     return gettext(str(message))

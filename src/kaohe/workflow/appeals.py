@@ -69,7 +69,7 @@ def decide_appeal(session: Session, *, appeal_id: int, accept: bool, note: str, 
     appeal = get_appeal(session, appeal_id)
     if appeal.state is not AppealState.filed:
         raise WorkflowError(Text(N_("appeal %(id)s is %(state)s, not filed"), id=appeal.id,
-                                 state=appeal.state.value))
+                                 state=states.state_term(appeal.state.value)))
     appeal.state = AppealState.accepted if accept else AppealState.rejected
     appeal.decided_on = today or dt.date.today()
     appeal.decision_note = note
@@ -88,7 +88,7 @@ def resolve_appeal(session: Session, *, appeal_id: int, changes: dict[str, str],
     appeal = get_appeal(session, appeal_id)
     if appeal.state is not AppealState.accepted:
         raise WorkflowError(Text(N_("appeal %(id)s is %(state)s; accept it first"), id=appeal.id,
-                                 state=appeal.state.value))
+                                 state=states.state_term(appeal.state.value)))
     if not resolution.strip():
         raise Invalid(Text(N_("a resolution needs a written explanation")))
     app = cycles.get_appraisal(session, appeal.appraisal_id)
@@ -167,7 +167,7 @@ def record_feedback(session: Session, *, appraisal_id: int, held_on: dt.date, no
     if app.state not in (AppraisalState.published, AppraisalState.acknowledged,
                          AppraisalState.appealed, AppraisalState.resolved, AppraisalState.closed):
         raise WorkflowError(Text(N_("appraisal %(id)s is %(state)s; the feedback meeting follows "
-                                    "the published result"), id=app.id, state=app.state.value))
+                                    "the published result"), id=app.id, state=states.state_term(app.state.value)))
     fm = FeedbackMeeting(appraisal_id=app.id, held_on=held_on, notes=notes,
                          recorded_by=actor.username)
     session.add(fm)

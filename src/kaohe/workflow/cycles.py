@@ -242,7 +242,7 @@ def _importable(cycle: Cycle) -> None:
     if cycle.state not in (CycleState.open, CycleState.reviewing):
         raise WorkflowError(Text(N_("cycle %(id)s is %(state)s; inputs can be imported only "
                                     "while it is open or reviewing"), id=cycle.id,
-                                 state=cycle.state.value))
+                                 state=states.state_term(cycle.state.value)))
 
 
 def preview_inputs(session: Session, *, cycle_id: int, path: str | Path,
@@ -409,7 +409,7 @@ def score_cycle(session: Session, *, cycle_id: int, actor: Actor) -> tuple[int, 
     if cycle.state not in (CycleState.open, CycleState.reviewing):
         raise WorkflowError(Text(N_("cycle %(id)s is %(state)s: published results are frozen; "
                                     "change one through an appeal or an HR correction"),
-                                 id=cycle.id, state=cycle.state.value))
+                                 id=cycle.id, state=states.state_term(cycle.state.value)))
     recs, hashes, warnings = _compute(session, cycle)
     n = _write_results(session, cycle, recs, hashes, "score")
     if cycle.state is CycleState.open:
@@ -446,7 +446,7 @@ def transition(session: Session, *, appraisal_id: int, trigger: str, actor: Acto
     spec = states.APPRAISAL.get(trigger)
     if spec is not None and not may(actor, user, spec.roles, app):
         raise NotAllowed(Text(N_("%(user)s may not %(action)s appraisal %(id)s"),
-                              user=actor.username, action=trigger, id=app.id))
+                              user=actor.username, action=states.action_term(trigger), id=app.id))
     t = states.find(states.APPRAISAL, trigger, app.state.value, "appraisal")
     if expected_version is not None and app.version != expected_version:
         raise Conflict(Text(N_("appraisal %(id)s was changed by someone else (version "
@@ -574,7 +574,7 @@ def rate(session: Session, *, appraisal_id: int, input_id: str, value: str, acto
     app = get_appraisal(session, appraisal_id)
     if app.state.value in states.FROZEN:
         raise WorkflowError(Text(N_("appraisal %(id)s is %(state)s; ratings are closed"),
-                                 id=app.id, state=app.state.value))
+                                 id=app.id, state=states.state_term(app.state.value)))
     scheme = scheme_of(app.cycle.scheme_version)
     spec = scheme.inputs.get(input_id)
     if spec is None:
@@ -668,7 +668,7 @@ def add_incident(session: Session, *, appraisal_id: int, input_id: str, date: dt
     if app.state.value in states.FROZEN:
         raise WorkflowError(Text(N_("appraisal %(id)s is %(state)s; record the incident in the "
                                     "next cycle or through an HR correction"), id=app.id,
-                                 state=app.state.value))
+                                 state=states.state_term(app.state.value)))
     spec = scheme_of(app.cycle.scheme_version).inputs.get(input_id)
     if spec is None or spec.type not in ("count", "number") or spec.raters:
         raise Invalid(Text(N_("%(input)s is not a count or points input of the scheme"),

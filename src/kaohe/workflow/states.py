@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from kaohe.store.models import AppraisalState as A
 from kaohe.store.models import CycleState as C
-from kaohe.text import N_, Text
+from kaohe.text import N_, Term, Terms, Text
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,49 @@ CYCLE: dict[str, Transition] = {t.trigger: t for t in [
     _t("close", (C.published.value,), C.closed.value, {"hr", "admin"}, "关闭"),
 ]}
 
+#: states and actions as an interface shows them (English labels, translated where shown)
+STATE_LABELS = {
+    "self_review": N_("self-review"),
+    "supervisor_review": N_("supervisor review"),
+    "second_review": N_("second review"),
+    "hr_approval": N_("waiting for HR"),
+    "published": N_("published"),
+    "acknowledged": N_("acknowledged"),
+    "appealed": N_("appealed"),
+    "resolved": N_("appeal resolved"),
+    "closed": N_("closed"),
+    "draft": N_("draft"),
+    "open": N_("open"),
+    "reviewing": N_("reviewing"),
+    "approved": N_("approved"),
+    "filed": N_("filed"),
+    "accepted": N_("accepted"),
+    "rejected": N_("rejected"),
+}
+ACTION_LABELS = {
+    "submit_self_review": N_("submit the self-review"),
+    "submit_supervisor_review": N_("finish the supervisor review"),
+    "approve_second_review": N_("approve the second review"),
+    "return_for_review": N_("return to the supervisor"),
+    "publish": N_("publish"),
+    "acknowledge": N_("acknowledge"),
+    "appeal": N_("appeal"),
+    "resolve": N_("resolve the appeal"),
+    "close": N_("close"),
+    "open": N_("open the cycle"),
+    "start_review": N_("start the review"),
+    "approve": N_("approve"),
+}
+
+
+def state_term(state: str) -> Term:
+    return Term(state, STATE_LABELS.get(state, state))
+
+
+def action_term(action: str) -> Term:
+    return Term(action, ACTION_LABELS.get(action, action))
+
+
 #: appraisal states whose results are frozen (a change needs an appeal or an HR correction)
 FROZEN = {A.published.value, A.acknowledged.value, A.appealed.value, A.resolved.value,
           A.closed.value}
@@ -72,5 +115,6 @@ def find(table: dict[str, Transition], trigger: str, state: str, kind: str) -> T
             N_("cannot %(action)s an appraisal in state %(state)s (allowed from: %(sources)s)")
             if kind == "appraisal" else
             N_("cannot %(action)s a cycle in state %(state)s (allowed from: %(sources)s)"),
-            action=trigger, state=state, sources=", ".join(t.sources)))
+            action=action_term(trigger), state=state_term(state),
+            sources=Terms([state_term(x) for x in t.sources])))
     return t
