@@ -236,6 +236,13 @@ def test_scheme_editor_checks_as_you_type(server: str, browser: Any,
     assert "The scheme has errors" in page.locator("#what-if").inner_text()
     assert page.url.endswith("/hr/cycles/1/scheme?lang=en")  # no page load happened
     _shot(page, "hr-scheme-editor-en")
+    # saved as a new version (htmx asks the browser to go to the console)
+    box.fill(text.replace("{name: 高级, label_en: Senior, min: 90}",
+                          "{name: 高级, label_en: Senior, min: 95}"))
+    page.locator("button:text-is('Save as a new version')").click()
+    page.wait_for_url(f"{server}/hr/cycles")
+    expect(page.locator("main")).to_contain_text("Saved taobao-presales version 2")
+    assert page.locator("option", has_text="taobao-presales v2").count() == 1
     assert not errors, errors  # nothing refused by the CSP, no script errors
 
 

@@ -222,3 +222,39 @@ def test_forms_of_an_unscored_appraisal_are_404(shop: Database) -> None:  # noqa
             r = hr.get(f"/appraisals/{aid}/{kind}")
             assert r.status_code == 404 and "尚未评分" in r.text
         assert "scorecard.pdf" not in hr.get(f"/appraisals/{aid}").text
+
+
+def test_an_edited_scheme_is_saved_as_a_version_and_opens_the_next_cycle(
+        shop: Database) -> None:  # noqa: F811
+    from kaohe.store.models import SchemeVersion
+
+    with TestClient(create_app(shop, secret="s")) as hr:
+        login(hr, "hr")
+        with shop.read() as s:
+            text = s.scalars(select(SchemeVersion)).one().content
+        stricter = text.replace("{name: 高级, label_en: Senior, min: 90}",
+                                "{name: 高级, label_en: Senior, min: 95}")
+        editor = "/hr/cycles/1/scheme"
+        r = hr.post(editor, data={"csrf": token(hr, editor), "content": "id: [broken"})
+        assert r.status_code == 400  # checked before anything is saved
+        r = hr.post(editor, data={"csrf": token(hr, editor), "content": stricter})
+        assert r.status_code == 200 and "已保存 taobao-presales 第 2 版" in r.text
+        r = hr.post(editor, data={"csrf": token(hr, editor), "content": stricter})
+        assert "已经是 taobao-presales 第 2 版" in r.text  # the same text is one version
+        with shop.read() as s:
+            versions = {v.version: v.id for v in s.scalars(select(SchemeVersion))}
+        assert sorted(versions) == [1, 2]
+        console = hr.get("/hr/cycles").text
+        assert f'<option value="v:{versions[2]}">taobao-presales v2 · hr' in console
+        r = hr.post("/hr/cycles", data={"csrf": token(hr, "/hr/cycles"),
+                                        "scheme": f"v:{versions[2]}", "period": "2026-11"},
+                    follow_redirects=False)
+        assert r.status_code == 303
+        with shop.read() as s:
+            nov = s.scalars(select(Cycle).where(Cycle.period == "2026-11")).one()
+            assert nov.scheme_version_id == versions[2]
+            oct_ = s.scalars(select(Cycle).where(Cycle.period == "2026-10")).one()
+            assert oct_.scheme_version_id == versions[1]  # the open cycle keeps its version
+        r = hr.post("/hr/cycles", data={"csrf": token(hr, "/hr/cycles"), "scheme": "v:999",
+                                        "period": "2026-12"})
+        assert r.status_code == 404

@@ -20,7 +20,15 @@ from sqlalchemy import func, select
 from kaohe.errors import KaoheError
 from kaohe.presets import PRESET_IDS
 from kaohe.reports.forms import write_forms
-from kaohe.store.models import Appeal, AppealState, Appraisal, Cycle, Employee, Result
+from kaohe.store.models import (
+    Appeal,
+    AppealState,
+    Appraisal,
+    Cycle,
+    Employee,
+    Result,
+    SchemeVersion,
+)
 from kaohe.web import i18n
 from kaohe.web.deps import (
     XLSX,
@@ -61,20 +69,25 @@ def hr_cycles(request: Request, session: SessionDep, user: UserDep) -> HTMLRespo
     rows = [{"id": c.id, "scheme": c.scheme_id, "period": c.period, "state": c.state.value,
              "counts": counts.get(c.id, {})}
             for c in session.scalars(select(Cycle).order_by(Cycle.period.desc(), Cycle.id))]
+    saved = list(session.scalars(select(SchemeVersion).order_by(
+        SchemeVersion.scheme_id, SchemeVersion.version.desc())))
     return render(request, "hr_cycles.html", user=user, cycles=rows, presets=PRESET_IDS,
-                  late=appeals.overdue(session))
+                  saved=saved, late=appeals.overdue(session))
 
 
 @router.post("/cycles")
 def hr_open_cycle(request: Request, session: SessionDep, user: UserDep,
                   scheme: Annotated[str, Form()], period: Annotated[str, Form()],
                   csrf: Csrf = None) -> Response:
+    """Open a cycle with a preset (``scheme`` = its id) or a saved version (``v:<id>``)."""
     check_csrf(request, csrf)
     require_hr(user)
-    if scheme not in PRESET_IDS:
+    saved = re.fullmatch(r"v:(\d{1,9})", scheme)
+    if saved is None and scheme not in PRESET_IDS:
         raise HTTPException(422, f"unknown scheme {scheme!r}")
-    cycle = cycles.open_cycle(session, scheme_ref=scheme, period=period.strip(),
-                              actor=actor(user))
+    cycle = cycles.open_cycle(session, scheme_ref=scheme if saved is None else "",
+                              version_id=int(saved.group(1)) if saved else None,
+                              period=period.strip(), actor=actor(user))
     return _redirect(f"/hr/cycles/{cycle.id}")
 
 
@@ -264,6 +277,27 @@ def hr_scheme(cycle_id: RecordId, request: Request, session: SessionDep,
     cycle = cycles.get_cycle(session, cycle_id)
     return render(request, "scheme.html", user=user, cycle=cycle,
                   content=cycle.scheme_version.content)
+
+
+@router.post("/cycles/{cycle_id}/scheme")
+def hr_save_scheme(cycle_id: RecordId, request: Request, session: SessionDep, user: UserDep,
+                   content: Annotated[str, Form(max_length=500_000)],
+                   csrf: Csrf = None) -> Response:
+    """Save the edited scheme as a new version (checked first; the same text twice is one
+    version). The cycle keeps the version it was opened with; the next one can use this."""
+    check_csrf(request, csrf)
+    require_hr(user)
+    cycles.get_cycle(session, cycle_id)
+    before = session.scalar(select(func.count()).select_from(SchemeVersion))
+    sv = cycles.save_scheme(session, text=content, source="scheme editor", actor=actor(user))
+    new = session.scalar(select(func.count()).select_from(SchemeVersion)) != before
+    _flash(request, (i18n.gettext("Saved %(scheme)s version %(version)s; choose it when you "
+                                  "open the next cycle.") if new else
+                     i18n.gettext("This text is %(scheme)s version %(version)s already."))
+           % {"scheme": sv.scheme_id, "version": sv.version})
+    if request.headers.get("HX-Request") == "true":  # from the editor's htmx button
+        return Response(status_code=200, headers={"HX-Redirect": "/hr/cycles"})
+    return _redirect("/hr/cycles")
 
 
 @router.post("/cycles/{cycle_id}/what-if", response_class=HTMLResponse)

@@ -139,14 +139,22 @@ def require_role(actor: Actor, roles: set[str], what: str) -> None:
                               user=actor.username, what=what, roles=" or ".join(sorted(roles))))
 
 
-def open_cycle(session: Session, *, scheme_ref: str, period: str, actor: Actor) -> Cycle:
-    """Create the cycle, pin the scheme version, and one appraisal per active employee."""
+def open_cycle(session: Session, *, scheme_ref: str = "", period: str, actor: Actor,
+               version_id: int | None = None) -> Cycle:
+    """Create the cycle, pin the scheme version, and one appraisal per active employee. The
+    scheme is a preset id or a YAML file (``scheme_ref``), or a saved version."""
     require_role(actor, {"hr", "admin"}, "open a cycle")
     if not PERIOD_RE.match(period):
         raise Invalid(Text(N_("period %(period)s: expected a month written YYYY-MM, e.g. 2026-10"),
                            period=repr(period)))
-    text, source = scheme_text(scheme_ref)
-    sv = save_scheme(session, text=text, source=source, actor=actor)
+    if version_id is not None:
+        found = session.get(SchemeVersion, version_id)
+        if found is None:
+            raise NotFound(Text(N_("no saved scheme version %(id)s"), id=version_id))
+        sv = found
+    else:
+        text, source = scheme_text(scheme_ref)
+        sv = save_scheme(session, text=text, source=source, actor=actor)
     if session.scalar(select(Cycle).where(Cycle.scheme_id == sv.scheme_id,
                                           Cycle.period == period)) is not None:
         raise WorkflowError(Text(N_("a cycle for %(scheme)s %(period)s exists already"),
