@@ -258,3 +258,19 @@ def test_an_edited_scheme_is_saved_as_a_version_and_opens_the_next_cycle(
         r = hr.post("/hr/cycles", data={"csrf": token(hr, "/hr/cycles"), "scheme": "v:999",
                                         "period": "2026-12"})
         assert r.status_code == 404
+
+
+def test_unconfirmed_uploads_are_swept_after_an_hour(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from kaohe.web.hr import STAGED_FOR_S, _sweep
+
+    old, fresh = tmp_path / "old-token", tmp_path / "fresh-token"
+    for folder in (old, fresh):
+        folder.mkdir()
+        (folder / "inputs.csv").write_text("工号\n", encoding="utf-8")
+    now = time.time()
+    os.utime(old, (now - STAGED_FOR_S - 1, now - STAGED_FOR_S - 1))
+    _sweep(tmp_path, now)
+    assert not old.exists() and (fresh / "inputs.csv").exists()

@@ -9,6 +9,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -162,12 +163,26 @@ def hr_cycle_step(cycle_id: RecordId, step: str, request: Request, session: Sess
 
 
 # -- uploading inputs: a preview first, then the import -------------------------------------
+#: a previewed upload not confirmed within this time is deleted
+STAGED_FOR_S = 3600
+
+
 def _upload_dir(request: Request) -> Path:
     folder: Path | None = getattr(request.app.state, "uploads", None)
     if folder is None:
         folder = Path(tempfile.mkdtemp(prefix="kaohe-uploads-"))
         request.app.state.uploads = folder
     return folder
+
+
+def _sweep(folder: Path, now: float) -> None:
+    """Delete the staged uploads nobody confirmed in time."""
+    for staged in folder.iterdir():
+        try:
+            if now - staged.stat().st_mtime > STAGED_FOR_S:
+                shutil.rmtree(staged, ignore_errors=True)
+        except FileNotFoundError:  # confirmed (and removed) meanwhile
+            continue
 
 
 def _safe_name(name: str) -> str:
@@ -200,6 +215,7 @@ async def hr_upload(cycle_id: RecordId, request: Request, session: SessionDep,
     if len(data) > MAX_UPLOAD:
         raise HTTPException(413, i18n.N_("The file is larger than 20 MB."))
     token = secrets.token_urlsafe(16)
+    _sweep(_upload_dir(request), time.time())
     folder = _upload_dir(request) / token
     folder.mkdir(parents=True)
     path = folder / name
