@@ -274,3 +274,24 @@ def test_unconfirmed_uploads_are_swept_after_an_hour(tmp_path: Path) -> None:
     os.utime(old, (now - STAGED_FOR_S - 1, now - STAGED_FOR_S - 1))
     _sweep(tmp_path, now)
     assert not old.exists() and (fresh / "inputs.csv").exists()
+
+
+def test_team_board_overview_for_hr_and_one_team_on_request(shop: Database) -> None:  # noqa: F811
+    with TestClient(create_app(shop, secret="s")) as hr:
+        login(hr, "hr")
+        page = hr.get("/team").text
+        # six agents, alternating teams, everyone scored 90.00 → 高级 (taobao-presales)
+        lines = re.findall(r'team=([^"]+)">([^<]+)</a></td><td data-label="考核方案">'
+                           r'taobao-presales</td><td class="num" data-label="考核单">(\d+)</td>'
+                           r'<td class="num" data-label="已评分">(\d+)</td><td class="num" '
+                           r'data-label="平均总分">([\d.]+)</td><td data-label="等级分布">'
+                           r'([^<]*)</td><td class="num" data-label="待完成">(\d+)</td>', page)
+        assert [line[1:] for line in lines] == [("一组", "3", "3", "90.00", "高级 3", "3"),
+                                                ("二组", "3", "3", "90.00", "高级 3", "3")]
+        one = hr.get("/team?team=一组").text
+        assert all(code in one for code in ("E001", "E003", "E005"))
+        assert not any(code in one for code in ("E002", "E004", "E006"))
+    with TestClient(create_app(shop, secret="s")) as sup:
+        login(sup, "sup1")
+        page = sup.get("/team").text  # a supervisor sees their team's appraisals directly
+        assert "E001" in page and "E002" not in page and "平均总分" not in page

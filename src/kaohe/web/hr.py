@@ -172,6 +172,7 @@ def _upload_dir(request: Request) -> Path:
     if folder is None:
         folder = Path(tempfile.mkdtemp(prefix="kaohe-uploads-"))
         request.app.state.uploads = folder
+    folder.mkdir(parents=True, exist_ok=True)  # also when removed by a temp-file cleaner
     return folder
 
 

@@ -5,13 +5,15 @@ results, the team board of one period, one appraisal as a document. Every query 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, case, exists, func, select
 from sqlalchemy.orm import Session, lazyload
 
 from kaohe.store.models import (
     Appraisal,
+    AppraisalState,
     Cycle,
     CycleState,
     Employee,
@@ -88,21 +90,51 @@ def teams_of(session: Session, user: User) -> list[str]:
 
 def board_rows(session: Session, user: User, *, period: str | None,
                team: str | None) -> dict[str, Any]:
-    """The team board of one period (default: the newest) for the teams a user looks after
-    (HR and managers: one team at a time, the first by default)."""
+    """The team board of one period (default: the newest): the appraisals of one team, or of
+    all the teams a supervisor looks after. HR and managers, who see every team, get an
+    overview of all teams (``team`` empty) or one team's appraisals."""
     all_periods = periods(session)
     chosen = period if period in all_periods else (all_periods[0] if all_periods else None)
     teams = teams_of(session, user)
     if team not in teams:
-        team = teams[0] if sees_everyone(user) and teams else None
-    q = visible_appraisals(user).where(Cycle.period == chosen)
-    if team is not None:
-        q = q.where(Appraisal.team_code == team)
-    rows = rows_for(session, q, extra=True) if chosen is not None else []
-    rows.sort(key=lambda r: (r["scheme"], r["team"],
-                             (r["result"] or {}).get("rank") or 10**9, r["code"]))
+        team = None
+    overview: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    if chosen is not None and team is None and sees_everyone(user):
+        overview = team_overview(session, chosen)
+    elif chosen is not None:
+        q = visible_appraisals(user).where(Cycle.period == chosen)
+        if team is not None:
+            q = q.where(Appraisal.team_code == team)
+        rows = rows_for(session, q, extra=True)
+        rows.sort(key=lambda r: (r["scheme"], r["team"],
+                                 (r["result"] or {}).get("rank") or 10**9, r["code"]))
     return {"period": chosen, "periods": all_periods, "team": team, "teams": teams,
-            "rows": rows}
+            "rows": rows, "overview": overview}
+
+
+def team_overview(session: Session, period: str) -> list[dict[str, Any]]:
+    """Every team of a period in one line: appraisals, scored, mean total, grades, waiting
+    (counted by the database, not loaded row by row)."""
+    current = (Result.appraisal_id == Appraisal.id) & Result.is_current.is_(True)
+    base = (select(Appraisal.team_code, Cycle.scheme_id)
+            .join(Cycle, Cycle.id == Appraisal.cycle_id)
+            .outerjoin(Result, current).where(Cycle.period == period))
+    waiting = func.sum(case((Appraisal.state.in_(
+        [AppraisalState(s) for s in WAITING]), 1), else_=0))
+    lines: dict[tuple[str, str], dict[str, Any]] = {}
+    for code, scheme, n, scored, mean, late in session.execute(
+            base.add_columns(func.count(), func.count(Result.id), func.avg(Result.total), waiting)
+            .group_by(Appraisal.team_code, Cycle.scheme_id)):
+        lines[(code, scheme)] = {"team": code, "scheme": scheme, "appraisals": n,
+                                 "scored": scored, "waiting": int(late or 0), "grades": {},
+                                 "mean": None if mean is None else Decimal(str(mean)).quantize(
+                                     Decimal("0.01"), ROUND_HALF_UP)}
+    for code, scheme, grade, n in session.execute(
+            base.add_columns(Result.grade, func.count()).where(Result.grade.is_not(None))
+            .group_by(Appraisal.team_code, Cycle.scheme_id, Result.grade)):
+        lines[(code, scheme)]["grades"][grade] = n
+    return [lines[k] for k in sorted(lines)]
 
 
 def appraisal_doc(session: Session, app: Appraisal) -> dict[str, Any]:
