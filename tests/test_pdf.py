@@ -19,27 +19,16 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from pypdf import PdfReader
 
-from kaohe.engine.results import to_document
-from kaohe.engine.score import Scored, score_file
 from kaohe.errors import KaoheError
-from kaohe.presets import load_preset
 from kaohe.reports.forms import write_agent_form
 from kaohe.reports.pdf import agent_pdf, write_agent_pdf
 
-from .test_forms import H41, H41_FULL, H49, ROW41, ROW41_FULL
+from .test_forms import H41, H41_FULL, H49, ROW41, ROW41_FULL, _score
 
 TITLE41 = "淘宝售前客服月度KPI考核表"
 # taobao-policy: A1 is assessed, A3 absent 3 months is excluded (rulebook 4.9)
 POLICY = (H49 + "A1,T,2026-10,90,90,90,90,90,90,90,90,90,0,3000,500,100000,100\n"
           + "A3,T,2026-10,,,,,,,,,,3,3000,0,100000,100\n")
-
-
-def _score(tmp: Path, text: str, preset: str = "taobao-presales"
-           ) -> tuple[Scored, dict[str, Any]]:
-    f = tmp / f"{preset}.csv"
-    f.write_text(text, encoding="utf-8")
-    scored = score_file(load_preset(preset), f)
-    return scored, to_document(scored.outcome, scored.table)
 
 
 def _reader(data: bytes) -> PdfReader:
