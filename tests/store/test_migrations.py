@@ -23,6 +23,9 @@ def _indexes(db: Database, table: str) -> set[str]:
 
 def test_downgrade_one_step_and_back(db: Database) -> None:
     migrate.downgrade(db, "-1")
+    assert migrate.current(db) == "0004"
+    assert "ix_audit_events_target" not in _indexes(db, "audit_events")
+    migrate.downgrade(db, "-1")
     assert migrate.current(db) == "0003"
     assert "ix_appraisals_cycle_team" not in _indexes(db, "appraisals")
     migrate.downgrade(db, "-1")
@@ -33,3 +36,4 @@ def test_downgrade_one_step_and_back(db: Database) -> None:
     assert migrate.current(db) == migrate.head(db)
     assert "ix_employees_team_id" in _indexes(db, "employees")
     assert "ix_appraisals_cycle_team" in _indexes(db, "appraisals")
+    assert "ix_audit_events_target" in _indexes(db, "audit_events")

@@ -295,3 +295,38 @@ def test_team_board_overview_for_hr_and_one_team_on_request(shop: Database) -> N
         login(sup, "sup1")
         page = sup.get("/team").text  # a supervisor sees their team's appraisals directly
         assert "E001" in page and "E002" not in page and "平均总分" not in page
+
+
+def test_an_appraisal_shows_its_history_from_the_audit_log(shop: Database) -> None:  # noqa: F811
+    from kaohe.workflow import cycles
+
+    from ..store.factories import ADMIN
+
+    a1 = ids(shop)["E001"]
+    page = f"/appraisals/{a1}"
+    with TestClient(create_app(shop, secret="s")) as agent:
+        login(agent, "e1")
+        r = agent.post(f"{page}/action", data={"csrf": token(agent, page),
+                                               "action": "submit_self_review",
+                                               "note": "本月目标完成"},
+                       follow_redirects=False)
+        assert r.status_code == 303
+    with TestClient(create_app(shop, secret="s")) as sup:
+        login(sup, "sup1")
+        sup.post(f"{page}/rate", data={"csrf": token(sup, page), "input_id": "execution",
+                                       "value": "非常满意"})
+    with shop.transaction() as s:
+        cycles.score_cycle(s, cycle_id=1, actor=ADMIN)
+    with TestClient(create_app(shop, secret="s")) as agent:
+        login(agent, "e1")
+        html = agent.get(page).text
+        section = html[html.index('id="history"'):]
+        rows = re.findall(r'data-label="操作人">([^<]*)</td><td data-label="事项">([^<]*)</td>'
+                          r'<td data-label="详情">([^<]*)</td>', section)
+        assert (ADMIN.username, "考核周期已开启", "") in rows
+        assert (ADMIN.username, "已导入考核数据", "i.csv (6)") in rows
+        assert ("e1", "提交自评", "本月目标完成") in rows
+        assert ("sup1", "已评分", "execution = 非常满意 (supervisor)") in rows
+        assert [r[1] for r in rows].count("已评分") == 3  # the rating and two scorings
+        english = agent.get(f"{page}?lang=en").text
+        assert "submit the self-review" in english and "rating saved" in english

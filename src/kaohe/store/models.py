@@ -295,6 +295,7 @@ class AuditEvent(Base):
     """Append-only, hash-chained: each row stores the hash of the row before it."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_target", "target_type", "target_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, unique=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime)

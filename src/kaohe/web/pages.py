@@ -39,7 +39,7 @@ from kaohe.web.deps import (
     lang_of,
     render,
 )
-from kaohe.web.services import appraisal_doc, board_rows, rows_for
+from kaohe.web.services import appraisal_doc, board_rows, history, rows_for
 from kaohe.workflow import appeals, cycles
 from kaohe.workflow.cycles import scheme_of
 from kaohe.workflow.passwords import verify_password
@@ -196,6 +196,7 @@ def appraisal_page(appraisal_id: RecordId, request: Request, session: SessionDep
                   staff=staff, ratings=_rating_forms(session, user, app_, scheme, own, staff),
                   counts=counts, incidents=incidents, meetings=meetings, appeals=appeal_rows,
                   team_size=team_size, today=dt.date.today().isoformat(),
+                  history=history(session, app_),
                   trend=Markup(charts.line(trend)) if len(trend) > 1 else "",
                   manager=any(r in user.roles for r in ("manager", "hr", "admin")))
 

@@ -8,12 +8,14 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Select, case, exists, func, select
+from sqlalchemy import Select, case, exists, func, or_, select
 from sqlalchemy.orm import Session, lazyload
 
 from kaohe.store.models import (
+    Appeal,
     Appraisal,
     AppraisalState,
+    AuditEvent,
     Cycle,
     CycleState,
     Employee,
@@ -25,6 +27,7 @@ from kaohe.store.models import (
 )
 from kaohe.web import i18n
 from kaohe.web.access import sees_everyone, visible_appraisals
+from kaohe.workflow import states
 from kaohe.workflow.cycles import scheme_of
 
 #: appraisal states still waiting for a reviewer, and the cycle states in which that is late
@@ -135,6 +138,71 @@ def team_overview(session: Session, period: str) -> list[dict[str, Any]]:
             .group_by(Appraisal.team_code, Cycle.scheme_id, Result.grade)):
         lines[(code, scheme)]["grades"][grade] = n
     return [lines[k] for k in sorted(lines)]
+
+
+#: events of the audit log as an appraisal's history shows them (those named by an action
+#: of the state tables use its label)
+EVENT_LABELS = {
+    "rating.saved": i18n.N_("rating saved"),
+    "rating.peer_given": i18n.N_("peer rating given"),
+    "incident.recorded": i18n.N_("incident recorded"),
+    "feedback.recorded": i18n.N_("feedback meeting recorded"),
+    "appraisal.corrected": i18n.N_("corrected by HR"),
+    "appeal.filed": i18n.N_("appeal filed"),
+    "appeal.accepted": i18n.N_("appeal accepted"),
+    "appeal.rejected": i18n.N_("appeal rejected"),
+    "appeal.resolved": i18n.N_("appeal resolved"),
+    "cycle.opened": i18n.N_("cycle opened"),
+    "cycle.inputs_imported": i18n.N_("inputs imported"),
+    "cycle.scored": i18n.N_("scored"),
+}
+
+
+def _event_label(action: str) -> str:
+    if action in EVENT_LABELS:
+        return i18n.gettext(EVENT_LABELS[action])
+    trigger = action.partition(".")[2].removeprefix("bulk_")
+    return i18n.gettext(states.ACTION_LABELS.get(trigger, trigger))
+
+
+def _event_detail(action: str, d: dict[str, Any]) -> str:
+    """What an event changed, in a few words (its data, not translated)."""
+    if action == "rating.saved":
+        return f"{d.get('input')} = {d.get('value')} ({d.get('role')})"
+    if action == "rating.peer_given":
+        return str(d.get("input", ""))
+    if action == "incident.recorded":
+        return f"{d.get('input')} +{d.get('count')} {d.get('date', '')} {d.get('note', '')}".strip()
+    if action == "feedback.recorded":
+        return str(d.get("held_on", ""))
+    if action in ("appeal.filed",):
+        return str(d.get("reason", ""))
+    if action in ("appeal.resolved", "appraisal.corrected"):
+        changes = ", ".join(f"{k}={v}" for k, v in (d.get("changes") or {}).items())
+        return " · ".join(x for x in (str(d.get("resolution") or d.get("reason") or ""), changes)
+                          if x)
+    if action == "cycle.inputs_imported":
+        return f"{str(d.get('file', '')).rsplit('/', 1)[-1]} ({d.get('rows')})"
+    return str(d.get("note") or "")
+
+
+def history(session: Session, app: Appraisal) -> list[dict[str, Any]]:
+    """The audit log's events about an appraisal, its appeals and its cycle, oldest first.
+    A peer rating's actor is recorded as "peer" (nobody in particular)."""
+    appeal_ids = [str(i) for i in session.scalars(
+        select(Appeal.id).where(Appeal.appraisal_id == app.id))]
+    conds = [(AuditEvent.target_type == "appraisal") & (AuditEvent.target_id == str(app.id)),
+             (AuditEvent.target_type == "cycle") & (AuditEvent.target_id == str(app.cycle_id))]
+    if appeal_ids:
+        conds.append((AuditEvent.target_type == "appeal")
+                     & AuditEvent.target_id.in_(appeal_ids))
+    out = []
+    for ev in session.scalars(select(AuditEvent).where(or_(*conds)).order_by(AuditEvent.seq)):
+        who = str((ev.actor or {}).get("username", ""))
+        out.append({"at": ev.at, "action": _event_label(ev.action),
+                    "who": i18n.gettext(i18n.N_("a colleague (anonymous)")) if who == "peer"
+                    else who, "detail": _event_detail(ev.action, ev.details or {})})
+    return out
 
 
 def appraisal_doc(session: Session, app: Appraisal) -> dict[str, Any]:
