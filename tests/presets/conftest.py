@@ -51,3 +51,11 @@ def score_fail(tmp_path: Path) -> Callable[..., tuple[int, str, str]]:
         return proc.returncode, proc.stdout, proc.stderr
 
     return run
+
+
+@pytest.fixture
+def cli(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[[str], dict[str, Any]]:
+    """Score a CSV text with the test module's ``PRESET`` (in-process), expecting success."""
+    from .inprocess import scorer
+
+    return scorer(tmp_path, request.module.PRESET)

@@ -19,9 +19,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
-from .inprocess import D, by_key, run_preset, scorer
+from .inprocess import D, by_key, run_preset
 
 PRESET = "logistics-composite"
 INPUTS = ["perf", "skill", "quality", "attitude", "late_early", "absent_days", "personal_leave_days",
@@ -46,11 +44,6 @@ def to_csv(rows: list[dict[str, str]]) -> str:
 
 def run_cli(folder: Path, csv_text: str) -> tuple[int, str, str]:
     return run_preset(folder, PRESET, csv_text)
-
-
-@pytest.fixture
-def cli(tmp_path: Path):
-    return scorer(tmp_path, PRESET)
 
 
 # ---------------------------------------------------------------- hand example, end to end

@@ -18,9 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from .inprocess import D, aggs, by_key, run_preset, scorer
+from .inprocess import D, aggs, by_key, run_preset
 
 PRESET = "operator-monthly"
 COLUMNS = ["employee", "period", "team", "grade", "base_salary"]
@@ -47,11 +45,6 @@ def raise_of(agg: dict[str, Any]) -> Decimal:
 
 def run_cli(folder: Path, csv_text: str) -> tuple[int, str, str]:
     return run_preset(folder, PRESET, csv_text)
-
-
-@pytest.fixture
-def cli(tmp_path: Path):
-    return scorer(tmp_path, PRESET)
 
 
 # ---------------------------------------------------------------- one month per grade, end to end

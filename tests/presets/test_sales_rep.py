@@ -23,12 +23,11 @@ import json
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from kaohe.cli import app
 
-from .inprocess import D, aggs, by_key, run_preset, scorer
+from .inprocess import D, aggs, by_key, run_preset
 
 PRESET = "sales-rep"
 INPUTS = ["dealer_lapses", "weekly_report_points", "market_feedback", "quality_feedback",
@@ -69,11 +68,6 @@ def to_csv(rows: list[dict[str, str]]) -> str:
 
 def run_cli(folder: Path, csv_text: str) -> tuple[int, str, str]:
     return run_preset(folder, PRESET, csv_text)
-
-
-@pytest.fixture
-def cli(tmp_path: Path):
-    return scorer(tmp_path, PRESET)
 
 
 # ---------------------------------------------------------------- the hand example, end to end

@@ -20,9 +20,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
-from .inprocess import D, by_key, run_preset, scorer
+from .inprocess import D, by_key, run_preset
 
 PRESET = "taobao-policy"
 SECTIONS = ["performance", "ability", "attitude"]
@@ -67,11 +65,6 @@ def to_csv(rows: list[dict[str, str]]) -> str:
 
 def run_cli(folder: Path, csv_text: str) -> tuple[int, str, str]:
     return run_preset(folder, PRESET, csv_text)
-
-
-@pytest.fixture
-def cli(tmp_path: Path):
-    return scorer(tmp_path, PRESET)
 
 
 # ---------------------------------------------------------------- hand example, end to end

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from kaohe.errors import KaoheError
 from kaohe.presets import PRESET_IDS
-from kaohe.reports.forms import write_forms
+from kaohe.reports.forms import safe_name, write_forms
 from kaohe.store.models import (
     Appeal,
     AppealState,
@@ -187,8 +187,9 @@ def _sweep(folder: Path, now: float) -> None:
 
 
 def _safe_name(name: str) -> str:
-    stem = re.sub(r"[^\w.\- ]", "_", Path(name or "inputs.csv").name).strip() or "inputs.csv"
-    return stem[-120:]
+    """The uploaded file's name, made safe as the forms' file names are (its type kept)."""
+    p = Path(Path(name or "inputs.csv").name)
+    return safe_name(p.stem, 100) + ("." + safe_name(p.suffix, 10) if p.suffix else "")
 
 
 def _staged(request: Request, token: str) -> Path:
