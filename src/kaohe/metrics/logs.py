@@ -22,7 +22,7 @@ AMOUNT = pl.Decimal(18, 2)
 
 @dataclass(frozen=True)
 class Logs:
-    messages: pl.DataFrame  # shop, agent, buyer, t, is_in, auto, text, seq, conv, ord
+    messages: pl.DataFrame  # shop, agent, buyer, t, is_in, auto, text, seq, conv
     orders: pl.DataFrame  # order_id, shop, buyer, created_t, paid_t, amount, is_paid
 
 
@@ -58,12 +58,36 @@ def _first_bad(frame: pl.DataFrame, mask: pl.Series, path: Path, column: str, me
                          value=hits[column][0])
 
 
+LOCAL_OFFSET_S = 8 * 3600  # Asia/Shanghai: UTC+8 all year (no daylight saving since 1991)
+EPOCH_MS_FROM = 10**11  # a bare number this large is milliseconds (10^11 s is the year 5138)
+TIME_FORMATS = ("a local time YYYY-MM-DD HH:MM:SS, an ISO time with a zone "
+                "(2026-10-05T10:00:00+08:00, …Z), or epoch seconds or milliseconds")
+
+
 def _seconds(frame: pl.DataFrame, col: str, path: Path, *, optional: bool = False) -> pl.Series:
+    """Wall-clock seconds in Asia/Shanghai of every accepted way to write a time.
+
+    A time without a zone is local already; one with a zone and a bare epoch number are
+    instants, moved to Beijing time. Fractions of a second are dropped (times are whole
+    seconds in docs/metrics.md; equal seconds keep their file order).
+    """
     raw = frame[col].str.strip_chars().replace("", None)
-    parsed = raw.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us")
-    bad = (raw.is_not_null() & parsed.is_null()) | (raw.is_null() if not optional else False)
-    _first_bad(frame, bad, path, col, "expected a time written YYYY-MM-DD HH:MM:SS")
-    return (parsed.dt.epoch("s")).alias(col)
+    iso = raw.str.replace(" ", "T", literal=True)
+    naive = iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us")
+    zoned = iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", strict=False, time_unit="us")
+    digits = raw.str.contains(r"^\d{1,15}$").fill_null(False)
+    number = pl.Series(raw).cast(pl.Int64, strict=False)
+    epoch = pl.select(pl.when(pl.lit(digits)).then(
+        pl.when(pl.lit(number) >= EPOCH_MS_FROM).then(pl.lit(number) // 1000)
+        .otherwise(pl.lit(number)) + LOCAL_OFFSET_S)).to_series()
+    secs = pl.select(pl.coalesce(
+        pl.lit(naive).dt.epoch("s"),
+        pl.lit(zoned).dt.epoch("s") + LOCAL_OFFSET_S,
+        pl.lit(epoch),
+    )).to_series()
+    bad = (raw.is_not_null() & secs.is_null()) | (raw.is_null() if not optional else False)
+    _first_bad(frame, bad, path, col, f"expected a time: {TIME_FORMATS}")
+    return secs.alias(col)
 
 
 def read_logs(folder: str | Path) -> Logs:
@@ -94,12 +118,11 @@ def read_logs(folder: str | Path) -> Logs:
             [""] * m.height, dtype=pl.String),
         "seq": pl.int_range(0, m.height, eager=True),
     })
-    # integer keys for the windows: one id per (shop, agent, buyer) conversation stream
-    # (exact: a categorical code, not a hash) and one sort key for (time, file order)
+    # an integer id per (shop, agent, buyer) conversation stream (exact: a categorical
+    # code, not a hash); the windows order by (t, seq), two keys, so no packed key overflows
     messages = messages.with_columns(
         pl.concat_str(["shop", "agent", "buyer"], separator="\x1f").cast(pl.Categorical)
         .to_physical().cast(pl.Int64).alias("conv"),
-        (pl.col("t") * (1 << 32) + pl.col("seq")).alias("ord"),
     )
     o = _read(opath)
     for c in ORDER_COLUMNS:

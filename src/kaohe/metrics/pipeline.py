@@ -43,20 +43,20 @@ def build(messages: ir.Table, orders: ir.Table, rules: Rules) -> DailyTables:
         m = m.filter(~(m.is_in & _any([m.text.contains(p) for p in rules.ad_patterns])))
     is_auto = ~m.is_in & (m.auto | _any([m.text.startswith(p) for p in rules.auto_prefixes]))
     m = m.mutate(human=~m.is_in & ~is_auto).select(
-        "shop", "agent", "buyer", "conv", "ord", "t", "is_in", "human")  # text is done with
+        "shop", "agent", "buyer", "conv", "seq", "t", "is_in", "human")  # text is done with
 
     # 2. sessions: a gap of idle_gap_s or more starts a new one
     # windows run on the integer stream id and (time, file order) key of the log reader
     conv = ["conv"]
-    w = ibis.window(group_by=conv, order_by=["ord"])
+    w = ibis.window(group_by=conv, order_by=["t", "seq"])
     m = m.mutate(prev_t=m.t.lag().over(w))
     m = m.mutate(new_session=(m.prev_t.isnull() | (m.t - m.prev_t >= rules.idle_gap_s))
                  .cast("int64"))
-    cw = ibis.cumulative_window(group_by=conv, order_by=["ord"])
+    cw = ibis.cumulative_window(group_by=conv, order_by=["t", "seq"])
     m = m.mutate(session=m.new_session.sum().over(cw))
 
     # 3. rounds: the messages after one human reply up to and including the next
-    sw = ibis.cumulative_window(group_by=[*conv, "session"], order_by=["ord"])
+    sw = ibis.cumulative_window(group_by=[*conv, "session"], order_by=["t", "seq"])
     m = m.mutate(human_i=m.human.cast("int64"))
     m = m.mutate(segment=m.human_i.sum().over(sw) - m.human_i)
     m = m.cache()  # materialised once: every fact below reads these messages
