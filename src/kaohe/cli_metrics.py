@@ -23,17 +23,24 @@ def _fail(message: str) -> None:
 
 @metrics_app.command("compute")
 def compute_cmd(
-    logs: Annotated[Path, typer.Option("--logs", help="folder with messages.* and orders.*")],
+    logs: Annotated[Path, typer.Option("--logs", help="folder with messages and orders: "
+                                       "a .csv or .parquet file each, or a folder of files "
+                                       "each (e.g. one a day)")],
     output: Annotated[Path, typer.Option("--output", "-o", help="inputs CSV to write")],
     period: Annotated[list[str] | None, typer.Option("--period", help="YYYY-MM (repeatable)")] = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="rules file, YAML or JSON")] = None,
     backend: Annotated[str, typer.Option(help="duckdb or pyspark")] = "duckdb",
+    memory_limit: Annotated[str | None, typer.Option(
+        "--memory-limit", help="DuckDB's memory, e.g. 4GB or 25% (default 15% of RAM); "
+        "beyond it, work spills to disk")] = None,
+    temp_dir: Annotated[Path | None, typer.Option(
+        "--temp-dir", help="where DuckDB spills (default: a fresh folder in the system's "
+        "temporary directory, removed afterwards)")] = None,
 ) -> None:
     """Compute per-agent monthly metrics from raw logs (docs/metrics.md)."""
     import re
 
-    from kaohe.metrics.compute import compute_logs, write_csv
-    from kaohe.metrics.logs import read_logs
+    from kaohe.metrics.compute import compute, write_csv
     from kaohe.metrics.rules import load_rules
 
     for p in period or []:
@@ -41,10 +48,9 @@ def compute_cmd(
             _fail(f"--period {p!r}: expected a month written YYYY-MM")
     try:
         r = load_rules(rules)
-        with err.status("reading logs …") as st:
-            data = read_logs(logs)
-            st.update(f"computing metrics on {backend} ({data.messages.height:,} messages) …")
-            result = compute_logs(data, r, periods=period or None, backend=backend)
+        with err.status("computing metrics …"):
+            result = compute(logs, r, periods=period or None, backend=backend,
+                             memory_limit=memory_limit, temp_dir=temp_dir)
     except KaoheError as exc:
         _fail(str(exc))
         return

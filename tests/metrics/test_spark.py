@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from kaohe.metrics.compute import compute_logs, connect
-from kaohe.metrics.logs import read_logs
+from kaohe.metrics.compute import compute
+from kaohe.metrics.engine import connect
 from kaohe.metrics.rules import Rules
 from kaohe.metrics.sample import generate, write
 
@@ -29,11 +29,11 @@ def spark() -> Iterator[Any]:
 @pytest.mark.parametrize("attribution", ["order", "payment", "order_first"])
 def test_spark_equals_duckdb(spark: Any, tmp_path: Path, attribution: str) -> None:
     msgs, orders = generate(messages=3000, agents=6, seed=11)
-    logs = read_logs(write(tmp_path / "logs", msgs, orders, parquet=True))
+    logs = write(tmp_path / "logs", msgs, orders, parquet=True)
     rules = Rules(attribution=attribution, auto_prefixes=("您好",), ad_patterns=("加微信",),
                   one_line_filter=2)
-    duck = compute_logs(logs, rules)
-    sprk = compute_logs(logs, rules, con=spark)
+    duck = compute(logs, rules)
+    sprk = compute(logs, rules, con=spark)
     assert duck.rows and duck.rows == sprk.rows
     assert sorted(duck.warnings) == sorted(sprk.warnings)
     assert sum(r["buyers"] for r in duck.rows) > 0

@@ -3,90 +3,108 @@
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from kaohe.metrics import pipeline
+from kaohe.metrics.engine import close, connect, drop, materialise
 from kaohe.metrics.logs import Logs, read_logs
-from kaohe.metrics.pipeline import DailyTables, build
 from kaohe.metrics.rules import Rules
 
 OUTPUT_COLUMNS = ["employee", "period", "consulted", "received", "inquiries", "replied",
                   "buyers", "sales", "conversion", "aov", "response_s", "first_response_s",
                   "fast_reply_rate", "slow_receptions", "slow_rate"]
 EPOCH = dt.date(1970, 1, 1)
+STAGES = ("read", "sessions", "attribution", "roll-up")
 
 
 @dataclass(frozen=True)
 class Metrics:
     rows: list[dict[str, Any]]  # exact values: int, Decimal or None
     warnings: list[str]
+    stats: dict[str, int] = field(default_factory=dict)  # messages, sessions, agents, …
 
 
-def connect(backend: str = "duckdb") -> Any:
-    import ibis
-
-    if backend == "duckdb":
-        return ibis.duckdb.connect()
-    if backend == "pyspark":
-        from pyspark.sql import SparkSession
-
-        spark = (SparkSession.builder.master("local[2]").appName("kaohe-metrics")
-                 .config("spark.driver.host", "127.0.0.1")
-                 .config("spark.driver.bindAddress", "127.0.0.1")
-                 .config("spark.sql.session.timeZone", "UTC")
-                 .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="kaohe-spark-"))
-                 .config("spark.ui.enabled", "false")
-                 .config("spark.sql.shuffle.partitions", "4").getOrCreate())
-        return ibis.pyspark.connect(spark)
-    raise ValueError(f"unknown backend {backend!r}; use duckdb or pyspark")
-
-
-def compute_logs(logs: Logs, rules: Rules, *, periods: list[str] | None = None,
-                 backend: str = "duckdb", con: Any = None) -> Metrics:
-    con = con or connect(backend)
-    # bound to this connection, so intermediate results are cached there
-    if backend == "duckdb" and con.name == "duckdb":
-        # zero-copy: DuckDB scans the Arrow buffers in place
-        con.con.register("kaohe_messages", logs.messages.to_arrow())
-        con.con.register("kaohe_orders", logs.orders.to_arrow())
-        m, o = con.table("kaohe_messages"), con.table("kaohe_orders")
-    else:
-        tag = uuid.uuid4().hex[:12]  # a fresh name per run: the session may be shared
-        m = con.create_table(f"kaohe_messages_{tag}", logs.messages.to_arrow(), overwrite=True)
-        o = con.create_table(f"kaohe_orders_{tag}", logs.orders.to_arrow(), overwrite=True)
-    tables = build(m, o, rules)
-    return finish(tables, periods, con)
+Progress = Callable[[str, str], None]  # (stage, event: "start" | "done")
 
 
 def compute(folder: str | Path, rules: Rules, *, periods: list[str] | None = None,
-            backend: str = "duckdb") -> Metrics:
-    return compute_logs(read_logs(folder), rules, periods=periods, backend=backend)
+            backend: str = "duckdb", con: Any = None, memory_limit: str | None = None,
+            temp_dir: str | Path | None = None, progress: Progress | None = None) -> Metrics:
+    """The metrics of a logs folder, read and computed by the engine (docs/metrics.md)."""
+    own = con is None
+    if own:
+        con = connect(backend, memory_limit=memory_limit, temp_dir=temp_dir)
+    try:
+        return compute_on(con, str(folder), rules, periods=periods, progress=progress)
+    finally:
+        if own:
+            close(con)
+
+
+def compute_on(con: Any, folder: str, rules: Rules, *, periods: list[str] | None = None,
+               progress: Progress | None = None) -> Metrics:
+    def stage(name: str, event: str) -> None:
+        if progress is not None:
+            progress(name, event)
+
+    stage("read", "start")
+    logs = read_logs(con, folder, rules)
+    stage("read", "done")
+    try:
+        return _run(con, logs, rules, periods, stage)
+    finally:
+        logs.release(con)
+
+
+def _run(con: Any, logs: Logs, rules: Rules, periods: list[str] | None,
+         stage: Progress) -> Metrics:
+    stage("sessions", "start")
+    rounds = materialise(con, pipeline.round_facts(logs, rules), "rounds")
+    try:
+        bd = materialise(con, pipeline.buyer_days(logs, rounds, rules), "buyer_days")
+    finally:
+        drop(con, rounds)
+    stage("sessions", "done")
+    try:
+        stage("attribution", "start")
+        sales = _fetch(con, pipeline.sales_facts(logs, bd, rules))
+        stage("attribution", "done")
+        stage("roll-up", "start")
+        daily = _fetch(con, pipeline.daily_facts(bd))
+    finally:
+        drop(con, bd)
+    agents = _fetch(con, logs.agents)
+    result = finish(daily, sales, agents, periods)
+    stage("roll-up", "done")
+    result.stats.update(messages=logs.counts["messages"],
+                        sessions=int(daily["sessions"].sum() or 0),
+                        agents=agents.height, buyer_days=int(daily["consulted"].sum() or 0))
+    return result
 
 
 def _fetch(con: Any, t: Any) -> pl.DataFrame:
     return pl.from_arrow(con.to_pyarrow(t))  # type: ignore[return-value]
 
 
-def finish(tables: DailyTables, periods: list[str] | None, con: Any) -> Metrics:
-    frames = {name: _fetch(con, getattr(tables, name))
-              for name in ("buyer_days", "rounds", "sessions", "sales")}
+def finish(daily: pl.DataFrame, sales: pl.DataFrame, agents: pl.DataFrame,
+           periods: list[str] | None) -> Metrics:
+    """Agent-days summed to months, ratios and means rounded half-up once (§7)."""
     key = ["agent", "period"]
 
     def monthly(f: pl.DataFrame) -> pl.DataFrame:
-        f = f.with_columns(
-            (pl.lit(EPOCH) + pl.duration(days=pl.col("day"))).dt.strftime("%Y-%m").alias("period"))
-        sums = [pl.col(c).sum() for c in f.columns if c not in ("agent", "day", "period")]
+        f = f.join(agents, on="aid").with_columns(
+            (pl.lit(EPOCH) + pl.duration(days=pl.col("day"))).dt.strftime("%Y-%m")
+            .alias("period"))
+        sums = [pl.col(c).sum() for c in f.columns if c not in ("aid", "agent", "day", "period")]
         return f.group_by(key).agg(sums)
 
-    base = monthly(frames["buyer_days"])
-    for name in ("rounds", "sessions", "sales"):
-        base = base.join(monthly(frames[name]), on=key, how="left")
+    base = monthly(daily).join(monthly(sales), on=key, how="left")
     if periods:
         base = base.filter(pl.col("period").is_in(periods))
     base = base.filter(pl.col("consulted") > 0).sort(key)
@@ -95,7 +113,7 @@ def finish(tables: DailyTables, periods: list[str] | None, con: Any) -> Metrics:
     for r in base.to_dicts():
         rows.append(_month_row(r, warnings))
     rows.sort(key=lambda x: (x["employee"], x["period"]))
-    return Metrics(rows, warnings)
+    return Metrics(rows, warnings, {})
 
 
 def _int(r: dict[str, Any], name: str) -> int:

@@ -1,168 +1,161 @@
-"""The log metrics of docs/metrics.md as one Ibis pipeline (DuckDB by default, PySpark too).
+"""The log metrics of docs/metrics.md as one Ibis pipeline over integer tables.
 
-Times are integer seconds of the local wall clock (see :mod:`kaohe.metrics.logs`), days are
-``t // 86400``. Ibis computes integer counts and sums per agent and day; the small final
-roll-up to months, the exact ratios and means, and their half-up rounding happen once in
-:func:`finish`, so no floating point ever touches a reported number.
+Runs on DuckDB (default) and PySpark alike. The input is :class:`kaohe.metrics.logs.Logs`:
+messages as (sid, t, rn, kind) with ``sid`` an exact integer id per (shop, agent, buyer)
+stream, ``t`` Beijing wall-clock seconds and ``rn`` the row's place in the input.
+
+1. One sort: the messages by (sid, t, rn). Over that order a first window pass takes the
+   previous message's time and kind and a running count of `in` messages; a second pass
+   turns them into running counts: the *segment* id (a new segment after every human reply
+   and at every session start) and, per message, how many `in` messages its session had
+   before it began.
+2. Rounds: one group-by over (sid, segment) puts each round's facts (start, reply,
+   response, first round of its session) on one row, dated by its starting message.
+3. One buyer-day aggregate over (sid, day) of the messages, joined with the rounds' facts
+   of that day; after-sales flags by an equi-join on (shop, buyer) with the orders,
+   filtered to the time windows.
+4. Attribution: orders equi-joined on (shop, buyer) with the human replies of inquiry
+   buyer-days, filtered to the validity window; the latest contact wins, ties by agent id.
+
+Everything is integers until :func:`kaohe.metrics.compute.finish`, which sums agent-days to
+months and rounds once; agent names join only there.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import ibis
 import ibis.expr.types as ir
 
+from kaohe.metrics.logs import DAY, HUMAN, IN, Logs
 from kaohe.metrics.rules import Rules
 
-DAY = 86400
-BD = ["shop", "agent", "buyer", "day"]  # a buyer-day
+BD = ["sid", "day"]  # a buyer-day: stream and date
 
 
-@dataclass(frozen=True)
-class DailyTables:
-    """Integer facts per (agent, day); summed to months by :func:`finish`."""
-
-    buyer_days: ir.Table  # agent, day, consulted, received, inquiries, replied, slow_receptions
-    rounds: ir.Table  # agent, day, rounds, response_sum, fast
-    sessions: ir.Table  # agent, day, first_rounds, first_sum
-    sales: ir.Table  # agent, day, buyers, sales
+def _i(b: ir.BooleanValue) -> ir.IntegerValue:
+    return b.cast("int64")
 
 
-def _any(conds: list[ir.BooleanValue]) -> ir.BooleanValue:
-    out: ir.BooleanValue = ibis.literal(False)
-    for c in conds:
-        out = out | c
-    return out
-
-
-def build(messages: ir.Table, orders: ir.Table, rules: Rules) -> DailyTables:
-    m = messages
-    # 1. ads dropped first; automatic replies marked
-    if rules.ad_patterns:
-        m = m.filter(~(m.is_in & _any([m.text.contains(p) for p in rules.ad_patterns])))
-    is_auto = ~m.is_in & (m.auto | _any([m.text.startswith(p) for p in rules.auto_prefixes]))
-    m = m.mutate(human=~m.is_in & ~is_auto).select(
-        "shop", "agent", "buyer", "conv", "ord", "t", "is_in", "human")  # text is done with
-
-    # 2. sessions: a gap of idle_gap_s or more starts a new one
-    # windows run on the integer stream id and (time, file order) key of the log reader
-    conv = ["conv"]
-    w = ibis.window(group_by=conv, order_by=["ord"])
-    m = m.mutate(prev_t=m.t.lag().over(w))
-    m = m.mutate(new_session=(m.prev_t.isnull() | (m.t - m.prev_t >= rules.idle_gap_s))
-                 .cast("int64"))
-    cw = ibis.cumulative_window(group_by=conv, order_by=["ord"])
-    m = m.mutate(session=m.new_session.sum().over(cw))
-
-    # 3. rounds: the messages after one human reply up to and including the next
-    sw = ibis.cumulative_window(group_by=[*conv, "session"], order_by=["ord"])
-    m = m.mutate(human_i=m.human.cast("int64"))
-    m = m.mutate(segment=m.human_i.sum().over(sw) - m.human_i)
-    m = m.cache()  # materialised once: every fact below reads these messages
-    seg = m.group_by(["shop", "agent", "buyer", *conv, "session", "segment"]).aggregate(
-        start_t=m.t.min(where=m.is_in),
-        reply_t=m.t.max(where=m.human),
+def round_facts(logs: Logs, rules: Rules) -> ir.Table:
+    """Counted rounds per buyer-day of their start: counts and integer sums."""
+    m = logs.messages
+    w = ibis.window(group_by="sid", order_by=["t", "rn"])
+    cw = ibis.cumulative_window(group_by="sid", order_by=["t", "rn"])
+    is_in = _i(m.kind == IN)
+    # pass 1: previous message, running count of `in` messages (same sort)
+    x = m.mutate(prev_t=m.t.lag().over(w), prev_kind=m.kind.lag().over(w),
+                 cin=is_in.sum().over(cw), is_in=is_in)
+    new_session = x.prev_t.isnull() | (x.t - x.prev_t >= rules.idle_gap_s)
+    seg_start = new_session | (x.prev_kind == HUMAN)
+    # pass 2: running counts over the same order
+    y = x.mutate(seg=_i(seg_start).sum().over(cw),
+                 base=ibis.ifelse(new_session, x.cin - x.is_in, None).max().over(cw))
+    segs = y.group_by(["sid", "seg"]).aggregate(
+        start=y.t.min(where=y.is_in == 1),
+        reply=y.t.max(where=y.kind == HUMAN),
+        first=((y.is_in == 1) & (y.cin - 1 == y.base)).any(),
     )
-    rounds = seg.filter(seg.start_t.notnull())
+    r = segs.filter(segs.start.notnull())
     cap = rules.round_cap_s
-    rounds = rounds.mutate(
-        response=ibis.ifelse(rounds.reply_t.isnull(), cap,
-                             ibis.least(rounds.reply_t - rounds.start_t, cap)),
-        day=rounds.start_t // DAY,
-        tod=rounds.start_t % DAY,
+    r = r.mutate(response=ibis.ifelse(r.reply.isnull(), cap,
+                                      ibis.least(r.reply - r.start, cap)),
+                 day=r.start // DAY)
+    tod = r.start - r.day * DAY
+    c = (tod >= rules.service_start_s) & (tod < rules.service_end_s)  # a counted round
+    return r.group_by(BD).aggregate(
+        rounds=_i(c).sum(),
+        rsum=r.response.sum(where=c),
+        fast=_i(c & (r.response <= rules.fast_reply_s)).sum(),
+        n_slow=_i(c & (r.response > rules.slow_reply_s)).sum(),
+        first_rounds=_i(c & r.first).sum(),
+        first_sum=r.response.sum(where=c & r.first),
+        sessions=_i(r.first).sum(),  # sessions with a round, counted or not: for the summary
     )
-    rounds = rounds.mutate(counted=(rounds.tod >= rules.service_start_s)
-                           & (rounds.tod < rules.service_end_s))
-    fw = ibis.window(group_by=[*conv, "session"], order_by=["segment"])
-    rounds = rounds.mutate(first=ibis.row_number().over(fw) == 0)
-    rounds = rounds.cache()
-    counted = rounds.filter(rounds.counted)
 
-    # 4. buyer-days
-    ins = m.filter(m.is_in)
-    ins = ins.mutate(day=ins.t // DAY)
-    bd = ins.group_by(BD).aggregate(first_in=ins.t.min(), n_in=ins.count())
-    outs = m.filter(m.human)
-    outs = outs.mutate(day=outs.t // DAY)
-    out_counts = outs.group_by(BD).aggregate(n_out=outs.count())
-    bd = bd.left_join(out_counts, BD).select(*bd.columns, n_out=out_counts.n_out.fill_null(0))
+
+def buyer_days(logs: Logs, rounds: ir.Table, rules: Rules) -> ir.Table:
+    """One row per buyer-day with every per-buyer-day fact of §4 and §6.4."""
+    m = logs.messages
+    day = m.t // DAY
+    bd = m.group_by(sid=m.sid, day=day).aggregate(
+        n_in=_i(m.kind == IN).sum(),
+        first_in=m.t.min(where=m.kind == IN),
+        n_out=_i(m.kind == HUMAN).sum(),
+    )
+    bd = bd.filter(bd.n_in > 0)
+    bd = bd.join(logs.streams, "sid").select(bd, logs.streams.aid, logs.streams.sb)
+    bd = bd.left_join(rounds, BD).select(
+        bd, *[rounds[c].fill_null(0).name(c) for c in
+              ("rounds", "rsum", "fast", "n_slow", "first_rounds", "first_sum", "sessions")])
     n = rules.one_line_filter
     received = ~((bd.n_in == 1) & (bd.n_out >= n)) if n > 0 else ibis.literal(True)
     bd = bd.mutate(received=received)
-    bd = bd.mutate(replied=bd.received & (bd.n_out >= 1))
-
-    # after-sales: paid in the look-back window, and no new order within the validity window
-    o = orders
-    recv = bd.filter(bd.received)
-    j = recv.join(o, ["shop", "buyer"])
-    look = rules.after_sales_days * DAY
-    valid = rules.validity_hours * 3600
-    flags = j.group_by(BD).aggregate(
-        paid_before=(j.is_paid & (j.paid_t >= j.first_in - look)
-                     & (j.paid_t < j.first_in)).any(),
-        ordered_after=((j.created_t >= j.first_in) & (j.created_t < j.first_in + valid)).any(),
-    )
+    # after-sales: paid in the look-back window, and no new order in the validity window
+    o = logs.orders
+    look, valid = rules.after_sales_days * DAY, rules.validity_hours * 3600
+    recv = bd.filter(bd.received).select("sid", "day", "sb", "first_in")
+    j = recv.join(o, "sb")
+    paid_before = j.is_paid & (j.paid_t >= j.first_in - look) & (j.paid_t < j.first_in)
+    ordered_after = (j.created_t >= j.first_in) & (j.created_t < j.first_in + valid)
+    j = j.filter(paid_before | ordered_after)
+    flags = j.group_by(BD).aggregate(pb=paid_before.any(), oa=ordered_after.any())
     bd = bd.left_join(flags, BD).select(
-        *bd.columns,
-        after_sales=(flags.paid_before.fill_null(False) & ~flags.ordered_after.fill_null(False)),
+        bd, after_sales=flags.pb.fill_null(False) & ~flags.oa.fill_null(False))
+    return bd.mutate(
+        inquiry=bd.received & ~bd.after_sales,
+        replied=bd.received & (bd.n_out >= 1),
+        slow=bd.received & (bd.n_slow >= rules.slow_rounds_per_day),
     )
-    bd = bd.mutate(inquiry=bd.received & ~bd.after_sales)
 
-    # slow receptions: received buyer-days with enough slow counted rounds
-    slow = counted.filter(counted.response > rules.slow_reply_s)
-    slow_n = slow.group_by(BD).aggregate(n_slow=slow.count())
-    bd = bd.left_join(slow_n, BD).select(*bd.columns, n_slow=slow_n.n_slow.fill_null(0))
-    bd = bd.mutate(slow=bd.received & (bd.n_slow >= rules.slow_rounds_per_day)).cache()
 
-    # 5. attribution of orders to inquiry buyer-days through their replies
-    inquiry_days = bd.filter(bd.inquiry).select(*BD)
-    replies = outs.join(inquiry_days, BD).select("shop", "agent", "buyer", "day", rt=outs.t)
+def daily_facts(bd: ir.Table) -> ir.Table:
+    """Integer facts per (agent id, day)."""
+    return bd.group_by(["aid", "day"]).aggregate(
+        consulted=bd.count(),
+        received=_i(bd.received).sum(),
+        inquiries=_i(bd.inquiry).sum(),
+        replied=_i(bd.replied).sum(),
+        slow_receptions=_i(bd.slow).sum(),
+        rounds=bd.rounds.sum(),
+        response_sum=bd.rsum.sum(),
+        fast=bd.fast.sum(),
+        first_rounds=bd.first_rounds.sum(),
+        first_sum=bd.first_sum.sum(),
+        sessions=bd.sessions.sum(),
+    )
+
+
+def sales_facts(logs: Logs, bd: ir.Table, rules: Rules) -> ir.Table:
+    """Finally paid attributed orders per (agent id, day): buyers and sales."""
+    m = logs.messages
+    inq = bd.filter(bd.inquiry).select("sid", "day", "aid", "sb")
+    outs = m.filter(m.kind == HUMAN)
+    outs = outs.select(sid=outs.sid, day=outs.t // DAY, rt=outs.t)
+    replies = outs.join(inq, BD).select(outs.sid, outs.day, outs.rt, inq.aid, inq.sb)
+    o = logs.orders
+    valid = rules.validity_hours * 3600
     final_deadline = (o.created_t // DAY + rules.final_payment_days + 1) * DAY
-    o = o.mutate(finally_paid=o.is_paid & (o.paid_t < final_deadline))
+    o = o.mutate(finally_paid=o.is_paid & (o.paid_t < final_deadline),
+                 at_created=o.created_t, at_paid=o.paid_t)
 
     def attribute(orders_: ir.Table, at: str) -> ir.Table:
-        usable = orders_.filter(orders_.is_paid) if at == "paid_t" else orders_
-        cand = usable.join(replies, ["shop", "buyer"])
+        usable = orders_.filter(orders_.is_paid) if at == "at_paid" else orders_
+        cand = usable.join(replies, "sb")
         cand = cand.filter((cand.rt <= cand[at]) & (cand[at] - cand.rt <= valid))
-        best = cand.group_by(["order_id", "shop", "buyer", "agent", "day"]).aggregate(
-            contact=cand.rt.max())
-        rw = ibis.window(group_by="order_id",
-                         order_by=[ibis.desc("contact"), "agent", "day"])
+        best = cand.group_by(["oid", "aid", "sid", "day"]).aggregate(contact=cand.rt.max())
+        rw = ibis.window(group_by="oid", order_by=[ibis.desc("contact"), "aid", "day"])
         best = best.mutate(pick=ibis.row_number().over(rw))
-        return best.filter(best.pick == 0).select("order_id", "shop", "buyer", "agent", "day")
+        return best.filter(best.pick == 0).select("oid", "aid", "sid", "day")
 
     if rules.attribution == "payment":
-        attributed = attribute(o, "paid_t")
+        attributed = attribute(o, "at_paid")
     else:
-        attributed = attribute(o, "created_t")
+        attributed = attribute(o, "at_created")
         if rules.attribution == "order_first":
-            rest = o.anti_join(attributed, "order_id")
-            attributed = attributed.union(attribute(rest, "paid_t"))
-    paid_orders = attributed.join(o.select("order_id", "amount", "finally_paid"), "order_id")
-    paid_orders = paid_orders.filter(paid_orders.finally_paid)
-
-    # 6. daily facts per agent
-    buyer_days = bd.group_by(["agent", "day"]).aggregate(
-        consulted=bd.count(),
-        received=bd.received.cast("int64").sum(),
-        inquiries=bd.inquiry.cast("int64").sum(),
-        replied=bd.replied.cast("int64").sum(),
-        slow_receptions=bd.slow.cast("int64").sum(),
-    )
-    round_facts = counted.group_by(["agent", "day"]).aggregate(
-        rounds=counted.count(),
-        response_sum=counted.response.sum(),
-        fast=(counted.response <= rules.fast_reply_s).cast("int64").sum(),
-    )
-    firsts = counted.filter(counted.first)
-    session_facts = firsts.group_by(["agent", "day"]).aggregate(
-        first_rounds=firsts.count(), first_sum=firsts.response.sum())
-    buyer_keys = paid_orders.select(*BD).distinct()
-    buyers = buyer_keys.group_by(["agent", "day"]).aggregate(buyers=buyer_keys.count())
-    sales = paid_orders.group_by(["agent", "day"]).aggregate(sales=paid_orders.amount.sum())
-    sales_facts = buyers.outer_join(sales, ["agent", "day"]).select(
-        agent=ibis.coalesce(buyers.agent, sales.agent), day=ibis.coalesce(buyers.day, sales.day),
-        buyers=buyers.buyers.fill_null(0), sales=sales.sales)
-    return DailyTables(buyer_days, round_facts, session_facts, sales_facts)
-
+            rest = o.anti_join(attributed, "oid")
+            attributed = attributed.union(attribute(rest, "at_paid"))
+    paid = attributed.join(o.select("oid", "amount", "finally_paid"), "oid")
+    paid = paid.filter(paid.finally_paid)
+    per_bd = paid.group_by(["aid", "sid", "day"]).aggregate(sales=paid.amount.sum())
+    return per_bd.group_by(["aid", "day"]).aggregate(buyers=per_bd.count(),
+                                                    sales=per_bd.sales.sum())

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from kaohe.errors import KaoheError
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+END_OF_DAY = "24:00"  # allowed as the end of service hours only (metrics.md §7)
 
 
 class RulesError(KaoheError, ValueError):
@@ -39,9 +40,11 @@ class Rules(BaseModel):
     @field_validator("service_hours")
     @classmethod
     def _hours(cls, v: tuple[str, str]) -> tuple[str, str]:
-        for x in v:
-            if not _HHMM.match(x):
-                raise ValueError(f"{x!r} is not a time of day written HH:MM (00:00–23:59)")
+        if not _HHMM.match(v[0]):
+            raise ValueError(f"{v[0]!r} is not a time of day written HH:MM (00:00–23:59)")
+        if v[1] != END_OF_DAY and not _HHMM.match(v[1]):
+            raise ValueError(f"{v[1]!r} is not a time of day written HH:MM (00:00–23:59, "
+                             f"or 24:00 for the end of the day)")
         if _seconds(v[0]) >= _seconds(v[1]):
             raise ValueError("the start of service hours must be before their end")
         return v
@@ -52,6 +55,7 @@ class Rules(BaseModel):
 
     @property
     def service_end_s(self) -> int:
+        """Seconds after midnight, exclusive: 86400 for ``24:00`` (every later second counts)."""
         return _seconds(self.service_hours[1])
 
 
