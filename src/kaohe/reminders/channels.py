@@ -224,9 +224,7 @@ class Mailer:
                 if self.conn is None:
                     self.conn = self._connect()
                 self.conn.send_message(msg)
-            except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
-                self.close()
-                raise Retryable(f"mail server: {type(exc).__name__}: {exc}") from None
+            # smtplib's errors are OSErrors: the specific ones first
             except smtplib.SMTPRecipientsRefused as exc:
                 codes = [c for c, _m in exc.recipients.values()]
                 detail = "; ".join(f"{c} {m.decode('utf-8', 'replace')}"
@@ -234,16 +232,22 @@ class Mailer:
                 if all(400 <= c < 500 for c in codes):
                     raise Retryable(f"mail server refused the recipient for now: {detail}") from None
                 raise Failed(f"mail server refused the recipient: {detail}") from None
+            except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError) as exc:
+                self.close()
+                raise Retryable(f"mail server: {type(exc).__name__}: {exc}") from None
             except smtplib.SMTPResponseException as exc:
                 text = exc.smtp_error.decode("utf-8", "replace") if isinstance(
                     exc.smtp_error, bytes) else str(exc.smtp_error)
+                self.close()
                 if 400 <= exc.smtp_code < 500:
-                    self.close()
                     raise Retryable(f"mail server: {exc.smtp_code} {text}") from None
                 raise Failed(f"mail server: {exc.smtp_code} {text}") from None
-            except smtplib.SMTPException as exc:
+            except smtplib.SMTPException as exc:  # e.g. no STARTTLS, no AUTH offered
                 self.close()
                 raise Failed(f"mail server: {type(exc).__name__}: {exc}") from None
+            except OSError as exc:  # refused, unreachable, timed out, TLS
+                self.close()
+                raise Retryable(f"mail server: {type(exc).__name__}: {exc}") from None
 
         return attempt(self.cfg, once)
 
