@@ -185,6 +185,9 @@ def user_add(
     password: Annotated[str | None, typer.Option(help="or $KAOHE_PASSWORD")] = None,
     employee: Annotated[str | None, typer.Option(help="the employee id (工号) of this user")] = None,
     team: Annotated[list[str] | None, typer.Option("--team", help="teams a supervisor looks after")] = None,
+    name: Annotated[str | None, typer.Option(help="the person's name (default: the employee's)")] = None,
+    email: Annotated[str | None, typer.Option(help="e-mail address, for reminders")] = None,
+    mobile: Annotated[str | None, typer.Option(help="mobile number, for @-mentions in reminders")] = None,
     db: DbOpt = None,
     as_: AsOpt = "",
 ) -> None:
@@ -206,7 +209,8 @@ def user_add(
                     if "admin" not in actor.roles and "hr" not in actor.roles:
                         raise KaoheError(f"{actor.username} may not add users")
                 create_user(session, username=username, roles=role, actor=actor, password=pw,
-                            employee_code=employee, teams=team or [])
+                            employee_code=employee, teams=team or [], display_name=name or "",
+                            email=email, mobile=mobile)
         except KaoheError as exc:
             _fail(str(exc))
     out.print(f"user {username} added ({', '.join(role)})")
@@ -572,5 +576,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(audit_app, name="audit")
     app.command("overdue")(overdue)
     from kaohe.cli_metrics import metrics_app
+    from kaohe.cli_remind import register as register_remind
+
+    register_remind(app, user_app)
 
     app.add_typer(metrics_app, name="metrics")

@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -104,6 +105,9 @@ class Employee(Base):
     probation_end: Mapped[dt.date | None] = mapped_column(Date)
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     status: Mapped[str] = mapped_column(String(20), default="active")
+    #: contact from the org sheet, for reminders (a user's own contact overrides it)
+    email: Mapped[str | None] = mapped_column(String(254))
+    mobile: Mapped[str | None] = mapped_column(String(20))
 
     team: Mapped[Team | None] = relationship(lazy="joined")
     position: Mapped[Position | None] = relationship(lazy="joined")
@@ -120,11 +124,31 @@ class User(Base):
     roles: Mapped[list[Any]] = mapped_column(JSON, default=list)
     #: supervisors and managers: the teams they look after
     team_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: the login's own contact (HR and admins often have no employee record)
+    email: Mapped[str | None] = mapped_column(String(254))
+    mobile: Mapped[str | None] = mapped_column(String(20))
+    #: the person asked not to be sent reminders
+    reminders_off: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     employee: Mapped[Employee | None] = relationship(lazy="joined")
 
     def has(self, *roles: Role) -> bool:
         return any(r.value in self.roles for r in roles)
+
+    @property
+    def person_name(self) -> str:
+        """The person's name, never the login: the employee's name, else the display name."""
+        if self.employee is not None and self.employee.name:
+            return self.employee.name
+        return self.display_name or self.username
+
+    @property
+    def contact_email(self) -> str | None:
+        return self.email or (self.employee.email if self.employee is not None else None)
+
+    @property
+    def contact_mobile(self) -> str | None:
+        return self.mobile or (self.employee.mobile if self.employee is not None else None)
 
 
 class SchemeVersion(Base):
@@ -306,3 +330,21 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class ReminderDelivery(Base):
+    """One reminder to one person over one channel on one day (Beijing time): claimed before
+    it is sent, so a re-run the same day, or two runs at once, never send it twice."""
+
+    __tablename__ = "reminder_deliveries"
+    __table_args__ = (UniqueConstraint("day", "key", "channel"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    #: what the reminder is about and for whom, e.g. ``self_review/c7/u12``
+    key: Mapped[str] = mapped_column(String(120))
+    channel: Mapped[str] = mapped_column(String(20))  # email | wecom | dingtalk
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    state: Mapped[str] = mapped_column(String(20))  # sending | sent | failed | skipped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

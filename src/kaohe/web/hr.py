@@ -20,6 +20,9 @@ from sqlalchemy import func, select
 
 from kaohe.errors import KaoheError
 from kaohe.presets import PRESET_IDS
+from kaohe.reminders import config as remind_config
+from kaohe.reminders import send
+from kaohe.reminders.due import beijing_today, due_reminders
 from kaohe.reports.forms import safe_name, write_forms
 from kaohe.store.models import (
     Appeal,
@@ -38,6 +41,7 @@ from kaohe.web.deps import (
     UserDep,
     actor,
     check_csrf,
+    current_user,
     lang_of,
     render,
     require_hr,
@@ -72,8 +76,27 @@ def hr_cycles(request: Request, session: SessionDep, user: UserDep) -> HTMLRespo
             for c in session.scalars(select(Cycle).order_by(Cycle.period.desc(), Cycle.id))]
     saved = list(session.scalars(select(SchemeVersion).order_by(
         SchemeVersion.scheme_id, SchemeVersion.version.desc())))
+    due = [r for r in due_reminders(session, today=beijing_today()) if not r.opted_out]
     return render(request, "hr_cycles.html", user=user, cycles=rows, presets=PRESET_IDS,
-                  saved=saved, late=appeals.overdue(session))
+                  saved=saved, late=appeals.overdue(session), reminders_due=len(due))
+
+
+@router.post("/reminders")
+def hr_send_reminders(request: Request, csrf: Csrf = None) -> Response:
+    """Send the reminders due today, as `kaohe remind` does. The sending happens outside the
+    request's transaction (the service claims and records in short ones of its own), so a slow
+    mail server holds no database lock."""
+    db = request.app.state.db
+    with db.read() as session:
+        user = current_user(request, session)
+        check_csrf(request, csrf)
+        require_hr(user)
+        who = actor(user)
+    cfg = getattr(request.app.state, "remind_config", None) or remind_config.load()
+    report = send.run(db, cfg, actor=who, today=beijing_today(), lang=lang_of(request))
+    with i18n.using(lang_of(request)):
+        _flash(request, send.totals(report))
+    return _redirect("/hr/cycles#reminders")
 
 
 @router.post("/cycles")

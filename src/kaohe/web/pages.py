@@ -40,7 +40,7 @@ from kaohe.web.deps import (
     render,
 )
 from kaohe.web.services import appraisal_doc, board_rows, history, rows_for
-from kaohe.workflow import appeals, cycles
+from kaohe.workflow import appeals, cycles, org
 from kaohe.workflow.cycles import scheme_of
 from kaohe.workflow.passwords import verify_password
 
@@ -95,7 +95,19 @@ def me(request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
     trend = [(r["period"], float(r["result"]["total"])) for r in reversed(rows)
              if r["result"] and r["result"].get("total") is not None]
     return render(request, "me.html", user=user, rows=rows,
-                  trend=Markup(charts.line(trend)) if len(trend) > 1 else "")
+                  trend=Markup(charts.line(trend)) if len(trend) > 1 else "",
+                  reminders_on=not user.reminders_off)
+
+
+@router.post("/me/reminders")
+def my_reminders(request: Request, session: SessionDep, user: UserDep,
+                 remind: Annotated[str | None, Form()] = None, csrf: Csrf = None) -> Response:
+    """Opt in to reminders (the box ticked) or out of them."""
+    check_csrf(request, csrf)
+    org.set_reminders(session, username=user.username, on=bool(remind), actor=actor(user))
+    request.session["flash"] = i18n.translate(
+        i18n.N_("Your reminders are on.") if remind else i18n.N_("Your reminders are off."))
+    return RedirectResponse("/me#reminders", status_code=303)
 
 
 @router.get("/team", response_class=HTMLResponse)

@@ -21,6 +21,7 @@ from kaohe.store.models import (
     AppealState,
     Appraisal,
     AppraisalState,
+    Cycle,
     Employee,
     FeedbackMeeting,
     Result,
@@ -184,28 +185,41 @@ class Overdue:
     appraisal_id: int
     employee: str
     detail: str
+    name: str = ""  # the employee's name
+    team_id: int | None = None
+    appeal_id: int | None = None
+    period: str = ""
 
 
-def overdue(session: Session, *, today: dt.date | None = None) -> list[Overdue]:
+def overdue(session: Session, *, today: dt.date | None = None,
+            until: dt.date | None = None) -> list[Overdue]:
+    """What is late on ``today``: due before it. With ``until``, also what falls due up to
+    and including that day (reminders look a little ahead)."""
     day = today or dt.date.today()
+    last = until if until is not None else day - dt.timedelta(days=1)
     out: list[Overdue] = []
-    q = (select(Appeal, Employee.code).join(Appraisal, Appraisal.id == Appeal.appraisal_id)
-         .join(Employee, Employee.id == Appraisal.employee_id))
-    for appeal, code in session.execute(q.where(Appeal.state == AppealState.filed,
-                                                Appeal.accept_due < day)):
-        out.append(Overdue("appeal_decision", appeal.accept_due, appeal.appraisal_id, code,
-                           f"appeal {appeal.id} filed {appeal.filed_on}: accept or reject"))
-    for appeal, code in session.execute(q.where(Appeal.state == AppealState.accepted,
-                                                Appeal.resolve_due < day)):
-        out.append(Overdue("appeal_resolution", appeal.resolve_due, appeal.appraisal_id, code,
-                           f"appeal {appeal.id} accepted: resolve it"))
+    q = (select(Appeal, Employee, Cycle.period)
+         .join(Appraisal, Appraisal.id == Appeal.appraisal_id)
+         .join(Employee, Employee.id == Appraisal.employee_id)
+         .join(Cycle, Cycle.id == Appraisal.cycle_id))
+    for appeal, emp, period in session.execute(q.where(Appeal.state == AppealState.filed,
+                                                       Appeal.accept_due <= last)):
+        out.append(Overdue("appeal_decision", appeal.accept_due, appeal.appraisal_id, emp.code,
+                           f"appeal {appeal.id} filed {appeal.filed_on}: accept or reject",
+                           emp.name, emp.team_id, appeal.id, period))
+    for appeal, emp, period in session.execute(q.where(Appeal.state == AppealState.accepted,
+                                                       Appeal.resolve_due <= last)):
+        out.append(Overdue("appeal_resolution", appeal.resolve_due, appeal.appraisal_id,
+                           emp.code, f"appeal {appeal.id} accepted: resolve it", emp.name,
+                           emp.team_id, appeal.id, period))
     held = select(FeedbackMeeting.appraisal_id)
-    for app, code in session.execute(
-            select(Appraisal, Employee.code).join(Employee, Employee.id == Appraisal.employee_id)
-            .where(Appraisal.feedback_due < day, ~Appraisal.id.in_(held),
+    for app, emp in session.execute(
+            select(Appraisal, Employee).join(Employee, Employee.id == Appraisal.employee_id)
+            .where(Appraisal.feedback_due <= last, ~Appraisal.id.in_(held),
                    Appraisal.state.in_([AppraisalState.published, AppraisalState.acknowledged,
                                         AppraisalState.appealed, AppraisalState.resolved]))):
         assert app.feedback_due is not None
-        out.append(Overdue("feedback_meeting", app.feedback_due, app.id, code,
-                           "feedback meeting (面谈) not recorded"))
+        out.append(Overdue("feedback_meeting", app.feedback_due, app.id, emp.code,
+                           "feedback meeting (面谈) not recorded", emp.name, emp.team_id,
+                           None, app.cycle.period))
     return sorted(out, key=lambda o: (o.due, o.kind, o.employee))

@@ -58,6 +58,11 @@ class Settings:
     appeal_accept_workdays: int = 3
     appeal_resolve_workdays: int = 10
     feedback_days: int = 7
+    #: self-review and supervisor review, in working days after the cycle opened
+    self_review_workdays: int = 3
+    supervisor_review_workdays: int = 5
+    #: reminders of a deadline start this many working days before it
+    remind_ahead_workdays: int = 1
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -28,6 +28,11 @@ from kaohe.workflow.calendar import add_workdays
 
 DEMO_PASSWORD = "kaohe-demo"
 SYSTEM = Actor("demo-loader", ("admin",))
+#: the staff logins' people (agents are named by the org sheet); contacts use the reserved
+#: example.com domain and 1380000xxxx numbers
+STAFF = {"admin": ("系统管理员", "13800000001"), "hr": ("周敏", "13800000002"),
+         "manager": ("郑建国", "13800000003"), "sup1": ("林晓", "13800000011"),
+         "sup2": ("何静", "13800000012"), "sup3": ("宋涛", "13800000013")}
 
 
 @dataclass(frozen=True)
@@ -61,9 +66,10 @@ def load_demo(db: Database, inputs: Path, work: Path,
     emp_file = work / "employees.csv"
     with emp_file.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["工号", "姓名", "团队", "岗位", "入职日期"])
-        for a in agents():
-            w.writerow([a.employee, a.name, a.team, "售前客服", "2025-06-01"])
+        w.writerow(["工号", "姓名", "团队", "岗位", "入职日期", "邮箱", "手机"])
+        for i, a in enumerate(agents(), start=1):
+            w.writerow([a.employee, a.name, a.team, "售前客服", "2025-06-01",
+                        f"{a.employee.lower()}@example.com", f"1380010{i:04d}"])
     with db.transaction() as s:
         say("employees and users")
         org.import_employees(s, path=emp_file, actor=SYSTEM)
@@ -77,6 +83,9 @@ def load_demo(db: Database, inputs: Path, work: Path,
                 kw["employee_code"] = name.upper()
             if role == "manager":
                 kw["teams"] = team_names
+            if name in STAFF:
+                kw["display_name"], kw["mobile"] = STAFF[name]
+                kw["email"] = f"{name}@example.com"
             org.create_user(s, username=name, roles=[role], actor=SYSTEM,
                             password=DEMO_PASSWORD, **kw)  # type: ignore[arg-type]
     rows = list(csv.DictReader(inputs.open(encoding="utf-8")))

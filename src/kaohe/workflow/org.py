@@ -16,7 +16,7 @@ from kaohe.errors import InputError
 from kaohe.ingest.table import read_raw
 from kaohe.store.models import Employee, Position, Role, Team, User
 from kaohe.workflow.audit import Actor, record
-from kaohe.workflow.errors import Invalid, NotFound
+from kaohe.workflow.errors import Invalid, NotAllowed, NotFound
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "code": ("employee", "工号", "员工工号", "code"),
@@ -27,10 +27,45 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "probation_end": ("probation_end", "试用期结束", "转正日期"),
     "manager": ("manager", "上级", "上级工号"),
     "status": ("status", "状态"),
+    "email": ("email", "邮箱", "电子邮箱", "企业邮箱", "邮件"),
+    "mobile": ("mobile", "手机", "手机号", "手机号码", "电话"),
 }
 STATUSES = {"active": "active", "在职": "active", "left": "left", "离职": "left",
             "leave": "leave", "休假": "leave"}
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+#: an address as mail servers take it (no display name), and a mainland mobile number as the
+#: group robots @-mention it (address-book exports write +86 138 0013 8000, 138-0013-8000)
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def normal_email(value: str) -> str:
+    """The address, trimmed; :class:`ValueError` naming what is expected otherwise."""
+    text = value.strip()
+    if len(text) > 254 or not _EMAIL.match(text):
+        raise ValueError("expected an e-mail address such as name@example.com")
+    return text
+
+
+def normal_mobile(value: str) -> str:
+    """An 11-digit mainland mobile number (spaces, dashes and a +86 prefix are dropped)."""
+    text = re.sub(r"[\s-]", "", value.strip())
+    for prefix in ("+86", "0086", "86"):
+        if text.startswith(prefix) and len(text) == 11 + len(prefix):
+            text = text[len(prefix):]
+    if not _MOBILE.match(text):
+        raise ValueError("expected an 11-digit mobile number such as 13800138000")
+    return text
+
+
+def _contact(value: str | None, check: Any, source: str, row: int, column: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return str(check(value))
+    except ValueError as exc:
+        raise InputError(str(exc), file=source, row=row, column=column, value=value) from None
 
 
 @dataclass(frozen=True)
@@ -112,6 +147,10 @@ def import_employees(session: Session, *, path: str | Path, actor: Actor) -> Imp
             emp.hire_date = _date(r.get("hire_date"), source, i, header["hire_date"])
         if "probation_end" in header:
             emp.probation_end = _date(r.get("probation_end"), source, i, header["probation_end"])
+        if "email" in header:
+            emp.email = _contact(r.get("email"), normal_email, source, i, header["email"])
+        if "mobile" in header:
+            emp.mobile = _contact(r.get("mobile"), normal_mobile, source, i, header["mobile"])
         if r.get("manager"):
             pending_manager.append((emp, r["manager"], i))
     session.flush()
@@ -142,7 +181,8 @@ def _named(session: Session, known: dict[str, Any], model: type[Any], name: str)
 
 def create_user(session: Session, *, username: str, roles: list[str], actor: Actor,
                 password: str | None = None, employee_code: str | None = None,
-                teams: list[str] | None = None, display_name: str = "") -> User:
+                teams: list[str] | None = None, display_name: str = "",
+                email: str | None = None, mobile: str | None = None) -> User:
     from kaohe.workflow.passwords import hash_password
 
     bad = [r for r in roles if r not in Role.__members__]
@@ -163,12 +203,68 @@ def create_user(session: Session, *, username: str, roles: list[str], actor: Act
         team_ids.append(team.id)
     user = User(username=username, roles=list(roles), employee=emp, team_ids=team_ids,
                 display_name=display_name or (emp.name if emp else username),
-                password_hash=hash_password(password) if password else None)
+                password_hash=hash_password(password) if password else None,
+                email=_checked(normal_email, email), mobile=_checked(normal_mobile, mobile))
     session.add(user)
     session.flush()
     record(session, action="user.created", actor=actor, target_type="user", target_id=user.id,
            details={"username": username, "roles": roles, "employee": employee_code,
                     "teams": teams or []})
+    return user
+
+
+def _checked(check: Any, value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return str(check(value))
+    except ValueError as exc:
+        raise Invalid(f"{value!r}: {exc}") from None
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    return user
+
+
+def set_contact(session: Session, *, username: str, actor: Actor, email: str | None = None,
+                mobile: str | None = None, display_name: str | None = None) -> User:
+    """Set a user's own e-mail, mobile or name; an empty value clears the e-mail or mobile
+    (the employee's, from the org sheet, applies again)."""
+    from kaohe.workflow.cycles import require_role
+
+    require_role(actor, {"hr", "admin"}, "change a user's contact")
+    user = get_user(session, username)
+    changed: dict[str, Any] = {}
+    if email is not None:
+        user.email = changed["email"] = _checked(normal_email, email)
+    if mobile is not None:
+        user.mobile = changed["mobile"] = _checked(normal_mobile, mobile)
+    if display_name is not None:
+        if not display_name.strip():
+            raise Invalid("the name is empty")
+        user.display_name = changed["display_name"] = display_name.strip()
+    if not changed:
+        raise Invalid("nothing to change: give --email, --mobile or --name")
+    session.flush()
+    record(session, action="user.contact_changed", actor=actor, target_type="user",
+           target_id=user.id, details=changed)
+    return user
+
+
+def set_reminders(session: Session, *, username: str, on: bool, actor: Actor) -> User:
+    """Opt a person in to reminders or out of them: themself, or HR and admins for anyone."""
+    user = get_user(session, username)
+    if actor.user_id != user.id and not {"hr", "admin"} & set(actor.roles):
+        raise NotAllowed(f"{actor.username} may not change the reminders of {username}")
+    if user.reminders_off == (not on):
+        return user
+    user.reminders_off = not on
+    session.flush()
+    record(session, action="user.reminders_on" if on else "user.reminders_off", actor=actor,
+           target_type="user", target_id=user.id, details={"username": username})
     return user
 
 
