@@ -112,14 +112,14 @@ def presets() -> None:
     """List the shipped schemes."""
     from rich.table import Table
 
-    from kaohe.presets import PRESET_IDS, load_preset
+    from kaohe.presets import PRESET_IDS, preset_summary
 
     table = Table(title="kaohe presets 预置考核方案")
     table.add_column("id")
     table.add_column("名称 name")
     table.add_column("说明 description")
     for pid in PRESET_IDS:
-        s = load_preset(pid)
+        s = preset_summary(pid)
         table.add_row(pid, f"{s.name}\n{s.name_en}", f"{s.description}\n{s.description_en}")
     Console().print(table)
 
