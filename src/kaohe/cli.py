@@ -6,8 +6,8 @@ message on stderr and nothing on stdout, and writes no output file.
 
 from __future__ import annotations
 
+import errno
 import io
-import json
 import os
 import sys
 from contextlib import nullcontext
@@ -28,6 +28,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Lang(str, Enum):
+    zh = "zh"
+    en = "en"
 
 
 class Format(str, Enum):
@@ -60,42 +65,58 @@ def score(
     format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of stdout")] = None,
     period: Annotated[str | None, typer.Option(help="period for inputs without a period column, e.g. 2026-10")] = None,
-    reasons: Annotated[bool, typer.Option("--reasons", help="add each indicator's reason (json)")] = False,
+    reasons: Annotated[bool, typer.Option("--reasons", help="add each indicator's reason "
+                                          "(json: a reasons object; csv, xlsx: reason:<id> "
+                                          "columns; table: a reasons column)")] = False,
+    lang: Annotated[Lang, typer.Option(help="language of the reasons")] = Lang.zh,
 ) -> None:
     """Score an input table with a scheme (rulebook §5)."""
-    from kaohe.engine.results import to_document
     from kaohe.engine.score import score_file
-    from kaohe.reports import render
+    from kaohe.reports import output as out
 
+    if format is Format.xlsx and output is None:
+        fail("--format xlsx needs --output FILE.xlsx")
     try:
         sch = _scheme(preset, scheme)
         big = sum(p.stat().st_size for p in input if p.exists()) > 20_000_000
         with err.status(f"scoring {input[0].name} …") if big else nullcontext():
             scored = score_file(sch, input if len(input) > 1 else input[0], period=period)
-            doc = to_document(scored.outcome, scored.table, reasons=reasons)
-        if format is Format.json:
-            payload = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
-            _emit_text(payload, output)
-        elif format is Format.csv:
-            _emit_text(render.results_csv(scored, doc), output)
-        elif format is Format.xlsx:
-            if output is None:
-                fail("--format xlsx needs --output FILE.xlsx")
-            assert output is not None
-            render.write_results_xlsx(scored, doc, output)
-            err.print(f"wrote {output}")
-        else:
-            table = render.results_table(scored, doc)
-            if output is None:
-                console = Console()
-                console.print(table)
-                render.print_warnings(Console(stderr=True), doc["warnings"])
-            else:
-                buf = Console(file=io.StringIO(), width=240, record=True)
-                buf.print(table)
-                _emit_text(buf.export_text(), output)
+            res = out.collect(scored, reasons=reasons, lang=lang.value)
     except KaoheError as exc:
         fail(str(exc))
+        return
+    if format in (Format.json, Format.csv):
+        try:
+            with out.destination(output) as fh:
+                (out.write_json if format is Format.json else out.write_csv)(res, fh)
+        except OSError as exc:
+            # Polars reports a closed pipe as a plain OSError naming the OS error
+            if output is not None or (exc.errno != errno.EPIPE
+                                      and f"os error {errno.EPIPE})" not in str(exc)):
+                raise
+            # the reader went away (`kaohe score … | head`): stop quietly, as cat does
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(1) from None
+    elif format is Format.xlsx:
+        assert output is not None
+        out.write_xlsx(res, output)
+        err.print(f"wrote {output}")
+    else:
+        table = out.results_table(res)
+        if output is None:
+            Console().print(table)
+            _print_warnings(Console(stderr=True), scored.outcome.warnings)
+        else:
+            buf = Console(file=io.StringIO(), width=240, record=True)
+            buf.print(table)
+            _emit_text(buf.export_text(), output)
+
+
+def _print_warnings(console: Console, warnings: list[str], limit: int = 20) -> None:
+    for w in warnings[:limit]:
+        console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+    if len(warnings) > limit:
+        console.print(f"… and {len(warnings) - limit} more warnings")
 
 
 def _emit_text(text: str, output: Path | None) -> None:
@@ -112,14 +133,14 @@ def presets() -> None:
     """List the shipped schemes."""
     from rich.table import Table
 
-    from kaohe.presets import PRESET_IDS, load_preset
+    from kaohe.presets import PRESET_IDS, preset_summary
 
     table = Table(title="kaohe presets 预置考核方案")
     table.add_column("id")
     table.add_column("名称 name")
     table.add_column("说明 description")
     for pid in PRESET_IDS:
-        s = load_preset(pid)
+        s = preset_summary(pid)
         table.add_row(pid, f"{s.name}\n{s.name_en}", f"{s.description}\n{s.description_en}")
     Console().print(table)
 
@@ -200,7 +221,7 @@ def demo(
     from kaohe.engine.results import to_document
     from kaohe.engine.score import score_file
     from kaohe.presets import load_preset
-    from kaohe.reports import render
+    from kaohe.reports import output as results_out
 
     out = Console()
     try:
@@ -212,12 +233,11 @@ def demo(
     except KaoheError as exc:
         fail(str(exc))
         return
-    (output / "results.json").write_text(
-        json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    res = results_out.collect(scored)
+    with results_out.destination(output / "results.json") as fh:
+        results_out.write_json(res, fh)
     latest = max(r["period"] for r in doc["results"])
-    latest_doc = {**doc, "results": [r for r in doc["results"] if r["period"] == latest],
-                  "warnings": [w for w in doc["warnings"] if w.startswith(latest)]}
-    out.print(render.results_table(scored, latest_doc, compact=True))
+    out.print(results_out.results_table(res, compact=True, period=latest))
     flagged = [r for r in doc["results"] if r["flags"]]
     for r in flagged:
         out.print(f"  {r['period']} {r['employee']} {r.get('name', '')}: {' '.join(r['flags'])}")

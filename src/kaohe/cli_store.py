@@ -11,14 +11,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session
 
 from kaohe.errors import KaoheError
+
+if TYPE_CHECKING:  # the store is imported by the commands that use it, not to list them
+    from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 out = Console()

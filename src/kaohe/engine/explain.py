@@ -221,3 +221,20 @@ def short_reasons(plan: Plan, frame: pl.DataFrame) -> list[dict[str, str]]:
                 texts[item.id] = f"{item.formula}{w}"
         out.append(texts)
     return out
+
+
+def reason_frame(plan: Plan, frame: pl.DataFrame, lang: str = "zh") -> pl.DataFrame:
+    """Each indicator's short reason as a column: one ``String`` column per indicator id, in
+    the row order of ``frame`` (null where the row is not assessed).
+
+    Today's wording is :func:`short_reasons` (English whatever ``lang``); the columns are
+    built from it once per indicator, so callers write them column-wise."""
+    ids = [item.id for item in plan.scheme.indicators]
+    if frame.height == 0:
+        return pl.DataFrame({i: pl.Series(i, [], pl.String) for i in ids})
+    ri = "__reason_row"
+    ordered = frame.with_row_index(ri).sort(["period", "team", "employee"], nulls_last=False,
+                                            maintain_order=True)
+    texts = short_reasons(plan, ordered)
+    cols = {i: pl.Series(i, [t.get(i) for t in texts], pl.String) for i in ids}
+    return pl.DataFrame({ri: ordered[ri], **cols}).sort(ri).drop(ri)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from kaohe.errors import UnknownPresetError
-from kaohe.scheme.loader import load_scheme_text
-from kaohe.scheme.models import Scheme
+
+if TYPE_CHECKING:
+    from kaohe.scheme.models import Scheme
 
 PRESET_IDS: tuple[str, ...] = (
     "taobao-presales",
@@ -32,4 +35,27 @@ def preset_text(preset_id: str) -> str:
 
 @cache
 def load_preset(preset_id: str) -> Scheme:
+    # the scheme model, its formula parser and the engine load only when a scheme is used
+    from kaohe.scheme.loader import load_scheme_text
+
     return load_scheme_text(preset_text(preset_id), f"preset {preset_id}")
+
+
+@dataclass(frozen=True)
+class PresetSummary:
+    id: str
+    name: str
+    name_en: str
+    description: str
+    description_en: str
+
+
+def preset_summary(preset_id: str) -> PresetSummary:
+    """A preset's names and descriptions, read from its YAML without compiling the scheme
+    (for listing them quickly; the shipped presets are validated by the test suite)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(preset_text(preset_id), Loader=loader)
+    return PresetSummary(preset_id, str(data.get("name", "")), str(data.get("name_en", "")),
+                         str(data.get("description", "")), str(data.get("description_en", "")))

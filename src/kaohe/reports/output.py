@@ -1,0 +1,539 @@
+"""Scored results written straight from the result frame: the JSON document of rulebook §5,
+CSV, the xlsx results sheet and the terminal table.
+
+Every value is formatted by Polars expressions a whole column at a time; no Python object is
+made per row or per number (the terminal table and the xlsx writer hand finished cells to
+rich and xlsxwriter, which take them row by row). The JSON is byte for byte what
+``json.dumps(to_document(...), ensure_ascii=False, indent=2)`` prints — the contract's
+order of keys, Python's number and string spelling — so the output of a given input never
+changes with the writer; ``tests/test_output.py`` holds the two side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import polars as pl
+
+from kaohe.engine.exprs import ASSESSED, EMPLOYEE, PERIOD, TEAM
+from kaohe.ingest.table import NAME
+from kaohe.numbers import DEC, dlit, round_half_up, to_json_number
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from kaohe.engine.score import Scored
+
+ORDER = [PERIOD, TEAM, EMPLOYEE]  # the results' order in every format
+CHUNK = 65_536  # JSON rows formatted at a time: bounds the text held in memory
+WHY = "why:"  # prefix of the reason columns in the result frame
+
+
+@dataclass(frozen=True)
+class Results:
+    """The scored rows in output order, with what the writers need to know about them."""
+
+    scored: Scored
+    frame: pl.DataFrame  # sorted by period, team, employee; the engine's columns (+ why:<id>)
+    reasons: list[str]  # indicator ids with a why:<id> column (empty without --reasons)
+    explained: bool = False  # reasons were asked for (the JSON then has a reasons object)
+
+    @property
+    def indicators(self) -> list[tuple[str, str]]:
+        return list(self.scored.outcome.plan.indicator_columns)
+
+    @property
+    def pay(self) -> list[tuple[str, str]]:
+        return list(self.scored.outcome.plan.pay_columns)
+
+    @property
+    def flags(self) -> list[tuple[str, str]]:
+        return list(self.scored.outcome.plan.flag_columns)
+
+    def has(self, column: str) -> bool:
+        return column in self.frame.columns
+
+
+def collect(scored: Scored, *, reasons: bool = False, lang: str = "zh") -> Results:
+    """The result frame in the order every format lists it (period, team, employee)."""
+    outcome = scored.outcome
+    plan = outcome.plan
+    frame = outcome.frame
+    cols = [PERIOD, EMPLOYEE, TEAM, ASSESSED]
+    if scored.table.has_name and NAME in frame.columns:
+        cols.append(NAME)
+    cols += [c for c in ("total", "grade", "coefficient", "rank", "pay_total") if c in frame.columns]
+    cols += [c for _, c in plan.indicator_columns] + [c for _, c in plan.pay_columns]
+    cols += [c for _, c in plan.flag_columns]
+    out = frame.select(list(dict.fromkeys(cols)))
+    ids: list[str] = []
+    if reasons:
+        from kaohe.engine.explain import reason_frame
+
+        why = reason_frame(plan, frame, lang=lang)
+        ids = [i for i, _ in plan.indicator_columns if i in why.columns]
+        out = out.hstack([why[i].alias(WHY + i) for i in ids])
+    out = out.sort(ORDER, nulls_last=False, maintain_order=True)
+    return Results(scored, out, ids, explained=reasons)
+
+
+# -- JSON ---------------------------------------------------------------------------------------
+CENTS = pl.Decimal(38, 2)
+
+
+def _strip(text: pl.Expr) -> pl.Expr:
+    """``90.00`` → ``90``, ``56.50`` → ``56.5`` (the text always has a decimal point)."""
+    return text.str.strip_chars_end("0").str.strip_chars_end(".")
+
+
+def _in_cents(e: pl.Expr) -> pl.Expr:
+    """Whether a value has at most two decimals (as the engine's rounded figures do)."""
+    return e.is_null() | (e.cast(CENTS).cast(DEC) == e)
+
+
+def _num_token(e: pl.Expr, cents: bool) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """The JSON token of a Decimal column where it is spelt as Python's ``json.dumps`` spells
+    ``to_json_number`` — integers, and other values of at most 15 significant digits and at
+    least 1e-4 in size, whose float ``repr`` is their own digits — with a mask of the values
+    that are not so (spelt by Python afterwards) and their exact text.
+
+    ``cents``: every value of the column has at most two decimals (checked beforehand), so
+    the shorter two-decimal text is used and 15 digits means below 10¹³."""
+    text = _strip((e.cast(CENTS) if cents else e).cast(pl.String))
+    integral = ~text.str.contains(".", literal=True)
+    if cents:
+        plain = integral | (e.abs() < dlit(10**13))
+    else:
+        digits = text.str.replace_all(r"[-.]", "").str.strip_chars_start("0").str.len_chars()
+        plain = integral | ((digits <= 15) & (e.abs() >= dlit(Decimal("0.0001"))))
+    token = pl.when(e.is_null()).then(pl.lit("null")).when(plain).then(text)
+    return token, e.is_not_null() & ~plain, text
+
+
+def _python_number(text: str) -> str:
+    return json.dumps(to_json_number(Decimal(text)))
+
+
+_ESCAPES = [("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"),
+            ("\b", "\\b"), ("\f", "\\f")] + [
+    (chr(i), f"\\u{i:04x}") for i in range(32) if chr(i) not in "\n\r\t\b\f"]
+_NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
+
+
+def _str_token(e: pl.Expr, escape: bool) -> pl.Expr:
+    """A String column as JSON string tokens (``json.dumps(..., ensure_ascii=False)``)."""
+    if escape:
+        for a, b in _ESCAPES:
+            e = e.str.replace_all(a, b, literal=True)
+    return pl.when(e.is_null()).then(pl.lit("null")).otherwise(pl.concat_str(pl.lit('"'), e,
+                                                                             pl.lit('"')))
+
+
+def _key(name: str) -> str:
+    return json.dumps(name, ensure_ascii=False)
+
+
+class _Tokens:
+    """Builds the JSON token expressions of one chunk, noting where Python must spell a
+    number (rare: more than 15 significant digits, or a tiny fraction)."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+        schema = frame.schema
+        strings = [c for c, t in schema.items() if t == pl.String]
+        numbers = [c for c, t in schema.items() if isinstance(t, pl.Decimal) or t.is_numeric()]
+        checks = [pl.col(c).str.contains(_NEEDS_ESCAPE).any().alias(f"s{k}")
+                  for k, c in enumerate(strings)]
+        checks += [_in_cents(pl.col(c).cast(DEC)).all().alias(f"n{k}")
+                   for k, c in enumerate(numbers)]
+        found = frame.select(checks).row(0) if checks and frame.height else ()
+        self.escape = {c for c, f in zip(strings, found[:len(strings)], strict=False) if f}
+        self.cents = {c for c, f in zip(numbers, found[len(strings):], strict=False) if f}
+        self.fallback: list[str] = []  # token columns with values Python spells
+
+    def value(self, column: str | None, name: str) -> list[pl.Expr]:
+        """The token of ``column`` (``null`` for a missing column) named ``name`` (and, for a
+        number, its Python-spelt values' mask and text)."""
+        if column is None or column not in self.frame.columns:
+            return [pl.lit("null").alias(name)]
+        dtype = self.frame.schema[column]
+        e = pl.col(column)
+        if dtype == pl.String:
+            return [_str_token(e, column in self.escape).alias(name)]
+        if dtype == pl.Boolean:
+            return [pl.when(e.is_null()).then(pl.lit("null")).when(e).then(pl.lit("true"))
+                    .otherwise(pl.lit("false")).alias(name)]
+        if isinstance(dtype, pl.Decimal) or dtype.is_numeric():
+            token, mask, text = _num_token(e.cast(DEC), column in self.cents)
+            self.fallback.append(name)
+            return [token.alias(name), mask.alias(f"{name}\0m"), text.alias(f"{name}\0t")]
+        raise TypeError(f"no JSON spelling for column {column} of type {dtype}")
+
+    def finish(self, tokens: pl.DataFrame) -> pl.DataFrame:
+        """Fill in the numbers left to Python (only those rows are touched)."""
+        for name in self.fallback:
+            idx = tokens[f"{name}\0m"].arg_true()
+            if idx.len():
+                texts = tokens[f"{name}\0t"].gather(idx)
+                spelt = pl.Series([_python_number(t) for t in texts], dtype=pl.String)
+                tokens = tokens.with_columns(tokens[name].scatter(idx, spelt))
+        return tokens.drop([c for n in self.fallback for c in (f"{n}\0m", f"{n}\0t")])
+
+
+def _obj(entries: list[tuple[str, str]], indent: str) -> pl.Expr:
+    """A JSON object of always-present ``key: token column`` entries at ``indent``."""
+    inner = indent + "  "
+    parts: list[pl.Expr] = [pl.lit("{\n")]
+    for k, (key, col) in enumerate(entries):
+        parts += [pl.lit(("" if k == 0 else ",\n") + f"{inner}{_key(key)}: "), pl.col(col)]
+    parts.append(pl.lit(f"\n{indent}}}"))
+    return pl.concat_str(parts)
+
+
+def _sparse(entries: list[tuple[str, pl.Expr, pl.Expr]], indent: str, brackets: str) -> pl.Expr:
+    """A JSON object (or list, with ``brackets='[]'``) of the entries whose condition holds:
+    ``(prefix, condition, token)``; ``{}``/``[]`` when none does."""
+    inner = indent + "  "
+    if not entries:
+        return pl.lit(brackets)
+    items = pl.concat_list([pl.when(cond).then(pl.concat_str(pl.lit(inner + prefix), tok))
+                            .otherwise(pl.lit(None, pl.String))
+                            for prefix, cond, tok in entries]).list.drop_nulls()
+    return pl.when(items.list.len() > 0).then(pl.concat_str(
+        pl.lit(brackets[0] + "\n"), items.list.join(",\n"),
+        pl.lit(f"\n{indent}{brackets[1]}"))).otherwise(pl.lit(brackets))
+
+
+def _result_rows(res: Results, part: pl.DataFrame) -> pl.Series:
+    """One JSON object per result row, as the contract's ``results`` entries (indent 4)."""
+    table = res.scored.table
+    tk = _Tokens(part)
+    period = PERIOD if table.has_period else None
+    base = [
+        *tk.value(EMPLOYEE, "t_employee"),
+        *tk.value(NAME if res.has(NAME) else None, "t_name"),
+        *tk.value(TEAM if table.has_team else None, "t_team"),
+        *[x for c in ("total", "grade", "coefficient", "rank", "pay_total")
+          for x in tk.value(c if res.has(c) else None, f"t_{c}")],
+        *[x for _, col in res.indicators + res.pay for x in tk.value(col, f"t_{col}")],
+        *[x for i in res.reasons for x in tk.value(WHY + i, f"t_{WHY}{i}")],
+    ]
+    if period is not None:
+        base += tk.value(PERIOD, "t_period")
+    else:  # no period column: a blank period is null (as the engine's empty text)
+        base.append(_str_token(pl.when(pl.col(PERIOD) != "").then(pl.col(PERIOD)),
+                               PERIOD in tk.escape).alias("t_period"))
+    assessed = pl.col(ASSESSED).fill_null(False)
+    tokens = tk.finish(part.select(*base, assessed.alias("assessed"),
+                                   *[pl.col(c).fill_null(False).alias(c) for _, c in res.flags]))
+    ind = (pl.when(pl.col("assessed")).then(_obj([(i, f"t_{c}") for i, c in res.indicators],
+                                                 "      ")).otherwise(pl.lit("{}"))
+           if res.indicators else pl.lit("{}"))
+    pay_entries = [(p, f"t_{c}") for p, c in res.pay] + [("total", "t_pay_total")]
+    pay = (pl.when(pl.col("assessed")).then(_obj(list(dict(pay_entries).items()), "      "))
+           .otherwise(pl.lit("{}")) if res.pay else pl.lit("{}"))
+    flags = _sparse([("", pl.col(c), pl.lit(_key(f))) for f, c in res.flags], "      ", "[]")
+    fields: list[tuple[str, pl.Expr]] = [("period", pl.col("t_period")),
+                                         ("employee", pl.col("t_employee"))]
+    if res.has(NAME):
+        fields.append(("name", pl.col("t_name")))
+    fields += [("team", pl.col("t_team")), ("total", pl.col("t_total")),
+               ("grade", pl.col("t_grade")), ("coefficient", pl.col("t_coefficient")),
+               ("rank", pl.col("t_rank")), ("indicators", ind), ("pay", pay),
+               ("flags", flags),
+               ("excluded", pl.when(pl.col("assessed")).then(pl.lit("false"))
+                .otherwise(pl.lit("true")))]
+    if res.explained:
+        why = _sparse([(f"{_key(i)}: ", pl.col(f"t_{WHY}{i}") != "null",
+                        pl.col(f"t_{WHY}{i}")) for i in res.reasons], "      ", "{}")
+        fields.append(("reasons", pl.when(pl.col("assessed")).then(why).otherwise(pl.lit("{}"))))
+    parts: list[pl.Expr] = [pl.lit("    {\n")]
+    for k, (key, expr) in enumerate(fields):
+        parts += [pl.lit(("" if k == 0 else ",\n") + f"      {_key(key)}: "), expr]
+    parts.append(pl.lit("\n    }"))
+    return tokens.select(pl.concat_str(parts).alias("row")).to_series()
+
+
+def _aggregate_frame(res: Results) -> tuple[pl.DataFrame, list[tuple[list[tuple[str, str]],
+                                                                     list[tuple[str, str]]]]]:
+    outcome = res.scored.outcome
+    return (outcome.aggregates if outcome.aggregates is not None else pl.DataFrame(),
+            [(awards, flags) for _, awards, flags in outcome.aggregate_specs])
+
+
+def _aggregate_rows(res: Results) -> Iterator[pl.Series]:
+    """The contract's ``aggregates`` entries (indent 4), spec by spec, in the engine's order."""
+    agg, specs = _aggregate_frame(res)
+    if agg.height == 0:
+        return
+    has_team = res.scored.table.has_team
+    for spec_i, (award_cols, flag_cols) in enumerate(specs):
+        part = agg.filter(pl.col("__spec") == spec_i)
+        if part.height == 0:
+            continue
+        tk = _Tokens(part)
+        base = [*tk.value(PERIOD, "t_period"), *tk.value(EMPLOYEE, "t_employee"),
+                *tk.value(TEAM if has_team else None, "t_team"), *tk.value("score", "t_score"),
+                *tk.value("grade", "t_grade"), *tk.value("months", "t_months"),
+                *[x for _, c in award_cols for x in tk.value(c, f"t_{c}")]]
+        tokens = tk.finish(part.select(
+            *base, *[pl.col(c).fill_null(False).alias(c) for _, c in flag_cols],
+            *[(pl.col(c).is_not_null() & (pl.col(c) != dlit(0))).alias(f"has_{c}")
+              for _, c in award_cols]))
+        flags = _sparse([("", pl.col(c), pl.lit(_key(f))) for f, c in flag_cols], "      ", "[]")
+        awards = _sparse([(f"{_key(a)}: ", pl.col(f"has_{c}"), pl.col(f"t_{c}"))
+                          for a, c in award_cols], "      ", "{}")
+        fields: list[tuple[str, pl.Expr]] = [
+            ("period", pl.col("t_period")), ("employee", pl.col("t_employee")),
+            ("team", pl.col("t_team")), ("score", pl.col("t_score")),
+            ("grade", pl.col("t_grade")), ("months", pl.col("t_months")), ("flags", flags),
+            ("awards", awards)]
+        parts: list[pl.Expr] = [pl.lit("    {\n")]
+        for k, (key, expr) in enumerate(fields):
+            parts += [pl.lit(("" if k == 0 else ",\n") + f"      {_key(key)}: "), expr]
+        parts.append(pl.lit("\n    }"))
+        yield tokens.select(pl.concat_str(parts).alias("row")).to_series()
+
+
+def _write_list(out: IO[bytes], key: str, chunks: Iterator[pl.Series], last: bool) -> None:
+    """``  "key": [ rows ]`` with the rows written by Polars, straight to ``out``."""
+    pending: pl.Series | None = None
+    started = False
+    for chunk in chunks:
+        if chunk.len() == 0:
+            continue
+        if pending is not None:
+            _write_rows(out, pending, more=True)
+        elif not started:
+            out.write(f'  {_key(key)}: [\n'.encode())
+        started = True
+        pending = chunk
+    if pending is None:
+        out.write(f'  {_key(key)}: []'.encode())
+    else:
+        _write_rows(out, pending, more=False)
+        out.write(b"  ]")
+    out.write(b"\n" if last else b",\n")
+
+
+def _write_rows(out: IO[bytes], rows: pl.Series, *, more: bool) -> None:
+    """Rows separated by ``,\\n``; a trailing comma too when ``more`` rows follow."""
+    n = rows.len()
+    sep = pl.when(pl.int_range(pl.len()) < n - 1).then(pl.lit(",")).otherwise(
+        pl.lit("," if more else ""))
+    text = rows.to_frame("row").select(pl.concat_str(pl.col("row"), sep))
+    out.flush()
+    text.write_csv(out, include_header=False, quote_style="never", line_terminator="\n")
+
+
+def write_json(res: Results, out: IO[bytes]) -> None:
+    """The rulebook §5 document, indented by two, UTF-8, ending in a newline."""
+    frame = res.frame
+    out.write(b"{\n")
+    out.write(f'  "scheme": {_key(res.scored.outcome.plan.scheme.id)},\n'.encode())
+
+    def results() -> Iterator[pl.Series]:
+        for start in range(0, frame.height, CHUNK):
+            yield _result_rows(res, frame.slice(start, CHUNK))
+
+    _write_list(out, "results", results(), last=False)
+    _write_list(out, "aggregates", _aggregate_rows(res), last=False)
+    warnings = res.scored.outcome.warnings
+    if warnings:
+        body = ",\n".join(f"    {_key(w)}" for w in warnings)
+        out.write(f'  "warnings": [\n{body}\n  ]\n'.encode())
+    else:
+        out.write(b'  "warnings": []\n')
+    out.write(b"}\n")
+
+
+# -- CSV, xlsx, table ---------------------------------------------------------------------------
+def _fixed2(e: pl.Expr, cents: bool = False) -> pl.Expr:
+    """A number half-up to two decimals, as text (``90.00``); ``cents``: the values are known
+    to have at most two decimals already (the cheap path)."""
+    e = e.cast(DEC)
+    return (e if cents else round_half_up(e, 2)).cast(CENTS).cast(pl.String)
+
+
+def _money(name: str) -> bool:
+    return name in ("total", "coefficient") or name.startswith(("indicator:", "pay:"))
+
+
+def _cents(frame: pl.DataFrame, cols: list[tuple[str, pl.Expr]]) -> set[str]:
+    """The money columns whose values all have at most two decimals."""
+    money = [(n, e) for n, e in cols if _money(n)]
+    if not money or frame.height == 0:
+        return set()
+    found = frame.select([_in_cents(e.cast(DEC)).all().alias(n) for n, e in money]).row(0)
+    return {n for (n, _), f in zip(money, found, strict=True) if f}
+
+
+def flat_columns(res: Results) -> list[tuple[str, pl.Expr]]:
+    """The flat results sheet (CSV and xlsx): header and an expression per column.
+    Numbers stay numbers here (Decimal); the writers spell them."""
+    table = res.scored.table
+    assessed = pl.col(ASSESSED).fill_null(False)
+
+    def opt(c: str) -> pl.Expr:
+        return pl.col(c) if res.has(c) else pl.lit(None, DEC)
+
+    period = pl.col(PERIOD) if table.has_period else pl.when(pl.col(PERIOD) != "").then(pl.col(PERIOD))
+    cols: list[tuple[str, pl.Expr]] = [
+        ("period", period), ("employee", pl.col(EMPLOYEE)),
+        ("team", pl.col(TEAM) if table.has_team else pl.lit(None, pl.String)),
+        ("total", opt("total")),
+        ("grade", pl.col("grade") if res.has("grade") else pl.lit(None, pl.String)),
+        ("coefficient", opt("coefficient")), ("rank", opt("rank")),
+    ]
+    cols += [(f"indicator:{i}", pl.when(assessed).then(pl.col(c))) for i, c in res.indicators]
+    if res.pay:
+        cols += [(f"pay:{p}", pl.when(assessed).then(pl.col(c))) for p, c in res.pay]
+        cols.append(("pay:total", pl.when(assessed).then(pl.col("pay_total"))))
+    flags = (pl.concat_list([pl.when(pl.col(c).fill_null(False)).then(pl.lit(f))
+                             .otherwise(pl.lit(None, pl.String)) for f, c in res.flags])
+             .list.drop_nulls().list.join(";") if res.flags else pl.lit(""))
+    cols += [("flags", flags), ("excluded", pl.when(assessed).then(pl.lit("0")).otherwise(pl.lit("1")))]
+    cols += [(f"reason:{i}", pl.col(WHY + i)) for i in res.reasons]
+    return cols
+
+
+def _csv_frame(res: Results) -> pl.DataFrame:
+    exprs = []
+    cols = flat_columns(res)
+    cents = _cents(res.frame, cols)
+    for name, e in cols:
+        if name == "rank":
+            e = e.cast(pl.Int64).cast(pl.String)
+        elif _money(name):
+            e = _fixed2(e, name in cents)
+        exprs.append(pl.when(e != "").then(e).alias(name))  # blank cells are empty, not ""
+    return res.frame.select(exprs)
+
+
+def write_csv(res: Results, out: IO[bytes]) -> None:
+    """CSV (UTF-8, header row, ``\\n`` line ends), written by Polars."""
+    out.flush()
+    _csv_frame(res).write_csv(out, line_terminator="\n", null_value="")
+
+
+def write_xlsx(res: Results, path: Path) -> None:
+    """A one-sheet workbook ``results`` with the CSV's columns; numbers as numbers. Written
+    in xlsxwriter's constant-memory mode (row by row, nothing held), then moved in place."""
+    import xlsxwriter
+
+    cols = flat_columns(res)
+    exprs = []
+    for name, e in cols:
+        if name == "rank":
+            e = e.cast(pl.Int64)
+        elif _money(name):
+            e = e.cast(DEC).cast(pl.String).cast(pl.Float64)  # correctly rounded to a double
+        exprs.append(e.alias(name))
+    frame = res.frame.select(exprs)
+    tmp = path.with_name(path.name + ".part")
+    wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True})
+    try:
+        ws = wb.add_worksheet("results")
+        bold = wb.add_format({"bold": True})
+        ws.write_row(0, 0, [name for name, _ in cols], bold)
+        write_row = ws.write_row
+        for i, row in enumerate(frame.iter_rows(), start=1):
+            write_row(i, 0, row)
+    finally:
+        wb.close()
+    tmp.replace(path)
+
+
+def results_table(res: Results, *, compact: bool = False, period: str | None = None) -> Table:
+    """A ranking table: by period, team and rank. ``compact`` leaves out the indicators;
+    ``period`` shows that period only."""
+    from rich.table import Table
+
+    s = res.scored.scheme
+    frame = res.frame
+    if period is not None:
+        frame = frame.filter(pl.col(PERIOD) == period)
+    table = Table(title=f"{s.name} ({s.id})", show_lines=False, header_style="bold")
+    for col in ("周期", "团队", "名次", "工号", "姓名", "总分", "等级"):
+        table.add_column(col, justify="right" if col in ("名次", "总分") else "left",
+                         no_wrap=True)
+    ind = [] if compact else res.indicators
+    labels = {x.id: x.label or x.id for x in s.indicators}
+    for ident, _ in ind:
+        table.add_column(labels.get(ident, ident), justify="right")
+    if res.pay:
+        table.add_column("应发", justify="right", no_wrap=True)
+    table.add_column("标记")
+    if res.reasons and not compact:
+        table.add_column("理由 reasons")
+    assessed = pl.col(ASSESSED).fill_null(False)
+
+    def two(c: str, gated: bool = True) -> pl.Expr:
+        if c not in frame.columns:
+            return pl.lit("-")
+        e = _fixed2(pl.col(c))
+        return (pl.when(assessed).then(e) if gated else e).fill_null("-")
+
+    rank = pl.col("rank").cast(pl.Int64).cast(pl.String).fill_null("-") if "rank" in frame.columns \
+        else pl.lit("-")
+    cells = [
+        pl.col(PERIOD).fill_null("-").replace("", "-"), pl.col(TEAM).fill_null("-").replace("", "-"),
+        rank, pl.col(EMPLOYEE),
+        (pl.col(NAME).fill_null("") if NAME in frame.columns else pl.lit("")),
+        two("total", gated=False),
+        (pl.col("grade") if "grade" in frame.columns else pl.lit(None, pl.String)).fill_null(
+            pl.when(assessed).then(pl.lit("-")).otherwise(pl.lit("不参评"))),
+        *[two(c) for _, c in ind],
+        *([two("pay_total")] if res.pay else []),
+        (pl.concat_list([pl.when(pl.col(c).fill_null(False)).then(pl.lit(f))
+                         .otherwise(pl.lit(None, pl.String)) for f, c in res.flags])
+         .list.drop_nulls().list.join(" ") if res.flags else pl.lit("")),
+    ]
+    if res.reasons and not compact:
+        cells.append(pl.concat_list([pl.when(pl.col(WHY + i).is_not_null()).then(
+            pl.concat_str(pl.lit(f"{labels.get(i, i)}: "), pl.col(WHY + i)))
+            .otherwise(pl.lit(None, pl.String)) for i in res.reasons]).list.drop_nulls()
+            .list.join("\n"))
+    shown = frame.with_columns(pl.col("rank").cast(pl.Float64).fill_null(1e18).alias("__r")
+                               if "rank" in frame.columns else pl.lit(0).alias("__r")).sort(
+        [pl.col(PERIOD).fill_null(""), pl.col(TEAM).fill_null(""), "__r", EMPLOYEE],
+        maintain_order=True)
+    text = shown.select([c.alias(f"c{k}") for k, c in enumerate(cells)])
+    for row in text.iter_rows():
+        table.add_row(*row)
+    return table
+
+
+# -- where the output goes ----------------------------------------------------------------------
+@contextmanager
+def destination(output: Path | None) -> Iterator[IO[bytes]]:
+    """stdout, or ``output`` written whole under a temporary name and then moved in place
+    (a failure leaves no partial file)."""
+    if output is None:
+        sys.stdout.flush()
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    tmp = output.with_name(output.name + ".part")
+    try:
+        with tmp.open("wb") as fh:
+            yield fh
+        tmp.replace(output)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def json_text(scored: Scored, *, reasons: bool = False, lang: str = "zh") -> str:
+    """The JSON document as text (for callers that keep it in memory)."""
+    import io
+
+    buf = io.BytesIO()
+    write_json(collect(scored, reasons=reasons, lang=lang), buf)
+    return buf.getvalue().decode("utf-8")
