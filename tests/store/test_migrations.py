@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from kaohe.store import migrate
 from kaohe.store.db import Database
@@ -21,7 +21,21 @@ def _indexes(db: Database, table: str) -> set[str]:
     return {str(i["name"]) for i in inspect(db.engine).get_indexes(table)}
 
 
+def _audit_triggers(db: Database) -> set[str]:
+    with db.engine.connect() as conn:
+        if db.is_sqlite:
+            return set(conn.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                         "AND tbl_name = 'audit_events'")))
+        return set(conn.scalars(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND "
+                                     "tgrelid = 'audit_events'::regclass")))
+
+
 def test_downgrade_one_step_and_back(db: Database) -> None:
+    assert _audit_triggers(db)
+    migrate.downgrade(db, "-1")
+    assert migrate.current(db) == "0005"
+    assert "verification_runs" not in inspect(db.engine).get_table_names()
+    assert _audit_triggers(db) == set()
     migrate.downgrade(db, "-1")
     assert migrate.current(db) == "0004"
     assert "ix_audit_events_target" not in _indexes(db, "audit_events")
@@ -37,3 +51,5 @@ def test_downgrade_one_step_and_back(db: Database) -> None:
     assert "ix_employees_team_id" in _indexes(db, "employees")
     assert "ix_appraisals_cycle_team" in _indexes(db, "appraisals")
     assert "ix_audit_events_target" in _indexes(db, "audit_events")
+    assert "verification_runs" in inspect(db.engine).get_table_names()
+    assert _audit_triggers(db)
