@@ -26,6 +26,7 @@ from kaohe.store.models import (
 from kaohe.workflow import appeals, cycles, payroll, seal
 from kaohe.workflow.org import actor_for
 
+from .conftest import PG_URL
 from .factories import ADMIN, input_row, setup_org, write_inputs
 from .intrude import intruder
 from .test_cli_flow import kaohe
@@ -337,3 +338,45 @@ def test_canonical_numbers_ignore_how_a_value_is_written(value: Decimal) -> None
         shapes.append(float(value))
     assert len({seal.canonical({"pay": {"total": v}}) for v in shapes}) == 1
     assert seal.canonical(value) != seal.canonical(value + Decimal("0.01"))
+
+
+@pytest.mark.skipif(not PG_URL, reason="roles and grants are PostgreSQL's (SQLite: see the "
+                    "trigger test above)")
+def test_the_app_role_may_append_to_the_log_but_never_rewrite_it(shop: Database) -> None:
+    """`kaohe db grant ROLE` as the owner; then, connected as ROLE: kaohe works, the log takes
+    new events, and UPDATE, DELETE, TRUNCATE and disabling the trigger are all refused."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    url = make_url(shop.url)
+    role = f"kaohe_app_{url.database}"[:63]
+    with shop.engine.begin() as c:
+        c.execute(text(f"DROP OWNED BY {role}") if c.scalar(text(
+            "SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}) else text("SELECT 1"))
+        c.execute(text(f"DROP ROLE IF EXISTS {role}"))
+        c.execute(text(f"CREATE ROLE {role} LOGIN"))
+    try:
+        r = kaohe(shop, "db", "grant", role)
+        assert r.returncode == 0, r.stderr
+        app_db = Database(url.set(username=role).render_as_string(hide_password=False))
+        try:
+            with app_db.transaction() as s:  # the application at work: an HR correction
+                appeals.correct(s, appraisal_id=_app(shop, "E002"), changes={"sales": "120000"},
+                                reason="销售额补录", actor=ADMIN)
+            for stmt, why in (
+                    ("UPDATE audit_events SET action = 'x' WHERE seq = 1", "permission denied"),
+                    ("DELETE FROM audit_events WHERE seq = 1", "permission denied"),
+                    ("TRUNCATE audit_events", "permission denied"),
+                    ("ALTER TABLE audit_events DISABLE TRIGGER USER", "must be owner"),
+                    ("UPDATE alembic_version SET version_num = '0001'", "permission denied")):
+                with pytest.raises(DBAPIError, match=why), app_db.engine.begin() as c:
+                    c.execute(text(stmt))
+        finally:
+            app_db.dispose()
+        with shop.engine.begin() as c, pytest.raises(DBAPIError, match="append-only"):
+            c.execute(text("TRUNCATE audit_events"))  # the owner too, while the trigger stands
+        assert _verify(shop, "--full")[0] == 0
+    finally:
+        with shop.engine.begin() as c:
+            c.execute(text(f"DROP OWNED BY {role}"))
+            c.execute(text(f"DROP ROLE {role}"))
