@@ -135,6 +135,17 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1")] = "-1"
         database.dispose()
 
 
+@db_app.command("grant")
+def db_grant(role: Annotated[str, typer.Argument(help="the application's PostgreSQL role")],
+             db: DbOpt = None) -> None:
+    """PostgreSQL, as the owner after each upgrade: let ROLE read and write every table,
+    but only read and append to the audit log."""
+    from kaohe.store.grants import grant_app_role
+
+    _sqlite_file_action(db, lambda d: grant_app_role(d, role),
+                        f"{role}: every table, the audit log read and append only")
+
+
 def _sqlite_file_action(db: str | None, action: Callable[[Any], None], done: str) -> None:
     from kaohe.store.db import Database
 
@@ -527,26 +538,107 @@ def export_payroll(output: Annotated[Path, typer.Option("--output", "-o", help="
     out.print(f"payroll: {n} lines written to {output}")
 
 
-audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+@export_app.command("forms")
+def export_forms(output: Annotated[Path, typer.Option("--output", "-o", help="a folder, or a .zip")],
+                 cycle: CycleOpt = None, scheme: Annotated[str | None, typer.Option()] = None,
+                 period: Annotated[str | None, typer.Option()] = None,
+                 team: Annotated[str | None, typer.Option(help="one team's forms only")] = None,
+                 lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
+                 db: DbOpt = None) -> None:
+    """The 考核表 forms of a cycle, one xlsx per employee (refused while a published
+    appraisal of the cycle does not match its seal)."""
+    import tempfile
+    import zipfile
+
+    from kaohe.reports.forms import write_forms
+    from kaohe.workflow.cycles import scored_cycle
+    from kaohe.workflow.seal import require_intact
+
+    with _db(db) as database:
+        try:
+            with database.read() as session:
+                cid = _cycle_id(session, cycle, scheme, period)
+                require_intact(session, cycle_id=cid, team=team)
+                scored, doc = scored_cycle(session, cycle_id=cid)
+        except KaoheError as exc:
+            _fail(str(exc))
+            raise
+    if team is not None:
+        doc["results"] = [r for r in doc["results"] if (r["team"] or "") == team]
+    if output.suffix.lower() != ".zip":
+        files = write_forms(scored, doc, output, lang=lang)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            files = write_forms(scored, doc, Path(tmp), lang=lang)
+            part = output.with_name(output.name + ".part")
+            with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as zf:
+                for f in files:
+                    zf.write(f, f.name)
+            part.replace(output)
+    out.print(f"forms: {len(files)} written to {output}")
+
+
+audit_app = typer.Typer(help="The tamper-evident audit log and sealed results.",
+                        no_args_is_help=True)
 
 
 @audit_app.command("verify")
 def audit_verify(expect_head: Annotated[str | None, typer.Option(
         help="the head hash noted earlier; finds removed newest events")] = None,
+        full: Annotated[bool, typer.Option(
+            "--full", help="score every published appraisal again and compare")] = False,
+        sample: Annotated[int, typer.Option(
+            min=0, help="published appraisals scored again at random (0: none)")] = 50,
+        seed: Annotated[int | None, typer.Option(help="seed of the random sample")] = None,
+        log_only: Annotated[bool, typer.Option(
+            "--log-only", help="check only the hash chain, not the records")] = False,
         db: DbOpt = None) -> None:
-    """Check the hash chain; name every edited, inserted or deleted row."""
-    from kaohe.workflow.audit import verify
+    """Check the hash chain, then every published result, its inputs and ratings against
+    the digests sealed at publication; score a sample again (all with --full) to show the
+    engine gives the stored results. Names every mismatch; exit status 1 on any."""
+    from kaohe.workflow.seal import record_run, verify_all
 
-    with _db(db) as database, database.transaction() as session:
-        v = verify(session, expect_head=expect_head)
+    scope = "log" if log_only else "full" if full else "records"
+    with _db(db) as database:
+        with database.read() as session:
+            report = verify_all(session, expect_head=expect_head, scope=scope, sample=sample,
+                                seed=seed)
+        with database.transaction() as session:
+            record_run(session, report)
+    v = report.log
     if v.ok:
-        out.print(f"audit log ok: {v.events} events; head {v.head_seq} {v.head_hash}")
-        return
+        out.print(f"audit log ok: {v.events} events; head {v.head_seq} {v.head_hash}",
+                  markup=False)
     for p in v.problems:
         err.print(f"audit: {p.message}", markup=False)
-    err.print(f"audit log BROKEN: {len(v.problems)} problem(s) in {v.events} events",
-              markup=False)
+    for m in report.mismatches:
+        err.print(f"record: {m.message}", markup=False)
+    if scope != "log" and not report.mismatches:
+        again = (f"; scored again {report.rescored} ({report.rescored_cycles} cycles): the "
+                 "engine gives the stored results" if report.rescored else "")
+        out.print(f"records ok: {report.appraisals} published appraisals match their "
+                  f"seals{again}", markup=False)
+    if report.ok:
+        return
+    failing = len({m.appraisal_id for m in report.mismatches})
+    err.print(f"verification FAILED: {len(v.problems)} audit log problem(s) in {v.events} "
+              f"events; {failing} appraisal(s) do not match", markup=False)
     raise typer.Exit(1)
+
+
+@audit_app.command("seal")
+def audit_seal(reason: Annotated[str, typer.Option(help="why (recorded in the audit log)")],
+               cycle: CycleOpt = None, scheme: Annotated[str | None, typer.Option()] = None,
+               period: Annotated[str | None, typer.Option()] = None,
+               db: DbOpt = None, as_: AsOpt = "") -> None:
+    """Seal a cycle's published appraisals that have no seal (published before sealing
+    existed), as they are now. Appraisals that have one are never sealed again this way."""
+    from kaohe.workflow.seal import seal_unsealed
+
+    n = _run(db, as_, lambda s, a: seal_unsealed(
+        s, cycle_id=_cycle_id(s, cycle, scheme, period), actor=a, reason=reason))
+    out.print(f"sealed {n} published appraisals" if n else "nothing to seal: every published "
+              "appraisal of the cycle has a seal")
 
 
 @audit_app.command("log")

@@ -16,6 +16,7 @@ from kaohe.workflow.errors import Conflict
 from kaohe.workflow.org import actor_for
 
 from .factories import ADMIN, setup_org
+from .intrude import intruder
 
 
 def _log(db: Database, n: int = 5) -> None:
@@ -34,7 +35,7 @@ def test_an_untouched_log_verifies(db: Database) -> None:
 
 def test_an_edited_row_is_named(db: Database) -> None:
     _log(db)
-    with db.engine.begin() as c:
+    with intruder(db) as c:
         c.execute(text("UPDATE audit_events SET action = 'test.forged' WHERE seq = 3"))
     with db.transaction() as s:
         v = verify(s)
@@ -44,7 +45,7 @@ def test_an_edited_row_is_named(db: Database) -> None:
 
 def test_a_deleted_row_is_named(db: Database) -> None:
     _log(db)
-    with db.engine.begin() as c:
+    with intruder(db) as c:
         c.execute(text("DELETE FROM audit_events WHERE seq = 2"))
     with db.transaction() as s:
         v = verify(s)
@@ -53,7 +54,7 @@ def test_a_deleted_row_is_named(db: Database) -> None:
 
 def test_an_inserted_row_is_named(db: Database) -> None:
     _log(db)
-    with db.engine.begin() as c:
+    with intruder(db) as c:
         c.execute(text(
             "INSERT INTO audit_events (seq, at, action, actor, target_type, target_id, details, "
             "prev_hash, hash) SELECT 99, at, action, actor, target_type, target_id, details, "
@@ -67,7 +68,7 @@ def test_removing_the_newest_rows_is_found_against_the_anchor(db: Database) -> N
     _log(db)
     with db.transaction() as s:
         head = verify(s).head_hash
-    with db.engine.begin() as c:
+    with intruder(db) as c:
         c.execute(text("DELETE FROM audit_events WHERE seq = 5"))
     with db.transaction() as s:
         v = verify(s, expect_head=head)

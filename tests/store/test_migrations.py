@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from kaohe.store import migrate
 from kaohe.store.db import Database
@@ -25,13 +25,30 @@ def _columns(db: Database, table: str) -> set[str]:
     return {str(c["name"]) for c in inspect(db.engine).get_columns(table)}
 
 
+def _audit_triggers(db: Database) -> set[str]:
+    with db.engine.connect() as conn:
+        if db.is_sqlite:
+            return set(conn.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                         "AND tbl_name = 'audit_events'")))
+        return set(conn.scalars(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND "
+                                     "tgrelid = 'audit_events'::regclass")))
+
+
+def _step_down(db: Database, expected: str) -> None:
+    migrate.downgrade(db, "-1")
+    assert migrate.current(db) == expected
+
+
 def test_downgrade_one_step_and_back(db: Database) -> None:
     assert {"email", "mobile", "reminders_off"} <= _columns(db, "users")
-    migrate.downgrade(db, "-1")
-    assert migrate.current(db) == "0005"
+    assert _audit_triggers(db)
+    _step_down(db, "0008")
     assert "reminder_deliveries" not in inspect(db.engine).get_table_names()
     assert not {"email", "mobile", "reminders_off"} & _columns(db, "users")
     assert not {"email", "mobile"} & _columns(db, "employees")
+    _step_down(db, "0005")
+    assert "verification_runs" not in inspect(db.engine).get_table_names()
+    assert _audit_triggers(db) == set()
     migrate.downgrade(db, "-1")
     assert migrate.current(db) == "0004"
     assert "ix_audit_events_target" not in _indexes(db, "audit_events")
@@ -49,3 +66,5 @@ def test_downgrade_one_step_and_back(db: Database) -> None:
     assert "ix_audit_events_target" in _indexes(db, "audit_events")
     assert "reminder_deliveries" in inspect(db.engine).get_table_names()
     assert "reminders_off" in _columns(db, "users")
+    assert "verification_runs" in inspect(db.engine).get_table_names()
+    assert _audit_triggers(db)

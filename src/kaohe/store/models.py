@@ -348,3 +348,22 @@ class ReminderDelivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class VerificationRun(Base):
+    """The outcome of one ``kaohe audit verify``: the web app warns HR while the newest
+    failed, and the next run checks that the head it saw is still in the log."""
+
+    __tablename__ = "verification_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    scope: Mapped[str] = mapped_column(String(20))  # log | records | full
+    ok: Mapped[bool] = mapped_column(Boolean)
+    events: Mapped[int] = mapped_column(Integer)
+    head_seq: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    appraisals: Mapped[int] = mapped_column(Integer, default=0)
+    rescored: Mapped[int] = mapped_column(Integer, default=0)
+    problems: Mapped[int] = mapped_column(Integer, default=0)
+    #: the appraisals that failed (employee, period, what differs), at most 200
+    failing: Mapped[list[Any]] = mapped_column(JSON, default=list)

@@ -4,6 +4,7 @@ login throttle on ``app.state``; nothing here holds state of its own."""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import time
 from collections.abc import Iterator
@@ -131,10 +132,31 @@ def actor(user: User) -> Actor:
     return Actor(user.username, tuple(user.roles), user.id)
 
 
+def integrity_alert(request: Request, user: Any) -> dict[str, Any] | None:
+    """For HR: the last verification of the records, when it failed (else None)."""
+    if user is None or not any(r in user.roles for r in ("hr", "admin")):
+        return None
+    from zoneinfo import ZoneInfo
+
+    from kaohe.workflow.seal import last_run
+
+    with database(request).read() as session:
+        run = last_run(session)
+        if run is None or run.ok:
+            return None
+        at = run.at.replace(tzinfo=dt.UTC).astimezone(ZoneInfo("Asia/Shanghai"))
+        failing = [f"{f.get('employee')} {f.get('period')} ({f.get('what')})"
+                   for f in (run.failing or [])[:10] if isinstance(f, dict)]
+        more = "…" if run.problems > len(failing) else ""
+        return {"at": f"{at:%Y-%m-%d %H:%M}", "problems": run.problems,
+                "names": ", ".join(failing) + more if failing else "-"}
+
+
 def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
     """Render a page in the request's language (remembering a ``?lang=`` choice)."""
     templates: Jinja2Templates = request.app.state.templates
     lang = lang_of(request)
+    ctx.setdefault("integrity", integrity_alert(request, ctx.get("user")))
     with i18n.using(lang):
         resp = templates.TemplateResponse(request, template, {
             "lang": lang, "csrf": csrf_token(request), "user": None,

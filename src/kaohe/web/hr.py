@@ -48,6 +48,7 @@ from kaohe.web.deps import (
 )
 from kaohe.workflow import appeals, cycles, states
 from kaohe.workflow.payroll import write_payroll
+from kaohe.workflow.seal import require_intact
 
 router = APIRouter(prefix="/hr")
 Csrf = Annotated[str | None, Form()]
@@ -296,6 +297,7 @@ def hr_payroll(cycle_id: RecordId, session: SessionDep, user: UserDep) -> Respon
 def hr_forms(cycle_id: RecordId, request: Request, session: SessionDep, user: UserDep,
              team: str | None = None) -> Response:
     require_hr(user)
+    require_intact(session, cycle_id=cycle_id, team=team)
     scored, doc = cycles.scored_cycle(session, cycle_id=cycle_id)
     if team is not None:
         doc["results"] = [r for r in doc["results"] if (r["team"] or "") == team]

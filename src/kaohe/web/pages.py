@@ -43,6 +43,7 @@ from kaohe.web.services import appraisal_doc, board_rows, history, rows_for
 from kaohe.workflow import appeals, cycles, org
 from kaohe.workflow.cycles import scheme_of
 from kaohe.workflow.passwords import verify_password
+from kaohe.workflow.seal import require_intact
 
 router = APIRouter()
 Csrf = Annotated[str | None, Form()]
@@ -282,6 +283,7 @@ def _scored_record(session: SessionDep, app_: Appraisal) -> tuple[Any, dict[str,
     if session.scalar(select(Result.id).where(Result.appraisal_id == app_.id,
                                               Result.is_current.is_(True))) is None:
         raise HTTPException(404, i18n.N_("This appraisal has not been scored yet."))
+    require_intact(session, cycle_id=app_.cycle_id, appraisal_ids=[app_.id])
     scored, doc = cycles.scored_cycle(session, cycle_id=app_.cycle_id)
     record = next((r for r in doc["results"] if r["employee"] == app_.employee.code), None)
     if record is None:

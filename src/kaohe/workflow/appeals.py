@@ -32,6 +32,7 @@ from kaohe.workflow import cycles, states
 from kaohe.workflow.audit import Actor, record
 from kaohe.workflow.calendar import add_workdays
 from kaohe.workflow.errors import Conflict, Invalid, NotAllowed, NotFound, WorkflowError
+from kaohe.workflow.seal import seal
 
 
 def file_appeal(session: Session, *, appraisal_id: int, reason: str, actor: Actor,
@@ -104,6 +105,8 @@ def resolve_appeal(session: Session, *, appeal_id: int, changes: dict[str, str],
     record(session, action="appeal.resolved", actor=actor, target_type="appeal",
            target_id=appeal.id, details={"changes": changes, "resolution": resolution,
                                          "rescored": moved})
+    seal(session, cycle_id=app.cycle_id, actor=actor, reason=f"appeal {appeal.id}",
+         appraisal_ids=moved)
     return moved
 
 
@@ -120,6 +123,8 @@ def correct(session: Session, *, appraisal_id: int, changes: dict[str, str], rea
     moved = _apply_and_rescore(session, app, changes, f"correction: {reason}")
     record(session, action="appraisal.corrected", actor=actor, target_type="appraisal",
            target_id=app.id, details={"changes": changes, "reason": reason, "rescored": moved})
+    seal(session, cycle_id=app.cycle_id, actor=actor, reason=f"correction: {reason}",
+         appraisal_ids=moved)
     return moved
 
 

@@ -575,6 +575,10 @@ def cycle_transition(session: Session, *, cycle_id: int, trigger: str, actor: Ac
     session.expire_all()
     record(session, action=f"cycle.{trigger}", actor=actor, target_type="cycle",
            target_id=cycle.id, details=details)
+    if trigger == "publish":  # what was published goes into the hash chain
+        from kaohe.workflow.seal import seal
+
+        seal(session, cycle_id=cycle.id, actor=actor, reason="publish")
     return cycle
 
 

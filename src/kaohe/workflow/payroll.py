@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from kaohe.store.models import Appraisal, AppraisalState, Employee, Result
 from kaohe.workflow import cycles
 from kaohe.workflow.errors import WorkflowError
+from kaohe.workflow.seal import require_intact
 
 
 def payroll_rows(session: Session, *, cycle_id: int, published_only: bool = True
@@ -21,6 +22,7 @@ def payroll_rows(session: Session, *, cycle_id: int, published_only: bool = True
     scheme = cycles.scheme_of(cycle.scheme_version)
     if not scheme.pay:
         raise WorkflowError(f"scheme {scheme.id} has no pay lines to export")
+    require_intact(session, cycle_id=cycle.id)  # nothing is paid that does not verify
     q = (select(Employee.code, Employee.name, Appraisal.team_code, Appraisal.state, Result.payload)
          .join(Appraisal, Appraisal.employee_id == Employee.id)
          .join(Result, (Result.appraisal_id == Appraisal.id) & Result.is_current.is_(True))

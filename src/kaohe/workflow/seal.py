@@ -1,0 +1,595 @@
+"""Sealed results: what was published, bound into the audit log's hash chain.
+
+Publishing a cycle, and every change allowed after it (an appeal's re-score, an HR
+correction), writes one ``results.sealed`` event holding, per appraisal, SHA-256 digests of
+a canonical form of exactly what was decided:
+
+- ``inputs``: the stored input values and the incidents that add to them;
+- ``ratings``: every rating (input, rater role, rater, value);
+- ``result``: every result row — each indicator, the total, grade, rank and every pay line
+  of the payload, the ``Numeric`` columns, the scheme hash and input hash it was scored
+  from, its revision and whether it is current;
+
+plus the scheme version's hash for the cycle, the employee code and the period, and the
+key figures in plain text (so a mismatch can say what it was). The newest seal of an
+appraisal is the one that counts.
+
+Canonical means deterministic on SQLite and PostgreSQL alike: JSON with sorted keys and no
+spacing; every number (``Decimal``, int, or a float read back from a JSON payload) written
+as its shortest exact decimal text (``90``, ``87.6``), ``Numeric`` columns quantized to
+their scale first.
+
+:func:`check` recomputes the digests from the tables and names every appraisal that no
+longer matches; :func:`rescore` scores cycles again from their (verified) inputs and scheme
+version and compares with the stored results; :func:`verify_all` does both after checking
+the chain. Exports call :func:`require_intact` before writing anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from kaohe.store.models import (
+    Appraisal,
+    AppraisalState,
+    AuditEvent,
+    Cycle,
+    Employee,
+    Incident,
+    Rating,
+    Result,
+    SchemeVersion,
+    VerificationRun,
+    utcnow,
+)
+from kaohe.text import N_, Text
+from kaohe.workflow import states
+from kaohe.workflow.audit import Actor, Problem, Verdict, event_hash, record
+from kaohe.workflow.audit import verify as verify_chain
+from kaohe.workflow.errors import WorkflowError
+
+SEALED = "results.sealed"
+FROZEN = [AppraisalState(s) for s in sorted(states.FROZEN)]
+Q2 = Decimal("0.01")
+Q4 = Decimal("0.0001")
+#: how many failing appraisals a verification run keeps, and an export refusal names
+KEEP_FAILING = 200
+NAME_IN_REFUSAL = 20
+
+
+# -- canonical form ------------------------------------------------------------------------
+def _number(value: Decimal) -> str:
+    if not value.is_finite():
+        return str(value)
+    if value == 0:
+        return "0"
+    return format(value.normalize(), "f")
+
+
+def _canon(value: Any) -> Any:
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, Decimal):
+        return _number(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _number(Decimal(repr(value)))
+    if isinstance(value, dict):
+        return {str(k): _canon(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canon(v) for v in value]
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot seal a {type(value).__name__}: {value!r}")
+
+
+def canonical(value: Any) -> str:
+    """The canonical text of a value (see the module docstring)."""
+    return json.dumps(_canon(value), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(canonical(value).encode("utf-8")).hexdigest()
+
+
+def _fixed(value: Any, quantum: Decimal) -> str | None:
+    return None if value is None else format(Decimal(str(value)).quantize(quantum), "f")
+
+
+# -- reading the records -------------------------------------------------------------------
+@dataclass
+class _Record:
+    """One appraisal as the tables hold it now."""
+
+    app_id: int
+    cycle_id: int
+    team: str
+    employee: str
+    period: str
+    state: str
+    inputs: dict[str, Any]
+    incidents: list[str] = field(default_factory=list)
+    ratings: list[str] = field(default_factory=list)
+    results: list[list[Any]] = field(default_factory=list)  # canonical rows, any order
+
+    def entry(self) -> dict[str, Any]:
+        """What a seal keeps for this appraisal."""
+        rows = sorted(self.results, key=lambda r: (int(r[0]), canonical(r)))
+        current = [r for r in rows if r[1]]
+        cur = current[-1] if current else None
+        return {
+            "employee": self.employee, "period": self.period,
+            "inputs": digest({"inputs": self.inputs, "incidents": sorted(self.incidents)}),
+            "ratings": digest(sorted(self.ratings)), "ratings_n": len(self.ratings),
+            "result": digest(rows), "rows": len(rows), "current": len(current),
+            "revision": cur[0] if cur else None, "total": cur[2] if cur else None,
+            "grade": cur[3] if cur else None, "rank": cur[4] if cur else None,
+            "pay_total": cur[5] if cur else None,
+        }
+
+    def payload_figures(self) -> tuple[Any, Any]:
+        """The current result payload's own total and pay total, as canonical text."""
+        cur = [r for r in self.results if r[1]]
+        if not cur:
+            return None, None
+        payload = cur[-1][6] if isinstance(cur[-1][6], dict) else {}
+        pay = payload.get("pay") if isinstance(payload.get("pay"), dict) else {}
+        return _canon(payload.get("total")), _canon((pay or {}).get("total"))
+
+
+def _load(session: Session, where: list[ColumnElement[bool]]) -> dict[int, _Record]:
+    recs: dict[int, _Record] = {}
+    for row in session.execute(
+            select(Appraisal.id, Appraisal.cycle_id, Appraisal.team_code, Appraisal.state,
+                   Appraisal.inputs, Employee.code, Cycle.period)
+            .join(Employee, Employee.id == Appraisal.employee_id)
+            .join(Cycle, Cycle.id == Appraisal.cycle_id).where(*where)):
+        state = row.state.value if isinstance(row.state, AppraisalState) else str(row.state)
+        recs[row.id] = _Record(row.id, row.cycle_id, row.team_code or "", row.code, row.period,
+                               state, dict(row.inputs or {}))
+    if not recs:
+        return recs
+    for app_id, input_id, role, rater, value in session.execute(
+            select(Rating.appraisal_id, Rating.input_id, Rating.rater_role,
+                   Rating.rater_user_id, Rating.value)
+            .join(Appraisal, Appraisal.id == Rating.appraisal_id).where(*where)):
+        if app_id in recs:
+            recs[app_id].ratings.append(canonical([input_id, role, rater, value]))
+    for app_id, input_id, day, count in session.execute(
+            select(Incident.appraisal_id, Incident.input_id, Incident.date, Incident.count)
+            .join(Appraisal, Appraisal.id == Incident.appraisal_id).where(*where)):
+        if app_id in recs:
+            recs[app_id].incidents.append(canonical([input_id, day, _fixed(count, Q4)]))
+    for r in session.execute(
+            select(Result.appraisal_id, Result.revision, Result.is_current, Result.total,
+                   Result.grade, Result.rank, Result.pay_total, Result.payload,
+                   Result.scheme_hash, Result.input_hash, Result.reason)
+            .join(Appraisal, Appraisal.id == Result.appraisal_id).where(*where)):
+        if r.appraisal_id in recs:
+            recs[r.appraisal_id].results.append([
+                r.revision, bool(r.is_current), _fixed(r.total, Q2), r.grade, r.rank,
+                _fixed(r.pay_total, Q2), r.payload, r.scheme_hash, r.input_hash, r.reason])
+    return recs
+
+
+# -- sealing -------------------------------------------------------------------------------
+def seal(session: Session, *, cycle_id: int, actor: Actor, reason: str,
+         appraisal_ids: Iterable[int] | None = None) -> int:
+    """Seal the published appraisals of a cycle (or only ``appraisal_ids`` of them) as the
+    tables hold them now, in the caller's transaction. Returns how many were sealed."""
+    session.flush()
+    cycle = session.get(Cycle, cycle_id)
+    if cycle is None:
+        raise WorkflowError(Text(N_("no cycle %(id)s"), id=cycle_id))
+    where: list[ColumnElement[bool]] = [Appraisal.cycle_id == cycle_id,
+                                        Appraisal.state.in_(FROZEN)]
+    if appraisal_ids is not None:
+        where.append(Appraisal.id.in_(sorted(set(appraisal_ids))))
+    recs = _load(session, where)
+    if not recs:
+        return 0
+    record(session, action=SEALED, actor=actor, target_type="cycle", target_id=cycle_id,
+           details={"cycle": cycle_id, "scheme": cycle.scheme_id, "period": cycle.period,
+                    "scheme_hash": cycle.scheme_version.content_hash, "reason": reason,
+                    "appraisals": {str(k): recs[k].entry() for k in sorted(recs)}})
+    return len(recs)
+
+
+def seal_unsealed(session: Session, *, cycle_id: int, actor: Actor, reason: str) -> int:
+    """Seal the published appraisals of a cycle that have never been sealed (published
+    before sealing existed), attesting to them as they are now. Appraisals that have a seal
+    are left alone: one that no longer matches its seal is never sealed again this way."""
+    from kaohe.workflow.cycles import require_role
+
+    require_role(actor, {"hr", "admin"}, "seal published results")
+    if not reason.strip():
+        raise WorkflowError(Text(N_("sealing after publication needs a reason")))
+    sealed = _seals(session, [cycle_id])
+    ids = set(session.scalars(select(Appraisal.id).where(
+        Appraisal.cycle_id == cycle_id, Appraisal.state.in_(FROZEN)))) - set(sealed)
+    if not ids:
+        return 0
+    return seal(session, cycle_id=cycle_id, actor=actor,
+                reason=f"sealed after publication: {reason}", appraisal_ids=ids)
+
+
+@dataclass(frozen=True)
+class _Sealed:
+    seq: int
+    cycle_id: int
+    scheme_hash: str
+    entry: dict[str, Any]
+    intact: bool  # the seal event still matches its own hash
+
+
+def _seals(session: Session, cycle_ids: Collection[int] | None) -> dict[int, _Sealed]:
+    """The newest seal of every appraisal (of the given cycles)."""
+    q = select(AuditEvent).where(AuditEvent.action == SEALED)
+    if cycle_ids is not None:
+        q = q.where(AuditEvent.target_type == "cycle",
+                    AuditEvent.target_id.in_([str(c) for c in cycle_ids]))
+    out: dict[int, _Sealed] = {}
+    for ev in session.scalars(q.order_by(AuditEvent.seq)):
+        intact = ev.hash == event_hash(
+            seq=ev.seq, at=ev.at, action=ev.action, actor=ev.actor, target_type=ev.target_type,
+            target_id=ev.target_id, details=ev.details, prev_hash=ev.prev_hash)
+        details = ev.details if isinstance(ev.details, dict) else {}
+        apps = details.get("appraisals") if isinstance(details.get("appraisals"), dict) else {}
+        for key, entry in (apps or {}).items():
+            if str(key).isdigit() and isinstance(entry, dict):
+                out[int(key)] = _Sealed(ev.seq, int(ev.target_id) if ev.target_id.isdigit()
+                                        else 0, str(details.get("scheme_hash", "")), entry,
+                                        intact)
+    return out
+
+
+# -- checking ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Mismatch:
+    """One appraisal that does not match what was sealed (or what the engine gives).
+
+    ``what`` is one of: result, inputs, ratings, missing, extra row, unsealed, seal,
+    scheme, identity, state, rescore."""
+
+    appraisal_id: int
+    employee: str
+    period: str
+    what: str
+    detail: str
+
+    @property
+    def message(self) -> str:
+        return (f"{self.employee} {self.period} (appraisal {self.appraisal_id}): {self.what}: "
+                f"{self.detail}")
+
+    def brief(self) -> dict[str, Any]:
+        return {"appraisal": self.appraisal_id, "employee": self.employee,
+                "period": self.period, "what": self.what}
+
+
+def _result_detail(sealed: dict[str, Any], rec: _Record, now: dict[str, Any]) -> str:
+    labels = {"total": "total", "grade": "grade", "rank": "rank", "pay_total": "pay total"}
+    diffs = [f"{label} {now.get(k)}, sealed {sealed.get(k)}" for k, label in labels.items()
+             if canonical(now.get(k)) != canonical(sealed.get(k))]
+    p_total, p_pay = rec.payload_figures()
+    if sealed.get("pay_total") is not None and p_pay is not None \
+            and Decimal(str(p_pay)) != Decimal(str(sealed["pay_total"])):
+        diffs.append(f"pay total in the result details {p_pay}, sealed {sealed['pay_total']}")
+    if sealed.get("total") is not None and p_total is not None \
+            and Decimal(str(p_total)) != Decimal(str(sealed["total"])):
+        diffs.append(f"total in the result details {p_total}, sealed {sealed['total']}")
+    if not diffs:
+        diffs.append("the stored result (indicators, pay lines, reasons or what it was scored "
+                     "from) differs from what was sealed")
+    return "; ".join(diffs)
+
+
+def _compare(app_id: int, rec: _Record, sealed: _Sealed, scheme_now: str | None
+             ) -> list[Mismatch]:
+    s = sealed.entry
+    emp, period = rec.employee, rec.period
+    out: list[Mismatch] = []
+
+    def add(what: str, detail: str) -> None:
+        out.append(Mismatch(app_id, emp, period, what, detail))
+
+    if not sealed.intact:
+        add("seal", f"its seal (audit event {sealed.seq}) was edited: it no longer matches "
+                    "its own hash")
+        return out
+    if (s.get("employee"), s.get("period")) != (rec.employee, rec.period):
+        add("identity", f"sealed for {s.get('employee')} {s.get('period')}, now belongs to "
+                        f"{rec.employee} {rec.period}")
+    if rec.state not in states.FROZEN:
+        add("state", f"sealed as published, now {rec.state}")
+    if scheme_now != sealed.scheme_hash:
+        add("scheme", f"scored with scheme {sealed.scheme_hash[:12]}…, the cycle's scheme "
+                      f"version now {'does not match its own hash' if scheme_now is None else scheme_now[:12] + '…'}")
+    now = rec.entry()
+    if now["inputs"] != s.get("inputs"):
+        add("inputs", "the stored inputs or incidents differ from what was sealed")
+    if now["ratings"] != s.get("ratings"):
+        n, was = now["ratings_n"], s.get("ratings_n")
+        add("ratings", f"{n} ratings now, {was} when sealed" if n != was
+            else "a rating's value differs from what was sealed")
+    rows, cur = now["rows"], now["current"]
+    if rows > int(s.get("rows") or 0) or cur > 1:
+        add("extra row", f"{rows} result rows ({cur} current), sealed {s.get('rows')} "
+                         f"({s.get('current')} current): a result row was added")
+    elif rows < int(s.get("rows") or 0) or cur < int(s.get("current") or 0):
+        add("missing", f"{rows} result rows ({cur} current), sealed {s.get('rows')} "
+                       f"({s.get('current')} current): a result row was removed")
+    elif now["result"] != s.get("result"):
+        add("result", _result_detail(s, rec, now))
+    return out
+
+
+def _scope(session: Session, cycle_ids: Collection[int] | None,
+           seals: dict[int, _Sealed]) -> list[int]:
+    if cycle_ids is not None:
+        return sorted(set(cycle_ids))
+    published = set(session.scalars(select(Appraisal.cycle_id).where(
+        Appraisal.state.in_(FROZEN)).distinct()))
+    return sorted(published | {s.cycle_id for s in seals.values()})
+
+
+def _schemes(session: Session, cycle_ids: list[int]) -> dict[int, str | None]:
+    """Each cycle's scheme hash, or None where the scheme text no longer matches it."""
+    out: dict[int, str | None] = {}
+    for cid, content, content_hash in session.execute(
+            select(Cycle.id, SchemeVersion.content, SchemeVersion.content_hash)
+            .join(SchemeVersion, SchemeVersion.id == Cycle.scheme_version_id)
+            .where(Cycle.id.in_(cycle_ids))):
+        ok = hashlib.sha256(content.encode("utf-8")).hexdigest() == content_hash
+        out[cid] = content_hash if ok else None
+    return out
+
+
+def check(session: Session, *, cycle_ids: Collection[int] | None = None,
+          appraisal_ids: Collection[int] | None = None,
+          team: str | None = None) -> tuple[int, list[Mismatch]]:
+    """Recompute the digests of the published appraisals (all, or of some cycles, one team,
+    some appraisals) and compare them with their newest seals. Returns how many appraisals
+    were checked and every mismatch, in employee order."""
+    seals = _seals(session, cycle_ids)
+    cids = _scope(session, cycle_ids, seals)
+    where: list[ColumnElement[bool]] = [Appraisal.cycle_id.in_(cids)]
+    if team is not None:
+        where.append(Appraisal.team_code == team)
+    if appraisal_ids is not None:
+        where.append(Appraisal.id.in_(sorted(set(appraisal_ids))))
+    recs = _load(session, where) if cids else {}
+    schemes = _schemes(session, cids) if cids else {}
+    mismatches: list[Mismatch] = []
+    checked = 0
+    for app_id, rec in recs.items():
+        sealed = seals.get(app_id)
+        if sealed is None:
+            if rec.state in states.FROZEN:
+                checked += 1
+                mismatches.append(Mismatch(
+                    app_id, rec.employee, rec.period, "unsealed",
+                    f"{rec.state} but not sealed: its seal event is missing (or it was "
+                    "published before sealing; `kaohe audit seal` attests to it as it is now)"))
+            continue
+        checked += 1
+        mismatches.extend(_compare(app_id, rec, sealed, schemes.get(rec.cycle_id)))
+    filtered = team is not None or appraisal_ids is not None
+    exists = set(session.scalars(select(Appraisal.id).where(
+        Appraisal.cycle_id.in_(cids)))) if filtered and cids else set(recs)
+    for app_id, sealed in seals.items():
+        if app_id in exists or (appraisal_ids is not None and app_id not in appraisal_ids):
+            continue  # checked above, or outside the scope asked for
+        checked += 1
+        mismatches.append(Mismatch(app_id, str(sealed.entry.get("employee", "?")),
+                                   str(sealed.entry.get("period", "?")), "missing",
+                                   f"sealed in audit event {sealed.seq}, but the appraisal "
+                                   "is gone"))
+    mismatches.sort(key=lambda m: (m.period, m.employee, m.appraisal_id, m.what))
+    return checked, mismatches
+
+
+def rescore(session: Session, *, sample: int | None, seed: int | None = None,
+            skip: Collection[int] = ()) -> tuple[int, int, list[Mismatch]]:
+    """Score again, with the engine, the cycles of ``sample`` published appraisals picked at
+    random (every published appraisal when ``sample`` is None) from their inputs and
+    scheme version, and compare with the stored current results. Appraisals in ``skip``
+    (already found not to match their seal) are not compared. Returns (appraisals compared,
+    cycles scored, mismatches)."""
+    from kaohe.workflow import cycles
+
+    rows = session.execute(
+        select(Appraisal.id, Appraisal.cycle_id, Employee.code, Cycle.period)
+        .join(Employee, Employee.id == Appraisal.employee_id)
+        .join(Cycle, Cycle.id == Appraisal.cycle_id)
+        .where(Appraisal.state.in_(FROZEN)).order_by(Appraisal.id)).all()
+    rows = [r for r in rows if r.id not in skip]
+    if sample is not None and sample < len(rows):
+        rows = random.Random(seed).sample(rows, sample)
+    by_cycle: dict[int, list[Any]] = {}
+    for r in rows:
+        by_cycle.setdefault(r.cycle_id, []).append(r)
+    out: list[Mismatch] = []
+    for cycle_id, apps in sorted(by_cycle.items()):
+        cycle = cycles.get_cycle(session, cycle_id)
+        try:
+            recs, hashes, _ = cycles._compute(session, cycle)
+        except WorkflowError as exc:
+            out += [Mismatch(a.id, a.code, a.period, "rescore", f"cannot be scored again: {exc}")
+                    for a in apps]
+            continue
+        engine = {r["employee"]: r for r in recs}
+        stored = {r.appraisal_id: r for r in session.execute(
+            select(Result.appraisal_id, Result.payload, Result.total, Result.grade,
+                   Result.rank, Result.pay_total, Result.input_hash)
+            .join(Appraisal, Appraisal.id == Result.appraisal_id)
+            .where(Appraisal.cycle_id == cycle_id, Result.is_current.is_(True)))}
+        for a in apps:
+            got, have = engine.get(a.code), stored.get(a.id)
+            if got is None or have is None:
+                out.append(Mismatch(a.id, a.code, a.period, "rescore",
+                                    "the engine gives no result" if got is None
+                                    else "no current result is stored"))
+                continue
+            figures = (_canon(got.get("total")), got.get("grade"), _canon(got.get("rank")),
+                       _canon((got.get("pay") or {}).get("total")))
+            columns = (_canon(have.total), have.grade, _canon(have.rank), _canon(have.pay_total))
+            if canonical(got) == canonical(have.payload) and figures == columns \
+                    and hashes.get(a.code) == have.input_hash:
+                continue
+            if figures != columns:
+                detail = (f"scored again from its inputs and scheme version the engine gives "
+                          f"total {figures[0]}, grade {figures[1]}, rank {figures[2]}, pay "
+                          f"{figures[3]}; stored: total {columns[0]}, grade {columns[1]}, rank "
+                          f"{columns[2]}, pay {columns[3]}")
+            elif hashes.get(a.code) != have.input_hash:
+                detail = "the stored result was not scored from the inputs it now has"
+            else:
+                detail = ("scored again, the engine's details (indicators, pay lines or "
+                          "reasons) differ from the stored result")
+            out.append(Mismatch(a.id, a.code, a.period, "rescore", detail))
+    return len(rows), len(by_cycle), out
+
+
+# -- the whole verification ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Report:
+    scope: str  # log | records | full
+    log: Verdict
+    appraisals: int = 0
+    rescored: int = 0
+    rescored_cycles: int = 0
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.log.ok and not self.mismatches
+
+    @property
+    def problems(self) -> int:
+        return len(self.log.problems) + len(self.mismatches)
+
+
+def _anchor(session: Session) -> Problem | None:
+    """The head the last verification saw must still be in the log."""
+    last = session.scalar(select(VerificationRun).where(VerificationRun.head_seq > 0)
+                          .order_by(VerificationRun.id.desc()).limit(1))
+    if last is None:
+        return None
+    found = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == last.head_seq))
+    if found == last.head_hash:
+        return None
+    return Problem(last.head_seq, None, f"the head seen by the last verification (event "
+                   f"{last.head_seq} {last.head_hash[:16]}…, at {last.at:%Y-%m-%d %H:%M} UTC) "
+                   "is no longer in the log: events were removed or the log was replaced")
+
+
+def _describe(session: Session, ev: AuditEvent) -> str:
+    """An event as an auditor reads it: its action and whom it was about."""
+    from kaohe.store.models import Appeal
+
+    what = f"{ev.target_type} {ev.target_id}"
+    app_id: int | None = None
+    if ev.target_type == "appraisal" and ev.target_id.isdigit():
+        app_id = int(ev.target_id)
+    elif ev.target_type == "appeal" and ev.target_id.isdigit():
+        app_id = session.scalar(select(Appeal.appraisal_id).where(
+            Appeal.id == int(ev.target_id)))
+    elif ev.target_type == "cycle" and ev.target_id.isdigit():
+        c = session.get(Cycle, int(ev.target_id))
+        what = f"cycle {c.scheme_id} {c.period}" if c else what
+    if app_id is not None:
+        row = session.execute(select(Employee.code, Cycle.period)
+                              .join(Appraisal, Appraisal.employee_id == Employee.id)
+                              .join(Cycle, Cycle.id == Appraisal.cycle_id)
+                              .where(Appraisal.id == app_id)).first()
+        what = f"{row[0]} {row[1]}" if row else what
+    return f"event {ev.seq} {ev.action} on {what}"
+
+
+def _near(session: Session, problem: Problem) -> Problem:
+    """A chain problem with the events on either side of it named."""
+    if problem.seq is None:
+        return problem
+    around = list(session.scalars(select(AuditEvent).where(
+        AuditEvent.seq < problem.seq).order_by(AuditEvent.seq.desc()).limit(1)))
+    around += session.scalars(select(AuditEvent).where(AuditEvent.seq == problem.seq)).all()
+    if not around:
+        return problem
+    return Problem(problem.seq, problem.row_id, f"{problem.message} (between "
+                   f"{' and '.join(_describe(session, ev) for ev in around)})")
+
+
+def verify_all(session: Session, *, expect_head: str | None = None, scope: str = "records",
+               sample: int | None = 50, seed: int | None = None) -> Report:
+    """The chain, then (scope ``records``) every published appraisal against its seal and
+    a re-score of ``sample`` of them, or (scope ``full``) a re-score of all of them."""
+    log = verify_chain(session, expect_head=expect_head)
+    anchor = _anchor(session)
+    problems = [_near(session, p) for p in log.problems[:50]] + log.problems[50:]
+    log = Verdict(log.events, log.head_seq, log.head_hash,
+                  problems + ([anchor] if anchor is not None else []))
+    if scope == "log":
+        return Report(scope, log)
+    checked, mismatches = check(session)
+    if scope != "full" and not sample:
+        return Report(scope, log, checked, 0, 0, mismatches)
+    compared, cycles_n, more = rescore(
+        session, sample=None if scope == "full" else sample, seed=seed,
+        skip={m.appraisal_id for m in mismatches})
+    return Report(scope, log, checked, compared, cycles_n, mismatches + more)
+
+
+def record_run(session: Session, report: Report) -> VerificationRun:
+    failing = [m.brief() for m in report.mismatches[:KEEP_FAILING]]
+    run = VerificationRun(at=utcnow(), scope=report.scope, ok=report.ok,
+                          events=report.log.events, head_seq=report.log.head_seq,
+                          head_hash=report.log.head_hash, appraisals=report.appraisals,
+                          rescored=report.rescored, problems=report.problems, failing=failing)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def last_run(session: Session) -> VerificationRun | None:
+    return session.scalar(select(VerificationRun).order_by(VerificationRun.id.desc()).limit(1))
+
+
+# -- exports -------------------------------------------------------------------------------
+class Tampered(WorkflowError):
+    """An export refused because records no longer match what was published."""
+
+    status = 409
+
+
+def names(mismatches: list[Mismatch], limit: int = NAME_IN_REFUSAL) -> str:
+    seen: dict[tuple[str, str, int], list[str]] = {}
+    for m in mismatches:
+        seen.setdefault((m.employee, m.period, m.appraisal_id), []).append(m.what)
+    items = [f"{e} {p} ({', '.join(w)})" for (e, p, _), w in seen.items()]
+    more = f", … and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
+def require_intact(session: Session, *, cycle_id: int, team: str | None = None,
+                   appraisal_ids: Collection[int] | None = None) -> None:
+    """Refuse (raise :class:`Tampered`) when a published appraisal of the cycle (or of one
+    team, or the given appraisals) no longer matches its seal."""
+    _, mismatches = check(session, cycle_ids=[cycle_id], appraisal_ids=appraisal_ids,
+                          team=team)
+    if mismatches:
+        n = len({m.appraisal_id for m in mismatches})
+        raise Tampered(Text(N_("refused: %(n)s published appraisals no longer match what was "
+                               "sealed: %(names)s. Run `kaohe audit verify` for the details."),
+                            n=n, names=names(mismatches)))
