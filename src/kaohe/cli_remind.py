@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy.orm import Session
 
 from kaohe.cli_store import AsOpt, DbOpt, _date, _db, _fail, _run, _user, out
 from kaohe.errors import KaoheError
+
+if TYPE_CHECKING:  # the store is imported by the commands that use it, not to list them
+    from sqlalchemy.orm import Session
 
 
 def remind(
