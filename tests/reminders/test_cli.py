@@ -158,3 +158,17 @@ def test_user_set_contact_and_name(shop: Shop) -> None:
     with shop.db.read() as s:
         u = s.scalars(select(User).where(User.username == "e2")).one()
         assert u.contact_email == "e2@shop.example"
+
+
+def test_rest_days_send_nothing_unless_asked(shop: Shop, smtp: Inbox, robots: Robots) -> None:
+    env = {"KAOHE_SMTP_HOST": smtp.host, "KAOHE_SMTP_PORT": str(smtp.port),
+           "KAOHE_SMTP_SECURITY": "none", "KAOHE_SMTP_USER": SMTP_USER,
+           "KAOHE_SMTP_PASSWORD": SMTP_PASSWORD, "KAOHE_SMTP_SENDER": "kaohe@shop.example"}
+    for day, label in (("2026-11-07", "2026年11月7日（周六）"), ("2026-10-01", "2026年10月1日（周四）")):
+        r = kaohe(shop, "remind", "--today", day, "--as", "hr", env=env)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == f"{label} 不是工作日：不发送提醒（加 --any-day 仍可发送）。\n"
+    assert smtp.mails == [] and counts(shop)[1] == 0
+    r = kaohe(shop, "remind", "--today", "2026-11-07", "--any-day", "--as", "hr", env=env)
+    assert r.returncode == 0, r.stderr
+    assert len(smtp.mails) == 9

@@ -230,3 +230,23 @@ def test_a_time_budget_bounds_the_run_and_leaves_the_rest_to_the_next(
     robots.fail.clear()
     again = send.run(shop.db, cfg, actor=hr(shop), today=TODAY)
     assert again.count(send.SENT) == len(failed)
+
+
+def test_two_runs_at_once_send_each_reminder_once(shop: Shop, smtp: Inbox,
+                                                  robots: Robots) -> None:
+    """The cron run and the HR button at the same moment: every delivery is claimed by one."""
+    import threading
+
+    robots.delay.update({"/wecom": 0.2, "/ding": 0.2})
+    cfg = config(smtp, robots)
+    reports: list[send.Report] = []
+    runs = [threading.Thread(target=lambda: reports.append(
+        send.run(shop.db, cfg, actor=hr(shop), today=TODAY))) for _ in range(2)]
+    for t in runs:
+        t.start()
+    for t in runs:
+        t.join(timeout=60)
+    assert len(reports) == 2
+    assert len(smtp.mails) == 9 and len(robots.at("/wecom")) == 5 and len(robots.at("/ding")) == 5
+    assert sum(r.count(send.SENT) for r in reports) == 29
+    assert len([e for e in reminder_events(shop) if e.action == "reminder.sent"]) == 29
