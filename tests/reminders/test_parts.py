@@ -19,7 +19,7 @@ from kaohe.store.models import Employee
 from kaohe.workflow import org
 
 from ..store.factories import ADMIN
-from .conftest import write_org
+from .conftest import TODAY, Shop, write_org
 
 
 def test_configuration_from_a_file_with_the_environment_over_it(tmp_path: Path) -> None:
@@ -132,3 +132,22 @@ def test_robot_messages_fit_the_robots_limits_and_keep_every_line(
                 "atMobiles", [])
             if not markdown or "at" in p.payload:
                 assert sorted(mentioned) == sorted({m for _n, _t, m in mine if m})
+
+
+def test_a_team_without_a_supervisor_is_its_managers_to_remind(shop: Shop) -> None:
+    from kaohe.reminders.due import due_reminders
+    from kaohe.store.models import Team, User
+
+    with shop.db.transaction() as s:
+        teams = {t.name: t.id for t in s.scalars(select(Team))}
+        boss = s.scalars(select(User).where(User.username == "boss")).one()
+        boss.team_ids = [teams["一组"], teams["二组"]]
+    with shop.db.read() as s:
+        found = {(r.kind, r.name): [i.name for i in r.items]
+                 for r in due_reminders(s, today=TODAY)
+                 if r.kind in ("supervisor_review", "feedback_meeting")}
+    assert found == {
+        ("supervisor_review", "林晓"): ["员工1"], ("supervisor_review", "何静"): ["员工1"],
+        ("feedback_meeting", "林晓"): ["员工3", "员工5"],
+        ("feedback_meeting", "何静"): ["员工3", "员工5"],
+        ("feedback_meeting", "郑建国"): ["员工2", "员工4", "员工6"]}  # 二组 has no supervisor
