@@ -22,16 +22,19 @@ def remind(
                                                 "$KAOHE_REMIND_CONFIG; see the README)")] = None,
     today: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: today in Beijing)")] = None,
     lang: Annotated[str, typer.Option(help="language of the messages: zh or en")] = "zh",
+    any_day: Annotated[bool, typer.Option("--any-day", help="send on a rest day too (by "
+                                          "default only working days, 调休 included)")] = False,
     db: DbOpt = None,
     as_: AsOpt = "",
 ) -> None:
     """Send the reminders due today (self-review, supervisor review, appeal answers and
-    resolutions, feedback meetings) over the configured channels, once a day each; exits 1
-    when a delivery failed (the others are still sent)."""
+    resolutions, feedback meetings) over the configured channels, once a day each, on working
+    days; exits 1 when a delivery failed (the others are still sent)."""
     from kaohe.reminders import config as remind_config
-    from kaohe.reminders import send
+    from kaohe.reminders import messages, send
     from kaohe.reminders.due import beijing_today
     from kaohe.web import i18n
+    from kaohe.workflow.calendar import is_workday
 
     if lang not in i18n.LANGUAGES:
         _fail(f"--lang {lang!r}: expected one of {', '.join(i18n.LANGUAGES)}")
@@ -41,6 +44,14 @@ def remind(
     except KaoheError as exc:
         _fail(str(exc))
         raise
+    rest_day = not any_day and not is_workday(day)[0]
+    if rest_day:
+        with i18n.using(lang):
+            out.print(i18n.gettext("%(day)s is not a working day: nothing is sent (--any-day "
+                                   "sends anyway).") % {"day": messages.date_text(day)},
+                      markup=False, highlight=False)
+        if not dry_run:
+            return
     if dry_run:
         with _db(db) as database, database.read() as session, i18n.using(lang):
             report = send.plan(session, cfg, today=day)

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -206,6 +207,8 @@ class Robots:
     fail: dict[str, int] = field(default_factory=dict)
     #: path → a robot's JSON answer with HTTP 200
     answer: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: path → seconds to wait before answering
+    delay: dict[str, float] = field(default_factory=dict)
 
     def at(self, path: str) -> list[Hit]:
         return [h for h in self.hits if h.path == path]
@@ -221,6 +224,7 @@ def robots() -> Iterator[Robots]:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             state.hits.append(Hit(parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()},
                                   self.headers.get("Content-Type", ""), raw))
+            time.sleep(state.delay.get(parts.path, 0))
             status = state.fail.get(parts.path, 200)
             body = json.dumps(state.answer.get(parts.path, {"errcode": 0, "errmsg": "ok"}))
             self.send_response(status)

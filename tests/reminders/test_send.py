@@ -31,7 +31,7 @@ def config(smtp: Inbox, robots: Robots, **kw: Any) -> RemindConfig:
         dingtalk=DingTalk(webhook=f"{robots.base}/ding?access_token=t-456", secret=SECRET),
         email=Email(host=smtp.host, port=smtp.port, security="none", user=SMTP_USER,
                     password=SMTP_PASSWORD, sender=SENDER),
-        link=LINK, retry_wait_s=0, timeout_s=5, **kw)
+        link=LINK, **{"retry_wait_s": 0, "timeout_s": 5, **kw})
 
 
 def hr(shop: Shop) -> Actor:
@@ -206,3 +206,47 @@ def test_only_hr_and_admins_send(shop: Shop, smtp: Inbox, robots: Robots) -> Non
     with pytest.raises(NotAllowed, match="sup1 may not send reminders"):
         send.run(shop.db, config(smtp, robots), actor=sup, today=TODAY)
     assert smtp.mails == [] and robots.hits == []
+
+
+def test_a_time_budget_bounds_the_run_and_leaves_the_rest_to_the_next(
+        shop: Shop, smtp: Inbox, robots: Robots) -> None:
+    import time
+
+    from kaohe.reminders.channels import OUT_OF_TIME
+
+    robots.delay.update({"/wecom": 0.5, "/ding": 0.5})  # slow robots
+    robots.fail["/wecom"] = 500
+    cfg = config(smtp, robots, attempts=5, retry_wait_s=1).model_copy(update={"email": None})
+    started = time.monotonic()
+    report = send.run(shop.db, cfg, actor=hr(shop), today=TODAY, budget_s=2.5)
+    assert time.monotonic() - started < 2.5 + 3  # the budget, one slow answer, a loaded machine
+    # the first messages were tried while a next attempt could start in time, then none was
+    # started: the deliveries left are recorded as failed, for the next run to send
+    assert 2 <= len(robots.hits) <= 6
+    failed = [d for d in report.deliveries if d.state == send.FAILED]
+    assert {d.note for d in failed} == {"the robot answered HTTP 500", OUT_OF_TIME}
+    assert len(failed) + report.count(send.SENT) == 20 == len(reminder_events(shop))
+    robots.delay.clear()
+    robots.fail.clear()
+    again = send.run(shop.db, cfg, actor=hr(shop), today=TODAY)
+    assert again.count(send.SENT) == len(failed)
+
+
+def test_two_runs_at_once_send_each_reminder_once(shop: Shop, smtp: Inbox,
+                                                  robots: Robots) -> None:
+    """The cron run and the HR button at the same moment: every delivery is claimed by one."""
+    import threading
+
+    robots.delay.update({"/wecom": 0.2, "/ding": 0.2})
+    cfg = config(smtp, robots)
+    reports: list[send.Report] = []
+    runs = [threading.Thread(target=lambda: reports.append(
+        send.run(shop.db, cfg, actor=hr(shop), today=TODAY))) for _ in range(2)]
+    for t in runs:
+        t.start()
+    for t in runs:
+        t.join(timeout=60)
+    assert len(reports) == 2
+    assert len(smtp.mails) == 9 and len(robots.at("/wecom")) == 5 and len(robots.at("/ding")) == 5
+    assert sum(r.count(send.SENT) for r in reports) == 29
+    assert len([e for e in reminder_events(shop) if e.action == "reminder.sent"]) == 29

@@ -22,7 +22,15 @@ from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any
 
 import httpx
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_any,
+    wait_exponential,
+)
+from tenacity.stop import stop_base
 
 from kaohe.reminders.config import DingTalk, Email, RemindConfig, WeCom
 
@@ -47,10 +55,31 @@ class Outcome:
     error: str = ""
 
 
-def attempt(cfg: RemindConfig, action: Callable[[], None]) -> Outcome:
-    """Run ``action`` until it succeeds, fails for good, or the attempts are used up."""
+class _Past(stop_base):
+    """Stop retrying when the next attempt would start after the run's time is up."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return time.monotonic() + retry_state.upcoming_sleep >= self.deadline
+
+
+#: a delivery not started because the run's time was up
+OUT_OF_TIME = "not sent: the run ran out of time; the next run sends it"
+
+
+def attempt(cfg: RemindConfig, action: Callable[[], None],
+            deadline: float | None = None) -> Outcome:
+    """Run ``action`` until it succeeds, fails for good, or the attempts are used up — or,
+    with a ``deadline`` (``time.monotonic()``), the time is."""
+    if deadline is not None and time.monotonic() >= deadline:
+        return Outcome(False, 0, OUT_OF_TIME)
     tries = 0
-    retrying = Retrying(stop=stop_after_attempt(cfg.attempts),
+    stop: stop_base = stop_after_attempt(cfg.attempts)
+    if deadline is not None:
+        stop = stop_any(stop, _Past(deadline))
+    retrying = Retrying(stop=stop,
                         wait=wait_exponential(multiplier=cfg.retry_wait_s, max=60),
                         retry=retry_if_exception_type(Retryable), reraise=True)
     try:
@@ -142,7 +171,7 @@ def dingtalk_signed(webhook: str, secret: str, now_ms: int | None = None) -> str
 
 
 def post(client: httpx.Client, cfg: RemindConfig, url: Callable[[], str],
-         payload: dict[str, Any]) -> Outcome:
+         payload: dict[str, Any], deadline: float | None = None) -> Outcome:
     """POST the JSON to the robot (``url`` is called per attempt: 钉钉 signs each one)."""
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
@@ -165,7 +194,7 @@ def post(client: httpx.Client, cfg: RemindConfig, url: Callable[[], str],
             message = f"the robot refused: errcode {code} {answer.get('errmsg', '')}".strip()
             raise Retryable(message) if code in SLOW_DOWN else Failed(message)
 
-    return attempt(cfg, once)
+    return attempt(cfg, once, deadline)
 
 
 def robot_url(channel: str, cfg: RemindConfig) -> Callable[[], str]:
@@ -218,7 +247,7 @@ class Mailer:
         msg.set_content(body, charset="utf-8")
         return msg
 
-    def send(self, msg: EmailMessage) -> Outcome:
+    def send(self, msg: EmailMessage, deadline: float | None = None) -> Outcome:
         def once() -> None:
             try:
                 if self.conn is None:
@@ -249,7 +278,7 @@ class Mailer:
                 self.close()
                 raise Retryable(f"mail server: {type(exc).__name__}: {exc}") from None
 
-        return attempt(self.cfg, once)
+        return attempt(self.cfg, once, deadline)
 
     def close(self) -> None:
         conn, self.conn = self.conn, None

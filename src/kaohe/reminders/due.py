@@ -2,7 +2,8 @@
 
 - ``self_review``: agents whose appraisal is still in self-review while its cycle is open or
   under review; due ``SETTINGS.self_review_workdays`` working days after the cycle opened.
-- ``supervisor_review``: each supervisor with team members still in supervisor review; due
+- ``supervisor_review``: each supervisor (a team without one: its managers) with team
+  members still in supervisor review; due
   ``SETTINGS.supervisor_review_workdays`` working days after the cycle opened.
 - ``appeal_decision`` / ``appeal_resolution``: HR (admins when there is no HR user), for
   filed appeals near or past their answer deadline (3 working days) and accepted ones near
@@ -84,11 +85,17 @@ def due_reminders(session: Session, *, today: dt.date) -> list[Reminder]:
     """Every reminder due on ``today`` (a Beijing day), opted-out people included (marked)."""
     users = list(session.scalars(select(User).where(User.is_active.is_(True))))
     by_employee = {u.employee_id: u for u in users if u.employee_id is not None}
+    # a team's supervisors; a team without one: its managers
     supervisors: dict[int, list[User]] = defaultdict(list)
+    managers: dict[int, list[User]] = defaultdict(list)
     for u in users:
-        if "supervisor" in u.roles:
-            for team_id in u.team_ids or []:
+        for team_id in u.team_ids or []:
+            if "supervisor" in u.roles:
                 supervisors[int(team_id)].append(u)
+            elif "manager" in u.roles:
+                managers[int(team_id)].append(u)
+    for team_id, found in managers.items():
+        supervisors.setdefault(team_id, found)
     hr = [u for u in users if "hr" in u.roles] or [u for u in users if "admin" in u.roles]
     out: list[Reminder] = []
     team_waiting: dict[tuple[int, int], list[Item]] = defaultdict(list)

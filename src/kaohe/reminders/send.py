@@ -11,6 +11,7 @@ same delivery, and a failed delivery is tried again by the next run that day.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,8 +87,11 @@ def plan(session: Session, cfg: RemindConfig, *, today: dt.date) -> Report:
 
 
 def run(db: Database, cfg: RemindConfig, *, actor: Actor, today: dt.date,
-        lang: str = "zh") -> Report:
-    """Send what is due today and record it; returns what happened to each delivery."""
+        lang: str = "zh", budget_s: float | None = None) -> Report:
+    """Send what is due today and record it; returns what happened to each delivery. With
+    ``budget_s`` (the web button), deliveries not started within that many seconds are
+    recorded as failed, for the next run to send."""
+    deadline = time.monotonic() + budget_s if budget_s is not None else None
     require_role(actor, {"hr", "admin"}, "send reminders")
     with db.read() as session:
         report = plan(session, cfg, today=today)
@@ -101,7 +105,7 @@ def run(db: Database, cfg: RemindConfig, *, actor: Actor, today: dt.date,
             d.state = ALREADY
     work = [d for d in todo if id(d) in claimed]
     with i18n.using(lang):
-        _deliver(cfg, [d for d in work if d.state == DUE], today)
+        _deliver(cfg, [d for d in work if d.state == DUE], today, deadline)
     with db.transaction() as session:
         _record(session, work, today, actor)
     return report
@@ -136,7 +140,8 @@ def _claim(session: Session, todo: list[Delivery], today: dt.date) -> set[int]:
     return taken
 
 
-def _deliver(cfg: RemindConfig, work: list[Delivery], today: dt.date) -> None:
+def _deliver(cfg: RemindConfig, work: list[Delivery], today: dt.date,
+             deadline: float | None) -> None:
     mails = [d for d in work if d.channel == "email"]
     if mails:
         mailer = channels.Mailer(cfg)
@@ -147,7 +152,7 @@ def _deliver(cfg: RemindConfig, work: list[Delivery], today: dt.date) -> None:
                 msg = mailer.message(to_name=rem.name, to_addr=rem.email,
                                      subject=messages.subject(rem, today),
                                      body=messages.body(rem, today, cfg.link))
-                _apply(d, mailer.send(msg))
+                _apply(d, mailer.send(msg, deadline))
         finally:
             mailer.close()
     robots: dict[tuple[str, str], list[Delivery]] = defaultdict(list)
@@ -171,7 +176,7 @@ def _deliver(cfg: RemindConfig, work: list[Delivery], today: dt.date) -> None:
             url = channels.robot_url(channel, cfg)
             start = 0
             for p in posts:
-                outcome = channels.post(client, cfg, url, p.payload)
+                outcome = channels.post(client, cfg, url, p.payload, deadline)
                 for d in batch[start:start + p.size]:
                     _apply(d, outcome)
                 start += p.size

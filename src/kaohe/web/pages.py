@@ -97,7 +97,8 @@ def me(request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
              if r["result"] and r["result"].get("total") is not None]
     return render(request, "me.html", user=user, rows=rows,
                   trend=Markup(charts.line(trend)) if len(trend) > 1 else "",
-                  reminders_on=not user.reminders_off)
+                  reminders_on=not user.reminders_off, contact_email=user.contact_email,
+                  contact_mobile=user.contact_mobile)
 
 
 @router.post("/me/reminders")
