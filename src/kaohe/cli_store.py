@@ -602,21 +602,21 @@ def audit_verify(expect_head: Annotated[str | None, typer.Option(
     v = report.log
     if v.ok:
         out.print(f"audit log ok: {v.events} events; head {v.head_seq} {v.head_hash}",
-                  markup=False)
+                  markup=False, soft_wrap=True)
     for p in v.problems:
-        err.print(f"audit: {p.message}", markup=False)
+        err.print(f"audit: {p.message}", markup=False, soft_wrap=True)
     for m in report.mismatches:
-        err.print(f"record: {m.message}", markup=False)
+        err.print(f"record: {m.message}", markup=False, soft_wrap=True)
     if scope != "log" and not report.mismatches:
         again = (f"; scored again {report.rescored} ({report.rescored_cycles} cycles): the "
                  "engine gives the stored results" if report.rescored else "")
         out.print(f"records ok: {report.appraisals} published appraisals match their "
-                  f"seals{again}", markup=False)
+                  f"seals{again}", markup=False, soft_wrap=True)
     if report.ok:
         return
     failing = len({m.appraisal_id for m in report.mismatches})
     err.print(f"verification FAILED: {len(v.problems)} audit log problem(s) in {v.events} "
-              f"events; {failing} appraisal(s) do not match", markup=False)
+              f"events; {failing} appraisal(s) do not match", markup=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
