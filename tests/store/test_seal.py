@@ -6,6 +6,8 @@ published shop directly in the database, as a DBA or a leaked connection string 
 from __future__ import annotations
 
 import datetime as dt
+import io
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from openpyxl import load_workbook
 from sqlalchemy import delete, insert, select, text, update
 
 from kaohe.store.db import Database
@@ -123,6 +126,16 @@ def test_pay_edited_in_column_and_json_is_caught_and_payroll_refuses(shop: Datab
     assert "refused: 1 published appraisals no longer match" in r.stderr
     assert f"E004 {PERIOD} (result)" in r.stderr
     assert not out.exists() and not out.with_name(out.name + ".part").exists()
+    forms = ["export", "forms", "--cycle", "1", "--team"]
+    r = kaohe(shop, *forms, "二组", "-o", str(tmp_path / "two.zip"))  # E004's team
+    assert r.returncode == 2 and f"E004 {PERIOD} (result)" in r.stderr
+    assert not (tmp_path / "two.zip").exists()
+    r = kaohe(shop, *forms, "一组", "-o", str(tmp_path / "one.zip"))
+    assert r.returncode == 0, r.stderr
+    with zipfile.ZipFile(tmp_path / "one.zip") as zf:
+        names = sorted(n for n in zf.namelist() if not n.startswith("summary"))
+        assert [n.split("_")[-1] for n in names] == ["E001.xlsx", "E003.xlsx", "E005.xlsx"]
+        assert load_workbook(io.BytesIO(zf.read(names[0]))).active is not None
     with shop.read() as s:
         run = seal.last_run(s)
         assert run is not None and not run.ok
