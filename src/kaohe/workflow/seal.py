@@ -62,6 +62,9 @@ from kaohe.workflow.audit import verify as verify_chain
 from kaohe.workflow.errors import WorkflowError
 
 SEALED = "results.sealed"
+#: a seal's target: the cycle's results (not the cycle itself, so an appraisal's history,
+#: which lists its cycle's events, does not load every seal of a large cycle)
+TARGET = "cycle_results"
 FROZEN = [AppraisalState(s) for s in sorted(states.FROZEN)]
 Q2 = Decimal("0.01")
 Q4 = Decimal("0.0001")
@@ -206,7 +209,7 @@ def seal(session: Session, *, cycle_id: int, actor: Actor, reason: str,
     recs = _load(session, where)
     if not recs:
         return 0
-    record(session, action=SEALED, actor=actor, target_type="cycle", target_id=cycle_id,
+    record(session, action=SEALED, actor=actor, target_type=TARGET, target_id=cycle_id,
            details={"cycle": cycle_id, "scheme": cycle.scheme_id, "period": cycle.period,
                     "scheme_hash": cycle.scheme_version.content_hash, "reason": reason,
                     "appraisals": {str(k): recs[k].entry() for k in sorted(recs)}})
@@ -244,7 +247,7 @@ def _seals(session: Session, cycle_ids: Collection[int] | None) -> dict[int, _Se
     """The newest seal of every appraisal (of the given cycles)."""
     q = select(AuditEvent).where(AuditEvent.action == SEALED)
     if cycle_ids is not None:
-        q = q.where(AuditEvent.target_type == "cycle",
+        q = q.where(AuditEvent.target_type == TARGET,
                     AuditEvent.target_id.in_([str(c) for c in cycle_ids]))
     out: dict[int, _Sealed] = {}
     for ev in session.scalars(q.order_by(AuditEvent.seq)):
@@ -536,7 +539,7 @@ def _describe(session: Session, ev: AuditEvent) -> str:
     elif ev.target_type == "appeal" and ev.target_id.isdigit():
         app_id = session.scalar(select(Appeal.appraisal_id).where(
             Appeal.id == int(ev.target_id)))
-    elif ev.target_type == "cycle" and ev.target_id.isdigit():
+    elif ev.target_type in ("cycle", TARGET) and ev.target_id.isdigit():
         c = session.get(Cycle, int(ev.target_id))
         what = f"cycle {c.scheme_id} {c.period}" if c else what
     if app_id is not None:
