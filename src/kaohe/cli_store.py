@@ -554,6 +554,8 @@ def export_forms(output: Annotated[Path, typer.Option("--output", "-o", help="a 
     from kaohe.workflow.cycles import scored_cycle
     from kaohe.workflow.seal import require_intact
 
+    if lang not in ("zh", "en"):
+        _fail(f"--lang {lang!r}: use zh or en")
     with _db(db) as database:
         try:
             with database.read() as session:
@@ -565,16 +567,20 @@ def export_forms(output: Annotated[Path, typer.Option("--output", "-o", help="a 
             raise
     if team is not None:
         doc["results"] = [r for r in doc["results"] if (r["team"] or "") == team]
-    if output.suffix.lower() != ".zip":
-        files = write_forms(scored, doc, output, lang=lang)
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            files = write_forms(scored, doc, Path(tmp), lang=lang)
-            part = output.with_name(output.name + ".part")
-            with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as zf:
-                for f in files:
-                    zf.write(f, f.name)
-            part.replace(output)
+    try:
+        if output.suffix.lower() != ".zip":
+            files = write_forms(scored, doc, output, lang=lang)
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                files = write_forms(scored, doc, Path(tmp), lang=lang)
+                part = output.with_name(output.name + ".part")
+                with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as zf:
+                    for f in files:
+                        zf.write(f, f.name)
+                part.replace(output)
+    except KaoheError as exc:
+        _fail(str(exc))
+        raise
     out.print(f"forms: {len(files)} written to {output}")
 
 
@@ -584,7 +590,8 @@ audit_app = typer.Typer(help="The tamper-evident audit log and sealed results.",
 
 @audit_app.command("verify")
 def audit_verify(expect_head: Annotated[str | None, typer.Option(
-        help="the head hash noted earlier; finds removed newest events")] = None,
+        help="a head hash noted earlier: it must still be in the chain (finds removed "
+        "newest events)")] = None,
         full: Annotated[bool, typer.Option(
             "--full", help="score every published appraisal again and compare")] = False,
         sample: Annotated[int, typer.Option(
@@ -608,21 +615,21 @@ def audit_verify(expect_head: Annotated[str | None, typer.Option(
     v = report.log
     if v.ok:
         out.print(f"audit log ok: {v.events} events; head {v.head_seq} {v.head_hash}",
-                  markup=False)
+                  markup=False, soft_wrap=True)
     for p in v.problems:
-        err.print(f"audit: {p.message}", markup=False)
+        err.print(f"audit: {p.message}", markup=False, soft_wrap=True)
     for m in report.mismatches:
-        err.print(f"record: {m.message}", markup=False)
+        err.print(f"record: {m.message}", markup=False, soft_wrap=True)
     if scope != "log" and not report.mismatches:
         again = (f"; scored again {report.rescored} ({report.rescored_cycles} cycles): the "
                  "engine gives the stored results" if report.rescored else "")
         out.print(f"records ok: {report.appraisals} published appraisals match their "
-                  f"seals{again}", markup=False)
+                  f"seals{again}", markup=False, soft_wrap=True)
     if report.ok:
         return
     failing = len({m.appraisal_id for m in report.mismatches})
     err.print(f"verification FAILED: {len(v.problems)} audit log problem(s) in {v.events} "
-              f"events; {failing} appraisal(s) do not match", markup=False)
+              f"events; {failing} appraisal(s) do not match", markup=False, soft_wrap=True)
     raise typer.Exit(1)
 
 

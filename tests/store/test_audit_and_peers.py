@@ -136,3 +136,13 @@ def test_a_rating_saved_twice_from_one_version_conflicts(db: Database, tmp_path:
                     role="supervisor", expected_version=first)
     with db.transaction() as s:
         assert s.scalar(select(Rating.value).where(Rating.appraisal_id == app)) == "非常满意"
+
+
+def test_a_noted_head_still_anchors_a_log_that_grew(db: Database) -> None:
+    _log(db)
+    with db.transaction() as s:
+        head = verify(s).head_hash
+    _log(db, 2)
+    with db.transaction() as s:
+        assert verify(s, expect_head=head[:16]).ok
+        assert not verify(s, expect_head="0" * 16).ok

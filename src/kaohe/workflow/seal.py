@@ -15,9 +15,11 @@ key figures in plain text (so a mismatch can say what it was). The newest seal o
 appraisal is the one that counts.
 
 Canonical means deterministic on SQLite and PostgreSQL alike: JSON with sorted keys and no
-spacing; every number (``Decimal``, int, or a float read back from a JSON payload) written
-as its shortest exact decimal text (``90``, ``87.6``), ``Numeric`` columns quantized to
-their scale first.
+spacing, text as UTF-8; ``Numeric`` columns quantized to their scale and written as decimal
+text (``2288.00``), other ``Decimal`` values as their normalised decimal text (``0.5``,
+never ``5E-1``); the numbers of a JSON payload as JSON writes them (the payload is stored
+and read back through the same JSON on both databases, so an int stays an int and a float
+keeps its shortest round-trip form).
 
 :func:`check` recomputes the digests from the tables and names every appraisal that no
 longer matches; :func:`rescore` scores cycles again from their (verified) inputs and scheme
@@ -39,6 +41,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from kaohe.errors import KaoheError
 from kaohe.store.models import (
     Appraisal,
     AppraisalState,
@@ -59,6 +62,9 @@ from kaohe.workflow.audit import verify as verify_chain
 from kaohe.workflow.errors import WorkflowError
 
 SEALED = "results.sealed"
+#: a seal's target: the cycle's results (not the cycle itself, so an appraisal's history,
+#: which lists its cycle's events, does not load every seal of a large cycle)
+TARGET = "cycle_results"
 FROZEN = [AppraisalState(s) for s in sorted(states.FROZEN)]
 Q2 = Decimal("0.01")
 Q4 = Decimal("0.0001")
@@ -76,27 +82,31 @@ def _number(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def _canon(value: Any) -> Any:
-    if value is None or isinstance(value, bool | str):
-        return value
+def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return _number(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return _number(Decimal(repr(value)))
-    if isinstance(value, dict):
-        return {str(k): _canon(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_canon(v) for v in value]
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     raise TypeError(f"cannot seal a {type(value).__name__}: {value!r}")
 
 
+def _figure(value: Any) -> str | None:
+    """A number however it was read (Decimal column, JSON int or float) as decimal text, for
+    comparing figures and naming them in messages."""
+    if value is None or isinstance(value, bool):
+        return None if value is None else str(value)
+    try:
+        return _number(Decimal(str(value)))
+    except ArithmeticError:
+        return str(value)
+
+
 def canonical(value: Any) -> str:
-    """The canonical text of a value (see the module docstring)."""
-    return json.dumps(_canon(value), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    """The canonical text of a value (see the module docstring). JSON numbers read back from
+    a payload keep JSON's own shortest form; ``Decimal`` values are written as their
+    normalised decimal text."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      default=_default)
 
 
 def digest(value: Any) -> str:
@@ -125,7 +135,7 @@ class _Record:
 
     def entry(self) -> dict[str, Any]:
         """What a seal keeps for this appraisal."""
-        rows = sorted(self.results, key=lambda r: (int(r[0]), canonical(r)))
+        rows = sorted(self.results, key=lambda r: (int(r[0]), bool(r[1])))
         current = [r for r in rows if r[1]]
         cur = current[-1] if current else None
         return {
@@ -145,7 +155,7 @@ class _Record:
             return None, None
         payload = cur[-1][6] if isinstance(cur[-1][6], dict) else {}
         pay = payload.get("pay") if isinstance(payload.get("pay"), dict) else {}
-        return _canon(payload.get("total")), _canon((pay or {}).get("total"))
+        return _figure(payload.get("total")), _figure((pay or {}).get("total"))
 
 
 def _load(session: Session, where: list[ColumnElement[bool]]) -> dict[int, _Record]:
@@ -199,7 +209,7 @@ def seal(session: Session, *, cycle_id: int, actor: Actor, reason: str,
     recs = _load(session, where)
     if not recs:
         return 0
-    record(session, action=SEALED, actor=actor, target_type="cycle", target_id=cycle_id,
+    record(session, action=SEALED, actor=actor, target_type=TARGET, target_id=cycle_id,
            details={"cycle": cycle_id, "scheme": cycle.scheme_id, "period": cycle.period,
                     "scheme_hash": cycle.scheme_version.content_hash, "reason": reason,
                     "appraisals": {str(k): recs[k].entry() for k in sorted(recs)}})
@@ -237,7 +247,7 @@ def _seals(session: Session, cycle_ids: Collection[int] | None) -> dict[int, _Se
     """The newest seal of every appraisal (of the given cycles)."""
     q = select(AuditEvent).where(AuditEvent.action == SEALED)
     if cycle_ids is not None:
-        q = q.where(AuditEvent.target_type == "cycle",
+        q = q.where(AuditEvent.target_type == TARGET,
                     AuditEvent.target_id.in_([str(c) for c in cycle_ids]))
     out: dict[int, _Sealed] = {}
     for ev in session.scalars(q.order_by(AuditEvent.seq)):
@@ -400,6 +410,28 @@ def check(session: Session, *, cycle_ids: Collection[int] | None = None,
     return checked, mismatches
 
 
+def _engine_results(session: Session, cycle: Cycle
+                    ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """The engine's result of every employee of the cycle, scored from the stored inputs
+    (and earlier cycles, for streak rules) with the cycle's scheme version, and the hash of
+    each employee's inputs as scoring stores it. Reasons are not worked out: they explain
+    the figures, which is what is compared."""
+    from kaohe.engine.exprs import EMPLOYEE, PERIOD
+    from kaohe.engine.results import result_records
+    from kaohe.engine.score import score_table
+    from kaohe.ingest.table import prepare
+    from kaohe.workflow import cycles
+
+    scheme = cycles.scheme_of(cycle.scheme_version)
+    frame = cycles._history_frame(session, cycle, scheme)
+    hashes = {r[EMPLOYEE]: cycles.input_hash(r) for r in frame.iter_rows(named=True)
+              if r[PERIOD] == cycle.period}
+    table = prepare(frame, scheme, f"cycle {cycle.scheme_id} {cycle.period}")
+    outcome = score_table(scheme, table).outcome
+    return ({r["employee"]: r for r in result_records(outcome, table)
+             if r["period"] == cycle.period}, hashes)
+
+
 def rescore(session: Session, *, sample: int | None, seed: int | None = None,
             skip: Collection[int] = ()) -> tuple[int, int, list[Mismatch]]:
     """Score again, with the engine, the cycles of ``sample`` published appraisals picked at
@@ -422,19 +454,18 @@ def rescore(session: Session, *, sample: int | None, seed: int | None = None,
         by_cycle.setdefault(r.cycle_id, []).append(r)
     out: list[Mismatch] = []
     for cycle_id, apps in sorted(by_cycle.items()):
-        cycle = cycles.get_cycle(session, cycle_id)
         try:
-            recs, hashes, _ = cycles._compute(session, cycle)
-        except WorkflowError as exc:
+            engine, hashes = _engine_results(session, cycles.get_cycle(session, cycle_id))
+        except KaoheError as exc:
             out += [Mismatch(a.id, a.code, a.period, "rescore", f"cannot be scored again: {exc}")
                     for a in apps]
             continue
-        engine = {r["employee"]: r for r in recs}
         stored = {r.appraisal_id: r for r in session.execute(
             select(Result.appraisal_id, Result.payload, Result.total, Result.grade,
                    Result.rank, Result.pay_total, Result.input_hash)
             .join(Appraisal, Appraisal.id == Result.appraisal_id)
-            .where(Appraisal.cycle_id == cycle_id, Result.is_current.is_(True)))}
+            .where(Appraisal.cycle_id == cycle_id, Result.is_current.is_(True),
+                   *([] if sample is None else [Appraisal.id.in_([a.id for a in apps])])))}
         for a in apps:
             got, have = engine.get(a.code), stored.get(a.id)
             if got is None or have is None:
@@ -442,10 +473,12 @@ def rescore(session: Session, *, sample: int | None, seed: int | None = None,
                                     "the engine gives no result" if got is None
                                     else "no current result is stored"))
                 continue
-            figures = (_canon(got.get("total")), got.get("grade"), _canon(got.get("rank")),
-                       _canon((got.get("pay") or {}).get("total")))
-            columns = (_canon(have.total), have.grade, _canon(have.rank), _canon(have.pay_total))
-            if canonical(got) == canonical(have.payload) and figures == columns \
+            figures = (_figure(got.get("total")), got.get("grade"), _figure(got.get("rank")),
+                       _figure((got.get("pay") or {}).get("total")))
+            columns = (_figure(have.total), have.grade, _figure(have.rank),
+                       _figure(have.pay_total))
+            stored_payload = {k: v for k, v in (have.payload or {}).items() if k != "reasons"}
+            if canonical(got) == canonical(stored_payload) and figures == columns \
                     and hashes.get(a.code) == have.input_hash:
                 continue
             if figures != columns:
@@ -456,8 +489,8 @@ def rescore(session: Session, *, sample: int | None, seed: int | None = None,
             elif hashes.get(a.code) != have.input_hash:
                 detail = "the stored result was not scored from the inputs it now has"
             else:
-                detail = ("scored again, the engine's details (indicators, pay lines or "
-                          "reasons) differ from the stored result")
+                detail = ("scored again, the engine's details (indicators or pay lines) "
+                          "differ from the stored result")
             out.append(Mismatch(a.id, a.code, a.period, "rescore", detail))
     return len(rows), len(by_cycle), out
 
@@ -506,7 +539,7 @@ def _describe(session: Session, ev: AuditEvent) -> str:
     elif ev.target_type == "appeal" and ev.target_id.isdigit():
         app_id = session.scalar(select(Appeal.appraisal_id).where(
             Appeal.id == int(ev.target_id)))
-    elif ev.target_type == "cycle" and ev.target_id.isdigit():
+    elif ev.target_type in ("cycle", TARGET) and ev.target_id.isdigit():
         c = session.get(Cycle, int(ev.target_id))
         what = f"cycle {c.scheme_id} {c.period}" if c else what
     if app_id is not None:
