@@ -64,19 +64,61 @@ def compute_cmd(
 def import_cmd(
     file: Path,
     output: Annotated[Path, typer.Option("--output", "-o", help="inputs CSV to write")],
-    platform: Annotated[str, typer.Option(help="sycm, feige, kuaishou or generic")] = "generic",
+    platform: Annotated[str, typer.Option(
+        help="sycm, qianniu, feige, kuaishou or generic")] = "generic",
     mapping: Annotated[Path | None, typer.Option(help="your own mapping YAML")] = None,
     period: Annotated[str | None, typer.Option(help="YYYY-MM when the export has no dates")] = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="refuse the export if any column would not be imported")] = False,
 ) -> None:
-    """Turn a platform export (生意参谋, 飞鸽, 快手, …) into kaohe inputs."""
+    """Turn a platform export (生意参谋, 千牛, 飞鸽, 快手, …) into kaohe inputs."""
     from kaohe.metrics.importers import import_export, load_mapping, write_inputs
 
     try:
         m = load_mapping(platform, mapping)
-        imported = import_export(file, m, period=period)
+        imported = import_export(file, m, period=period, strict=strict)
     except KaoheError as exc:
         _fail(str(exc))
         return
     write_inputs(imported, output)
+    for u in imported.unmapped:
+        err.print(f"warning: column {u.describe()}", markup=False)
+    if imported.unmapped:
+        err.print(f"warning: {len(imported.unmapped)} column(s) not imported; to keep them, "
+                  f"write a mapping with `kaohe metrics mapping init {file} -o mapping.yaml`, "
+                  f"check it and pass --mapping mapping.yaml (--strict refuses such exports)",
+                  markup=False)
     out.print(f"{len(imported.rows)} agents imported ({imported.skipped} summary rows skipped) "
               f"to {output}: {', '.join(imported.columns[2:])}")
+
+
+mapping_app = typer.Typer(help="Mapping files: which export column holds which input.",
+                          no_args_is_help=True)
+metrics_app.add_typer(mapping_app, name="mapping")
+
+
+@mapping_app.command("init")
+def mapping_init_cmd(
+    export: Path,
+    output: Annotated[Path, typer.Option("--output", "-o", help="mapping YAML to write")],
+    platform: Annotated[str | None, typer.Option(
+        help="base the mapping on this platform's (default: the one whose headers match "
+             "most)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="overwrite OUTPUT")] = False,
+) -> None:
+    """Write a mapping for EXPORT with kaohe's best guesses, for you to check and edit."""
+    from kaohe.metrics.importers import guess_mapping
+
+    if output.exists() and not force:
+        _fail(f"{output} exists; pass --force to overwrite it")
+    try:
+        text, based_on = guess_mapping(export, platform)
+    except KaoheError as exc:
+        _fail(str(exc))
+        return
+    tmp = output.with_name(output.name + ".part")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(output)
+    guesses = text.count("GUESS:")
+    out.print(f"mapping written to {output} (based on {based_on}); "
+              f"{guesses} guess(es) marked GUESS to check")
