@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from kaohe.errors import KaoheError
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 metrics_app = typer.Typer(help="Metrics: from raw chat/order logs, or from platform exports.",
                           no_args_is_help=True)
@@ -46,18 +51,61 @@ def compute_cmd(
     for p in period or []:
         if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", p):
             _fail(f"--period {p!r}: expected a month written YYYY-MM")
+    import time
+
+    started = time.perf_counter()
     try:
         r = load_rules(rules)
-        with err.status("computing metrics …"):
+        with _progress() as on_stage:
             result = compute(logs, r, periods=period or None, backend=backend,
-                             memory_limit=memory_limit, temp_dir=temp_dir)
+                             memory_limit=memory_limit, temp_dir=temp_dir, progress=on_stage)
     except KaoheError as exc:
         _fail(str(exc))
         return
     write_csv(result, output)
     for w in result.warnings[:20]:
         err.print(f"warning: {w}", markup=False)
-    out.print(f"{len(result.rows)} agent-months written to {output}")
+    if len(result.warnings) > 20:
+        err.print(f"warning: … and {len(result.warnings) - 20} more", markup=False)
+    st = result.stats
+    out.print(f"{len(result.rows)} agent-months written to {output}: "
+              f"{st.get('messages', 0):,} messages, {st.get('sessions', 0):,} sessions, "
+              f"{st.get('agents', 0):,} agents in {time.perf_counter() - started:.1f} s, "
+              f"peak memory {_peak_gib():.2f} GiB", markup=False)
+
+
+STAGE_LABELS = {"read": "reading and checking the logs", "sessions": "sessions and rounds",
+                "attribution": "attributing orders", "roll-up": "rolling up to months"}
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str, str], None] | None]:
+    """Stages with a spinner and their time on a terminal; nothing otherwise."""
+    if not err.is_terminal:
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(finished_text="✓"), TextColumn("{task.description}"),
+                  TimeElapsedColumn(), console=err, transient=False) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def on_stage(stage: str, event: str) -> None:
+            if event == "start":
+                tasks[stage] = bar.add_task(STAGE_LABELS.get(stage, stage), total=1)
+            else:
+                bar.update(tasks[stage], completed=1)
+
+        yield on_stage
+
+
+def _peak_gib() -> float:
+    """Peak resident memory of this process and its finished children (a Spark JVM)."""
+    import resource
+
+    kib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+           + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return kib / (1 << 20)
 
 
 @metrics_app.command("import")
