@@ -103,3 +103,85 @@ def test_cli_compute(tmp_path: Path) -> None:
                         str(folder), "--rules", str(bad), "-o", str(out)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "unknown key" in r.stderr
+
+
+# a 飞鸽 export whose headers differ from the built-in spellings, as new users meet them
+DRIFTED = ("客服昵称,日期,人工接待人数（人）,询单人数,询单成交人数,询单成交金额(元),"
+           "平均响应时长 (秒),3分钟人工回复率(%),平均响应时长(分钟),人工 满意 率,备注\n"
+           "小美,2026-10-31,120,80,30,1.2万,32,96.5%,0.5,98%,老员工\n"
+           "小王,2026-10-31,90,60,20,3400.50,65,88%,1.1,95%,\n")
+
+
+def test_units_and_full_width_forms_are_matched() -> None:
+    from kaohe.metrics.importers import normalise
+
+    assert normalise("人工接待人数（人）") == "人工接待人数"
+    assert normalise("平均响应时长 (秒)") == normalise("平均响应时长")
+    assert normalise("平均响应时长(分钟)") != normalise("平均响应时长")  # minutes ≠ seconds
+
+
+def test_unmapped_columns_are_listed_with_the_closest_known_header(tmp_path: Path) -> None:
+    f = tmp_path / "feige.csv"
+    f.write_text(DRIFTED, encoding="utf-8")
+    got = import_export(f, load_mapping("feige"))
+    assert got.columns == ["employee", "period", "received", "inquiries", "buyers", "sales",
+                           "response_s", "fast_reply_rate"]
+    rows = {r["employee"]: r for r in got.rows}
+    assert rows["小美"]["response_s"] == D(32) and rows["小美"]["sales"] == D(12000)
+    missing = {u.header: u for u in got.unmapped}
+    assert set(missing) == {"平均响应时长(分钟)", "人工 满意 率", "备注"}
+    assert missing["平均响应时长(分钟)"].ident == "response_s"
+    assert missing["人工 满意 率"].ident == "satisfaction"
+    assert missing["人工 满意 率"].known == "满意率"
+    assert missing["备注"].ident is None
+
+
+def test_strict_refuses_to_drop_a_column(tmp_path: Path) -> None:
+    f = tmp_path / "feige.csv"
+    f.write_text(DRIFTED, encoding="utf-8")
+    with pytest.raises(InputError, match=r"--strict: these columns would not be imported:"
+                                         r"\n  '平均响应时长\(分钟\)': not imported; closest"):
+        import_export(f, load_mapping("feige"), strict=True)
+    out = tmp_path / "inputs.csv"
+    r = subprocess.run([sys.executable, "-m", "kaohe", "metrics", "import", "--platform", "feige",
+                        str(f), "-o", str(out)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "'备注': not imported (no known header is close)" in r.stderr
+    assert "closest known header '满意率' (satisfaction" in r.stderr
+    out.unlink()
+    r = subprocess.run([sys.executable, "-m", "kaohe", "metrics", "import", "--platform", "feige",
+                        "--strict", str(f), "-o", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "--strict" in r.stderr and not out.exists()
+
+
+def test_mapping_init_writes_best_guesses_that_import(tmp_path: Path) -> None:
+    f = tmp_path / "feige.csv"
+    f.write_text(DRIFTED, encoding="utf-8")
+    m = tmp_path / "mapping.yaml"
+    r = subprocess.run([sys.executable, "-m", "kaohe", "metrics", "mapping", "init", str(f),
+                        "-o", str(m)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "based on feige" in r.stdout
+    text = m.read_text("utf-8")
+    assert "GUESS: like '满意率'" in text and "# not mapped, nothing close: 备注" in text
+    mapping = load_mapping(path=m)
+    assert mapping.employee == ["客服昵称"]
+    got = import_export(f, mapping)
+    assert got.rows[0]["satisfaction"] == D("0.98")
+    # the minutes column is guessed as response_s too, behind the exact one: the user decides
+    assert mapping.columns["response_s"][0] == "平均响应时长 (秒)"
+    assert [u.header for u in got.unmapped] == ["平均响应时长(分钟)", "备注"]
+    r = subprocess.run([sys.executable, "-m", "kaohe", "metrics", "mapping", "init", str(f),
+                        "-o", str(m)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "exists" in r.stderr
+
+
+def test_qianniu_sub_accounts(tmp_path: Path) -> None:
+    f = tmp_path / "qn.csv"
+    f.write_text("子账号,接待人数,询单人数,最终付款人数,销售额,平均响应时间\n"
+                 "店:小明,300,160,70,81234.5,28.5\n全部子账号,300,160,70,81234.5,28.5\n",
+                 encoding="utf-8")
+    got = import_export(f, load_mapping("qianniu"), period="2026-10")
+    assert [r["employee"] for r in got.rows] == ["店:小明"] and got.unmapped == []
+    assert got.rows[0]["response_s"] == D("28.5")

@@ -14,6 +14,8 @@ from kaohe.metrics.engine import connect
 from kaohe.metrics.rules import Rules
 from kaohe.metrics.sample import generate, write
 
+from .test_logs import _split_by_day
+
 pytest.importorskip("pyspark")
 
 
@@ -26,10 +28,12 @@ def spark() -> Iterator[Any]:
     con._session.stop()
 
 
-@pytest.mark.parametrize("attribution", ["order", "payment", "order_first"])
-def test_spark_equals_duckdb(spark: Any, tmp_path: Path, attribution: str) -> None:
+@pytest.mark.parametrize(("attribution", "layout"), [
+    ("order", "parquet"), ("payment", "daily csv"), ("order_first", "parquet")])
+def test_spark_equals_duckdb(spark: Any, tmp_path: Path, attribution: str, layout: str) -> None:
     msgs, orders = generate(messages=3000, agents=6, seed=11)
-    logs = write(tmp_path / "logs", msgs, orders, parquet=True)
+    logs = (write(tmp_path / "logs", msgs, orders, parquet=True) if layout == "parquet"
+            else _split_by_day(tmp_path / "logs", msgs, orders))
     rules = Rules(attribution=attribution, auto_prefixes=("您好",), ad_patterns=("加微信",),
                   one_line_filter=2)
     duck = compute(logs, rules)

@@ -9,8 +9,10 @@ are read. Every error names the file, row and column.
 
 from __future__ import annotations
 
+import difflib
 import re
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
@@ -22,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from kaohe.errors import InputError, KaoheError
 from kaohe.ingest.table import read_raw
 
-PLATFORMS = ("sycm", "feige", "kuaishou", "generic")
+PLATFORMS = ("sycm", "qianniu", "feige", "kuaishou", "generic")
 RATIO_IDS = {"conversion", "reply_rate", "fast_reply_rate", "satisfaction", "slow_rate"}
 SECONDS_IDS = {"response_s", "first_response_s"}
 MISSING = {"", "-", "--", "—", "/", "N/A", "n/a", "暂无", "无"}
@@ -30,6 +32,18 @@ MISSING = {"", "-", "--", "—", "/", "N/A", "n/a", "暂无", "无"}
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)\s*(?:小时|时|h))?\s*(?:(\d+(?:\.\d+)?)\s*(?:分钟|分|m))?"
                        r"\s*(?:(\d+(?:\.\d+)?)\s*(?:秒|s))?$")
 _PERIOD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})")
+# a unit in brackets that says what kaohe assumes anyway: dropped when matching headers
+# (a header in minutes, 平均响应时长(分钟), is not: its numbers would be read as seconds)
+_UNIT = re.compile(r"\((秒|s|%|元|人|个|次|单)\)$", re.IGNORECASE)
+SUGGEST_CUTOFF = 0.5  # difflib ratio below which no header is "close"
+
+
+def normalise(header: str) -> str:
+    """A header as compared: full-width forms folded (（）→ ()), spaces removed, a unit
+    suffix that changes nothing dropped."""
+    h = unicodedata.normalize("NFKC", header)
+    h = re.sub(r"\s+", "", h)
+    return _UNIT.sub("", h)
 
 
 class Mapping(BaseModel):
@@ -95,18 +109,74 @@ def _dec(raw: str) -> Decimal:
 
 
 @dataclass(frozen=True)
+class Unmapped:
+    """A column of the export that no input takes, and what it might be."""
+
+    header: str
+    ident: str | None = None  # the kaohe input of the closest known header
+    known: str | None = None  # that header
+    score: float = 0.0
+
+    def describe(self) -> str:
+        if self.ident is None:
+            return f"{self.header!r}: not imported (no known header is close)"
+        return (f"{self.header!r}: not imported; closest known header {self.known!r} "
+                f"({self.ident}, similarity {self.score:.2f})")
+
+
+@dataclass(frozen=True)
 class Imported:
     rows: list[dict[str, Any]]
     columns: list[str]
     skipped: int
+    unmapped: list[Unmapped] = field(default_factory=list)
+    source_columns: dict[str, str] = field(default_factory=dict)  # input id → header
 
 
-def import_export(path: str | Path, mapping: Mapping, *, period: str | None = None) -> Imported:
+def known_headers(mappings: list[Mapping]) -> dict[str, str]:
+    """Every header spelling of the mappings → its input id (``employee``, ``period`` for
+    those columns), first mapping first."""
+    out: dict[str, str] = {}
+    for m in mappings:
+        for h in m.employee:
+            out.setdefault(h, "employee")
+        for h in m.period:
+            out.setdefault(h, "period")
+        for ident, names in m.columns.items():
+            for h in names:
+                out.setdefault(h, ident)
+    return out
+
+
+def closest(header: str, known: dict[str, str]) -> Unmapped:
+    """The known header most like ``header`` (difflib's ratio on normalised text)."""
+    n = normalise(header)
+    best, score = None, 0.0
+    for k in known:
+        r = difflib.SequenceMatcher(None, n, normalise(k)).ratio()
+        if r > score:
+            best, score = k, r
+    if best is None or score < SUGGEST_CUTOFF:
+        return Unmapped(header)
+    return Unmapped(header, known[best], best, score)
+
+
+def all_mappings() -> list[Mapping]:
+    return [load_mapping(p) for p in PLATFORMS]
+
+
+def import_export(path: str | Path, mapping: Mapping, *, period: str | None = None,
+                  strict: bool = False) -> Imported:
+    """The export's rows as kaohe inputs. Columns no input takes are listed in
+    ``unmapped`` with the closest known header; with ``strict`` any such column is an
+    error and nothing is imported."""
     frame, source = read_raw(path)
-    headers = {h.strip(): h for h in frame.columns}
+    headers: dict[str, str] = {}
+    for h in frame.columns:
+        headers.setdefault(normalise(h), h)
 
     def find(names: list[str]) -> str | None:
-        return next((headers[n] for n in names if n in headers), None)
+        return next((headers[normalise(n)] for n in names if normalise(n) in headers), None)
 
     emp_col = find(mapping.employee)
     if emp_col is None:
@@ -117,6 +187,14 @@ def import_export(path: str | Path, mapping: Mapping, *, period: str | None = No
         raise InputError("the export has no date column; give --period YYYY-MM", file=source)
     found = {ident: col for ident, names in mapping.columns.items()
              if (col := find(names)) is not None}
+    used = {emp_col, per_col, *found.values()}
+    known = known_headers([mapping, *all_mappings()])
+    unmapped = [closest(h, known) for h in frame.columns if h not in used and h.strip()]
+    if strict and unmapped:
+        raise InputError("--strict: these columns would not be imported:\n  "
+                         + "\n  ".join(u.describe() for u in unmapped)
+                         + "\nmap them in a mapping file (kaohe metrics mapping init) or "
+                           "remove them from the export", file=source, row=1)
     if not found:
         raise InputError("none of the mapped metric columns is in this file; is it the right "
                          f"platform ({mapping.name})?", file=source, row=1)
@@ -158,7 +236,9 @@ def import_export(path: str | Path, mapping: Mapping, *, period: str | None = No
         rows.append(out)
     if not rows:
         raise InputError("no agent rows (only summary rows or none at all)", file=source)
-    return Imported(rows, ["employee", "period", *found], skipped)
+    return Imported(rows, ["employee", "period", *found], skipped, unmapped,
+                    {"employee": emp_col, **({"period": per_col} if per_col else {}),
+                     **found})
 
 
 def write_inputs(imported: Imported, path: Path) -> None:
@@ -175,5 +255,71 @@ def write_inputs(imported: Imported, path: Path) -> None:
     tmp.replace(path)
 
 
-__all__ = ["PLATFORMS", "Imported", "Mapping", "import_export", "load_mapping", "parse_value",
+def guess_mapping(path: str | Path, platform: str | None = None) -> tuple[str, str]:
+    """A mapping file (YAML text) for this export with kaohe's best guesses, and the
+    platform it was based on: headers a known mapping lists are mapped; others get the
+    input of the closest known header, marked for checking; the rest are left as comments.
+    """
+    frame, source = read_raw(path)
+    mappings = {p: load_mapping(p) for p in PLATFORMS}
+    if platform is None:  # the platform whose spellings match most headers
+        def hits(m: Mapping) -> int:
+            names = {normalise(h) for h in known_headers([m])}
+            return sum(normalise(h) in names for h in frame.columns)
+        platform = max(PLATFORMS, key=lambda p: hits(mappings[p]))
+    if platform not in mappings:
+        raise KaoheError(f"unknown platform {platform!r}; known: {', '.join(PLATFORMS)}")
+    base = mappings[platform]
+    exact = {normalise(h): i for h, i in known_headers([base]).items()}
+    known = known_headers([base, *mappings.values()])
+    exact_any = {normalise(h): i for h, i in known.items()}
+    chosen: dict[str, list[tuple[str, str]]] = {}  # ident → [(header, note)]
+    left: list[str] = []
+    for h in frame.columns:
+        if not h.strip():
+            continue
+        n = normalise(h)
+        if n in exact:
+            chosen.setdefault(exact[n], []).append((h, ""))
+        elif n in exact_any:
+            chosen.setdefault(exact_any[n], []).append((h, "known header of another platform"))
+        else:
+            u = closest(h, known)
+            if u.ident is None:
+                left.append(h)
+            else:
+                chosen.setdefault(u.ident, []).append(
+                    (h, f"GUESS: like {u.known!r} ({u.score:.2f}); check"))
+    if "employee" not in chosen:
+        raise InputError("no column looks like the employee (客服账号, 旺旺, 子账号 …); "
+                         "write the mapping by hand", file=source, row=1)
+    lines = [f"# Mapping for {Path(path).name}, written by kaohe metrics mapping init from "
+             f"the {platform} mapping.",
+             "# Check every line marked GUESS, then: kaohe metrics import --mapping THIS_FILE",
+             f"platform: {platform}", f"name: {_yaml_str(base.name + ' (edited)')}"]
+
+    def entry(key: str, pairs: list[tuple[str, str]], indent: str = "") -> None:
+        lines.append(f"{indent}{key}: [{', '.join(_yaml_str(h) for h, _ in pairs)}]"
+                     + "".join(f"  # {h}: {note}" for h, note in pairs if note))
+
+    entry("employee", chosen.pop("employee"))
+    if "period" in chosen:
+        entry("period", chosen.pop("period"))
+    lines.append(f"skip_rows_where_employee: [{', '.join(map(_yaml_str, base.skip_rows_where_employee))}]")
+    lines.append("columns:")
+    for ident in sorted(chosen, key=lambda i: list(known.values()).index(i)):
+        entry(ident, chosen[ident], "  ")
+    for h in left:
+        lines.append(f"  # not mapped, nothing close: {h}  (add it under the input it holds)")
+    text = "\n".join(lines) + "\n"
+    Mapping.model_validate(yaml.safe_load(text))  # what we write must load
+    return text, platform
+
+
+def _yaml_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+__all__ = ["PLATFORMS", "Imported", "Mapping", "Unmapped", "closest", "guess_mapping",
+           "import_export", "known_headers", "load_mapping", "normalise", "parse_value",
            "write_inputs"]

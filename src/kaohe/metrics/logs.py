@@ -10,10 +10,10 @@ before the year 292 billion. Accepted ways to write a time:
 - a bare number: epoch seconds, or milliseconds from 10^11 on (10^11 s is the year 5138).
 
 Strings (shop, agent, buyer) are replaced by exact integer ids, one per distinct value
-(``row_number`` / ``dense_rank`` over the distinct keys, never a hash): ``sid`` per
-(shop, agent, buyer) stream, ``aid`` per agent (ordered by code point, for the ties of
-§5.1), ``sb`` per (shop, buyer). The first bad row is reported with its file, row, column
-and value, and nothing is written.
+(never a hash): ``sid`` per
+(shop, agent, buyer) stream (``row_number`` over the distinct keys), ``aid`` per agent
+(ordered by code point, for the ties of §5.1), ``sb`` per (shop, buyer) (its first sid).
+The first bad row is reported with its file, row, column and value; nothing is written.
 """
 
 from __future__ import annotations
@@ -110,10 +110,10 @@ def _first_bad(con: Any, table: source.Table, checked: Any,
     rn, code = hit[0]["rn"], hit[0]["bad"]
     column, message = problems[code - 1]
     raw = table.expr.filter(table.expr.rn == rn)
-    row = con.to_pyarrow(raw.select(raw.file_no, value=raw[column]).limit(1)).to_pylist()[0]
-    raise InputError(message, file=str(table.files[row["file_no"]]),
-                     row=source.row_in_file(con, table, rn, row["file_no"]), column=column,
-                     value=row["value"] if row["value"] is not None else "")
+    value = con.to_pyarrow(raw.select(value=raw[column]).limit(1)).to_pylist()[0]["value"]
+    file, row = source.locate(con, table, rn)
+    raise InputError(message, file=str(file), row=row, column=column,
+                     value=value if value is not None else "")
 
 
 def _code(checks: list[ir.BooleanValue]) -> ir.IntegerValue:
@@ -152,22 +152,25 @@ def read_logs(con: Any, folder: str, rules: Rules) -> Logs:
         _first_bad(con, raw, m0, problems)
         kept = m0.filter(m0.kind != AD)
         keys = kept.select("shop", "agent", "buyer").distinct()
-        streams = keys.mutate(
-            sid=ibis.row_number().over(order_by=["agent", "shop", "buyer"]),
-            aid=ibis.dense_rank().over(order_by="agent"),
-            sb=ibis.dense_rank().over(order_by=["shop", "buyer"]),
-        )
-        done.append(streams := engine.materialise(con, streams, "streams"))
+        keys = keys.mutate(sid=ibis.row_number().over(order_by=["shop", "buyer", "agent"]))
+        done.append(streams := engine.materialise(con, keys, "streams"))
         done.append(messages := engine.materialise(con, kept.join(
             streams, ["shop", "agent", "buyer"]).select("sid", "t", "rn", "kind"), "messages"))
         engine.drop(con, m0)
         done.remove(m0)
-        done.append(orders := _read_orders(con, ofiles, streams))
-        done.append(agents := engine.materialise(
-            con, streams.select("aid", "agent").distinct(), "agents"))
-        done.append(ids := engine.materialise(con, streams.select("sid", "aid", "sb"), "ids"))
+        names = streams.select("agent").distinct()
+        names = names.mutate(aid=ibis.row_number().over(order_by="agent"))
+        done.append(agents := engine.materialise(con, names, "agents"))
+        pairs = streams.group_by(["shop", "buyer"]).aggregate(sb=streams.sid.min())
+        done.append(sbs := engine.materialise(con, pairs, "shop_buyers"))
+        ids = streams.join(agents, "agent").join(sbs, ["shop", "buyer"]).select(
+            "sid", "aid", "sb")
+        done.append(ids := engine.materialise(con, ids, "ids"))
         engine.drop(con, streams)
         done.remove(streams)
+        done.append(orders := _read_orders(con, ofiles, sbs))
+        engine.drop(con, sbs)
+        done.remove(sbs)
         n = con.to_pyarrow(messages.count()).as_py()
     except BaseException:
         for t_ in done:
@@ -176,7 +179,7 @@ def read_logs(con: Any, folder: str, rules: Rules) -> Logs:
     return Logs(messages, ids, agents, orders, {"messages": int(n)})
 
 
-def _read_orders(con: Any, files: tuple[Any, ...], streams: Any) -> Any:
+def _read_orders(con: Any, files: tuple[Any, ...], sbs: Any) -> Any:
     raw = source.read(con, files, ("created", "paid"))
     _require(raw, ORDER_COLUMNS)
     r = raw.expr
@@ -198,7 +201,6 @@ def _read_orders(con: Any, files: tuple[Any, ...], streams: Any) -> Any:
     o0 = engine.materialise(con, o0, "read_orders")
     try:
         _first_bad(con, raw, o0, problems)
-        sbs = streams.select("shop", "buyer", "sb").distinct()
         # orders of buyers who never wrote to the shop cannot matter: dropped here
         orders = engine.materialise(con, o0.join(sbs, ["shop", "buyer"]).select(
             "sb", "created_t", "paid_t", "amount", oid=o0.rn,

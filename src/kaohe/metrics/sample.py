@@ -16,7 +16,9 @@ import polars as pl
 
 
 def generate(messages: int = 20_000, agents: int = 20, month: str = "2026-10", seed: int = 7,
-             shops: int = 2) -> tuple[pl.DataFrame, pl.DataFrame]:
+             shops: int = 2, tag: str = "") -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Logs of about ``messages`` messages; ``tag`` prefixes every shop, agent, buyer and
+    order id, so logs generated in parts with different tags do not overlap."""
     rng = np.random.default_rng(seed)
     y, m = (int(x) for x in month.split("-"))
     start = int(dt.datetime(y, m, 1).replace(tzinfo=dt.UTC).timestamp())
@@ -55,9 +57,9 @@ def generate(messages: int = 20_000, agents: int = 20, month: str = "2026-10", s
     order = np.lexsort((np.arange(conv.size), ts))  # a log is written in time order
     conv, ts, direction, is_auto, text = (a[order] for a in (conv, ts, direction, is_auto, text))
     msgs = pl.DataFrame({
-        "shop": pl.Series(conv_shop[conv]).cast(pl.String).str.replace(r"^", "S"),
-        "agent": pl.Series(conv_agent[conv]).cast(pl.String).str.zfill(4).str.replace(r"^", "kf"),
-        "buyer": pl.Series(conv_buyer[conv]).cast(pl.String).str.zfill(7).str.replace(r"^", "b"),
+        "shop": pl.Series(conv_shop[conv]).cast(pl.String).str.replace(r"^", f"{tag}S"),
+        "agent": pl.Series(conv_agent[conv]).cast(pl.String).str.zfill(4).str.replace(r"^", f"{tag}kf"),
+        "buyer": pl.Series(conv_buyer[conv]).cast(pl.String).str.zfill(7).str.replace(r"^", f"{tag}b"),
         "ts": _fmt(ts),
         "direction": direction,
         "auto": pl.Series(is_auto).cast(pl.String),
@@ -69,9 +71,9 @@ def generate(messages: int = 20_000, agents: int = 20, month: str = "2026-10", s
     paid = created + rng.integers(0, 5 * 86400, n_orders)
     unpaid = rng.random(n_orders) < 0.15
     orders = pl.DataFrame({
-        "order_id": pl.Series(np.arange(n_orders)).cast(pl.String).str.replace(r"^", "o"),
-        "shop": pl.Series(conv_shop[pick]).cast(pl.String).str.replace(r"^", "S"),
-        "buyer": pl.Series(conv_buyer[pick]).cast(pl.String).str.zfill(7).str.replace(r"^", "b"),
+        "order_id": pl.Series(np.arange(n_orders)).cast(pl.String).str.replace(r"^", f"{tag}o"),
+        "shop": pl.Series(conv_shop[pick]).cast(pl.String).str.replace(r"^", f"{tag}S"),
+        "buyer": pl.Series(conv_buyer[pick]).cast(pl.String).str.zfill(7).str.replace(r"^", f"{tag}b"),
         "created": _fmt(created),
         "paid": pl.select(pl.when(pl.Series(unpaid)).then(None).otherwise(_fmt(paid)))
         .to_series(),

@@ -4,11 +4,9 @@ A logs folder holds ``messages`` and ``orders``, each either one file
 (``messages.parquet`` / ``messages.csv``) or a folder of files (``messages/2026-10-01.csv``,
 …, read in name order — a folder of daily files). The engine reads the files itself; no
 row passes through Python. Every column arrives as text (a typed Parquet column is cast),
-plus two columns added in the read:
-
-- ``rn``: the row's place in the whole input (files in name order, rows in file order),
-  the tie-break for messages with equal times (metrics.md §1);
-- ``file_no``: the index of its file in :attr:`Table.files`, to name it in an error.
+plus ``rn``, the row's place in the whole input from 1 (files in name order, rows in
+file order): the tie-break for messages with equal times (metrics.md §1), and with
+:func:`locate`, the file and row an error names.
 
 Values are trimmed. For each time column the engine's own parser reads the first 19
 characters as ``YYYY-MM-DD HH:MM:SS`` (or with ``T``) into ``wall_<column>``, wall-clock
@@ -33,7 +31,7 @@ SUFFIXES = (".parquet", ".csv", ".csv.gz")
 class Table:
     files: tuple[Path, ...]
     columns: tuple[str, ...]  # as in the files' header
-    expr: Any  # ibis table: the columns as text, rn, file_no, wall_<time column>
+    expr: Any  # ibis table: the columns as text, rn, wall_<time column>
 
 
 def find(folder: Path, stem: str) -> tuple[Path, ...]:
@@ -79,9 +77,13 @@ def read(con: Any, files: tuple[Path, ...], times: tuple[str, ...]) -> Table:
 def _duck_scan(files: tuple[Path, ...]) -> str:
     paths = "[" + ", ".join(_lit(str(p)) for p in files) + "]"
     if files[0].suffix == ".parquet":
-        return f"read_parquet({paths}, filename = true)"
+        return f"read_parquet({paths}, union_by_name = true)"
     return (f"read_csv({paths}, header = true, all_varchar = true, delim = ',', quote = '\"', "
-            f"escape = '\"', filename = true, union_by_name = true)")
+            f"escape = '\"', union_by_name = true)")
+
+
+def _trimmed(v: str) -> str:
+    return f"CASE WHEN starts_with({v}, ' ') OR ends_with({v}, ' ') THEN trim({v}) ELSE {v} END"
 
 
 def _read_duckdb(con: Any, files: tuple[Path, ...], times: tuple[str, ...]) -> Table:
@@ -93,10 +95,8 @@ def _read_duckdb(con: Any, files: tuple[Path, ...], times: tuple[str, ...]) -> T
     except duckdb.Error as exc:
         raise InputError(f"not a readable table: {str(exc).splitlines()[0]}",
                          file=str(files[0])) from None
-    cols = [c for c in cols if c != "filename"]
-    as_text = ", ".join(f"trim(CAST({_q(c)} AS VARCHAR)) AS {_q(c)}" for c in cols)
-    index = "CASE filename " + " ".join(
-        f"WHEN {_lit(str(p))} THEN {i}" for i, p in enumerate(files)) + " END"
+    # trimmed only where needed: most values have no surrounding spaces, and trim() copies
+    as_text = ", ".join(f"{_trimmed(f'CAST({_q(c)} AS VARCHAR)')} AS {_q(c)}" for c in cols)
     # DuckDB: ROW_NUMBER() OVER () is a streaming window over the scan, which keeps file
     # order (insertion order is preserved); strptime is its own fast time parser.
     # Spark form: see _read_spark.
@@ -105,8 +105,8 @@ def _read_duckdb(con: Any, files: tuple[Path, ...], times: tuple[str, ...]) -> T
         f"ELSE epoch(try_strptime(replace(left(trim({_q(c)}), 19), 'T', ' '), "
         f"'%Y-%m-%d %H:%M:%S')) END AS BIGINT) AS {_q('wall_' + c)}"
         for c in times if c in cols)
-    sql = (f"SELECT {as_text}, CAST(ROW_NUMBER() OVER () AS BIGINT) AS rn, "
-           f"CAST({index} AS INTEGER) AS file_no{', ' + fast if fast else ''} FROM {scan}")
+    sql = (f"SELECT *{', ' + fast if fast else ''} FROM (SELECT {as_text}, "
+           f"CAST(ROW_NUMBER() OVER () AS BIGINT) AS rn FROM {scan})")
     return Table(files, tuple(cols), con.sql(sql, dialect="duckdb"))
 
 
@@ -115,17 +115,17 @@ def _read_spark(con: Any, files: tuple[Path, ...], times: tuple[str, ...]) -> Ta
 
     spark = con._session
     frames = []
-    for i, p in enumerate(files):  # one frame per file, unioned in name order: Spark would
+    for p in files:  # one frame per file, unioned in name order: Spark would
         # otherwise order a multi-file read's partitions by file size
         reader = spark.read
         df = (reader.parquet(str(p)) if p.suffix == ".parquet"
               else reader.option("header", True).option("escape", '"').csv(str(p)))
-        frames.append(df.select(*[F.trim(F.col(c).cast("string")).alias(c) for c in df.columns],
-                                F.lit(i).alias("file_no")))
+        frames.append(df.select(*[F.trim(F.col(c).cast("string")).alias(c)
+                                  for c in df.columns]))
     df = frames[0]
     for f in frames[1:]:
         df = df.unionByName(f, allowMissingColumns=True)
-    cols = [c for c in df.columns if c != "file_no"]
+    cols = list(df.columns)
     name = f"kaohe_read_{uuid.uuid4().hex[:12]}"
     df.createOrReplaceTempView(name)
     # Spark: a row's place = rows in earlier partitions + its index in its partition;
@@ -140,8 +140,8 @@ def _read_spark(con: Any, files: tuple[Path, ...], times: tuple[str, ...]) -> Ta
         c AS (SELECT pid, SUM(COUNT(*)) OVER (ORDER BY pid) - COUNT(*) AS off
               FROM r GROUP BY pid)
         SELECT {', '.join('r.`' + x + '`' for x in cols)},
-               CAST(c.off + (r.mid - (CAST(r.pid AS BIGINT) * 8589934592)) AS BIGINT) AS rn,
-               CAST(r.file_no AS INT) AS file_no{', ' + fast if fast else ''}
+               CAST(c.off + (r.mid - (CAST(r.pid AS BIGINT) * 8589934592)) + 1 AS BIGINT)
+               AS rn{', ' + fast if fast else ''}
         FROM r JOIN c ON r.pid = c.pid"""
     out = spark.sql(sql).persist()
     view = f"{name}_rn"
@@ -149,8 +149,23 @@ def _read_spark(con: Any, files: tuple[Path, ...], times: tuple[str, ...]) -> Ta
     return Table(files, tuple(cols), con.table(view))
 
 
-def row_in_file(con: Any, table: Table, rn: int, file_no: int) -> int:
-    """The file's row number (header = row 1) of the input row ``rn`` of file ``file_no``."""
-    first = con.to_pyarrow(
-        table.expr.filter(table.expr.file_no == file_no).rn.min()).as_py()
-    return int(rn) - int(first) + 2
+def locate(con: Any, table: Table, rn: int) -> tuple[Path, int]:
+    """The file and its row number (the header is row 1) of the input row ``rn``."""
+    before = 0
+    for p in table.files:
+        if len(table.files) == 1:
+            return p, rn + 1
+        n = _count(con, p)
+        if rn <= before + n:
+            return p, rn - before + 1
+        before += n
+    return table.files[-1], rn - before + 1
+
+
+def _count(con: Any, p: Path) -> int:
+    if con.name == "duckdb":
+        return int(con.con.sql(f"SELECT COUNT(*) FROM {_duck_scan((p,))}").fetchone()[0])
+    reader = con._session.read
+    df = reader.parquet(str(p)) if p.suffix == ".parquet" else reader.option(
+        "header", True).option("escape", '"').csv(str(p))
+    return int(df.count())
