@@ -549,12 +549,3 @@ def destination(output: Path | None) -> Iterator[IO[bytes]]:
         tmp.replace(output)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def json_text(scored: Scored, *, reasons: bool = False, lang: str = "zh") -> str:
-    """The JSON document as text (for callers that keep it in memory)."""
-    import io
-
-    buf = io.BytesIO()
-    write_json(collect(scored, reasons=reasons, lang=lang), buf)
-    return buf.getvalue().decode("utf-8")
