@@ -10,10 +10,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[dev]'
-# browser tests drive Debian's Chromium (never a downloaded browser); CJK fonts for screenshots
-if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "== installing Debian's chromium for the browser tests"
-  apt-get update -qq >/dev/null && apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null
+# browser tests drive Debian's Chromium (never a downloaded browser); CJK fonts for screenshots;
+# the PDF tests render with poppler (pdftoppm, pdftotext, pdffonts)
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-wqy-zenhei)
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "== installing Debian's ${need[*]} for the browser and PDF tests"
+  apt-get update -qq >/dev/null && apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 echo "== ruff"
 .venv/bin/ruff check src tests benchmarks

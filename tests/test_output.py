@@ -185,3 +185,34 @@ def test_csv_and_xlsx_hold_the_results(tmp_path: Path) -> None:
     assert by_emp["E3"]["total"] is None and by_emp["E3"]["excluded"] == "1"
     assert by_emp["E1"]["flags"] == "红\t旗;back\\slash"
     assert not (tmp_path / "out.xlsx.part").exists()
+
+
+def test_cli_reasons_in_every_format(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.test_cli_score import HEADER, ROW
+
+    src = tmp_path / "in.csv"
+    src.write_text(f"{HEADER}\n{ROW}\n{ROW.replace('E001', 'E002', 1)}\n", encoding="utf-8")
+    ids = [i.id for i in load_preset("taobao-presales").indicators]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        r = subprocess.run([sys.executable, "-m", "kaohe", "score", "--preset", "taobao-presales",
+                            "-i", str(src), "--reasons", *args], capture_output=True, text=True,
+                           timeout=120)
+        assert r.returncode == 0, r.stderr
+        return r
+
+    rows = list(csv.DictReader(io.StringIO(run("-f", "csv").stdout)))
+    assert len(rows) == 2 and all(r[f"reason:{i}"] for r in rows for i in ids)
+    doc = json.loads(run("-f", "json").stdout)
+    assert all(set(r["reasons"]) == set(ids) for r in doc["results"])
+    assert rows[0]["reason:completion"] == doc["results"][0]["reasons"]["completion"]
+    run("-f", "xlsx", "-o", str(tmp_path / "r.xlsx"))
+    header = next(load_workbook(tmp_path / "r.xlsx", read_only=True).worksheets[0].iter_rows(
+        values_only=True))
+    assert [h for h in header if str(h).startswith("reason:")] == [f"reason:{i}" for i in ids]
+    run("-o", str(tmp_path / "t.txt"))
+    text = (tmp_path / "t.txt").read_text(encoding="utf-8")
+    assert "理由 reasons" in text and text.count("E002") == 1 + len(ids)

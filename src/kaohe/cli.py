@@ -102,13 +102,16 @@ def score(
         out.write_xlsx(res, output)
         err.print(f"wrote {output}")
     else:
-        table = out.results_table(res)
+        tables = [out.results_table(res)] + ([out.reasons_table(res)] if reasons else [])
         if output is None:
-            Console().print(table)
+            console = Console()
+            for table in tables:
+                console.print(table)
             _print_warnings(Console(stderr=True), scored.outcome.warnings)
         else:
             buf = Console(file=io.StringIO(), width=240, record=True)
-            buf.print(table)
+            for table in tables:
+                buf.print(table)
             _emit_text(buf.export_text(), output)
 
 

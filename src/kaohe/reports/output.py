@@ -471,8 +471,6 @@ def results_table(res: Results, *, compact: bool = False, period: str | None = N
     if res.pay:
         table.add_column("应发", justify="right", no_wrap=True)
     table.add_column("标记")
-    if res.reasons and not compact:
-        table.add_column("理由 reasons")
     assessed = pl.col(ASSESSED).fill_null(False)
 
     def two(c: str, gated: bool = True) -> pl.Expr:
@@ -496,17 +494,40 @@ def results_table(res: Results, *, compact: bool = False, period: str | None = N
                          .otherwise(pl.lit(None, pl.String)) for f, c in res.flags])
          .list.drop_nulls().list.join(" ") if res.flags else pl.lit("")),
     ]
-    if res.reasons and not compact:
-        cells.append(pl.concat_list([pl.when(pl.col(WHY + i).is_not_null()).then(
-            pl.concat_str(pl.lit(f"{labels.get(i, i)}: "), pl.col(WHY + i)))
-            .otherwise(pl.lit(None, pl.String)) for i in res.reasons]).list.drop_nulls()
-            .list.join("\n"))
     shown = frame.with_columns(pl.col("rank").cast(pl.Float64).fill_null(1e18).alias("__r")
                                if "rank" in frame.columns else pl.lit(0).alias("__r")).sort(
         [pl.col(PERIOD).fill_null(""), pl.col(TEAM).fill_null(""), "__r", EMPLOYEE],
         maintain_order=True)
     text = shown.select([c.alias(f"c{k}") for k, c in enumerate(cells)])
     for row in text.iter_rows():
+        table.add_row(*row)
+    return table
+
+
+def reasons_table(res: Results) -> Table:
+    """Each assessed row's reason per indicator, one line each (``--reasons`` with the
+    table format), rows in the results' order (period, team, employee), indicators in the
+    scheme's."""
+    from rich.table import Table
+
+    labels = {x.id: x.label or x.id for x in res.scored.scheme.indicators}
+    table = Table(title="理由 reasons", header_style="bold")
+    for col in ("周期", "工号", "指标", "理由"):
+        table.add_column(col, no_wrap=col != "理由")
+    if not res.reasons:
+        return table
+    order = {i: k for k, i in enumerate(res.reasons)}
+    lines = (res.frame.with_row_index("__n")
+             .select("__n", pl.col(PERIOD).fill_null("-"), EMPLOYEE,
+                     *[pl.col(WHY + i).alias(i) for i in res.reasons])
+             .unpivot(index=["__n", PERIOD, EMPLOYEE], on=res.reasons, variable_name="id",
+                      value_name="why")
+             .drop_nulls("why")
+             .with_columns(pl.col("id").replace_strict(order, return_dtype=pl.Int64).alias("__k"),
+                           pl.col("id").replace_strict(labels, default=pl.col("id")).alias("id"))
+             .sort("__n", "__k")
+             .select(PERIOD, EMPLOYEE, "id", "why"))
+    for row in lines.iter_rows():
         table.add_row(*row)
     return table
 
@@ -528,12 +549,3 @@ def destination(output: Path | None) -> Iterator[IO[bytes]]:
         tmp.replace(output)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def json_text(scored: Scored, *, reasons: bool = False, lang: str = "zh") -> str:
-    """The JSON document as text (for callers that keep it in memory)."""
-    import io
-
-    buf = io.BytesIO()
-    write_json(collect(scored, reasons=reasons, lang=lang), buf)
-    return buf.getvalue().decode("utf-8")

@@ -9,9 +9,10 @@ texts (评分标准, 数据, 理由) wrapped in their cells. The page is A4 port
 so the usual form (8–12 indicators, pay lines, signatures) fits one page; a longer one runs
 on, and a table that starts with the column headings repeats them on every page.
 
-Text is set in reportlab's built-in CID font STSong-Light (Adobe-GB1), which needs no font
-file: the PDF names the font and the viewer supplies it. English forms use it too, since
-they still carry Chinese names, teams and the scheme's own labels. Numbers are shown as the
+Text is set in Noto Sans SC (SIL Open Font License 1.1, see :mod:`kaohe.reports.cjkfont`),
+embedded as a subset of the characters the document uses, so it reads on a viewer that has
+no Chinese font of its own, and stays extractable (a ToUnicode map). English forms use it
+too, since they still carry Chinese names, teams and the scheme's own labels. Numbers are shown as the
 xlsx form's number formats show them: ``0.00`` to the fen, ``0%``, ``0``. The output is
 deterministic (reportlab's ``invariant`` mode: fixed dates and document id), so the same
 record gives the same bytes.
@@ -32,8 +33,6 @@ from reportlab.lib import colors  # type: ignore[import-untyped]
 from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT  # type: ignore[import-untyped]
 from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
 from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
-from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # type: ignore[import-untyped]
 from reportlab.platypus import (  # type: ignore[import-untyped]
     BaseDocTemplate,
     Flowable,
@@ -47,6 +46,7 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
 )
 
 from kaohe.engine.score import Scored
+from kaohe.reports.cjkfont import FONT, embedded
 from kaohe.reports.forms import (
     _WIDTHS,
     _check_lang,
@@ -64,9 +64,6 @@ from kaohe.reports.forms import (
 
 __all__ = ["FONT", "agent_pdf", "write_agent_pdf"]
 
-#: the font of every text on the form (reportlab's built-in Adobe-GB1 CID font)
-FONT = "STSong-Light"
-
 _PAGE = A4
 # the xlsx form's print margins (0.4" left and right, 0.5" top and bottom), in points
 _SIDE, _TOP = 0.4 * 72, 0.5 * 72
@@ -76,15 +73,11 @@ _SCALE = 8 / 11
 # one unit wider so that its heading does not break
 _COLUMNS = (7, 20, 11, 34, 30, 11, 47)
 _PAD = 3.0
+# line height over font size: Noto Sans SC's glyphs span one em (0.88 up, 0.12 down), so
+# 1.2 keeps lines apart and the usual form on one page
+_LEADING = 1.2
 _GAP = 6.0  # the height of one empty row of the xlsx form
 _RULE = 0.5
-
-
-@functools.cache
-def _font() -> str:
-    """Register the CID font (once, on first use rather than at import)."""
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
 
 
 # -- what the xlsx writer asks for ---------------------------------------------------------
@@ -174,8 +167,8 @@ def _style(look: _Look, numeric: bool) -> ParagraphStyle:
     size = look.size * _SCALE
     align = TA_CENTER if look.centre else TA_RIGHT if numeric else TA_LEFT
     return ParagraphStyle(
-        "kaohe-cell", fontName=_font(), fontSize=size,
-        leading=round(size * 1.3, 1), alignment=align, wordWrap="CJK",
+        "kaohe-cell", fontName=FONT, fontSize=size,
+        leading=round(size * _LEADING, 1), alignment=align, wordWrap="CJK",
         textColor=colors.HexColor(look.colour) if look.colour else colors.black)
 
 
@@ -266,7 +259,10 @@ def _render(ctx: _Context, record: dict[str, Any], lang: str) -> bytes:
     frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, leftPadding=0,
                   rightPadding=0, topPadding=0, bottomPadding=0)
     doc.addPageTemplates([PageTemplate(id="form", frames=[frame])])
-    doc.build(_story(sheet, head))
+    chars = {ch for row in sheet.rows.values() for cell in row.values()
+             for ch in _shown(cell.value, cell.look)}
+    with embedded(chars):
+        doc.build(_story(sheet, head))
     return buf.getvalue()
 
 
