@@ -120,3 +120,14 @@ def test_cli_refuses_a_bad_memory_limit(tmp_path: Path) -> None:
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "--memory-limit 'lots'" in r.stderr
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_a_file_that_breaks_half_way_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    from kaohe.errors import KaoheError
+
+    folder = logs(tmp_path, [("S", "a1", f"b{i}", "2026-10-05 10:00:00", "in", "0", "hi")
+                             for i in range(40_000)])
+    with (folder / "messages.csv").open("ab") as fh:  # past the part DuckDB samples first
+        fh.write(b"S,a1,b1,2026-10-05 10:00:00,in,0,\xff\xfe\n")
+    with pytest.raises(KaoheError, match=r"logs.*(Invalid|unicode|UTF)"):
+        compute(folder, Rules())

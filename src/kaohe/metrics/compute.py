@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from kaohe.metrics import pipeline
-from kaohe.metrics.engine import close, connect, drop, materialise
+from kaohe.metrics.engine import close, connect, drop, engine_errors, materialise
 from kaohe.metrics.logs import Logs, read_logs
 from kaohe.metrics.rules import Rules
 
@@ -41,7 +41,8 @@ def compute(folder: str | Path, rules: Rules, *, periods: list[str] | None = Non
     if own:
         con = connect(backend, memory_limit=memory_limit, temp_dir=temp_dir)
     try:
-        return compute_on(con, str(folder), rules, periods=periods, progress=progress)
+        with engine_errors(str(folder)):
+            return compute_on(con, str(folder), rules, periods=periods, progress=progress)
     finally:
         if own:
             close(con)

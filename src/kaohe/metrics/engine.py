@@ -14,6 +14,8 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +100,26 @@ def close(con: Any) -> None:
         con.disconnect()
     if spill is not None:
         shutil.rmtree(spill, ignore_errors=True)
+
+
+class EngineError(KaoheError, RuntimeError):
+    pass
+
+
+@contextmanager
+def engine_errors(folder: str) -> Iterator[None]:
+    """An engine's own error (a file that stops reading half-way, memory or disk exhausted)
+    as a :class:`KaoheError` naming the logs folder and what to do."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.OutOfMemoryException as exc:
+        raise EngineError(f"{folder}: out of memory ({str(exc).splitlines()[0]}); give a "
+                          f"larger --memory-limit, or a --temp-dir with more free disk "
+                          f"space") from None
+    except duckdb.Error as exc:
+        raise EngineError(f"{folder}: {str(exc).splitlines()[0]}") from None
 
 
 def materialise(con: Any, expr: Any, what: str) -> Any:

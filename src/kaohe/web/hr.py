@@ -287,6 +287,59 @@ def hr_import(cycle_id: RecordId, request: Request, session: SessionDep, user: U
     return _redirect(f"/hr/cycles/{cycle_id}")
 
 
+# -- a platform's export (生意参谋, 千牛, 飞鸽, 快手): mapped, previewed, then confirmed ----------
+@router.get("/cycles/{cycle_id}/export", response_class=HTMLResponse)
+@router.post("/cycles/{cycle_id}/export", response_class=HTMLResponse)
+async def hr_platform_export(cycle_id: RecordId, request: Request, session: SessionDep,
+                             user: UserDep, platform: Annotated[str | None, Form()] = None,
+                             file: Annotated[UploadFile | None, File()] = None,
+                             csrf: Csrf = None) -> HTMLResponse:
+    """Choose the platform and upload its export; the page then shows which export column
+    became which input, the columns left out (with the closest known header) and the usual
+    preview, whose confirmation is the inputs' own (``/inputs/confirm``)."""
+    from kaohe.metrics.importers import PLATFORMS, import_export, load_mapping, write_inputs
+
+    require_hr(user)
+    cycle = cycles.get_cycle(session, cycle_id)
+    page: dict[str, Any] = {"user": user, "cycle": cycle, "platform": platform or "sycm",
+                            "platforms": [(p, load_mapping(p).name) for p in PLATFORMS]}
+    if request.method == "GET":
+        return render(request, "import_export.html", **page)
+    check_csrf(request, csrf)
+    if platform not in PLATFORMS or file is None:
+        raise HTTPException(422, i18n.N_("Choose a platform and an export file."))
+    name = _safe_name(file.filename or "")
+    if not name.lower().endswith(UPLOAD_TYPES):
+        raise HTTPException(422, i18n.N_("Upload a .csv or .xlsx file."))
+    data = await file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise HTTPException(413, i18n.N_("The file is larger than 20 MB."))
+    token = secrets.token_urlsafe(16)
+    _sweep(_upload_dir(request), time.time())
+    folder = _upload_dir(request) / token
+    folder.mkdir(parents=True)
+    export = folder / name
+    export.write_bytes(data)
+    try:
+        imported = import_export(export, load_mapping(platform), period=cycle.period)
+    except KaoheError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        return render(request, "import_export.html", status=422, name=name,
+                      errors=[_error_row(exc, export)], **page)
+    inputs = folder / (Path(name).stem + ".inputs.csv")
+    write_inputs(imported, inputs)
+    export.unlink()  # the staged upload is the mapped sheet, confirmed as any other
+    preview = cycles.preview_inputs(session, cycle_id=cycle_id, path=inputs, actor=actor(user))
+    if preview.errors:
+        shutil.rmtree(folder, ignore_errors=True)
+        token = ""
+    else:
+        request.session["uploads"] = [*request.session.get("uploads", [])[-4:], token]
+    return render(request, "import_export.html", status=422 if preview.errors else 200,
+                  name=name, imported=imported, preview=preview, token=token,
+                  errors=[_error_row(e, inputs) for e in preview.errors], **page)
+
+
 # -- exports ------------------------------------------------------------------------------
 @router.get("/cycles/{cycle_id}/payroll.xlsx")
 def hr_payroll(cycle_id: RecordId, session: SessionDep, user: UserDep) -> Response:
