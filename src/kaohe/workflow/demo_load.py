@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kaohe.demo import agents, months
 from kaohe.store import migrate
@@ -103,6 +104,8 @@ def load_demo(db: Database, inputs: Path, work: Path,
         with db.transaction() as s:
             cycles.import_inputs(s, cycle_id=cid, path=sheet, actor=hr)
         with db.transaction() as s:
+            _supervisor_ratings(s, cid, chosen, team_names)
+        with db.transaction() as s:
             cycles.score_cycle(s, cycle_id=cid, actor=hr)
         with db.transaction() as s:
             for step in ("submit_self_review", "submit_supervisor_review",
@@ -113,7 +116,28 @@ def load_demo(db: Database, inputs: Path, work: Path,
                                     today=_publish_day(period))
     _appeals(db)
     period, sheet = _open_next_month(db, rows, work, hr)
+    say("verification")  # a first verification run: its head anchors the log from here on
+    from kaohe.workflow import seal
+
+    with db.read() as s:
+        report = seal.verify_all(s, sample=0)
+    with db.transaction() as s:
+        seal.record_run(s, report)
     return Loaded(False, users, len(months()), period, sheet)
+
+
+def _supervisor_ratings(s: Session, cycle_id: int, rows: list[dict[str, str]],
+                        team_names: list[str], per_team: int = 3) -> None:
+    """Each supervisor records the execution (执行力) level of the first agents of the team in
+    kaohe itself, as the sheet has it (so the scores are the sheet's either way)."""
+    apps = dict(s.execute(select(Employee.code, Appraisal.id).join(
+        Appraisal, Appraisal.employee_id == Employee.id).where(
+        Appraisal.cycle_id == cycle_id)).all())
+    for i, team in enumerate(team_names):
+        sup, _ = org.actor_for(s, f"sup{i + 1}")
+        for r in [r for r in rows if r["team"] == team][:per_team]:
+            cycles.rate(s, appraisal_id=apps[r["employee"]], input_id="execution",
+                        value=r["execution"], actor=sup, role="supervisor")
 
 
 def _open_next_month(db: Database, rows: list[dict[str, str]], work: Path,

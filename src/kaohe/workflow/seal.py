@@ -10,9 +10,11 @@ a canonical form of exactly what was decided:
   of the payload, the ``Numeric`` columns, the scheme hash and input hash it was scored
   from, its revision and whether it is current;
 
-plus the scheme version's hash for the cycle, the employee code and the period, and the
-key figures in plain text (so a mismatch can say what it was). The newest seal of an
-appraisal is the one that counts.
+plus the scheme version's hash for the cycle, the employee code and the period, the key
+figures in plain text (so a mismatch can say what it was), and the digest of the audit
+log's events about the appraisal so far (its own, its appeals', its cycle's), so an event
+removed from the log before the seal names the appraisals it was about. The newest seal of
+an appraisal is the one that counts.
 
 Canonical means deterministic on SQLite and PostgreSQL alike: JSON with sorted keys and no
 spacing, text as UTF-8; ``Numeric`` columns quantized to their scale and written as decimal
@@ -38,7 +40,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from kaohe.errors import KaoheError
@@ -193,6 +195,49 @@ def _load(session: Session, where: list[ColumnElement[bool]]) -> dict[int, _Reco
     return recs
 
 
+@dataclass
+class _History:
+    """The audit log's events about appraisals (their own, their appeals', their cycle's,
+    the cycle's earlier seals), as (seq, hash) pairs: a seal keeps the digest of an
+    appraisal's events before it, so an event removed, added or edited there names the
+    appraisals it was about."""
+
+    by_target: dict[tuple[str, str], list[tuple[int, str]]]
+    appeals: dict[int, list[int]]
+
+    def of(self, app_id: int, cycle_id: int, before: int | None = None) -> tuple[str, int]:
+        events = list(self.by_target.get(("appraisal", str(app_id)), []))
+        for appeal_id in self.appeals.get(app_id, []):
+            events += self.by_target.get(("appeal", str(appeal_id)), [])
+        events += self.by_target.get(("cycle", str(cycle_id)), [])
+        events += self.by_target.get((TARGET, str(cycle_id)), [])
+        chosen = sorted(e for e in events if before is None or e[0] < before)
+        return digest(chosen), len(chosen)
+
+
+def _history(session: Session, cycle_ids: Collection[int]) -> _History:
+    from kaohe.store.models import Appeal
+
+    ids = sorted(set(cycle_ids))
+    # every event about a cycle's appraisals comes after the cycle was opened
+    opened = dict(session.execute(select(AuditEvent.target_id, func.min(AuditEvent.seq)).where(
+        AuditEvent.action == "cycle.opened", AuditEvent.target_type == "cycle",
+        AuditEvent.target_id.in_([str(c) for c in ids])).group_by(AuditEvent.target_id)).all())
+    since = min(opened.values()) if ids and len(opened) == len(ids) else 0
+    by_target: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for seq, hash_, ttype, tid in session.execute(
+            select(AuditEvent.seq, AuditEvent.hash, AuditEvent.target_type, AuditEvent.target_id)
+            .where(AuditEvent.seq >= since,
+                   AuditEvent.target_type.in_(["appraisal", "appeal", "cycle", TARGET]))):
+        by_target.setdefault((ttype, tid), []).append((seq, hash_))
+    appeals: dict[int, list[int]] = {}
+    for appeal_id, app_id in session.execute(
+            select(Appeal.id, Appeal.appraisal_id).join(
+                Appraisal, Appraisal.id == Appeal.appraisal_id).where(Appraisal.cycle_id.in_(ids))):
+        appeals.setdefault(app_id, []).append(appeal_id)
+    return _History(by_target, appeals)
+
+
 # -- sealing -------------------------------------------------------------------------------
 def seal(session: Session, *, cycle_id: int, actor: Actor, reason: str,
          appraisal_ids: Iterable[int] | None = None) -> int:
@@ -209,10 +254,16 @@ def seal(session: Session, *, cycle_id: int, actor: Actor, reason: str,
     recs = _load(session, where)
     if not recs:
         return 0
+    past = _history(session, [cycle_id])
+    entries = {}
+    for k in sorted(recs):
+        entry = recs[k].entry()
+        entry["history"], entry["events"] = past.of(k, cycle_id)
+        entries[str(k)] = entry
     record(session, action=SEALED, actor=actor, target_type=TARGET, target_id=cycle_id,
            details={"cycle": cycle_id, "scheme": cycle.scheme_id, "period": cycle.period,
                     "scheme_hash": cycle.scheme_version.content_hash, "reason": reason,
-                    "appraisals": {str(k): recs[k].entry() for k in sorted(recs)}})
+                    "appraisals": entries})
     return len(recs)
 
 
@@ -269,8 +320,8 @@ def _seals(session: Session, cycle_ids: Collection[int] | None) -> dict[int, _Se
 class Mismatch:
     """One appraisal that does not match what was sealed (or what the engine gives).
 
-    ``what`` is one of: result, inputs, ratings, missing, extra row, unsealed, seal,
-    scheme, identity, state, rescore."""
+    ``what`` is one of: result, inputs, ratings, history, missing, extra row, unsealed,
+    seal, scheme, identity, state, rescore."""
 
     appraisal_id: int
     employee: str
@@ -305,8 +356,8 @@ def _result_detail(sealed: dict[str, Any], rec: _Record, now: dict[str, Any]) ->
     return "; ".join(diffs)
 
 
-def _compare(app_id: int, rec: _Record, sealed: _Sealed, scheme_now: str | None
-             ) -> list[Mismatch]:
+def _compare(app_id: int, rec: _Record, sealed: _Sealed, scheme_now: str | None,
+             past: _History) -> list[Mismatch]:
     s = sealed.entry
     emp, period = rec.employee, rec.period
     out: list[Mismatch] = []
@@ -326,12 +377,20 @@ def _compare(app_id: int, rec: _Record, sealed: _Sealed, scheme_now: str | None
     if scheme_now != sealed.scheme_hash:
         add("scheme", f"scored with scheme {sealed.scheme_hash[:12]}…, the cycle's scheme "
                       f"version now {'does not match its own hash' if scheme_now is None else scheme_now[:12] + '…'}")
+    if "history" in s:
+        history, n = past.of(app_id, rec.cycle_id, before=sealed.seq)
+        was = int(s.get("events") or 0)
+        if history != s["history"]:
+            how = "removed" if n < was else "added" if n > was else "edited"
+            add("history", f"{n} audit events about it (its own, its appeals', its cycle's) "
+                           f"before its seal (event {sealed.seq}), {was} when sealed: one was "
+                           f"{how}")
     now = rec.entry()
     if now["inputs"] != s.get("inputs"):
         add("inputs", "the stored inputs or incidents differ from what was sealed")
     if now["ratings"] != s.get("ratings"):
-        n, was = now["ratings_n"], s.get("ratings_n")
-        add("ratings", f"{n} ratings now, {was} when sealed" if n != was
+        rated, rated_was = now["ratings_n"], s.get("ratings_n")
+        add("ratings", f"{rated} ratings now, {rated_was} when sealed" if rated != rated_was
             else "a rating's value differs from what was sealed")
     rows, cur = now["rows"], now["current"]
     if rows > int(s.get("rows") or 0) or cur > 1:
@@ -381,6 +440,7 @@ def check(session: Session, *, cycle_ids: Collection[int] | None = None,
         where.append(Appraisal.id.in_(sorted(set(appraisal_ids))))
     recs = _load(session, where) if cids else {}
     schemes = _schemes(session, cids) if cids else {}
+    past = _history(session, cids)
     mismatches: list[Mismatch] = []
     checked = 0
     for app_id, rec in recs.items():
@@ -394,7 +454,7 @@ def check(session: Session, *, cycle_ids: Collection[int] | None = None,
                     "published before sealing; `kaohe audit seal` attests to it as it is now)"))
             continue
         checked += 1
-        mismatches.extend(_compare(app_id, rec, sealed, schemes.get(rec.cycle_id)))
+        mismatches.extend(_compare(app_id, rec, sealed, schemes.get(rec.cycle_id), past))
     filtered = team is not None or appraisal_ids is not None
     exists = set(session.scalars(select(Appraisal.id).where(
         Appraisal.cycle_id.in_(cids)))) if filtered and cids else set(recs)
