@@ -23,6 +23,10 @@ def _indexes(db: Database, table: str) -> set[str]:
 
 def test_downgrade_one_step_and_back(db: Database) -> None:
     migrate.downgrade(db, "-1")
+    assert migrate.current(db) == "0005"
+    assert "user_sessions" not in inspect(db.engine).get_table_names()
+    assert "login_throttle" not in inspect(db.engine).get_table_names()
+    migrate.downgrade(db, "-1")
     assert migrate.current(db) == "0004"
     assert "ix_audit_events_target" not in _indexes(db, "audit_events")
     migrate.downgrade(db, "-1")
@@ -37,3 +41,4 @@ def test_downgrade_one_step_and_back(db: Database) -> None:
     assert "ix_employees_team_id" in _indexes(db, "employees")
     assert "ix_appraisals_cycle_team" in _indexes(db, "appraisals")
     assert "ix_audit_events_target" in _indexes(db, "audit_events")
+    assert "user_sessions" in inspect(db.engine).get_table_names()

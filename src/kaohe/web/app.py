@@ -9,8 +9,6 @@ JSON under ``/api``.
 
 from __future__ import annotations
 
-import os
-import secrets
 from decimal import Decimal
 from importlib import resources
 from typing import Any
@@ -27,9 +25,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kaohe.errors import InputError, KaoheError
 from kaohe.reports.forms import _two
+from kaohe.settings import settings
 from kaohe.store.db import Database
-from kaohe.web import api, hr, i18n, pages
-from kaohe.web.deps import Throttle, lang_of, render
+from kaohe.web import admin, api, hr, i18n, pages
+from kaohe.web.deps import lang_of, render
 from kaohe.workflow import states
 from kaohe.workflow.errors import WorkflowError
 
@@ -119,7 +118,6 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
     app = FastAPI(title="kaohe 考核", docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json")
     app.state.db = database or Database.open()
-    app.state.throttle = Throttle()
     templates = Jinja2Templates(directory=str(resources.files(__package__) / "templates"))
     env = templates.env
     env.add_extension("jinja2.ext.i18n")
@@ -130,9 +128,10 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
     env.filters["state"] = lambda s: i18n.gettext(states.STATE_LABELS.get(str(s), str(s)))
     app.state.templates = templates
 
-    key = secret or os.environ.get("KAOHE_SECRET_KEY") or secrets.token_urlsafe(32)
+    conf = settings()
+    key = secret or conf.session_key()
     app.add_middleware(SessionMiddleware, secret_key=key, session_cookie="kaohe_session",
-                       same_site="lax", https_only=https, max_age=12 * 3600)
+                       same_site="lax", https_only=https, max_age=conf.session_hours * 3600)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(Language)
     app.mount("/static", StaticFiles(directory=str(resources.files(__package__) / "static")),
@@ -178,6 +177,7 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
 
     app.include_router(pages.router)
     app.include_router(hr.router)
+    app.include_router(admin.router)
     app.include_router(api.router)
     return app
 
