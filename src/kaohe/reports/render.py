@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from kaohe.engine.score import Scored
+from kaohe.reports.cells import WORKBOOK_OPTIONS, csv_text, write_cells
 
 
 def _fmt(v: Any) -> str:
@@ -44,11 +45,12 @@ def results_csv(scored: Scored, doc: dict[str, Any]) -> str:
     header, rows = flat_rows(scored, doc)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
+    w.writerow([csv_text(h) for h in header])
     rank_col = header.index("rank")
     for row in rows:
         w.writerow(["" if v is None else (f"{v:.2f}" if isinstance(v, int | float)
-                                          and not isinstance(v, bool) and i != rank_col else v)
+                                          and not isinstance(v, bool) and i != rank_col
+                                          else csv_text(v))
                     for i, v in enumerate(row)])
     return buf.getvalue()
 
@@ -103,11 +105,11 @@ def write_results_xlsx(scored: Scored, doc: dict[str, Any], path: Path) -> None:
 
     header, rows = flat_rows(scored, doc)
     tmp = path.with_name(path.name + ".part")
-    wb = xlsxwriter.Workbook(str(tmp))
+    wb = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
     ws = wb.add_worksheet("results")
     bold = wb.add_format({"bold": True})
-    ws.write_row(0, 0, header, bold)
+    write_cells(ws, 0, header, bold)
     for i, row in enumerate(rows, start=1):
-        ws.write_row(i, 0, ["" if v is None else v for v in row])
+        write_cells(ws, i, row)
     wb.close()
     tmp.replace(path)
