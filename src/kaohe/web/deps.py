@@ -9,10 +9,11 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
@@ -165,6 +166,16 @@ def require_hr(user: User) -> None:
 
 def actor(user: User) -> Actor:
     return Actor(user.username, tuple(user.roles), user.id)
+
+
+def download(data: bytes, media: str, name: str) -> Response:
+    """A file to save, named for every browser: an ASCII ``filename`` (other characters as
+    ``_``) and the real name in ``filename*`` (RFC 5987/6266), so ``2026-10_客服032.xlsx``
+    arrives as such and no quote or line break can reach the header."""
+    fallback = "".join(c if " " <= c < "\x7f" and c not in '"\\;' else "_" for c in name)
+    return Response(data, media_type=media, headers={
+        "Content-Disposition": f"attachment; filename=\"{fallback}\"; "
+                               f"filename*=UTF-8''{quote(name, safe='')}"})
 
 
 def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:

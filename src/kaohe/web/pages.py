@@ -37,6 +37,7 @@ from kaohe.web.deps import (
     check_csrf,
     client_address,
     database,
+    download,
     is_staff,
     lang_of,
     render,
@@ -287,11 +288,6 @@ def _scored_record(session: SessionDep, app_: Appraisal) -> tuple[Any, dict[str,
     return scored, record
 
 
-def _download(data: bytes, media: str, name: str) -> Response:
-    return Response(data, media_type=media, headers={
-        "Content-Disposition": f'attachment; filename="{name}"'})
-
-
 @router.get("/appraisals/{appraisal_id}/form.xlsx")
 def appraisal_form(appraisal_id: RecordId, request: Request, session: SessionDep,
                    user: UserDep) -> Response:
@@ -301,7 +297,7 @@ def appraisal_form(appraisal_id: RecordId, request: Request, session: SessionDep
         path = Path(tmp) / "form.xlsx"
         write_agent_form(scored, record, path, lang=lang_of(request))
         data = path.read_bytes()
-    return _download(data, XLSX, f"{app_.cycle.period}_{app_.employee.code}.xlsx")
+    return download(data, XLSX, f"{app_.cycle.period}_{app_.employee.code}.xlsx")
 
 
 @router.get("/appraisals/{appraisal_id}/scorecard.pdf")
@@ -312,5 +308,5 @@ def appraisal_pdf(appraisal_id: RecordId, request: Request, session: SessionDep,
     app_ = get_visible(session, user, appraisal_id)
     scored, record = _scored_record(session, app_)
     data = agent_pdf(scored, record, lang=lang_of(request))
-    return _download(data, "application/pdf", f"{app_.cycle.period}_{app_.employee.code}.pdf")
+    return download(data, "application/pdf", f"{app_.cycle.period}_{app_.employee.code}.pdf")
 
