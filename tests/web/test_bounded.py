@@ -279,3 +279,29 @@ def test_another_page_is_served_promptly_while_hostile_uploads_are_parsed(
     # the long sheet keeps the server busy for longer than a page may take (else this test
     # would prove nothing)
     assert took["long.csv"] > 1.0, took
+
+
+def test_the_cli_refuses_the_same_inputs_with_exit_2(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    def kaohe(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "kaohe", *args], capture_output=True,
+                              text=True, timeout=120)
+
+    for case in ("aliases", "deep YAML", "4300-digit integer", "division by zero"):
+        text, message = HOSTILE_SCHEMES[case]
+        path = tmp_path / "scheme.yaml"
+        path.write_text(text, "utf-8")
+        r = kaohe("check", str(path))
+        assert r.returncode == 2 and message in r.stderr, (case, r.stderr[-500:])
+        assert "Traceback" not in r.stderr
+    wide = tmp_path / "wide.csv"
+    wide.write_bytes(wide_csv())
+    declared = tmp_path / "declared.xlsx"
+    declared.write_bytes(xlsx(sheet("2026-10"), dimension="A1:XFD2000", cells={"XFD3": "x"}))
+    for path, message in ((wide, "the header has 100000 columns"),
+                          (declared, "the row has a value in column 16384")):
+        r = kaohe("score", "--preset", "taobao-presales", "--input", str(path))
+        assert r.returncode == 2 and message in r.stderr, r.stderr[-500:]
+        assert "Traceback" not in r.stderr
