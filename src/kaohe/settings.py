@@ -18,7 +18,8 @@ variable                        meaning (default)
 ``KAOHE_PASSWORD``              the password for ``kaohe user add`` / ``user passwd``
 ``KAOHE_SESSION_HOURS``         a login lasts at most this long (12)
 ``KAOHE_LOGIN_MAX_FAILURES``    failed logins per user within the window (5)
-``KAOHE_LOGIN_MAX_PER_ADDRESS`` failed logins per client address within the window (20)
+``KAOHE_LOGIN_MAX_PER_ADDRESS`` failed logins per client address within the window (100)
+``KAOHE_LOGIN_MAX_PER_USER``    failed logins per user over all addresses (50)
 ``KAOHE_LOGIN_WINDOW_S``        the throttle's window in seconds (600)
 ``KAOHE_MAX_UPLOAD_BYTES``      largest upload (20 MB)
 ``KAOHE_MAX_BODY_BYTES``        largest other request body: forms and JSON (2 MB)
@@ -66,7 +67,8 @@ class Settings(BaseSettings):
 
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
     login_max_failures: int = Field(default=5, ge=1, le=1000)
-    login_max_per_address: int = Field(default=20, ge=1, le=100_000)
+    login_max_per_address: int = Field(default=100, ge=1, le=100_000)
+    login_max_per_user: int = Field(default=50, ge=1, le=100_000)
     login_window_s: int = Field(default=600, ge=10, le=86_400)
 
     max_upload_bytes: int = Field(default=20 * MB, ge=1024)

@@ -250,3 +250,40 @@ def _served_csrf(client: httpx.Client) -> str:
     from .served import csrf
 
     return csrf(client)
+
+
+def test_throttle_per_user_and_address_per_address_and_per_user(
+        people: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kaohe.settings import settings
+
+    monkeypatch.setenv("KAOHE_LOGIN_MAX_PER_ADDRESS", "7")
+    monkeypatch.setenv("KAOHE_LOGIN_MAX_PER_USER", "8")
+    settings.cache_clear()
+    try:
+        def attempt(user: str, address: str, password: str = "wrong-pw") -> str:
+            try:
+                return "ok" if accounts.login(people, username=user, password=password,
+                                              address=address) else "wrong"
+            except accounts.Throttled:
+                return "throttled"
+
+        # five at one user from one address; the right password is throttled there too ...
+        assert [attempt("e1", "10.1.0.1") for _ in range(6)] == ["wrong"] * 5 + ["throttled"]
+        assert attempt("e1", "10.1.0.1", PW) == "throttled"
+        # ... but not from another address: one address cannot lock the user out
+        assert attempt("e1", "10.1.0.2", PW) == "ok"
+        # the address over all users: two more failures (other users), then it is refused
+        assert [attempt("e2", "10.1.0.1") for _ in range(3)] == ["wrong", "wrong", "throttled"]
+        # the user over all addresses: 8 failures from several addresses
+        results = [attempt("hr", f"10.2.0.{i}") for i in range(9)]
+        assert results == ["wrong"] * 8 + ["throttled"]
+        # windows that have passed are forgotten
+        with people.transaction() as s:
+            for row in s.scalars(select(LoginThrottle)):
+                row.window_start = row.window_start.replace(year=2000)
+        accounts._sweep_counters(people, accounts.utcnow())
+        with people.read() as s:
+            assert s.scalar(select(func.count()).select_from(LoginThrottle)) == 0
+        assert attempt("e1", "10.1.0.1", PW) == "ok"
+    finally:
+        settings.cache_clear()

@@ -49,14 +49,15 @@ class Throttled(NotAllowed):
 # -- the login throttle ------------------------------------------------------------------------
 def _throttle_keys(username: str, address: str) -> list[tuple[str, int]]:
     """The counters a login attempt uses, with their limits: the user from this address (the
-    tight one), the address over all users, and the user over all addresses (so guessing
-    from many addresses is bounded too, while one address alone cannot lock a user out)."""
+    tight one), the address over all users (spraying many users), and the user over all
+    addresses (guessing from many addresses). One address alone cannot lock a user out, nor
+    does an office behind one address lock itself out with a few typing mistakes."""
     conf = settings()
     user = username.casefold()[:100]
     return sorted([
         (f"ua:{user}|{address}", conf.login_max_failures),
         (f"a:{address}", conf.login_max_per_address),
-        (f"u:{user}", 2 * conf.login_max_per_address),
+        (f"u:{user}", conf.login_max_per_user),
     ])
 
 
@@ -98,7 +99,24 @@ def reserve_attempt(database: Database, username: str, address: str) -> bool:
             return False
         for key, _ in limits:
             rows[key].failures += 1
+    if secrets.randbelow(SWEEP_ONE_IN) == 0:
+        _sweep_counters(database, now - window)
     return True
+
+
+#: about one attempt in this many deletes the counters whose window has passed
+SWEEP_ONE_IN = 50
+
+
+def _sweep_counters(database: Database, before: dt.datetime) -> None:
+    """Forget counters whose window has passed (rows another attempt holds are skipped)."""
+    with database.transaction() as session:
+        stale = select(LoginThrottle.key).where(LoginThrottle.window_start < before).limit(1000)
+        if session.get_bind().dialect.name == "postgresql":
+            stale = stale.with_for_update(skip_locked=True)
+        keys = list(session.scalars(stale))
+        if keys:
+            session.execute(delete(LoginThrottle).where(LoginThrottle.key.in_(keys)))
 
 
 def _succeeded(session: Session, username: str, address: str) -> None:
