@@ -313,11 +313,11 @@ def serve(
     https: Annotated[bool, typer.Option(
         help="mark cookies Secure (behind a proxy that terminates HTTPS)")] = False,
 ) -> None:
-    """Run the web app (set KAOHE_SECRET_KEY to keep sessions across restarts)."""
-    import secrets
-
+    """Run the web app (sessions survive a restart: the key is kept in the data directory,
+    or set KAOHE_SECRET_KEY)."""
     import uvicorn
 
+    from kaohe.settings import settings
     from kaohe.store.db import Database
     from kaohe.store.migrate import upgrade
     from kaohe.web.app import create_app
@@ -325,10 +325,11 @@ def serve(
     try:
         database = Database.open(db)
         upgrade(database)
+        key = settings().session_key()
     except KaoheError as exc:
         fail(str(exc))
         return
-    https = https or os.environ.get("KAOHE_HTTPS") == "1"
+    https = https or settings().https
     Console(stderr=True).print(f"kaohe web app on http://{host}:{port}/ — database "
                                f"{database.engine.url.render_as_string()}"
                                + (f", {workers} workers" if workers > 1 else ""))
@@ -336,10 +337,10 @@ def serve(
         uvicorn.run(create_app(database, https=https), host=host, port=port,
                     log_level="warning")
         return
-    # every worker builds the app from the environment; they must share the session key
+    # every worker builds the app from the environment: the same database, key and cookies
     database.dispose()
     os.environ["KAOHE_DATABASE_URL"] = database.engine.url.render_as_string(hide_password=False)
-    os.environ.setdefault("KAOHE_SECRET_KEY", secrets.token_urlsafe(32))
+    os.environ["KAOHE_SECRET_KEY"] = key
     os.environ["KAOHE_HTTPS"] = "1" if https else "0"
     uvicorn.run("kaohe.web.asgi:app", host=host, port=port, workers=workers,
                 log_level="warning")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
@@ -38,7 +37,9 @@ def _fail(message: str) -> None:
 
 
 def _user(as_: str | None) -> str:
-    return as_ or os.environ.get("KAOHE_USER") or "admin"
+    from kaohe.settings import settings
+
+    return as_ or settings().user or "admin"
 
 
 @contextmanager
@@ -206,12 +207,14 @@ def user_add(
 ) -> None:
     """Add a user. The first user of an empty database may be added without --as."""
     from sqlalchemy import func, select
+    from sqlalchemy.exc import IntegrityError
 
     from kaohe.store.models import User
+    from kaohe.workflow.accounts import check_password
     from kaohe.workflow.audit import Actor
     from kaohe.workflow.org import actor_for, create_user
 
-    pw = password or os.environ.get("KAOHE_PASSWORD")
+    pw = password or _env_password()
     with _db(db) as database:
         try:
             with database.transaction() as session:
@@ -221,12 +224,86 @@ def user_add(
                     actor, _ = actor_for(session, _user(as_))
                     if "admin" not in actor.roles and "hr" not in actor.roles:
                         raise KaoheError(f"{actor.username} may not add users")
+                if pw is not None:
+                    check_password(pw)
                 create_user(session, username=username, roles=role, actor=actor, password=pw,
                             employee_code=employee, teams=team or [], display_name=name or "",
                             email=email, mobile=mobile)
         except KaoheError as exc:
             _fail(str(exc))
+        except IntegrityError:  # added by someone else meanwhile; never print the row
+            _fail(f"user {username!r} (or a user of employee {employee!r}) exists already")
     out.print(f"user {username} added ({', '.join(role)})")
+
+
+def _env_password() -> str | None:
+    from kaohe.settings import settings
+
+    pw = settings().password
+    return pw.get_secret_value() if pw is not None else None
+
+
+@user_app.command("passwd")
+def user_passwd(
+    username: str,
+    password: Annotated[str | None, typer.Option(
+        help="the new password (else $KAOHE_PASSWORD, else asked twice, not echoed)")] = None,
+    db: DbOpt = None,
+    as_: AsOpt = "",
+) -> None:
+    """Set a user's password; every session of the user ends."""
+    from kaohe.workflow.accounts import change_password
+
+    pw = password or _env_password()
+    if pw is None:
+        pw = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    n = _run(db, as_, lambda s, a: change_password(s, username=username, new_password=pw,
+                                                    actor=a))
+    out.print(f"password of {username} changed; {n} session(s) ended")
+
+
+@user_app.command("disable")
+def user_disable(username: str, db: DbOpt = None, as_: AsOpt = "") -> None:
+    """Disable a user: no more logins, every session ends (the records stay)."""
+    from kaohe.workflow.accounts import set_active
+
+    n = _run(db, as_, lambda s, a: set_active(s, username=username, active=False, actor=a))
+    out.print(f"user {username} disabled; {n} session(s) ended")
+
+
+@user_app.command("enable")
+def user_enable(username: str, db: DbOpt = None, as_: AsOpt = "") -> None:
+    """Enable a disabled user again."""
+    from kaohe.workflow.accounts import set_active
+
+    _run(db, as_, lambda s, a: set_active(s, username=username, active=True, actor=a))
+    out.print(f"user {username} enabled")
+
+
+@user_app.command("logout")
+def user_logout(username: str, db: DbOpt = None, as_: AsOpt = "") -> None:
+    """End every session of a user (log out everywhere)."""
+    from kaohe.workflow.accounts import revoke_sessions
+
+    n = _run(db, as_, lambda s, a: revoke_sessions(s, username=username, actor=a))
+    out.print(f"{n} session(s) of {username} ended")
+
+
+@user_app.command("list")
+def user_list(db: DbOpt = None) -> None:
+    """Users, their roles, whether they may log in, and their live sessions."""
+    from sqlalchemy import select
+
+    from kaohe.store.models import User
+    from kaohe.workflow.accounts import live_sessions
+
+    with _db(db) as database, database.read() as session:
+        live = live_sessions(session)
+        table = Table("user", "name", "roles", "active", "sessions")
+        for u in session.scalars(select(User).order_by(User.username)):
+            table.add_row(u.username, u.display_name, ", ".join(u.roles),
+                          "yes" if u.is_active else "no", str(live.get(u.id, 0)))
+        out.print(table)
 
 
 # -- cycles ------------------------------------------------------------------------------------

@@ -42,12 +42,20 @@ class InputError(KaoheError, ValueError):
             where.append(f"column {column!r}")
         prefix = ": ".join([", ".join(where)]) if where else ""
         if value is not None:
-            message = f"value {value!r}: {message}"
+            message = f"value {shorten(value)}: {message}"
         super().__init__(f"{prefix}: {message}" if prefix else message)
         self.file = file
         self.row = row
         self.column = column
         self.value = value
+
+
+def shorten(value: object, limit: int = 60) -> str:
+    """A value as a message shows it: its repr, cut short if long (a 4300-digit number)."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 20]}…{text[-8:]} ({len(str(value))} characters)"
 
 
 class UnknownPresetError(KaoheError, LookupError):

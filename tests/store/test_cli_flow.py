@@ -40,10 +40,10 @@ def events(db: Database) -> int:
 
 @pytest.fixture
 def shop(db: Database, tmp_path: Path) -> Database:
-    ok(db, "user", "add", "admin", "--role", "admin", "--password", "pw")
+    ok(db, "user", "add", "admin", "--role", "admin", "--password", "pw-secret")
     ok(db, "org", "import", str(write_org(tmp_path / "org.csv", 4)))
-    ok(db, "user", "add", "hr", "--role", "hr", "--password", "pw")
-    ok(db, "user", "add", "e1", "--role", "agent", "--employee", "E001", "--password", "pw")
+    ok(db, "user", "add", "hr", "--role", "hr", "--password", "pw-secret")
+    ok(db, "user", "add", "e1", "--role", "agent", "--employee", "E001", "--password", "pw-secret")
     return db
 
 
@@ -111,10 +111,10 @@ def test_wrong_role_is_refused(shop: Database) -> None:
 def test_sqlite_backup_and_restore(db: Database, tmp_path: Path) -> None:
     if not db.is_sqlite:
         pytest.skip("online backup is SQLite's; PostgreSQL uses pg_dump")
-    ok(db, "user", "add", "admin", "--role", "admin", "--password", "pw")
+    ok(db, "user", "add", "admin", "--role", "admin", "--password", "pw-secret")
     backup = tmp_path / "backup.db"
     ok(db, "db", "backup", str(backup))
-    ok(db, "user", "add", "late", "--role", "hr", "--password", "pw")
+    ok(db, "user", "add", "late", "--role", "hr", "--password", "pw-secret")
     n = events(db)
     ok(db, "db", "restore", str(backup))
     assert events(db) == n - 1

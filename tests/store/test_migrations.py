@@ -46,9 +46,12 @@ def test_downgrade_one_step_and_back(db: Database) -> None:
     assert "reminder_deliveries" not in inspect(db.engine).get_table_names()
     assert not {"email", "mobile", "reminders_off"} & _columns(db, "users")
     assert not {"email", "mobile"} & _columns(db, "employees")
-    _step_down(db, "0005")
+    _step_down(db, "0007")
     assert "verification_runs" not in inspect(db.engine).get_table_names()
     assert _audit_triggers(db) == set()
+    _step_down(db, "0005")
+    assert "user_sessions" not in inspect(db.engine).get_table_names()
+    assert "login_throttle" not in inspect(db.engine).get_table_names()
     migrate.downgrade(db, "-1")
     assert migrate.current(db) == "0004"
     assert "ix_audit_events_target" not in _indexes(db, "audit_events")
@@ -68,3 +71,4 @@ def test_downgrade_one_step_and_back(db: Database) -> None:
     assert "reminders_off" in _columns(db, "users")
     assert "verification_runs" in inspect(db.engine).get_table_names()
     assert _audit_triggers(db)
+    assert "user_sessions" in inspect(db.engine).get_table_names()

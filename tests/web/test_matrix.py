@@ -93,6 +93,7 @@ class Ctx:
     sheet: bytes
     appeal: int | None = None
     upload: str | None = None
+    user_id: int = 0  # the user an admin manages (e2's)
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,8 @@ class Route:
 
     def target_url(self, ctx: Ctx, code: str, *, record: object = None) -> str:
         url = self.url or self.path
-        ids = {"aid": ctx.aid[code], "cid": ctx.cycle, "appeal": ctx.appeal or 1}
+        ids = {"aid": ctx.aid[code], "cid": ctx.cycle, "appeal": ctx.appeal or 1,
+               "uid": ctx.user_id}
         if record is not None:
             ids = dict.fromkeys(ids, record)
         return url.format(**ids)
@@ -148,8 +150,19 @@ L = "login"  # 303 to /login
 ROUTES: list[Route] = [
     Route("GET", "/login"),
     Route("POST", "/login", body=lambda user, _c: {"username": user or "e1", "password": "pw"},
-          own_client=True, done="/"),
-    Route("POST", "/logout", own_client=True, done="/login"),
+          own_client=True, writes=True, done="/"),
+    Route("POST", "/logout", own_client=True, writes=True, done="/login"),
+    Route("GET", "/account"),
+    Route("POST", "/account/password",
+          body=_fixed(current="pw", new="new-password", confirm="new-password"),
+          writes=True, done="/account"),
+    Route("GET", "/admin/users"),
+    Route("POST", "/admin/users/{user_id}/password", "/admin/users/{uid}/password",
+          body=_fixed(password="new-password"), writes=True, done="/admin/users"),
+    Route("POST", "/admin/users/{user_id}/active", "/admin/users/{uid}/active",
+          body=_fixed(active="false"), writes=True, done="/admin/users"),
+    Route("POST", "/admin/users/{user_id}/sessions", "/admin/users/{uid}/sessions",
+          writes=True, done="/admin/users"),
     Route("GET", "/", done="/{home}"),
     Route("GET", "/me"),
     Route("GET", "/team"),
@@ -222,6 +235,13 @@ MATRIX: dict[tuple[str, str], tuple[int | str, ...]] = {
     ("POST", "/logout"): (R, R, R, R, R, R, R, R, R, R),
     ("GET", "/"): (L, R, R, R, R, R, R, R, R, R),
     ("GET", "/me"): (L, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    # one's own account; the admin's user page (not there for anyone else, HR included)
+    ("GET", "/account"): (L, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/account/password"): (L, R, R, R, R, R, R, R, R, R),
+    ("GET", "/admin/users"): (L, 404, 404, 404, 404, 404, 404, 404, 404, 200),
+    ("POST", "/admin/users/{user_id}/password"): (L, 404, 404, 404, 404, 404, 404, 404, 404, R),
+    ("POST", "/admin/users/{user_id}/active"): (L, 404, 404, 404, 404, 404, 404, 404, 404, R),
+    ("POST", "/admin/users/{user_id}/sessions"): (L, 404, 404, 404, 404, 404, 404, 404, 404, R),
     ("GET", "/team"): (L, 404, 404, 404, 200, 200, 200, 200, 200, 200),
     # one appraisal
     ("GET", "/appraisals/{appraisal_id}"): (L, 200, 404, 404, 200, 200, 404, 200, 200, 200),
@@ -300,7 +320,8 @@ def context(db: Database, sheet: bytes) -> Ctx:
         cycle = s.scalars(select(Cycle).where(Cycle.period == PERIOD)).one()
         return Ctx(aid={c: i for c, _, i in rows}, names={c: n for c, n, _ in rows},
                    cycle=cycle.id, scheme=cycle.scheme_version.content, sheet=sheet,
-                   appeal=s.scalar(select(Appeal.id).order_by(Appeal.id)))
+                   appeal=s.scalar(select(Appeal.id).order_by(Appeal.id)),
+                   user_id=s.scalars(select(User.id).where(User.username == "e2")).one())
 
 
 def user_actor(db: Database, username: str) -> Actor:
@@ -372,6 +393,13 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shared]:
     db = Database(f"sqlite:///{template}")
     migrate.upgrade(db)
     build_shop(db, folder)
+    # every user logs in once on the template, so each copy of it holds their sessions
+    cookies: dict[str, str] = {}
+    with TestClient(create_app(db, secret=SECRET)) as first:
+        for user in USERS:
+            first.cookies.clear()
+            login(first, user)
+            cookies[user] = first.cookies["kaohe_session"]
     db.dispose()
     sheet = write_inputs(folder / "upload.csv",
                          [input_row(f"E{i:03d}", PERIOD, sales=str(100000 + i))
@@ -384,7 +412,8 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shared]:
         for user in [None, *USERS]:
             client = stack.enter_context(TestClient(app, raise_server_exceptions=False))
             if user is not None:
-                login(client, user)
+                # as the login's answer would have set it (one cookie, replaced when it changes)
+                client.cookies.set("kaohe_session", cookies[user], domain="testserver.local")
             clients[user] = client
         yield Shared(db, context(db, sheet), clients,
                      {u: csrf_of(c, u) for u, c in clients.items()}, template, folder)

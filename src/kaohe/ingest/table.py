@@ -84,6 +84,7 @@ def read_raw(path: str | Path) -> tuple[pl.DataFrame, str]:
     if p.suffix.lower() in (".xlsx", ".xlsm"):
         return _read_xlsx(raw, source), source
     text = decode(raw, source)
+    _csv_within_limits(text, source)
     try:
         frame = pl.read_csv(
             io.StringIO(text), infer_schema=False, has_header=True, truncate_ragged_lines=False,
@@ -124,27 +125,139 @@ def _locate_csv_problem(text: str, source: str) -> None:
                          row=reader.line_num) from None
 
 
+def _limits() -> tuple[int, int, int]:
+    from kaohe.settings import settings
+
+    conf = settings()
+    return conf.max_rows, conf.max_columns, conf.max_cells
+
+
+def _too_big(what: Text, source: str, row: int | None = None) -> InputError:
+    return InputError(Text(N_("%(what)s; split the file or remove what is not needed"),
+                           what=what), file=source, row=row)
+
+
+def _csv_within_limits(text: str, source: str) -> None:
+    """Rows, columns and cells within the limits (``KAOHE_MAX_ROWS`` …), checked before the
+    table is parsed: a sheet of 100 000 columns is refused, not read."""
+    import csv
+
+    max_rows, max_columns, max_cells = _limits()
+    first = text.split("\n", 1)[0]
+    if len(first) > 64 * max_columns:  # too long to parse: count its separators
+        header = first.split(",")
+    else:
+        try:
+            header = next(csv.reader(io.StringIO(first)), [])
+        except csv.Error:
+            header = first.split(",")
+    if len(header) > max_columns:
+        raise _too_big(Text(N_("the header has %(n)s columns, more than the %(max)s allowed"),
+                            n=len(header), max=max_columns), source, row=1)
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if lines - 1 > max_rows:
+        raise _too_big(Text(N_("the file has %(n)s lines, more than the %(max)s rows allowed"),
+                            n=lines - 1, max=max_rows), source)
+    if (lines - 1) * max(len(header), 1) > max_cells:
+        raise _too_big(Text(N_("the table has more than %(max)s cells"), max=max_cells), source)
+
+
+#: an xlsx is a zip: its parts unpacked may not exceed this many times the upload limit
+XLSX_INFLATION = 5
+
+
 def _read_xlsx(raw: bytes, source: str) -> pl.DataFrame:
+    """The first sheet as text cells. The size the workbook declares for itself is ignored
+    (``reset_dimensions``): rows are read as they are, up to the limits, and a workbook whose
+    parts would unpack to far more than it weighs is refused before opening."""
     try:
         from openpyxl import load_workbook  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - openpyxl ships with kaohe[xlsx]
         raise InputError("reading .xlsx needs openpyxl (pip install openpyxl)",
                          file=source) from None
+    import zipfile
+
+    from kaohe.settings import settings
+
+    max_rows, max_columns, max_cells = _limits()
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            unpacked = sum(i.file_size for i in zf.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise InputError(Text(N_("not a readable xlsx workbook: %(detail)s"), detail=str(exc)),
+                         file=source) from None
+    if unpacked > XLSX_INFLATION * settings().max_upload_bytes:
+        raise _too_big(Text(N_("the workbook unpacks to %(mb)s MB"),
+                            mb=unpacked // 2**20), source)
     try:
         wb = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+        ws = wb.worksheets[0]
+        ws.reset_dimensions()  # never trust the declared A1:XFD1048576
+        rows: list[tuple[object, ...]] = []
+        cells = 0
+        for n, r in enumerate(ws.iter_rows(values_only=True), start=1):
+            if len(r) > max_columns:
+                last = max((i for i, v in enumerate(r) if v is not None), default=-1) + 1
+                if last > max_columns:
+                    raise _too_big(Text(N_("the row has a value in column %(n)s, beyond the "
+                                           "%(max)s columns allowed"), n=last, max=max_columns),
+                                   source, row=n)
+                r = r[:max_columns]
+            if n - 1 > max_rows:
+                raise _too_big(Text(N_("the sheet has more than %(max)s rows"), max=max_rows),
+                               source, row=n)
+            cells += len(r)
+            if cells > max_cells:
+                raise _too_big(Text(N_("the sheet has more than %(max)s cells"), max=max_cells),
+                               source, row=n)
+            rows.append(r)
+    except InputError:
+        raise
     except Exception as exc:
         raise InputError(Text(N_("not a readable xlsx workbook: %(detail)s"), detail=str(exc)),
                          file=source) from None
-    ws = wb.worksheets[0]
-    rows = list(ws.iter_rows(values_only=True))
+    while rows and all(v is None or str(v).strip() == "" for v in rows[-1]):
+        rows.pop()  # trailing empty rows (formatting, not data)
     if not rows:
         raise InputError(Text(N_("the workbook's first sheet is empty")), file=source)
     header = [str(h).strip() if h is not None else "" for h in rows[0]]
-    cols: dict[str, list[str | None]] = {h: [] for h in header}
-    for r in rows[1:]:
-        for h, v in zip(header, r, strict=False):
-            cols[h].append(None if v is None else _cell(v))
-    return pl.DataFrame(cols, schema=dict.fromkeys(header, pl.String))
+    width = len(header)
+    data = [tuple(r[:width]) + (None,) * (width - len(r)) for r in rows[1:]]
+    beyond = next(((i, r) for i, r in enumerate(rows[1:], start=2)
+                   if any(v is not None and str(v).strip() for v in r[width:])), None)
+    if beyond is not None:
+        i, r = beyond
+        col = next(j for j, v in enumerate(r) if j >= width and v is not None and str(v).strip())
+        raise InputError(Text(N_("a value right of the last header column %(header)s has no "
+                                 "header of its own; give the column a header or delete "
+                                 "the value"), header=repr(header[-1] if header else "")),
+                         file=source, row=i, column=_letter(col), value=_cell(r[col]))
+    keep: list[int] = []
+    seen: dict[str, int] = {}
+    for j, h in enumerate(header):
+        if not h:
+            if any(r[j] is not None and str(r[j]).strip() for r in data):
+                raise InputError(Text(N_("column %(column)s has values but no header"),
+                                      column=_letter(j)), file=source, row=1,
+                                 column=_letter(j))
+            continue  # an empty column between tables or beside a note
+        if h in seen:
+            raise InputError(Text(N_("the column %(name)s appears twice in the header; keep "
+                                     "one"), name=repr(h)), file=source, row=1, column=h)
+        seen[h] = j
+        keep.append(j)
+    cols = {header[j]: [None if r[j] is None else _cell(r[j]) for r in data] for j in keep}
+    return pl.DataFrame(cols, schema=dict.fromkeys(cols, pl.String))
+
+
+def _letter(index: int) -> str:
+    """A zero-based column index as the spreadsheet's letters (0 → A, 26 → AA)."""
+    out = ""
+    n = index + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
 
 
 def _cell(v: object) -> str:
@@ -167,10 +280,16 @@ def collecting() -> Iterator[list[InputError]]:
 
 
 def problem(error: InputError) -> None:
-    """Report a row-level problem: raised, or listed inside :func:`collecting`."""
+    """Report a row-level problem: raised, or listed inside :func:`collecting`. Past
+    :data:`MAX_LISTED` problems the check stops (a sheet of 150 000 wrong rows is not worth
+    reading to the end): the last one listed says so."""
     found = _collector.get()
     if found is None:
         raise error
+    if len(found) >= MAX_LISTED:
+        raise InputError(Text(N_("more than %(n)s problems; the first %(n)s are listed and the "
+                                 "rest of the file was not checked"), n=MAX_LISTED),
+                         file=error.file)
     found.append(error)
 
 

@@ -1,14 +1,14 @@
 """The reminders due on a day, from the workflow's own deadlines.
 
 - ``self_review``: agents whose appraisal is still in self-review while its cycle is open or
-  under review; due ``SETTINGS.self_review_workdays`` working days after the cycle opened.
+  under review; due ``settings().self_review_workdays`` working days after the cycle opened.
 - ``supervisor_review``: each supervisor (a team without one: its managers) with team
   members still in supervisor review; due
-  ``SETTINGS.supervisor_review_workdays`` working days after the cycle opened.
+  ``settings().supervisor_review_workdays`` working days after the cycle opened.
 - ``appeal_decision`` / ``appeal_resolution``: HR (admins when there is no HR user), for
   filed appeals near or past their answer deadline (3 working days) and accepted ones near
   or past their resolution deadline (10) — :func:`kaohe.workflow.appeals.overdue`,
-  looking ``SETTINGS.remind_ahead_workdays`` working days ahead.
+  looking ``settings().remind_ahead_workdays`` working days ahead.
 - ``feedback_meeting``: supervisors of the team, for published results whose feedback
   meeting (面谈) is not recorded, near or past its deadline (the same look-ahead).
 
@@ -26,10 +26,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kaohe.settings import settings
 from kaohe.store.models import Appraisal, AppraisalState, Cycle, CycleState, Employee, User
 from kaohe.workflow import appeals
 from kaohe.workflow.calendar import add_workdays
-from kaohe.workflow.cycles import SETTINGS
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 KINDS = ("self_review", "supervisor_review", "appeal_decision", "appeal_resolution",
@@ -112,12 +112,12 @@ def due_reminders(session: Session, *, today: dt.date) -> list[Reminder]:
             user = by_employee.get(emp.id)
             if user is None:
                 continue
-            item = Item(add_workdays(opened, SETTINGS.self_review_workdays).due, emp.name,
+            item = Item(add_workdays(opened, settings().self_review_workdays).due, emp.name,
                         emp.code, aid, cycle.period)
             out.append(_reminder("self_review", f"self_review/c{cycle.id}/u{user.id}",
                                  f"self_review/c{cycle.id}", user, [item]))
         elif emp.team_id is not None:
-            item = Item(add_workdays(opened, SETTINGS.supervisor_review_workdays).due,
+            item = Item(add_workdays(opened, settings().supervisor_review_workdays).due,
                         emp.name, emp.code, aid, cycle.period)
             for sup in supervisors.get(emp.team_id, []):
                 team_waiting[(cycle.id, sup.id)].append(item)
@@ -125,7 +125,7 @@ def due_reminders(session: Session, *, today: dt.date) -> list[Reminder]:
     for (cycle_id, uid), items in team_waiting.items():
         out.append(_reminder("supervisor_review", f"supervisor_review/c{cycle_id}/u{uid}",
                              f"supervisor_review/c{cycle_id}", people[uid], items))
-    horizon = add_workdays(today, SETTINGS.remind_ahead_workdays).due
+    horizon = add_workdays(today, settings().remind_ahead_workdays).due
     late = appeals.overdue(session, today=today, until=horizon)
     for kind in ("appeal_decision", "appeal_resolution"):
         items = [_item(o) for o in late if o.kind == kind]

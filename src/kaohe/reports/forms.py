@@ -37,6 +37,7 @@ from kaohe.engine.exprs import EMPLOYEE, PERIOD, TEAM
 from kaohe.engine.plan import Plan
 from kaohe.engine.score import Scored
 from kaohe.errors import ExprError, KaoheError
+from kaohe.reports.cells import WORKBOOK_OPTIONS, write_cell
 from kaohe.scheme.expr import names as formula_names
 from kaohe.scheme.expr import parse
 from kaohe.scheme.models import Grade, Scheme, ScoredItem
@@ -562,14 +563,7 @@ def _put(ws: Worksheet, r: int, c1: int, c2: int, value: Any, fmt: Format) -> No
     numbers as numbers."""
     if c2 > c1:
         ws.merge_range(r, c1, r, c2, None, fmt)
-    if value is None or value == "":
-        ws.write_blank(r, c1, None, fmt)
-    elif isinstance(value, bool):
-        ws.write_string(r, c1, "1" if value else "0", fmt)
-    elif isinstance(value, int | float | Decimal):
-        ws.write_number(r, c1, float(value), fmt)
-    else:
-        ws.write_string(r, c1, str(value), fmt)
+    write_cell(ws, r, c1, value, fmt)
 
 
 class _Sheet:
@@ -951,7 +945,7 @@ def _atomic(path: Path, build: Callable[[Workbook], None]) -> None:
     """Build a workbook under ``<path>.part`` and rename it into place once complete."""
     tmp = path.with_name(path.name + ".part")
     try:
-        wb = xlsxwriter.Workbook(str(tmp), {"in_memory": True})
+        wb = xlsxwriter.Workbook(str(tmp), {"in_memory": True, **WORKBOOK_OPTIONS})
         try:
             build(wb)
         finally:

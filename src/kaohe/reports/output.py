@@ -25,6 +25,7 @@ import polars as pl
 from kaohe.engine.exprs import ASSESSED, EMPLOYEE, PERIOD, TEAM
 from kaohe.ingest.table import NAME
 from kaohe.numbers import DEC, dlit, round_half_up, to_json_number
+from kaohe.reports.cells import WORKBOOK_OPTIONS, csv_text_expr, write_cells
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -413,6 +414,8 @@ def _csv_frame(res: Results) -> pl.DataFrame:
             e = e.cast(pl.Int64).cast(pl.String)
         elif _money(name):
             e = _fixed2(e, name in cents)
+        else:
+            e = csv_text_expr(e)
         exprs.append(pl.when(e != "").then(e).alias(name))  # blank cells are empty, not ""
     return res.frame.select(exprs)
 
@@ -438,11 +441,12 @@ def write_xlsx(res: Results, path: Path) -> None:
         exprs.append(e.alias(name))
     frame = res.frame.select(exprs)
     tmp = path.with_name(path.name + ".part")
-    wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True})
+    wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, **WORKBOOK_OPTIONS})
     try:
         ws = wb.add_worksheet("results")
         bold = wb.add_format({"bold": True})
-        ws.write_row(0, 0, [name for name, _ in cols], bold)
+        write_cells(ws, 0, [name for name, _ in cols], bold)
+        # with WORKBOOK_OPTIONS, write() keeps every str a string (no formulas, links or numbers)
         write_row = ws.write_row
         for i, row in enumerate(frame.iter_rows(), start=1):
             write_row(i, 0, row)

@@ -166,17 +166,38 @@ def _fold(items: tuple[Node | Token, ...]) -> Node:
 
 
 _PARSER = Lark(GRAMMAR, parser="lalr", maybe_placeholders=True)
+#: a formula's length, nesting (parentheses, operators) and number digits are bounded:
+#: scheme formulas are short, and the checks that walk them are recursive
+MAX_LENGTH = 2000
+MAX_PARENTHESES = 40
+MAX_DEPTH = 100
+MAX_DIGITS = 30
 
 
 @lru_cache(maxsize=4096)
 def parse(text: str) -> Node:
-    """Parse one formula; raise :class:`ExprError` saying where it fails."""
+    """Parse one formula; raise :class:`ExprError` saying where it fails. Formulas longer
+    than :data:`MAX_LENGTH`, nested deeper than :data:`MAX_PARENTHESES` parentheses or
+    :data:`MAX_DEPTH` operations, with numbers of more than
+    :data:`MAX_DIGITS` digits, or dividing by a literal zero are refused."""
     source = str(text).strip()
     if not source:
         raise ExprError("empty formula")
+    if len(source) > MAX_LENGTH:
+        raise ExprError(f"a formula of {len(source)} characters; at most {MAX_LENGTH} are "
+                        "allowed")
+    depth = deepest = 0
+    for ch in source:
+        depth += (ch == "(") - (ch == ")")
+        deepest = max(deepest, depth)
+    if deepest > MAX_PARENTHESES:
+        raise ExprError(f"parentheses nested {deepest} deep in {source[:40]!r}…; at most "
+                        f"{MAX_PARENTHESES} are allowed")
     try:
         tree = _PARSER.parse(source)
-        return _ToAst().transform(tree)
+        node = _ToAst().transform(tree)
+    except RecursionError:
+        raise ExprError(f"formula {source[:40]!r}… is nested too deeply") from None
     except UnexpectedInput as exc:
         col = getattr(exc, "column", "?")
         context = exc.get_context(source, span=20).rstrip()
@@ -184,7 +205,43 @@ def parse(text: str) -> Node:
             f"cannot parse formula {source!r} at column {col}:\n{context}"
         ) from None
     except LarkError as exc:
+        if isinstance(exc.__context__, RecursionError):
+            raise ExprError(f"formula {source[:40]!r}… is nested too deeply") from None
         raise ExprError(f"cannot parse formula {source!r}: {exc}") from None
+    _check(node, source)
+    return node
+
+
+def _check(root: Node, source: str) -> None:
+    """Depth, number sizes and division by a literal zero, walked without recursion."""
+    stack: list[tuple[Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ExprError(f"formula {source[:40]!r}… is nested more than {MAX_DEPTH} "
+                            "levels deep")
+        match node:
+            case Num(value=v):
+                if len(v.as_tuple().digits) > MAX_DIGITS:
+                    raise ExprError(f"a number of {len(v.as_tuple().digits)} digits in "
+                                    f"{source[:40]!r}; at most {MAX_DIGITS} are allowed")
+            case BinOp(op="/", right=Num(value=v)) if v == 0:
+                raise ExprError(f"division by zero in {source!r}: the divisor is the "
+                                "number 0")
+        stack.extend((child, depth + 1) for child in _children(node))
+
+
+def _children(node: Node) -> tuple[Node, ...]:
+    match node:
+        case Neg(operand=o) | Not(operand=o):
+            return (o,)
+        case BinOp(left=a, right=b) | Compare(left=a, right=b):
+            return (a, b)
+        case BoolOp(operands=ops):
+            return ops
+        case Call(args=args):
+            return args
+    return ()
 
 
 def names(node: Node) -> set[str]:

@@ -8,6 +8,7 @@ becomes a :class:`SchemeError` whose message starts ``FILE:LINE: field: ...``.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,43 @@ from kaohe.scheme.models import Scheme, ScoredItem
 Path_ = tuple[str | int, ...]
 
 
+#: a scheme nests a few levels (indicators → bands → a band); far more is an attack
+MAX_DEPTH = 40
+#: digits of a number in a scheme; money to the fen needs far fewer
+MAX_DIGITS = 30
+#: the exponent of a number (``1e30``); larger ones only overflow later
+MAX_EXPONENT = 30
+
+
+class _Refused(yaml.YAMLError):
+    """A scheme uses something schemes may not (aliases, deep nesting)."""
+
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = mark
+
+
 class _Loader(yaml.SafeLoader):
-    """Safe loader that keeps numbers as written (``0.1`` stays exact)."""
+    """Safe loader that keeps numbers as written (``0.1`` stays exact), refuses aliases
+    (``*name``: a few lines of them expand to gigabytes) and nesting deeper than
+    :data:`MAX_DEPTH` (which would exhaust the composer's recursion)."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise _Refused(f"aliases (*{event.anchor}) are not allowed in a scheme; write the "
+                           "value out", event.start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(f"nested more than {MAX_DEPTH} levels deep",
+                               self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _compose(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
@@ -59,18 +95,54 @@ def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -
     assert isinstance(node, yaml.ScalarNode)
     tag = node.tag
     value = node.value
-    if tag.endswith(":int"):
-        return int(value.replace("_", ""))
-    if tag.endswith(":float"):
-        try:
-            return Decimal(value.replace("_", ""))
-        except ArithmeticError:
-            return value
+    if tag.endswith((":int", ":float")):
+        return _number(value, tag, path, node, source)
     if tag.endswith(":bool"):
         return value.lower() in ("true", "yes", "on")
     if tag.endswith(":null"):
         return None
+    _not_a_huge_number(value, path, node, source)
     return value
+
+
+def _not_a_huge_number(value: str, path: Path_, node: yaml.Node, source: str) -> None:
+    """Text that a number field would read (``1.0e999999999``, which YAML leaves a string)
+    obeys the limits of numbers too."""
+    text = value.strip().replace("_", "")
+    if not _NUMBERLIKE.fullmatch(text):
+        return
+    number = Decimal(text)
+    if abs(number.adjusted()) > MAX_EXPONENT or len(number.as_tuple().digits) > MAX_DIGITS:
+        shown = text if len(text) <= 40 else f"{text[:20]}… ({len(text)} characters)"
+        raise SchemeError(f"{source}:{node.start_mark.line + 1}: {_dotted(path)}: {shown!r} "
+                          "is too large, too small or too long for a number in a scheme")
+
+
+_NUMBERLIKE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _number(value: str, tag: str, path: Path_, node: yaml.Node, source: str) -> Any:
+    """A YAML number as an exact int or Decimal; one too long or too large for any scheme
+    (a 4300-digit integer, ``1.0e999999999``) or in a form we do not read (``0x1F``,
+    ``1:30``) is refused with its line."""
+    where = f"{source}:{node.start_mark.line + 1}: {_dotted(path)}"
+    text = value.replace("_", "")
+    digits = sum(c.isdigit() for c in text)
+    if digits > MAX_DIGITS:
+        raise SchemeError(f"{where}: a number of {digits} digits; at most {MAX_DIGITS} are "
+                          "allowed")
+    try:
+        number = Decimal(text)
+    except ArithmeticError:
+        if tag.endswith(":float"):
+            return value  # .inf, .nan: the model says what is expected there
+        raise SchemeError(f"{where}: {value!r} is not a number kaohe reads; write it in "
+                          "decimal digits, e.g. 30 or 0.5") from None
+    if not number.is_finite() or abs(number.adjusted()) > MAX_EXPONENT:
+        raise SchemeError(f"{where}: {value!r} is too large or too small for a scheme")
+    if tag.endswith(":int"):
+        return int(number)
+    return number
 
 
 def _dotted(path: Path_) -> str:

@@ -7,7 +7,6 @@ SQLite in the user's data directory is the default, so a laptop needs nothing in
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,9 +19,9 @@ ENV_URL = "KAOHE_DATABASE_URL"
 
 
 def default_sqlite_path() -> Path:
-    from platformdirs import user_data_dir
+    from kaohe.settings import settings
 
-    return Path(user_data_dir("kaohe", appauthor=False)) / "kaohe.db"
+    return settings().data_path() / "kaohe.db"
 
 
 def database_url(db: str | Path | None = None) -> str:
@@ -32,12 +31,11 @@ def database_url(db: str | Path | None = None) -> str:
         if "://" in text:
             return text
         return f"sqlite:///{Path(text).expanduser().resolve()}"
-    env = os.environ.get(ENV_URL)
-    if env:
-        return env
-    path = default_sqlite_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
+    from kaohe.settings import settings
+
+    if settings().database_url:
+        return str(settings().database_url)
+    return f"sqlite:///{default_sqlite_path()}"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

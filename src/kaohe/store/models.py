@@ -151,6 +151,34 @@ class User(Base):
         return self.mobile or (self.employee.mobile if self.employee is not None else None)
 
 
+class UserSession(Base):
+    """A login, held on the server: the cookie carries a random token, this table its
+    SHA-256 (so a copy of the database cannot be used to log in). A request is served only
+    while its row exists, has not expired and its user is active; logging out, changing the
+    password, disabling the user or an admin deletes the rows."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: sha256 of the session's CSRF token: a form of an ended session is refused too
+    csrf_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
+class LoginThrottle(Base):
+    """Failed logins counted per key (a user, a client address, or both) within a window
+    that starts at the first failure. Rows are locked while counted, so every worker
+    process shares one count and parallel attempts cannot slip past the limit."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(DateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class SchemeVersion(Base):
     """A saved scheme text; immutable, identified by the hash of its content."""
 

@@ -9,27 +9,29 @@ JSON under ``/api``.
 
 from __future__ import annotations
 
-import os
-import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.middleware.body_limit import RequestBodyLimitResponder
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kaohe.errors import InputError, KaoheError
+from kaohe.errors import InputError, KaoheError, shorten
 from kaohe.reports.forms import _two
+from kaohe.settings import settings
 from kaohe.store.db import Database
-from kaohe.web import api, hr, i18n, pages
-from kaohe.web.deps import Throttle, lang_of, render
+from kaohe.web import admin, api, hr, i18n, pages
+from kaohe.web.deps import lang_of, render
 from kaohe.workflow import states
 from kaohe.workflow.errors import WorkflowError
 
@@ -50,6 +52,26 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
 ]
+#: Swagger UI sets styles on its elements: the API's page allows inline styles, no more
+DOCS_HEADERS = [(b"content-security-policy",
+                 b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                 b"script-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+                 b"base-uri 'none'"), *SECURITY_HEADERS[1:]]
+#: the API's documentation: Swagger UI from the package, started by a script file (no
+#: inline script, so the policy above holds)
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>kaohe API</title><link rel="icon" href="data:,">
+<link rel="stylesheet" href="/static/swagger/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/static/swagger/swagger-ui-bundle.js"></script>
+<script src="/static/swagger/init.js"></script></body></html>
+"""
+#: a visitor who has not logged in sends a login form, nothing bigger
+ANONYMOUS_BODY_BYTES = 16 * 1024
+#: the multipart framing around an uploaded file (boundaries, the CSRF field, headers)
+MULTIPART_OVERHEAD = 64 * 1024
 #: pages and API answers hold personal results: never kept by a browser or a proxy
 NO_STORE = [(b"cache-control", b"no-store")]
 
@@ -62,19 +84,46 @@ class SecurityHeaders:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/api/docs"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
         static = scope["path"].startswith("/static/")
+        docs = scope["path"] == "/api/docs"
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra = SECURITY_HEADERS if static else SECURITY_HEADERS + NO_STORE
+                extra = (DOCS_HEADERS if docs else SECURITY_HEADERS) + ([] if static
+                                                                        else NO_STORE)
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class BodyLimit:
+    """Every request body is bounded before anything parses it, and before the login is
+    looked at: a visitor without a session may send a login form and little more; a
+    logged-in user an upload (multipart) up to ``KAOHE_MAX_UPLOAD_BYTES``, anything else up
+    to ``KAOHE_MAX_BODY_BYTES``. A declared Content-Length over the limit is refused before
+    reading a byte; a body that grows past it stops there (413, nothing spooled beyond it).
+    Runs inside the session middleware, which tells it whether there is a session."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        conf = settings()
+        if "sid" not in scope.get("session", {}):
+            limit = ANONYMOUS_BODY_BYTES
+        elif Headers(scope=scope).get("content-type", "").startswith("multipart/form-data"):
+            limit = conf.max_upload_bytes + MULTIPART_OVERHEAD
+        else:
+            limit = conf.max_body_bytes
+        await RequestBodyLimitResponder(self.app, limit)(scope, receive, send)
 
 
 class Language:
@@ -99,7 +148,7 @@ def where(exc: InputError) -> str:
         i18n.gettext("row %(row)s") % {"row": exc.row} if exc.row is not None else None,
         i18n.gettext("column %(column)s") % {"column": repr(exc.column)}
         if exc.column is not None else None,
-        i18n.gettext("value %(value)s") % {"value": repr(exc.value)}
+        i18n.gettext("value %(value)s") % {"value": shorten(exc.value)}
         if exc.value is not None else None) if p]
     return ": ".join([", ".join(parts), i18n.translate(exc.detail)]) if parts \
         else i18n.translate(exc.detail)
@@ -114,12 +163,27 @@ def _num(v: Any) -> str:
     return "-" if v is None else _two(v)
 
 
+class KaoheApp(FastAPI):
+    """The app with the security headers and the language around everything, the server's
+    own error answers (500) included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return Language(SecurityHeaders(super().build_middleware_stack()))
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """At start-up, staged uploads that were never confirmed (an earlier run's too) are
+    deleted."""
+    hr.sweep_staged(app)
+    yield
+
+
 def create_app(database: Database | None = None, *, secret: str | None = None,
                https: bool = False) -> FastAPI:
-    app = FastAPI(title="kaohe 考核", docs_url=None, redoc_url=None,
-                  openapi_url="/api/openapi.json")
+    app = KaoheApp(title="kaohe 考核", docs_url=None, redoc_url=None,
+                   openapi_url="/api/openapi.json", lifespan=_lifespan)
     app.state.db = database or Database.open()
-    app.state.throttle = Throttle()
     templates = Jinja2Templates(directory=str(resources.files(__package__) / "templates"))
     env = templates.env
     env.add_extension("jinja2.ext.i18n")
@@ -130,11 +194,11 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
     env.filters["state"] = lambda s: i18n.gettext(states.STATE_LABELS.get(str(s), str(s)))
     app.state.templates = templates
 
-    key = secret or os.environ.get("KAOHE_SECRET_KEY") or secrets.token_urlsafe(32)
+    conf = settings()
+    key = secret or conf.session_key()
+    app.add_middleware(BodyLimit)  # inside the session middleware: it reads the session
     app.add_middleware(SessionMiddleware, secret_key=key, session_cookie="kaohe_session",
-                       same_site="lax", https_only=https, max_age=12 * 3600)
-    app.add_middleware(SecurityHeaders)
-    app.add_middleware(Language)
+                       same_site="lax", https_only=https, max_age=conf.session_hours * 3600)
     app.mount("/static", StaticFiles(directory=str(resources.files(__package__) / "static")),
               name="static")
 
@@ -158,7 +222,10 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
     async def http_error(request: Request, exc: HTTPException) -> Response:
         if exc.status_code == 401 and not request.url.path.startswith("/api/"):
             return RedirectResponse("/login", status_code=303)
-        return error_page(request, exc.status_code, str(exc.detail))
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 413 and detail == "Content Too Large":  # the body limit's
+            detail = i18n.N_("The request is too large; it was not read.")
+        return error_page(request, exc.status_code, detail)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
@@ -171,13 +238,11 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
     @app.get("/api/docs", include_in_schema=False)
     def api_docs() -> Response:
         """Swagger UI, served from the package (swagger-ui-dist, Apache-2.0): no CDN."""
-        return get_swagger_ui_html(openapi_url="/api/openapi.json", title="kaohe API",
-                                   swagger_js_url="/static/swagger/swagger-ui-bundle.js",
-                                   swagger_css_url="/static/swagger/swagger-ui.css",
-                                   swagger_favicon_url="data:,")
+        return HTMLResponse(DOCS_PAGE)
 
     app.include_router(pages.router)
     app.include_router(hr.router)
+    app.include_router(admin.router)
     app.include_router(api.router)
     return app
 

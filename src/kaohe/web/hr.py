@@ -24,6 +24,7 @@ from kaohe.reminders import config as remind_config
 from kaohe.reminders import send
 from kaohe.reminders.due import beijing_today, due_reminders
 from kaohe.reports.forms import safe_name, write_forms
+from kaohe.settings import settings
 from kaohe.store.models import (
     Appeal,
     AppealState,
@@ -33,6 +34,7 @@ from kaohe.store.models import (
     Result,
     SchemeVersion,
 )
+from kaohe.text import Text
 from kaohe.web import i18n
 from kaohe.web.deps import (
     XLSX,
@@ -42,6 +44,7 @@ from kaohe.web.deps import (
     actor,
     check_csrf,
     current_user,
+    download,
     lang_of,
     render,
     require_hr,
@@ -52,7 +55,6 @@ from kaohe.workflow.seal import require_intact
 
 router = APIRouter(prefix="/hr")
 Csrf = Annotated[str | None, Form()]
-MAX_UPLOAD = 20 * 1024 * 1024
 UPLOAD_TYPES = (".csv", ".xlsx", ".txt")
 
 
@@ -197,13 +199,19 @@ def hr_cycle_step(cycle_id: RecordId, step: str, request: Request, session: Sess
 STAGED_FOR_S = 3600
 
 
-def _upload_dir(request: Request) -> Path:
-    folder: Path | None = getattr(request.app.state, "uploads", None)
+def upload_folder(app: Any) -> Path:
+    """Where previewed uploads wait for their confirmation: ``uploads`` in the data
+    directory, shared by the workers (a session outlives a restart, so may its upload)."""
+    folder: Path | None = getattr(app.state, "uploads", None)
     if folder is None:
-        folder = Path(tempfile.mkdtemp(prefix="kaohe-uploads-"))
-        request.app.state.uploads = folder
-    folder.mkdir(parents=True, exist_ok=True)  # also when removed by a temp-file cleaner
+        folder = settings().data_path() / "uploads"
+        app.state.uploads = folder
+    folder.mkdir(parents=True, exist_ok=True)  # also when removed by a cleaner
     return folder
+
+
+def _upload_dir(request: Request) -> Path:
+    return upload_folder(request.app)
 
 
 def _sweep(folder: Path, now: float) -> None:
@@ -213,6 +221,19 @@ def _sweep(folder: Path, now: float) -> None:
             if now - staged.stat().st_mtime > STAGED_FOR_S:
                 shutil.rmtree(staged, ignore_errors=True)
         except FileNotFoundError:  # confirmed (and removed) meanwhile
+            continue
+
+
+def sweep_staged(app: Any) -> None:
+    """At start-up: the expired uploads of earlier runs go, and so do the folders earlier
+    versions staged uploads in (``kaohe-uploads-*`` in the temporary directory)."""
+    now = time.time()
+    _sweep(upload_folder(app), now)
+    for old in Path(tempfile.gettempdir()).glob("kaohe-uploads-*"):
+        try:
+            if old.is_dir() and now - old.stat().st_mtime > STAGED_FOR_S:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
             continue
 
 
@@ -233,19 +254,21 @@ def _staged(request: Request, token: str) -> Path:
 
 
 @router.post("/cycles/{cycle_id}/inputs", response_class=HTMLResponse)
-async def hr_upload(cycle_id: RecordId, request: Request, session: SessionDep,
-                    user: UserDep, file: Annotated[UploadFile, File()],
-                    csrf: Csrf = None) -> HTMLResponse:
+def hr_upload(cycle_id: RecordId, request: Request, session: SessionDep, user: UserDep,
+              file: Annotated[UploadFile, File()], csrf: Csrf = None) -> HTMLResponse:
     """Check an uploaded sheet and show every problem, or what would be stored; nothing is
-    saved until the preview is confirmed."""
+    saved until the preview is confirmed. A plain ``def``: FastAPI runs it in its thread
+    pool, so parsing a sheet never holds up the event loop (other users' pages)."""
     check_csrf(request, csrf)
     require_hr(user)
     name = _safe_name(file.filename or "")
     if not name.lower().endswith(UPLOAD_TYPES):
         raise HTTPException(422, i18n.N_("Upload a .csv or .xlsx file."))
-    data = await file.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise HTTPException(413, i18n.N_("The file is larger than 20 MB."))
+    limit = settings().max_upload_bytes
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(413, Text(i18n.N_("The file is larger than %(mb)s MB."),
+                                      mb=f"{limit / 2**20:g}"))
     token = secrets.token_urlsafe(16)
     _sweep(_upload_dir(request), time.time())
     folder = _upload_dir(request) / token
@@ -267,8 +290,11 @@ async def hr_upload(cycle_id: RecordId, request: Request, session: SessionDep,
 def _error_row(e: KaoheError, path: Path) -> dict[str, Any]:
     """A problem as a row of the preview: where, and what (the file is the page's title)."""
     text = i18n.translate(getattr(e, "detail", None) or e)
+    value = getattr(e, "value", None)
+    if value is not None and len(str(value)) > 60:
+        value = f"{str(value)[:40]}… ({len(str(value))})"
     return {"row": getattr(e, "row", None), "column": getattr(e, "column", None),
-            "value": getattr(e, "value", None),
+            "value": value,
             "message": text.replace(str(path.parent) + "/", "")}
 
 
@@ -290,13 +316,14 @@ def hr_import(cycle_id: RecordId, request: Request, session: SessionDep, user: U
 # -- a platform's export (生意参谋, 千牛, 飞鸽, 快手): mapped, previewed, then confirmed ----------
 @router.get("/cycles/{cycle_id}/export", response_class=HTMLResponse)
 @router.post("/cycles/{cycle_id}/export", response_class=HTMLResponse)
-async def hr_platform_export(cycle_id: RecordId, request: Request, session: SessionDep,
+def hr_platform_export(cycle_id: RecordId, request: Request, session: SessionDep,
                              user: UserDep, platform: Annotated[str | None, Form()] = None,
                              file: Annotated[UploadFile | None, File()] = None,
                              csrf: Csrf = None) -> HTMLResponse:
     """Choose the platform and upload its export; the page then shows which export column
     became which input, the columns left out (with the closest known header) and the usual
-    preview, whose confirmation is the inputs' own (``/inputs/confirm``)."""
+    preview, whose confirmation is the inputs' own (``/inputs/confirm``). A plain ``def``, so
+    reading the export runs in the thread pool, never on the event loop."""
     from kaohe.metrics.importers import PLATFORMS, import_export, load_mapping, write_inputs
 
     require_hr(user)
@@ -311,9 +338,11 @@ async def hr_platform_export(cycle_id: RecordId, request: Request, session: Sess
     name = _safe_name(file.filename or "")
     if not name.lower().endswith(UPLOAD_TYPES):
         raise HTTPException(422, i18n.N_("Upload a .csv or .xlsx file."))
-    data = await file.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise HTTPException(413, i18n.N_("The file is larger than 20 MB."))
+    limit = settings().max_upload_bytes
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(413, Text(i18n.N_("The file is larger than %(mb)s MB."),
+                                      mb=f"{limit / 2**20:g}"))
     token = secrets.token_urlsafe(16)
     _sweep(_upload_dir(request), time.time())
     folder = _upload_dir(request) / token
@@ -348,8 +377,7 @@ def hr_payroll(cycle_id: RecordId, session: SessionDep, user: UserDep) -> Respon
         path = Path(tmp) / "payroll.xlsx"
         write_payroll(session, cycle_id=cycle_id, path=path)
         data = path.read_bytes()
-    return Response(data, media_type=XLSX, headers={
-        "Content-Disposition": f'attachment; filename="payroll-{cycle_id}.xlsx"'})
+    return download(data, XLSX, f"payroll-{cycle_id}.xlsx")
 
 
 @router.get("/cycles/{cycle_id}/forms.zip")
@@ -366,9 +394,8 @@ def hr_forms(cycle_id: RecordId, request: Request, session: SessionDep, user: Us
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for f in files:
                 zf.write(f, f.name)
-    suffix = f"-{re.sub(r'[^A-Za-z0-9_-]', '_', team)}" if team else ""
-    return Response(buf.getvalue(), media_type="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="forms-{cycle_id}{suffix}.zip"'})
+    suffix = f"-{safe_name(team, 60)}" if team else ""
+    return download(buf.getvalue(), "application/zip", f"forms-{cycle_id}{suffix}.zip")
 
 
 # -- the scheme editor ----------------------------------------------------------------------

@@ -35,14 +35,16 @@ from kaohe.web.deps import (
     UserDep,
     actor,
     check_csrf,
+    client_address,
+    database,
+    download,
     is_staff,
     lang_of,
     render,
 )
 from kaohe.web.services import appraisal_doc, board_rows, history, rows_for
-from kaohe.workflow import appeals, cycles, org
+from kaohe.workflow import accounts, appeals, cycles, org
 from kaohe.workflow.cycles import scheme_of
-from kaohe.workflow.passwords import verify_password
 from kaohe.workflow.seal import require_intact
 
 router = APIRouter()
@@ -56,27 +58,36 @@ def login_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(request: Request, session: SessionDep, username: Annotated[str, Form()],
-          password: Annotated[str, Form()], csrf: Csrf = None) -> Response:
+def login(request: Request, username: Annotated[str, Form(max_length=100)],
+          password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)],
+          csrf: Csrf = None) -> Response:
+    """Check the password (throttled per user and address, in the database) and start a
+    server-side session; the cookie gets a new token, so a planted one is worthless."""
     check_csrf(request, csrf)
-    throttle = request.app.state.throttle
-    if throttle.blocked(username):
-        return render(request, "login.html", status=429,
-                      error=i18n.N_("Too many attempts; try again later"))
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.is_active or not verify_password(user.password_hash, password):
-        throttle.fail(username)
+    try:
+        started = accounts.login(database(request), username=username, password=password,
+                                 address=client_address(request),
+                                 user_agent=request.headers.get("user-agent", ""))
+    except accounts.Throttled as exc:
+        return render(request, "login.html", status=429, error=exc.args[0])
+    if started is None:
         return render(request, "login.html", status=400,
                       error=i18n.N_("Wrong username or password"))
-    throttle.clear(username)
-    request.session.clear()  # a new session: a fixed session id cannot be planted
-    request.session["uid"] = user.id
+    request.session.clear()
+    request.session["sid"] = started.token
+    request.session["csrf"] = started.csrf
     return RedirectResponse("/", status_code=303)
 
 
 @router.post("/logout")
 def logout(request: Request, csrf: Csrf = None) -> Response:
+    """End the session on the server (its cookie and CSRF token stop working) and drop
+    the cookie."""
     check_csrf(request, csrf)
+    token = request.session.get("sid")
+    if isinstance(token, str):
+        with database(request).transaction() as session:
+            accounts.end_session(session, token)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -292,11 +303,6 @@ def _scored_record(session: SessionDep, app_: Appraisal) -> tuple[Any, dict[str,
     return scored, record
 
 
-def _download(data: bytes, media: str, name: str) -> Response:
-    return Response(data, media_type=media, headers={
-        "Content-Disposition": f'attachment; filename="{name}"'})
-
-
 @router.get("/appraisals/{appraisal_id}/form.xlsx")
 def appraisal_form(appraisal_id: RecordId, request: Request, session: SessionDep,
                    user: UserDep) -> Response:
@@ -306,7 +312,7 @@ def appraisal_form(appraisal_id: RecordId, request: Request, session: SessionDep
         path = Path(tmp) / "form.xlsx"
         write_agent_form(scored, record, path, lang=lang_of(request))
         data = path.read_bytes()
-    return _download(data, XLSX, f"{app_.cycle.period}_{app_.employee.code}.xlsx")
+    return download(data, XLSX, f"{app_.cycle.period}_{app_.employee.code}.xlsx")
 
 
 @router.get("/appraisals/{appraisal_id}/scorecard.pdf")
@@ -317,5 +323,5 @@ def appraisal_pdf(appraisal_id: RecordId, request: Request, session: SessionDep,
     app_ = get_visible(session, user, appraisal_id)
     scored, record = _scored_record(session, app_)
     data = agent_pdf(scored, record, lang=lang_of(request))
-    return _download(data, "application/pdf", f"{app_.cycle.period}_{app_.employee.code}.pdf")
+    return download(data, "application/pdf", f"{app_.cycle.period}_{app_.employee.code}.pdf")
 

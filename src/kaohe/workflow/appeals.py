@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from kaohe.settings import settings
 from kaohe.store.models import (
     Appeal,
     AppealState,
@@ -44,10 +45,10 @@ def file_appeal(session: Session, *, appraisal_id: int, reason: str, actor: Acto
     if app.appeal_due is not None and day > app.appeal_due:
         raise WorkflowError(Text(N_("the appeal window closed on %(due)s (%(days)s working days "
                                     "after publication)"), due=app.appeal_due.isoformat(),
-                                 days=cycles.SETTINGS.appeal_window_workdays))
+                                 days=settings().appeal_window_workdays))
     cycles.transition(session, appraisal_id=app.id, trigger="appeal", actor=actor)
-    accept = add_workdays(day, cycles.SETTINGS.appeal_accept_workdays)
-    resolve = add_workdays(day, cycles.SETTINGS.appeal_resolve_workdays)
+    accept = add_workdays(day, settings().appeal_accept_workdays)
+    resolve = add_workdays(day, settings().appeal_resolve_workdays)
     appeal = Appeal(appraisal_id=app.id, state=AppealState.filed, reason=reason, filed_on=day,
                     accept_due=accept.due, resolve_due=resolve.due)
     session.add(appeal)

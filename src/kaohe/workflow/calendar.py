@@ -22,7 +22,18 @@ class Deadline:
 
 
 def is_workday(day: dt.date) -> tuple[bool, bool]:
-    """(is a working day, the holiday calendar covers that year)."""
+    """(is a working day, the holiday calendar covers that year). The company's own rest
+    and working days (``KAOHE_EXTRA_HOLIDAYS``, ``KAOHE_EXTRA_WORKDAYS``) come first;
+    ``KAOHE_WORKDAY_CALENDAR=weekdays`` counts Monday to Friday only."""
+    from kaohe.settings import settings
+
+    conf = settings()
+    if day in conf.extra_holidays:
+        return False, True
+    if day in conf.extra_workdays:
+        return True, True
+    if conf.workday_calendar == "weekdays":
+        return day.weekday() < 5, True
     try:
         return bool(chinese_calendar.is_workday(day)), True
     except NotImplementedError:

@@ -27,6 +27,7 @@ from kaohe.ingest.table import ROW, collecting, map_headers, prepare, problem, r
 from kaohe.presets import PRESET_IDS, preset_text
 from kaohe.scheme.loader import load_scheme_text
 from kaohe.scheme.models import Scheme
+from kaohe.settings import settings
 from kaohe.store.models import (
     Appraisal,
     AppraisalState,
@@ -47,39 +48,6 @@ from kaohe.workflow.calendar import add_workdays
 from kaohe.workflow.errors import Conflict, Invalid, NotAllowed, NotFound, WorkflowError
 
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Process deadlines; each can be set in the environment, e.g.
-    ``KAOHE_APPEAL_WINDOW_WORKDAYS=7``."""
-
-    appeal_window_workdays: int = 5
-    appeal_accept_workdays: int = 3
-    appeal_resolve_workdays: int = 10
-    feedback_days: int = 7
-    #: self-review and supervisor review, in working days after the cycle opened
-    self_review_workdays: int = 3
-    supervisor_review_workdays: int = 5
-    #: reminders of a deadline start this many working days before it
-    remind_ahead_workdays: int = 1
-
-    @classmethod
-    def from_env(cls) -> Settings:
-        import os
-
-        values: dict[str, int] = {}
-        for name in cls.__dataclass_fields__:
-            raw = os.environ.get(f"KAOHE_{name.upper()}")
-            if raw is None:
-                continue
-            if not raw.isdigit():
-                raise Invalid(f"KAOHE_{name.upper()}={raw!r}: expected a whole number of days")
-            values[name] = int(raw)
-        return cls(**values)
-
-
-SETTINGS = Settings.from_env()
 
 
 # -- schemes ---------------------------------------------------------------------------
@@ -536,8 +504,8 @@ def cycle_transition(session: Session, *, cycle_id: int, trigger: str, actor: Ac
                                      n=unscored))
     if trigger == "publish":
         day = today or dt.date.today()
-        appeal_due = add_workdays(day, SETTINGS.appeal_window_workdays)
-        feedback_due = day + dt.timedelta(days=SETTINGS.feedback_days)
+        appeal_due = add_workdays(day, settings().appeal_window_workdays)
+        feedback_due = day + dt.timedelta(days=settings().feedback_days)
         res = session.execute(
             update(Appraisal).where(Appraisal.cycle_id == cycle.id,
                                     Appraisal.state == AppraisalState.hr_approval)

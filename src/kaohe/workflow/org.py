@@ -195,6 +195,9 @@ def create_user(session: Session, *, username: str, roles: list[str], actor: Act
         emp = session.scalar(select(Employee).where(Employee.code == employee_code))
         if emp is None:
             raise NotFound(f"no employee {employee_code!r}")
+        other = session.scalar(select(User.username).where(User.employee_id == emp.id))
+        if other is not None:
+            raise Invalid(f"employee {employee_code!r} has the user {other!r} already")
     team_ids: list[int] = []
     for code in teams or []:
         team = session.scalar(select(Team).where(Team.code == code))

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kaohe.reports.cells import WORKBOOK_OPTIONS, csv_text, write_cell, write_cells
 from kaohe.store.models import Appraisal, AppraisalState, Employee, Result
 from kaohe.workflow import cycles
 from kaohe.workflow.errors import WorkflowError
@@ -53,26 +54,23 @@ def write_payroll(session: Session, *, cycle_id: int, path: Path) -> int:
     if path.suffix.lower() == ".xlsx":
         import xlsxwriter
 
-        wb = xlsxwriter.Workbook(str(tmp))
+        wb = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
         ws = wb.add_worksheet("工资表")
         bold = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
         money = wb.add_format({"num_format": "#,##0.00", "border": 1})
         text = wb.add_format({"border": 1})
-        ws.write_row(0, 0, header, bold)
+        write_cells(ws, 0, header, bold)
         for i, row in enumerate(rows, start=1):
             for j, v in enumerate(row):
-                if isinstance(v, Decimal):
-                    ws.write_number(i, j, float(v), money)
-                else:
-                    ws.write(i, j, "" if v is None else v, text)
+                write_cell(ws, i, j, v, money if isinstance(v, Decimal) else text)
         ws.set_column(0, len(header) - 1, 12)
         wb.close()
     else:
         with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(header)
+            w.writerow([csv_text(h) for h in header])
             for row in rows:
-                w.writerow(["" if v is None else (f"{v:.2f}" if isinstance(v, Decimal) else v)
-                            for v in row])
+                w.writerow(["" if v is None else (f"{v:.2f}" if isinstance(v, Decimal)
+                                                  else csv_text(v)) for v in row])
     tmp.replace(path)
     return len(rows)
