@@ -21,7 +21,15 @@ def _indexes(db: Database, table: str) -> set[str]:
     return {str(i["name"]) for i in inspect(db.engine).get_indexes(table)}
 
 
+def _columns(db: Database, table: str) -> set[str]:
+    return {str(c["name"]) for c in inspect(db.engine).get_columns(table)}
+
+
 def test_downgrade_one_step_and_back(db: Database) -> None:
+    assert "decisions" in _columns(db, "appraisals")
+    migrate.downgrade(db, "-1")
+    assert migrate.current(db) == "0005"
+    assert "decisions" not in _columns(db, "appraisals")
     migrate.downgrade(db, "-1")
     assert migrate.current(db) == "0004"
     assert "ix_audit_events_target" not in _indexes(db, "audit_events")
@@ -37,3 +45,4 @@ def test_downgrade_one_step_and_back(db: Database) -> None:
     assert "ix_employees_team_id" in _indexes(db, "employees")
     assert "ix_appraisals_cycle_team" in _indexes(db, "appraisals")
     assert "ix_audit_events_target" in _indexes(db, "audit_events")
+    assert "decisions" in _columns(db, "appraisals")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from kaohe.store.db import Database
 from kaohe.store.models import User
 from kaohe.web import i18n
+from kaohe.workflow import permissions
 from kaohe.workflow.audit import Actor
 
 #: a record id in a URL: anything else is a 422, not a database error
@@ -26,7 +27,6 @@ RecordId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]  # INTEGER keys on Post
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_FAILURES = 5
 FAILURE_WINDOW_S = 600
-STAFF = ("supervisor", "manager", "hr", "admin")
 
 
 @dataclass(frozen=True)
@@ -113,17 +113,9 @@ def current_user(request: Request, session: SessionDep) -> User:
 UserDep = Annotated[User, Depends(current_user)]
 
 
-def is_staff(user: User) -> bool:
-    return any(r in user.roles for r in STAFF)
-
-
-def is_hr(user: User) -> bool:
-    return any(r in user.roles for r in ("hr", "admin"))
-
-
 def require_hr(user: User) -> None:
     """HR pages do not exist for anyone else (404, as for a hidden record)."""
-    if not is_hr(user):
+    if not permissions.is_hr(user):
         raise HTTPException(404, "not found")
 
 
