@@ -456,9 +456,49 @@ def appraisal_incident(appraisal: int, input_id: str,
     except InvalidOperation:
         _fail(f"--count {count!r} is not a number")
         raise
-    _run(db, as_, lambda s, a: add_incident(s, appraisal_id=appraisal, input_id=input_id,
-                                             date=day, count=n, note=note, actor=a))
-    out.print(f"incident recorded: {input_id} +{count}")
+    inc = _run(db, as_, lambda s, a: add_incident(
+        s, appraisal_id=appraisal, input_id=input_id, date=day, count=n, note=note,
+        actor=a).id)
+    out.print(f"incident {inc} recorded: {input_id} +{count}")
+
+
+def _count(count: str | None) -> Decimal | None:
+    if count is None:
+        return None
+    try:
+        return Decimal(count)
+    except InvalidOperation:
+        _fail(f"--count {count!r} is not a number")
+        raise
+
+
+@appraisal_app.command("incident-correct")
+def appraisal_incident_correct(appraisal: int, incident: int,
+                               reason: Annotated[str, typer.Option(help="why (audited)")],
+                               date: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+                               count: Annotated[str | None, typer.Option()] = None,
+                               note: Annotated[str | None, typer.Option()] = None,
+                               db: DbOpt = None, as_: AsOpt = "") -> None:
+    """Correct an incident's date, count or note, with a reason."""
+    from kaohe.workflow.cycles import correct_incident
+
+    day, n = _date(date) if date else None, _count(count)
+    _run(db, as_, lambda s, a: correct_incident(
+        s, appraisal_id=appraisal, incident_id=incident, date=day, count=n, note=note,
+        reason=reason, actor=a))
+    out.print(f"incident {incident} corrected")
+
+
+@appraisal_app.command("incident-remove")
+def appraisal_incident_remove(appraisal: int, incident: int,
+                              reason: Annotated[str, typer.Option(help="why (audited)")],
+                              db: DbOpt = None, as_: AsOpt = "") -> None:
+    """Remove an incident recorded in error, with a reason (the audit log keeps it)."""
+    from kaohe.workflow.cycles import remove_incident
+
+    _run(db, as_, lambda s, a: remove_incident(s, appraisal_id=appraisal, incident_id=incident,
+                                                reason=reason, actor=a))
+    out.print(f"incident {incident} removed")
 
 
 @appraisal_app.command("correct")

@@ -123,6 +123,8 @@ def test_a_rating_saved_twice_from_one_version_conflicts(db: Database, tmp_path:
         app = s.scalar(select(Appraisal.id).join(Employee).where(
             Appraisal.cycle_id == cid, Employee.code == "E001"))
         assert app is not None
+        # the supervisor rates during the supervisor review
+        cycles.transition(s, appraisal_id=app, trigger="submit_self_review", actor=ADMIN)
         sup1, _ = actor_for(s, "sup1")
         first = cycles.rate(s, appraisal_id=app, input_id="execution", value="一般", actor=sup1,
                             role="supervisor").version

@@ -37,6 +37,8 @@ def test_concurrent_saves_of_one_rating(db: Database, tmp_path: Path) -> None:
         app = s.scalar(select(Appraisal.id).join(Employee).where(
             Appraisal.cycle_id == cid, Employee.code == "E001"))
         assert app is not None
+        # the supervisor rates during the supervisor review
+        cycles.transition(s, appraisal_id=app, trigger="submit_self_review", actor=ADMIN)
         sup1, _ = actor_for(s, "sup1")
         version = cycles.rate(s, appraisal_id=app, input_id="execution", value="一般",
                               actor=sup1, role="supervisor").version

@@ -49,9 +49,12 @@ def test_downgrade_one_step_and_back(db: Database) -> None:
     _step_down(db, "0007")
     assert "verification_runs" not in inspect(db.engine).get_table_names()
     assert _audit_triggers(db) == set()
-    _step_down(db, "0005")
+    _step_down(db, "0006")
     assert "user_sessions" not in inspect(db.engine).get_table_names()
     assert "login_throttle" not in inspect(db.engine).get_table_names()
+    assert "decisions" in _columns(db, "appraisals")
+    _step_down(db, "0005")
+    assert "decisions" not in _columns(db, "appraisals")
     migrate.downgrade(db, "-1")
     assert migrate.current(db) == "0004"
     assert "ix_audit_events_target" not in _indexes(db, "audit_events")
@@ -72,3 +75,4 @@ def test_downgrade_one_step_and_back(db: Database) -> None:
     assert "verification_runs" in inspect(db.engine).get_table_names()
     assert _audit_triggers(db)
     assert "user_sessions" in inspect(db.engine).get_table_names()
+    assert "decisions" in _columns(db, "appraisals")

@@ -41,6 +41,16 @@ def shop(db: Database, tmp_path: Path) -> Database:
     return db
 
 
+def publish(db: Database) -> None:
+    """Move the shop's cycle through the reviews and publish it (the agent sees their
+    result only from here)."""
+    with db.transaction() as s:
+        for step in ("submit_self_review", "submit_supervisor_review", "approve_second_review"):
+            cycles.advance_all(s, cycle_id=1, trigger=step, actor=ADMIN)
+        cycles.cycle_transition(s, cycle_id=1, trigger="approve", actor=ADMIN)
+        cycles.cycle_transition(s, cycle_id=1, trigger="publish", actor=ADMIN)
+
+
 @pytest.fixture
 def app_client(shop: Database) -> Iterator[TestClient]:
     with TestClient(create_app(shop, secret="test-secret")) as client:
@@ -115,6 +125,8 @@ def test_scorecard_shows_points_reasons_and_english(shop: Database,
                                                      app_client: TestClient) -> None:
     login(app_client, "e1")
     aid = ids(shop)["E001"]
+    assert "90.00" not in app_client.get(f"/appraisals/{aid}").text  # not published yet
+    publish(shop)
     page = app_client.get(f"/appraisals/{aid}")
     assert "90.00" in page.text and "× 30%" in page.text and "总分" in page.text
     page = app_client.get(f"/appraisals/{aid}?lang=en")

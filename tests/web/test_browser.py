@@ -256,3 +256,87 @@ def test_api_docs_work_offline(server: str, browser: Any) -> None:
     assert "/api/appraisals/{appraisal_id}" in page.content()
     assert hosts <= {server.split("/")[2]}, hosts
     _shot(page, "api-docs")
+
+
+def _varied_and_published(shop: Database, tmp_path: Path) -> None:  # noqa: F811
+    """Grades 高级 and 不合格 in 一组 and 二组 (bad reviews), an incident, a rating, and the
+    cycle published long ago, so every feedback meeting is overdue."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from kaohe.workflow import cycles
+
+    from ..store.factories import ADMIN, input_row, write_inputs
+
+    rows = [input_row(f"E{i:03d}", "2026-10", bad_reviews="2" if i in (2, 5) else "0")
+            for i in range(1, 7)]
+    a = ids(shop)
+    with shop.transaction() as s:
+        cycles.import_inputs(s, cycle_id=1, path=write_inputs(tmp_path / "v.csv", rows),
+                             actor=ADMIN)
+        cycles.add_incident(s, appraisal_id=a["E001"], input_id="bad_reviews",
+                            date=dt.date(2026, 10, 20), count=Decimal(1), note="差评备注",
+                            actor=ADMIN)
+        cycles.score_cycle(s, cycle_id=1, actor=ADMIN)
+        for step in ("submit_self_review", "submit_supervisor_review", "approve_second_review"):
+            cycles.advance_all(s, cycle_id=1, trigger=step, actor=ADMIN)
+        cycles.cycle_transition(s, cycle_id=1, trigger="approve", actor=ADMIN)
+        cycles.cycle_transition(s, cycle_id=1, trigger="publish", actor=ADMIN,
+                                today=dt.date(2026, 11, 2))
+
+
+def test_pages_in_both_languages(server: str, browser: Any, shop: Database,  # noqa: F811
+                                 tmp_path: Path) -> None:
+    """Every page in Chinese and English (a screenshot of each in test-output/): times in
+    Beijing time in the Chinese date form, never UTC; grades in the scheme's order; the
+    overdue list in one language, grouped per team and kind with counts."""
+    import datetime as dt
+    import re
+
+    from kaohe.store.models import AuditEvent
+
+    _varied_and_published(shop, tmp_path)
+    a1 = ids(shop)["E001"]
+    with shop.read() as s:
+        opened = s.scalars(select(AuditEvent.at).where(AuditEvent.action == "cycle.opened")).one()
+    beijing = opened.replace(tzinfo=dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
+    pages = {"hr": ["/hr/cycles", "/hr/cycles/1", "/hr/appeals", "/hr/cycles/1/scheme",
+                    f"/appraisals/{a1}", "/team", "/team?team=一组"],
+             "sup1": ["/team", f"/appraisals/{a1}"], "e1": ["/me", f"/appraisals/{a1}"]}
+    seen: dict[tuple[str, str, str], str] = {}
+    charts: dict[str, list[str]] = {}
+    for user, paths in pages.items():
+        for lang in ("zh", "en"):
+            ctx = browser.new_context()
+            page = ctx.new_page()
+            _login(page, server, user)
+            for path in paths:
+                sep = "&" if "?" in path else "?"
+                page.goto(f"{server}{path}{sep}lang={lang}")
+                seen[(user, path, lang)] = page.locator("main").inner_text()
+                if path == "/team?team=一组":  # the grade chart's labels, left to right
+                    labels = page.locator("figure").last.locator("text").all_text_contents()
+                    charts[lang] = [t for t in labels if not t.isdigit()]
+                name = re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-") or "home"
+                _shot(page, f"page-{user}-{name}-{lang}")
+            ctx.close()
+    history = seen[("hr", f"/appraisals/{a1}", "zh")]
+    assert "UTC" not in history
+    assert (f"{beijing.year}年{beijing.month}月{beijing.day}日 "
+            f"{beijing:%H:%M}") in history  # the cycle's opening, in Beijing time
+    assert f"{beijing:%Y-%m-%d %H:%M}" in seen[("hr", f"/appraisals/{a1}", "en")]
+    # the grade chart in the scheme's order (高级 before 不合格), in both languages
+    assert charts == {"zh": ["高级", "不合格"], "en": ["Senior", "Failed"]}
+    overview = seen[("hr", "/team", "zh")]
+    assert re.search(r"高级 \d+ · 不合格 \d+", overview), overview
+    # the overdue list: grouped per team and kind, in one language
+    zh = seen[("hr", "/hr/cycles", "zh")]
+    assert "Feedback meeting" not in zh and "面谈" in zh
+    assert re.search(r"一组\s+绩效面谈未记录\s+3", zh), zh[-600:]
+    assert re.search(r"二组\s+绩效面谈未记录\s+3", zh), zh[-600:]
+    en = seen[("hr", "/hr/cycles", "en")]
+    assert "面谈" not in en and re.search(r"一组\s+Feedback meeting not recorded\s+3", en)
+    # the agent: no incident note, no author of the incident
+    agent = seen[("e1", f"/appraisals/{a1}", "zh")]
+    assert "差评备注" not in agent and "差评扣分" in agent
+    assert "差评备注" in seen[("sup1", f"/appraisals/{a1}", "zh")]

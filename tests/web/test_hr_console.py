@@ -159,6 +159,8 @@ def test_pdf_scorecard(shop: Database) -> None:  # noqa: F811
     a1 = ids(shop)["E001"]
     with TestClient(create_app(shop, secret="s")) as agent:
         login(agent, "e1")
+        assert agent.get(f"/appraisals/{a1}/scorecard.pdf").status_code == 404  # not yet
+        _publish(shop)
         r = agent.get(f"/appraisals/{a1}/scorecard.pdf")
         assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
         text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages)
@@ -317,16 +319,51 @@ def test_an_appraisal_shows_its_history_from_the_audit_log(shop: Database) -> No
                                        "value": "非常满意"})
     with shop.transaction() as s:
         cycles.score_cycle(s, cycle_id=1, actor=ADMIN)
-    with TestClient(create_app(shop, secret="s")) as agent:
-        login(agent, "e1")
-        html = agent.get(page).text
+    def history_rows(client: TestClient) -> list[tuple[str, str, str]]:
+        html = client.get(page).text
         section = html[html.index('id="history"'):]
-        rows = re.findall(r'data-label="操作人">([^<]*)</td><td data-label="事项">([^<]*)</td>'
+        return re.findall(r'data-label="操作人">([^<]*)</td><td data-label="事项">([^<]*)</td>'
                           r'<td data-label="详情">([^<]*)</td>', section)
+
+    with TestClient(create_app(shop, secret="s")) as sup:
+        login(sup, "sup1")
+        rows = history_rows(sup)
         assert (ADMIN.username, "考核周期已开启", "") in rows
         assert (ADMIN.username, "已导入考核数据", "i.csv (6)") in rows
         assert ("e1", "提交自评", "本月目标完成") in rows
         assert ("sup1", "已评分", "execution = 非常满意 (supervisor)") in rows
         assert [r[1] for r in rows].count("已评分") == 3  # the rating and two scorings
-        english = agent.get(f"{page}?lang=en").text
+        english = sup.get(f"{page}?lang=en").text
         assert "submit the self-review" in english and "rating saved" in english
+    with TestClient(create_app(shop, secret="s")) as agent:
+        login(agent, "e1")
+        rows = history_rows(agent)  # the supervisor's rating waits for the publication
+        assert ("e1", "提交自评", "本月目标完成") in rows
+        assert not any("非常满意" in r[2] for r in rows)
+        _publish(shop)
+        assert ("sup1", "已评分", "execution = 非常满意 (supervisor)") in history_rows(agent)
+
+
+def test_the_overdue_list_is_grouped_and_paged() -> None:
+    """120 late feedback meetings and 3 appeals: one line per team and kind with its count
+    and oldest due day; the lines of a group 50 to a page."""
+    import datetime as dt
+
+    from kaohe.web.hr import LATE_PAGE, _late
+    from kaohe.workflow.appeals import Overdue
+
+    day = dt.date(2026, 11, 10)
+    items = [Overdue("feedback_meeting", day - dt.timedelta(days=i % 7), i, f"KF{i:03d}", "",
+                     ("一组", "二组")[i % 2]) for i in range(120)]
+    items += [Overdue("appeal_decision", day, 500 + i, f"KF{i:03d}", "", "一组", i, day)
+              for i in range(3)]
+    late = _late(items, None, None, 1)
+    assert [(g["team"], g["kind"], g["n"]) for g in late["groups"]] == [
+        ("一组", "appeal_decision", 3), ("一组", "feedback_meeting", 60),
+        ("二组", "feedback_meeting", 60)]
+    assert late["groups"][1]["oldest"] == day - dt.timedelta(days=6)
+    assert late["total"] == 123 and late["pages"] == 3 and len(late["lines"]) == LATE_PAGE
+    one = _late(items, "二组", "feedback_meeting", 2)
+    assert one["shown"] == 60 and one["pages"] == 2 and len(one["lines"]) == 10
+    assert {o.team for o in one["lines"]} == {"二组"}
+    assert _late(items, "二组", "feedback_meeting", 99)["page"] == 2  # past the end: the last

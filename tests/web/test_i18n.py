@@ -16,7 +16,7 @@ from kaohe.store.db import Database
 from kaohe.web import i18n
 from kaohe.web.app import create_app
 
-from .test_access import ids, login, shop  # noqa: F401 - the fixture is shared
+from .test_access import ids, login, publish, shop  # noqa: F401 - the fixture is shared
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,6 +90,8 @@ def test_pages_in_chinese_by_default_and_english_on_request(shop: Database) -> N
         assert "登录" in client.get("/login?lang=xx").text  # unknown: the default
         login(client, "e1")
         assert "我的考核" in client.get("/me").text
+        assert ">高级<" not in client.get("/me").text  # not before the result is published
+        publish(shop)
         # grade names come from the scheme: Chinese, or their label_en (高级 → Senior)
         assert ">高级<" in client.get("/me").text
         me = client.get("/me?lang=en").text

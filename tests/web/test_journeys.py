@@ -15,7 +15,7 @@ from kaohe.store.db import Database
 from kaohe.store.models import Appeal, Appraisal, AppraisalState, Rating
 from kaohe.web.app import create_app
 
-from .test_access import ids, login, shop  # noqa: F401 - the fixture is shared
+from .test_access import ids, login, publish, shop  # noqa: F401 - the fixture is shared
 
 
 def token(client: TestClient, path: str) -> str:
@@ -110,6 +110,8 @@ def test_form_and_zip_exports(shop: Database) -> None:  # noqa: F811
     a1 = ids(shop)["E001"]
     with TestClient(create_app(shop, secret="s")) as agent:
         login(agent, "e1")
+        assert agent.get(f"/appraisals/{a1}/form.xlsx").status_code == 404  # not published
+        publish(shop)
         r = agent.get(f"/appraisals/{a1}/form.xlsx")
         assert r.status_code == 200
         ws = load_workbook(io.BytesIO(r.content)).active

@@ -11,7 +11,11 @@ the manager, HR and an admin. The rules the table spells out:
 * a POST that is allowed succeeds: a 303 on pages, 200/201 on the API. Bodies are the ones
   each role would really send (after bringing the record into the state they act in), so a
   status is about access, not about validation. A 403 remains where the record is visible
-  but the workflow refuses the role (an agent recording incidents, HR filing an appeal);
+  but the permission rules refuse the role (an agent recording incidents, HR filing an
+  appeal, anyone but the team's supervisor rating 执行力, which the scheme declares as the
+  supervisor's, an agent rating their own 执行力 or 销售额);
+* the appraised agent sees no result before publication: their form and scorecard
+  (xlsx, PDF) are a 404 while the shop's cycle is in self-review;
 * an id in a URL outside 1..2**31-1 (or not a number) is a 422, one that does not exist a
   404 — never a 500;
 * a peer's rating never shows who gave it.
@@ -26,6 +30,7 @@ the suite runs against PostgreSQL.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import sqlite3
@@ -34,6 +39,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +52,17 @@ from sqlalchemy import select
 
 from kaohe.store import migrate
 from kaohe.store.db import Database
-from kaohe.store.models import Appeal, Appraisal, AuditEvent, Cycle, Employee, Rating, User
+from kaohe.store.models import (
+    Appeal,
+    Appraisal,
+    AuditEvent,
+    Cycle,
+    Employee,
+    Incident,
+    PeerBallot,
+    Rating,
+    User,
+)
 from kaohe.web.app import create_app
 from kaohe.workflow import appeals, cycles, org
 from kaohe.workflow.audit import Actor
@@ -79,7 +95,9 @@ ACTION = {"e1": "submit_self_review", "sup1": "submit_supervisor_review",
           "boss": "approve_second_review", "hr": "submit_self_review",
           "admin": "submit_self_review"}
 ACTION_STATE = {"sup1": "supervisor_review", "boss": "second_review"}
+#: the role each user would claim when rating 执行力 (the scheme's `rater: supervisor`)
 RATER = {"e1": "self", "boss": "manager"}  # everyone else rates as supervisor
+RATE_STATE = {"sup1": "supervisor_review"}  # the supervisor rates in the supervisor review
 
 
 @dataclass
@@ -94,6 +112,7 @@ class Ctx:
     appeal: int | None = None
     upload: str | None = None
     user_id: int = 0  # the user an admin manages (e2's)
+    incident: int | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +132,8 @@ class Route:
     def target_url(self, ctx: Ctx, code: str, *, record: object = None) -> str:
         url = self.url or self.path
         ids = {"aid": ctx.aid[code], "cid": ctx.cycle, "appeal": ctx.appeal or 1,
-               "uid": ctx.user_id}
+               "uid": ctx.user_id,
+               "inc": ctx.incident or 1}
         if record is not None:
             ids = dict.fromkeys(ids, record)
         return url.format(**ids)
@@ -125,6 +145,14 @@ def _always(state: str) -> Callable[[str | None], str | None]:
 
 def _action(user: str | None) -> str | None:
     return ACTION_STATE.get(user or "")
+
+
+def _rate_state(user: str | None) -> str | None:
+    return RATE_STATE.get(user or "")
+
+
+def _incident_state(user: str | None) -> str | None:
+    return "incident" if user in ("sup1", "hr", "admin") else None
 
 
 def _hr_upload(user: str | None) -> str | None:
@@ -173,10 +201,17 @@ ROUTES: list[Route] = [
           body=_fixed(reason="执行力评级有误"), prep=_always("published"), writes=True,
           done="/appraisals/{aid}#appeals"),
     Route("POST", "/appraisals/{appraisal_id}/rate", "/appraisals/{aid}/rate", body=_rating,
-          writes=True, done="/appraisals/{aid}#rating"),
+          prep=_rate_state, writes=True, done="/appraisals/{aid}#rating"),
     Route("POST", "/appraisals/{appraisal_id}/incident", "/appraisals/{aid}/incident",
           body=_fixed(input_id="bad_reviews", date="2026-10-15", count="1", note="差评一次"),
           writes=True, done="/appraisals/{aid}#incidents"),
+    Route("POST", "/appraisals/{appraisal_id}/incidents/{incident_id}/correct",
+          "/appraisals/{aid}/incidents/{inc}/correct",
+          body=_fixed(date="2026-10-16", count="2", note="差评两次", reason="漏记一单"),
+          prep=_incident_state, writes=True, done="/appraisals/{aid}#incidents"),
+    Route("POST", "/appraisals/{appraisal_id}/incidents/{incident_id}/remove",
+          "/appraisals/{aid}/incidents/{inc}/remove", body=_fixed(reason="差评已撤销"),
+          prep=_incident_state, writes=True, done="/appraisals/{aid}#incidents"),
     Route("POST", "/appraisals/{appraisal_id}/feedback", "/appraisals/{aid}/feedback",
           body=_fixed(held_on="2026-11-20", notes="回复速度需提升"), writes=True,
           prep=_always("published"), done="/appraisals/{aid}#feedback"),
@@ -221,7 +256,7 @@ ROUTES: list[Route] = [
     Route("POST", "/api/appraisals/{appraisal_id}/appeals", "/api/appraisals/{aid}/appeals",
           api=True, body=_fixed(reason="执行力评级有误"), prep=_always("published"), writes=True),
     Route("POST", "/api/appraisals/{appraisal_id}/ratings", "/api/appraisals/{aid}/ratings",
-          api=True, body=_rating, writes=True),
+          api=True, body=_rating, prep=_rate_state, writes=True),
 ]
 ROUTE = {(r.method, r.path): r for r in ROUTES}
 
@@ -247,11 +282,13 @@ MATRIX: dict[tuple[str, str], tuple[int | str, ...]] = {
     ("GET", "/appraisals/{appraisal_id}"): (L, 200, 404, 404, 200, 200, 404, 200, 200, 200),
     ("POST", "/appraisals/{appraisal_id}/action"): (L, R, 404, 404, R, R, 404, R, R, R),
     ("POST", "/appraisals/{appraisal_id}/appeal"): (L, R, 404, 404, 403, 403, 404, 403, 403, 403),
-    ("POST", "/appraisals/{appraisal_id}/rate"): (L, R, 404, 404, R, R, 404, R, R, R),
+    ("POST", "/appraisals/{appraisal_id}/rate"): (L, 403, 404, 404, R, R, 404, 403, 403, 403),
     ("POST", "/appraisals/{appraisal_id}/incident"): (L, 403, 404, 404, R, R, 404, 403, R, R),
+    ("POST", "/appraisals/{appraisal_id}/incidents/{incident_id}/correct"): (L, 403, 404, 404, R, R, 404, 403, R, R),
+    ("POST", "/appraisals/{appraisal_id}/incidents/{incident_id}/remove"): (L, 403, 404, 404, R, R, 404, 403, R, R),
     ("POST", "/appraisals/{appraisal_id}/feedback"): (L, 403, 404, 404, R, R, 404, 403, R, R),
-    ("GET", "/appraisals/{appraisal_id}/form.xlsx"): (L, 200, 404, 404, 200, 200, 404, 200, 200, 200),
-    ("GET", "/appraisals/{appraisal_id}/scorecard.pdf"): (L, 200, 404, 404, 200, 200, 404, 200, 200, 200),
+    ("GET", "/appraisals/{appraisal_id}/form.xlsx"): (L, 404, 404, 404, 200, 200, 404, 200, 200, 200),
+    ("GET", "/appraisals/{appraisal_id}/scorecard.pdf"): (L, 404, 404, 404, 200, 200, 404, 200, 200, 200),
     # HR's console: not there for anyone else
     ("GET", "/hr/cycles"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
     ("POST", "/hr/cycles"): (L, 404, 404, 404, 404, 404, 404, 404, R, R),
@@ -276,7 +313,7 @@ MATRIX: dict[tuple[str, str], tuple[int | str, ...]] = {
     ("GET", "/api/team"): (401, 404, 404, 404, 200, 200, 200, 200, 200, 200),
     ("POST", "/api/appraisals/{appraisal_id}/transitions"): (401, 200, 404, 404, 200, 200, 404, 200, 200, 200),
     ("POST", "/api/appraisals/{appraisal_id}/appeals"): (401, 201, 404, 404, 403, 403, 404, 403, 403, 403),
-    ("POST", "/api/appraisals/{appraisal_id}/ratings"): (401, 200, 404, 404, 200, 200, 404, 200, 200, 200),
+    ("POST", "/api/appraisals/{appraisal_id}/ratings"): (401, 403, 404, 404, 200, 200, 404, 403, 403, 403),
 }
 
 CASES = [(key, role, expected) for key, row in MATRIX.items()
@@ -321,7 +358,8 @@ def context(db: Database, sheet: bytes) -> Ctx:
         return Ctx(aid={c: i for c, _, i in rows}, names={c: n for c, n, _ in rows},
                    cycle=cycle.id, scheme=cycle.scheme_version.content, sheet=sheet,
                    appeal=s.scalar(select(Appeal.id).order_by(Appeal.id)),
-                   user_id=s.scalars(select(User.id).where(User.username == "e2")).one())
+                   user_id=s.scalars(select(User.id).where(User.username == "e2")).one(),
+                   incident=s.scalar(select(Incident.id).order_by(Incident.id)))
 
 
 def user_actor(db: Database, username: str) -> Actor:
@@ -332,6 +370,12 @@ def user_actor(db: Database, username: str) -> Actor:
 
 def prepare(db: Database, state: str, ctx: Ctx, code: str) -> None:
     """Bring the database into the state a role acts in (as the admin, or as e1)."""
+    if state == "incident":
+        with db.transaction() as s:
+            cycles.add_incident(s, appraisal_id=ctx.aid[code], input_id="bad_reviews",
+                                date=dt.date(2026, 10, 15), count=Decimal(1), note="差评一次",
+                                actor=ADMIN)
+        return
     with db.transaction() as s:
         if state in ("supervisor_review", "second_review"):
             cycles.transition(s, appraisal_id=ctx.aid[code], trigger="submit_self_review",
@@ -492,7 +536,8 @@ def check(r: httpx.Response, route: Route, user: str | None, code: str, ctx: Ctx
         home = "me" if user == "e1" else "team"
         want = route.done.format(aid=ctx.aid[code], cid=ctx.cycle, home=home)
         assert re.fullmatch(want, location), f"{where}: redirected to {location!r}"
-    elif expected == 404 and "{aid}" in route.url and user is not None:
+    elif expected == 404 and "{aid}" in route.url and user is not None and (user, code) != (
+            "e1", "E001"):  # (their own, not yet published, is no secret to e1)
         # a hidden record's 404 tells nothing about it
         assert code not in r.text and ctx.names[code] not in r.text, where
 
@@ -608,18 +653,42 @@ def _text(r: httpx.Response) -> str:
     return r.text
 
 
+PEER_SCHEME = """
+id: peer-test
+name: 同事评分
+inputs:
+  teamwork: {label: 团队协作, type: score, min: 0, max: 100, raters: [supervisor, peer]}
+indicators:
+  - {id: teamwork, label: 团队协作, rated: {raters: {supervisor: 60%, peer: 40%}}}
+"""
+
+
 def test_a_peer_rating_never_names_the_peer(shared: Shared) -> None:
+    """e3 rates E001's 团队协作 (a scheme that declares peers as raters); after
+    publication nobody, E001 included, can tell from any page who it was."""
     db = copy_of(shared.template, shared.folder)
-    ctx = context(db, shared.ctx.sheet)
-    a1 = ctx.aid["E001"]
-    peer = user_actor(db, "e3")
+    src = shared.folder / "peer.yaml"
+    src.write_text(PEER_SCHEME, encoding="utf-8")
     with db.transaction() as s:
-        cycles.rate(s, appraisal_id=a1, input_id="execution", value="非常满意", actor=peer,
-                    role="peer")
+        cid = cycles.open_cycle(s, scheme_ref=str(src), period="2026-11", actor=ADMIN).id
+        aid = dict(s.execute(select(Employee.code, Appraisal.id).join(Appraisal)
+                             .where(Appraisal.cycle_id == cid)).all())
+    a1 = aid["E001"]
+    for code, rater in [("E001", "e3")] + [(c, "e1") for c in aid if c != "E001"]:
+        with db.transaction() as s:
+            cycles.rate(s, appraisal_id=aid[code], input_id="teamwork", value="85",
+                        actor=user_actor(db, rater), role="peer")
+    with db.transaction() as s:
+        cycles.score_cycle(s, cycle_id=cid, actor=ADMIN)
+        for step in ("submit_self_review", "submit_supervisor_review", "approve_second_review"):
+            cycles.advance_all(s, cycle_id=cid, trigger=step, actor=ADMIN)
+        cycles.cycle_transition(s, cycle_id=cid, trigger="approve", actor=ADMIN)
+        cycles.cycle_transition(s, cycle_id=cid, trigger="publish", actor=ADMIN)
         display = s.scalars(select(User.display_name).where(User.username == "e3")).one()
     with db.read() as s:
         given = s.scalars(select(Rating).where(Rating.appraisal_id == a1)).one()
         assert given.rater_role == "peer" and given.rater_user_id is None
+        assert s.scalar(select(PeerBallot.user_id).where(PeerBallot.appraisal_id == a1))
     e3 = re.compile(r"(?<![A-Za-z0-9_-])e3(?![A-Za-z0-9_-])")
     pages = [f"/appraisals/{a1}", f"/appraisals/{a1}?lang=en", f"/api/appraisals/{a1}",
              f"/appraisals/{a1}/form.xlsx", f"/appraisals/{a1}/scorecard.pdf"]
@@ -638,7 +707,8 @@ def test_a_peer_rating_never_names_the_peer(shared: Shared) -> None:
             texts["/api/appraisals"] = str([row for row in client.get("/api/appraisals").json()
                                             if row["id"] == a1])
             if user != "e1":
-                board = client.get("/api/team", params={"team": "一组"}).json()
+                board = client.get("/api/team", params={"team": "一组",
+                                                        "period": "2026-11"}).json()
                 texts["/api/team"] = str([row for row in board["rows"] if row["id"] == a1])
             else:
                 texts["/me"] = client.get("/me").text
@@ -649,4 +719,134 @@ def test_a_peer_rating_never_names_the_peer(shared: Shared) -> None:
                 assert display not in text, (user, path, "display name")
                 seen += 1
     assert seen == 4 * 7
+    db.dispose()
+
+
+# -- who may set what, when: the review's reproductions, through the API and the pages -----------
+def _client(stack: ExitStack, shared: Shared, db: Database, user: str) -> tuple[TestClient, str]:
+    client = stack.enter_context(TestClient(create_app(db, secret=SECRET),
+                                            raise_server_exceptions=False))
+    client.cookies.set("kaohe_session", shared.clients[user].cookies["kaohe_session"])
+    return client, csrf_of(client, user)
+
+
+@pytest.mark.parametrize(("state", "input_id", "value", "role"), [
+    (None, "sales", "99999999", "self"),  # an imported input
+    (None, "sales", "99999999", "supervisor"),
+    (None, "execution", "非常满意", "self"),  # the supervisor's input
+    (None, "execution", "非常满意", "supervisor"),  # not the agent's capacity
+    (None, "execution", "非常满意", "peer"),
+    ("supervisor_review", "execution", "非常满意", "self"),  # after the self-review
+])
+def test_an_agent_cannot_move_their_own_numbers(shared: Shared, state: str | None,
+                                                input_id: str, value: str, role: str) -> None:
+    db = copy_of(shared.template, shared.folder)
+    ctx = context(db, shared.ctx.sheet)
+    if state is not None:
+        prepare(db, state, ctx, "E001")
+    before = audit_events(db)
+    with ExitStack() as stack:
+        e1, token = _client(stack, shared, db, "e1")
+        r = e1.post(f"/api/appraisals/{ctx.aid['E001']}/ratings", headers={
+            "X-CSRF-Token": token}, json={"input_id": input_id, "value": value, "role": role})
+        assert 400 <= r.status_code < 500, (r.status_code, r.text)
+        r = e1.post(f"/appraisals/{ctx.aid['E001']}/rate", data={
+            "csrf": token, "input_id": input_id, "value": value, "role": role},
+            follow_redirects=False)
+        assert 400 <= r.status_code < 500, (r.status_code, r.text[:300])
+    with db.read() as s:
+        assert s.scalar(select(Rating.id)) is None
+    assert audit_events(db) == before
+    db.dispose()
+
+
+def test_a_supervisor_appraised_in_their_own_team_cannot_rate_or_pass_it(
+        shared: Shared) -> None:
+    db = copy_of(shared.template, shared.folder)
+    ctx = context(db, shared.ctx.sheet)
+    with db.transaction() as s:  # e1 (E001, 一组) leads 一组 as well
+        e1 = s.scalars(select(User).where(User.username == "e1")).one()
+        sup1 = s.scalars(select(User).where(User.username == "sup1")).one()
+        e1.roles, e1.team_ids = ["agent", "supervisor"], list(sup1.team_ids)
+    prepare(db, "supervisor_review", ctx, "E001")
+    prepare(db, "supervisor_review", ctx, "E003")
+    with ExitStack() as stack:
+        client, token = _client(stack, shared, db, "e1")
+        own, mate = ctx.aid["E001"], ctx.aid["E003"]
+        body = {"input_id": "execution", "value": "非常满意", "role": "supervisor"}
+        r = client.post(f"/api/appraisals/{own}/ratings", json=body,
+                        headers={"X-CSRF-Token": token})
+        assert r.status_code == 403, r.text
+        r = client.post(f"/api/appraisals/{own}/transitions", headers={"X-CSRF-Token": token},
+                        json={"action": "submit_supervisor_review"})
+        assert r.status_code == 403, r.text
+        page = client.get(f"/appraisals/{own}").text
+        assert 'value="submit_supervisor_review"' not in page and 'name="role"' not in page
+        r = client.post(f"/api/appraisals/{mate}/ratings", json=body,
+                        headers={"X-CSRF-Token": token})
+        assert r.status_code == 200, r.text  # a teammate's: yes
+        assert 'value="submit_supervisor_review"' in client.get(f"/appraisals/{mate}").text
+    db.dispose()
+
+
+def test_the_agent_sees_results_only_once_published(shared: Shared) -> None:
+    """Total, rank, pay and the supervisor's rating stay hidden from the appraised agent in
+    self-review (page, API, lists, forms); the supervisor sees them."""
+    db = copy_of(shared.template, shared.folder)
+    ctx = context(db, shared.ctx.sheet)
+    a1 = ctx.aid["E001"]
+    prepare(db, "supervisor_review", ctx, "E001")
+    with db.transaction() as s:
+        cycles.rate(s, appraisal_id=a1, input_id="execution", value="不满意",
+                    actor=user_actor(db, "sup1"), role="supervisor")
+        cycles.score_cycle(s, cycle_id=ctx.cycle, actor=ADMIN)
+    with ExitStack() as stack:
+        e1, _ = _client(stack, shared, db, "e1")
+        sup, _ = _client(stack, shared, db, "sup1")
+        assert e1.get(f"/api/appraisals/{a1}").json()["result"] is None
+        assert [r["result"] for r in e1.get("/api/appraisals").json()] == [None]
+        for path in (f"/appraisals/{a1}/form.xlsx", f"/appraisals/{a1}/scorecard.pdf"):
+            assert e1.get(path).status_code == 404
+        page = e1.get(f"/appraisals/{a1}?lang=en").text
+        assert "Pay total" not in page and "Place in team" not in page
+        assert "不满意" not in page  # the supervisor's rating, also in the history
+        assert sup.get(f"/api/appraisals/{a1}").json()["result"]["total"] is not None
+        assert "不满意" in sup.get(f"/appraisals/{a1}").text
+    prepare(db, "published", ctx, "E001")
+    with ExitStack() as stack:
+        e1, _ = _client(stack, shared, db, "e1")
+        assert e1.get(f"/api/appraisals/{a1}").json()["result"]["total"] is not None
+        assert e1.get(f"/appraisals/{a1}/form.xlsx").status_code == 200
+    db.dispose()
+
+
+def test_the_agent_history_shows_no_incident_note_or_author(shared: Shared) -> None:
+    db = copy_of(shared.template, shared.folder)
+    ctx = context(db, shared.ctx.sheet)
+    a1 = ctx.aid["E001"]
+    with db.transaction() as s:
+        cycles.add_incident(s, appraisal_id=a1, input_id="bad_reviews",
+                            date=dt.date(2026, 10, 12), count=Decimal(1),
+                            note="订单 123 差评机密备注", actor=user_actor(db, "sup1"))
+    with ExitStack() as stack:
+        e1, _ = _client(stack, shared, db, "e1")
+        sup, _ = _client(stack, shared, db, "sup1")
+        page = e1.get(f"/appraisals/{a1}").text
+        assert "机密备注" not in page and "sup1" not in page
+        assert "机密备注" in sup.get(f"/appraisals/{a1}").text
+    db.dispose()
+
+
+def test_an_incident_outside_the_cycle_month_is_refused(shared: Shared) -> None:
+    db = copy_of(shared.template, shared.folder)
+    ctx = context(db, shared.ctx.sheet)
+    with ExitStack() as stack:
+        sup, token = _client(stack, shared, db, "sup1")
+        r = sup.post(f"/appraisals/{ctx.aid['E001']}/incident", data={
+            "csrf": token, "input_id": "bad_reviews", "date": "2026-12-25", "count": "1"},
+            follow_redirects=False)
+        assert r.status_code == 422, r.status_code
+        assert "2026-10-31" in r.text
+    with db.read() as s:
+        assert s.scalar(select(Incident.id)) is None
     db.dispose()

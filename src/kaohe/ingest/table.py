@@ -531,6 +531,9 @@ def _convert(col: str, spec: InputSpec) -> tuple[pl.Expr, list[tuple[pl.Expr, st
     if spec.max is not None:
         checks.append((num.is_not_null() & (num > dlit(spec.max)),
                        Text(N_("above the maximum %(max)s"), max=f"{spec.max.normalize():f}")))
+    elif spec.type == "ratio":  # a share of something: at most all of it, unless the scheme
+        checks.append((num.is_not_null() & (num > dlit(Decimal(1))),  # sets a `max`
+                       Text(N_("a ratio above 100% (the scheme allows no more)"))))
     if spec.default is not None:
         num = num.fill_null(dlit(spec.default))
     return num.cast(DEC), checks

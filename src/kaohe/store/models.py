@@ -45,6 +45,9 @@ class Base(DeclarativeBase):
 
 
 class Role(str, enum.Enum):
+    """A user's roles in the organisation (what they may do on one appraisal follows from
+    these and from who they are to it: :mod:`kaohe.workflow.permissions`)."""
+
     agent = "agent"
     supervisor = "supervisor"
     manager = "manager"
@@ -225,6 +228,9 @@ class Appraisal(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     #: the scheme inputs of this appraisal, as text exactly as imported (id → value)
     inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: HR corrections and appeal resolutions (input column → {"value", "by", "reason",
+    #: "seq"}): they count over imports and ratings, the latest decision per column wins
+    decisions: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
     self_review: Mapped[str] = mapped_column(Text, default="")
     supervisor_comment: Mapped[str] = mapped_column(Text, default="")
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -239,9 +245,11 @@ class Appraisal(Base):
 class Rating(Base):
     """A rater's level or mark for one input of an appraisal.
 
-    Peer ratings carry no rater: ``rater_user_id`` is null and the row's id is random, so
-    nobody reading the tables can tell who gave it; :class:`PeerBallot` records only that a
-    peer has rated, which stops a second rating.
+    Peers' marks are one tally per input (``rater_role`` "peer", no rater, ``value`` the
+    sum of the marks; the mean over the input's :class:`PeerBallot` rows counts), so no row
+    holds one peer's mark and nothing (row id, insertion order, transaction id) pairs a
+    ballot with a mark. A ballot records only that a peer has rated, which stops a second
+    rating.
     """
 
     __tablename__ = "ratings"

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, Field
 
 from kaohe.store.models import Cycle
-from kaohe.web.access import get_visible, visible_appraisals
 from kaohe.web.deps import (
     RecordId,
     SessionDep,
@@ -18,10 +17,10 @@ from kaohe.web.deps import (
     actor,
     check_csrf,
     csrf_token,
-    is_staff,
 )
 from kaohe.web.services import appraisal_doc, board_rows, rows_for
 from kaohe.workflow import appeals, cycles
+from kaohe.workflow.permissions import get_visible, is_staff, visible_appraisals
 
 router = APIRouter(prefix="/api", tags=["api"])
 CsrfHeader = Annotated[str | None, Header(alias="X-CSRF-Token")]
@@ -41,7 +40,7 @@ class AppealIn(BaseModel):
 class RatingIn(BaseModel):
     input_id: str = Field(min_length=1, max_length=100)
     value: str = Field(min_length=1, max_length=100)
-    role: Literal["self", "supervisor", "manager"] = "supervisor"
+    role: Literal["self", "peer", "supervisor", "manager"] = "supervisor"
     version: int | None = Field(default=None, ge=0, le=2**31 - 1)
 
 
@@ -60,12 +59,12 @@ def api_appraisals(session: SessionDep, user: UserDep,
     q = visible_appraisals(user)
     if period is not None:
         q = q.where(Cycle.period == period)
-    return rows_for(session, q)
+    return rows_for(session, q, viewer=user)
 
 
 @router.get("/appraisals/{appraisal_id}")
 def api_appraisal(appraisal_id: RecordId, session: SessionDep, user: UserDep) -> dict[str, Any]:
-    return appraisal_doc(session, get_visible(session, user, appraisal_id))
+    return appraisal_doc(session, get_visible(session, user, appraisal_id), user)
 
 
 @router.get("/team")
@@ -87,7 +86,7 @@ def api_transition(appraisal_id: RecordId, body: Transition, request: Request,
     get_visible(session, user, appraisal_id)
     app = cycles.transition(session, appraisal_id=appraisal_id, trigger=body.action,
                             actor=actor(user), expected_version=body.version, note=body.note)
-    return appraisal_doc(session, app)
+    return appraisal_doc(session, app, user)
 
 
 @router.post("/appraisals/{appraisal_id}/appeals", status_code=201)

@@ -30,7 +30,7 @@ from kaohe.errors import InputError, KaoheError, shorten
 from kaohe.reports.forms import _two
 from kaohe.settings import settings
 from kaohe.store.db import Database
-from kaohe.web import admin, api, hr, i18n, pages
+from kaohe.web import admin, api, hr, i18n, pages, timefmt
 from kaohe.web.deps import lang_of, render
 from kaohe.workflow import states
 from kaohe.workflow.errors import WorkflowError
@@ -191,6 +191,8 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
         gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True)
     env.filters["money"] = _money
     env.filters["num"] = _num
+    env.filters["day"] = timefmt.day
+    env.filters["when"] = timefmt.when
     env.filters["state"] = lambda s: i18n.gettext(states.STATE_LABELS.get(str(s), str(s)))
     app.state.templates = templates
 

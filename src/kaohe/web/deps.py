@@ -22,13 +22,12 @@ from kaohe.settings import settings
 from kaohe.store.db import Database
 from kaohe.store.models import User
 from kaohe.web import i18n
-from kaohe.workflow import accounts
+from kaohe.workflow import accounts, permissions
 from kaohe.workflow.audit import Actor
 
 #: a record id in a URL: anything else is a 422, not a database error
 RecordId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]  # INTEGER keys on PostgreSQL
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-STAFF = ("supervisor", "manager", "hr", "admin")
 
 
 @dataclass(frozen=True)
@@ -142,27 +141,15 @@ def current_user(request: Request, session: SessionDep) -> User:
 UserDep = Annotated[User, Depends(current_user)]
 
 
-def is_staff(user: User) -> bool:
-    return any(r in user.roles for r in STAFF)
-
-
-def is_hr(user: User) -> bool:
-    return any(r in user.roles for r in ("hr", "admin"))
-
-
-def is_admin(user: User) -> bool:
-    return "admin" in user.roles
-
-
 def require_admin(user: User) -> None:
     """The admin pages do not exist for anyone else (404)."""
-    if not is_admin(user):
+    if not permissions.is_admin(user):
         raise HTTPException(404, "not found")
 
 
 def require_hr(user: User) -> None:
     """HR pages do not exist for anyone else (404, as for a hidden record)."""
-    if not is_hr(user):
+    if not permissions.is_hr(user):
         raise HTTPException(404, "not found")
 
 

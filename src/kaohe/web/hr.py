@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
@@ -67,8 +67,39 @@ def _flash(request: Request, message: str) -> None:
 
 
 # -- the console --------------------------------------------------------------------------
+#: overdue lines on one page of the console
+LATE_PAGE = 50
+LATE_KINDS = ("appeal_decision", "appeal_resolution", "feedback_meeting")
+
+
+def _late(items: list[appeals.Overdue], team: str | None, kind: str | None,
+          page: int) -> dict[str, Any]:
+    """What is overdue, grouped per team and kind with counts (oldest due first), and one
+    page of the lines of the chosen group (or of all)."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for o in items:
+        g = groups.setdefault((o.team, o.kind), {"team": o.team, "kind": o.kind, "n": 0,
+                                                 "oldest": o.due})
+        g["n"] += 1
+        g["oldest"] = min(g["oldest"], o.due)
+    chosen = [o for o in items if (team is None or o.team == team)
+              and (kind is None or o.kind == kind)]
+    chosen.sort(key=lambda o: (o.team, LATE_KINDS.index(o.kind), o.due, o.employee))
+    pages = max(1, -(-len(chosen) // LATE_PAGE))
+    page = min(page, pages)
+    return {"groups": [groups[k] for k in sorted(groups, key=lambda k: (
+                k[0], LATE_KINDS.index(k[1])))],
+            "lines": chosen[(page - 1) * LATE_PAGE:page * LATE_PAGE], "total": len(items),
+            "shown": len(chosen), "page": page, "pages": pages, "team": team, "kind": kind}
+
+
 @router.get("/cycles", response_class=HTMLResponse)
-def hr_cycles(request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
+def hr_cycles(request: Request, session: SessionDep, user: UserDep,
+              late_team: Annotated[str | None, Query(max_length=64)] = None,
+              late_kind: Annotated[str | None, Query(pattern="^(appeal_decision|"
+                                                     "appeal_resolution|feedback_meeting)$")]
+              = None,
+              late_page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> HTMLResponse:
     require_hr(user)
     counts: dict[int, dict[str, int]] = {}
     for cid, st, n in session.execute(select(Appraisal.cycle_id, Appraisal.state, func.count())
@@ -81,7 +112,9 @@ def hr_cycles(request: Request, session: SessionDep, user: UserDep) -> HTMLRespo
         SchemeVersion.scheme_id, SchemeVersion.version.desc())))
     due = [r for r in due_reminders(session, today=beijing_today()) if not r.opted_out]
     return render(request, "hr_cycles.html", user=user, cycles=rows, presets=PRESET_IDS,
-                  saved=saved, late=appeals.overdue(session), reminders_due=len(due))
+                  saved=saved, late=_late(appeals.overdue(session, today=beijing_today()),
+                                          late_team, late_kind, late_page),
+                  reminders_due=len(due))
 
 
 #: the button answers within about this long plus one request's timeout; what is left over
@@ -178,10 +211,13 @@ def hr_cycle(cycle_id: RecordId, request: Request, session: SessionDep,
 
 @router.post("/cycles/{cycle_id}/step/{step}")
 def hr_cycle_step(cycle_id: RecordId, step: str, request: Request, session: SessionDep,
-                  user: UserDep, csrf: Csrf = None) -> Response:
+                  user: UserDep, csrf: Csrf = None,
+                  confirm: Annotated[str, Form(max_length=10)] = "") -> Response:
     check_csrf(request, csrf)
     require_hr(user)
     who = actor(user)
+    if step == "close" and confirm != "yes":  # closing archives: asked for explicitly
+        raise HTTPException(422, i18n.N_("Tick the box to confirm closing the cycle."))
     if step == "score":
         n, warnings = cycles.score_cycle(session, cycle_id=cycle_id, actor=who)
         _flash(request, i18n.gettext("Scored %(n)s appraisals.") % {"n": n}

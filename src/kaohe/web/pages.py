@@ -27,7 +27,6 @@ from kaohe.store.models import (
     User,
 )
 from kaohe.web import charts, i18n
-from kaohe.web.access import get_visible, visible_appraisals
 from kaohe.web.deps import (
     XLSX,
     RecordId,
@@ -38,13 +37,13 @@ from kaohe.web.deps import (
     client_address,
     database,
     download,
-    is_staff,
     lang_of,
     render,
 )
 from kaohe.web.services import appraisal_doc, board_rows, history, rows_for
-from kaohe.workflow import accounts, appeals, cycles, org
+from kaohe.workflow import accounts, appeals, cycles, org, permissions, states
 from kaohe.workflow.cycles import scheme_of
+from kaohe.workflow.permissions import get_visible, is_staff, visible_appraisals
 from kaohe.workflow.seal import require_intact
 
 router = APIRouter()
@@ -103,7 +102,7 @@ def me(request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
     rows: list[dict[str, Any]] = []
     if user.employee_id is not None:
         rows = rows_for(session, visible_appraisals(user).where(
-            Appraisal.employee_id == user.employee_id))
+            Appraisal.employee_id == user.employee_id), viewer=user)
     trend = [(r["period"], float(r["result"]["total"])) for r in reversed(rows)
              if r["result"] and r["result"].get("total") is not None]
     return render(request, "me.html", user=user, rows=rows,
@@ -134,14 +133,17 @@ def team(request: Request, session: SessionDep, user: UserDep, period: str | Non
                     key=lambda r: -float(r["result"]["total"]))
     ranking = [(f"{r['code']} {r['name']}", float(r["result"]["total"])) for r in ranked[:30]]
     grades: dict[str, int] = {}
+    rank: dict[str, int] = {}
     for r in board["rows"]:
         g = r["grade_label"]
         if g:
             grades[g] = grades.get(g, 0) + 1
+            rank[g] = min(rank.get(g, 10**6), r["grade_rank"])
+    ordered = sorted(grades.items(), key=lambda kv: (rank[kv[0]], kv[0]))  # the scheme's order
     late = [r for r in board["rows"] if r["late"]]
     return render(request, "team.html", user=user, board=board,
                   ranking=Markup(charts.bars(ranking)) if ranking else "",
-                  grades=Markup(charts.distribution(sorted(grades.items()))) if grades else "",
+                  grades=Markup(charts.distribution(ordered)) if grades else "",
                   late=late)
 
 
@@ -152,37 +154,26 @@ def _label(item: Any, lang: str) -> str:
     return str(item.label or item.id)
 
 
-def _rating_forms(session: SessionDep, user: User, app_: Appraisal, scheme: Any,
-                  own: bool, staff: bool) -> list[dict[str, Any]]:
-    """The inputs this user may rate now, each with the roles they rate as and the value
-    saved so far (a peer's rating is never shown: it carries no rater)."""
-    state = app_.state.value
-    roles: list[str] = []
-    if own and state == "self_review":
-        roles.append("self")
-    if staff and not own and state in ("self_review", "supervisor_review"):
-        roles.append("supervisor")
-    if not own and state in ("supervisor_review", "second_review") and any(
-            r in user.roles for r in ("manager", "hr", "admin")):
-        roles.append("manager")
-    if not roles:
+def _rating_forms(session: SessionDep, user: User, app_: Appraisal,
+                  scheme: Any) -> list[dict[str, Any]]:
+    """The inputs this user may rate now (as :func:`permissions.ratable` says), each with
+    the role they rate as and the value saved so far (a peer's rating is never shown)."""
+    pairs = permissions.ratable(actor(user), user, app_, scheme.inputs)
+    if not pairs:
         return []
     saved = {(r.input_id, r.rater_role): r for r in session.scalars(
-        select(Rating).where(Rating.appraisal_id == app_.id, Rating.rater_role != "peer"))}
+        select(Rating).where(Rating.appraisal_id == app_.id, Rating.rater_role != "peer",
+                             Rating.rater_user_id == user.id))}
     forms = []
-    for ident, spec in scheme.inputs.items():
-        raters = list(spec.raters or ([spec.rater] if spec.rater else []))
-        for role in roles:
-            if role not in raters:
-                continue
-            rating = saved.get((ident, role))
-            stored = (app_.inputs or {}).get(ident) if role == "supervisor" else None
-            forms.append({"id": ident, "label": spec.label or ident,
-                          "label_en": spec.label_en or spec.label or ident, "role": role,
-                          "type": spec.type, "levels": list(spec.levels or {}),
-                          "min": spec.min, "max": spec.max,
-                          "value": rating.value if rating else stored,
-                          "version": rating.version if rating else 0})
+    for ident, role in pairs:
+        spec = scheme.inputs[ident]
+        rating = saved.get((ident, role.value))
+        forms.append({"id": ident, "label": spec.label or ident,
+                      "label_en": spec.label_en or spec.label or ident, "role": role.value,
+                      "type": spec.type, "levels": list(spec.levels or {}),
+                      "min": spec.min, "max": spec.max,
+                      "value": rating.value if rating else None,
+                      "version": rating.version if rating else 0})
     return forms
 
 
@@ -199,31 +190,75 @@ def appraisal_page(appraisal_id: RecordId, request: Request, session: SessionDep
     labels |= {p.id: _label(p, lang) for p in scheme.pay}
     labels |= {f.flag: (f.label_en or f.flag) if lang == "en" else f.flag for f in scheme.flags}
     grades = {g.name: (g.label_en or g.name) if lang == "en" else g.name for g in scheme.grades}
-    doc = appraisal_doc(session, app_)
-    # the trend of this employee under this scheme, and the place in the team
-    trend = [(period, float(payload["total"])) for period, payload in session.execute(
-        select(Cycle.period, Result.payload).join(Appraisal, Appraisal.cycle_id == Cycle.id)
+    doc = appraisal_doc(session, app_, user)
+    # the trend of this employee under this scheme (the published months only, for the
+    # employee themself), and the place in the team
+    trend = [(period, float(payload["total"])) for period, payload, state in session.execute(
+        select(Cycle.period, Result.payload, Appraisal.state)
+        .join(Appraisal, Appraisal.cycle_id == Cycle.id)
         .join(Result, (Result.appraisal_id == Appraisal.id) & Result.is_current.is_(True))
         .where(Appraisal.employee_id == app_.employee_id, Cycle.scheme_id == app_.cycle.scheme_id)
-        .order_by(Cycle.period)) if payload and payload.get("total") is not None]
+        .order_by(Cycle.period)) if payload and payload.get("total") is not None
+        and not permissions.results_hidden(user, app_.employee_id, state)]
     team_size = session.scalar(select(func.count()).select_from(Appraisal).where(
         Appraisal.cycle_id == app_.cycle_id, Appraisal.team_code == app_.team_code))
+    notes = permissions.shows_incident_notes(user, app_)
     incidents = list(session.scalars(select(Incident).where(
-        Incident.appraisal_id == app_.id).order_by(Incident.date, Incident.id))) if staff else []
+        Incident.appraisal_id == app_.id).order_by(Incident.date, Incident.id))) if notes else []
+    who = permissions.capacities(actor(user), user, app_)
+    may = {name: permissions.allows(rule, who, app_.state)
+           for name, rule in permissions.ACTIONS.items()}
+    moves = {t.trigger for t in states.APPRAISAL.values()
+             if app_.state.value in t.sources and t.roles & who}
     meetings = list(session.scalars(select(FeedbackMeeting).where(
         FeedbackMeeting.appraisal_id == app_.id).order_by(FeedbackMeeting.held_on)))
     appeal_rows = list(session.scalars(select(Appeal).where(
         Appeal.appraisal_id == app_.id).order_by(Appeal.id)))
     counts = [(ident, spec.label_en if lang == "en" and spec.label_en else spec.label or ident)
               for ident, spec in scheme.inputs.items() if spec.type == "count"]
+    inputs = {ident: (spec.label_en or spec.label or ident) if lang == "en"
+              else (spec.label or ident) for ident, spec in scheme.inputs.items()}
+    first, last = cycles.period_days(app_.cycle.period)
+    today = dt.date.today()
+    result = doc["result"] or {}
+    sources = [(_column_label(col, inputs), _source_text(src))
+               for col, src in (result.get("sources") or {}).items()]
     return render(request, "appraisal.html", user=user, a=doc, labels=labels, grades=grades,
-                  own=own,
-                  staff=staff, ratings=_rating_forms(session, user, app_, scheme, own, staff),
+                  own=own, staff=staff, may=may, moves=moves, inputs=inputs,
+                  ratings=_rating_forms(session, user, app_, scheme),
                   counts=counts, incidents=incidents, meetings=meetings, appeals=appeal_rows,
-                  team_size=team_size, today=dt.date.today().isoformat(),
-                  history=history(session, app_),
-                  trend=Markup(charts.line(trend)) if len(trend) > 1 else "",
-                  manager=any(r in user.roles for r in ("manager", "hr", "admin")))
+                  team_size=team_size, today=today.isoformat(), sources=sources,
+                  period_first=first.isoformat(), period_last=last.isoformat(),
+                  incident_day=min(max(today, first), last).isoformat(),
+                  history=history(session, app_, user),
+                  trend=Markup(charts.line(trend)) if len(trend) > 1 else "")
+
+
+def _column_label(col: str, inputs: dict[str, str]) -> str:
+    ident, _, role = col.partition("@")
+    label = inputs.get(ident, ident)
+    return f"{label} ({_rater(role)})" if role else label
+
+
+def _rater(role: str) -> str:
+    return i18n.gettext({"self": i18n.N_("self"), "peer": i18n.N_("peers"),
+                         "supervisor": i18n.N_("supervisor"),
+                         "manager": i18n.N_("manager")}.get(role, role))
+
+
+def _source_text(src: str) -> str:
+    """Where a counted value came from, as the scorecard says it: a rating, the import with
+    the incidents added, or a decision (the appeal or correction and its reason)."""
+    if src.startswith("rating:"):
+        return i18n.gettext(i18n.N_("rating by the %(role)s")) % {"role": _rater(src[7:])}
+    if src == "incidents":
+        return i18n.gettext(i18n.N_("imported, plus the incidents recorded"))
+    if src.startswith("appeal "):
+        return i18n.gettext(i18n.N_("appeal resolution (%(what)s)")) % {"what": src}
+    if src.startswith("correction"):
+        return i18n.gettext(i18n.N_("HR correction (%(what)s)")) % {
+            "what": src.removeprefix("correction").lstrip(": ")}
+    return src
 
 
 def _back(appraisal_id: int, anchor: str = "") -> RedirectResponse:
@@ -278,6 +313,34 @@ def appraisal_incident(appraisal_id: RecordId, request: Request, session: Sessio
     return _back(appraisal_id, "#incidents")
 
 
+@router.post("/appraisals/{appraisal_id}/incidents/{incident_id}/correct")
+def appraisal_incident_correct(appraisal_id: RecordId, incident_id: RecordId, request: Request,
+                               session: SessionDep, user: UserDep,
+                               reason: Annotated[str, Form(min_length=1, max_length=2000)],
+                               date: Annotated[dt.date, Form()],
+                               count: Annotated[Decimal, Form(ge=0, le=10_000)],
+                               csrf: Csrf = None,
+                               note: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    check_csrf(request, csrf)
+    get_visible(session, user, appraisal_id)
+    cycles.correct_incident(session, appraisal_id=appraisal_id, incident_id=incident_id,
+                            date=date, count=count, note=note, reason=reason,
+                            actor=actor(user))
+    return _back(appraisal_id, "#incidents")
+
+
+@router.post("/appraisals/{appraisal_id}/incidents/{incident_id}/remove")
+def appraisal_incident_remove(appraisal_id: RecordId, incident_id: RecordId, request: Request,
+                              session: SessionDep, user: UserDep,
+                              reason: Annotated[str, Form(min_length=1, max_length=2000)],
+                              csrf: Csrf = None) -> Response:
+    check_csrf(request, csrf)
+    get_visible(session, user, appraisal_id)
+    cycles.remove_incident(session, appraisal_id=appraisal_id, incident_id=incident_id,
+                           reason=reason, actor=actor(user))
+    return _back(appraisal_id, "#incidents")
+
+
 @router.post("/appraisals/{appraisal_id}/feedback")
 def appraisal_feedback(appraisal_id: RecordId, request: Request, session: SessionDep,
                        user: UserDep, held_on: Annotated[dt.date, Form()],
@@ -290,10 +353,13 @@ def appraisal_feedback(appraisal_id: RecordId, request: Request, session: Sessio
     return _back(appraisal_id, "#feedback")
 
 
-def _scored_record(session: SessionDep, app_: Appraisal) -> tuple[Any, dict[str, Any]]:
-    """The cycle re-scored from its stored inputs, and this appraisal's record in it."""
-    if session.scalar(select(Result.id).where(Result.appraisal_id == app_.id,
-                                              Result.is_current.is_(True))) is None:
+def _scored_record(session: SessionDep, app_: Appraisal,
+                   viewer: User) -> tuple[Any, dict[str, Any]]:
+    """The cycle re-scored from its stored inputs, and this appraisal's record in it (for
+    the appraised employee, once published)."""
+    current = session.scalar(select(Result.id).where(Result.appraisal_id == app_.id,
+                                                     Result.is_current.is_(True)))
+    if not permissions.sees_results(viewer, app_) or current is None:
         raise HTTPException(404, i18n.N_("This appraisal has not been scored yet."))
     require_intact(session, cycle_id=app_.cycle_id, appraisal_ids=[app_.id])
     scored, doc = cycles.scored_cycle(session, cycle_id=app_.cycle_id)
@@ -307,7 +373,7 @@ def _scored_record(session: SessionDep, app_: Appraisal) -> tuple[Any, dict[str,
 def appraisal_form(appraisal_id: RecordId, request: Request, session: SessionDep,
                    user: UserDep) -> Response:
     app_ = get_visible(session, user, appraisal_id)
-    scored, record = _scored_record(session, app_)
+    scored, record = _scored_record(session, app_, user)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "form.xlsx"
         write_agent_form(scored, record, path, lang=lang_of(request))
@@ -321,7 +387,7 @@ def appraisal_pdf(appraisal_id: RecordId, request: Request, session: SessionDep,
     from kaohe.reports.pdf import agent_pdf
 
     app_ = get_visible(session, user, appraisal_id)
-    scored, record = _scored_record(session, app_)
+    scored, record = _scored_record(session, app_, user)
     data = agent_pdf(scored, record, lang=lang_of(request))
     return download(data, "application/pdf", f"{app_.cycle.period}_{app_.employee.code}.pdf")
 

@@ -1,6 +1,6 @@
 """Read models shared by the pages and the JSON API: lists of appraisals with their current
 results, the team board of one period, one appraisal as a document. Every query starts from
-:func:`kaohe.web.access.visible_appraisals`, so what a user may not see is never loaded."""
+:func:`kaohe.workflow.permissions.visible_appraisals`, so what a user may not see is never loaded."""
 
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ from kaohe.store.models import (
     User,
 )
 from kaohe.web import i18n
-from kaohe.web.access import sees_everyone, visible_appraisals
-from kaohe.workflow import states
+from kaohe.workflow import permissions, states
 from kaohe.workflow.cycles import scheme_of
+from kaohe.workflow.permissions import sees_everyone, visible_appraisals
 
 #: appraisal states still waiting for a reviewer, and the cycle states in which that is late
 WAITING = ("self_review", "supervisor_review", "second_review")
@@ -36,10 +36,10 @@ REVIEW_DUE = (CycleState.reviewing, CycleState.approved)
 DONE = ("published", "acknowledged", "appealed", "resolved")
 
 
-def rows_for(session: Session, query: Select[Any], *, extra: bool = False
+def rows_for(session: Session, query: Select[Any], *, viewer: User, extra: bool = False
              ) -> list[dict[str, Any]]:
     """Appraisals (a visible_appraisals query, maybe narrowed) with their current result,
-    newest period first."""
+    newest period first. The viewer's own appraisals show no result until published."""
     held = exists().where(FeedbackMeeting.appraisal_id == Appraisal.id)
     q = (query.add_columns(Cycle.period, Cycle.scheme_id, Cycle.state, Employee.code,
                            Employee.name, Result.payload, held, Cycle.scheme_version_id)
@@ -51,6 +51,7 @@ def rows_for(session: Session, query: Select[Any], *, extra: bool = False
     out = []
     rows = session.execute(q).all()
     names = grade_names(session, {r[-1] for r in rows})
+    order = grade_order(session, {r[-1] for r in rows})
     for app, period, scheme_id, cycle_state, code, name, payload, met, sv_id in rows:
         late = None
         if app.state.value in WAITING and cycle_state in REVIEW_DUE:
@@ -58,10 +59,13 @@ def rows_for(session: Session, query: Select[Any], *, extra: bool = False
         elif (app.state.value in DONE and app.feedback_due is not None
               and app.feedback_due < today and not met):
             late = "feedback_meeting"
+        if permissions.results_hidden(viewer, app.employee_id, app.state):
+            payload = None
         grade = (payload or {}).get("grade")
         row = {"id": app.id, "period": period, "scheme": scheme_id, "code": code, "name": name,
                "team": app.team_code, "state": app.state.value, "result": payload,
-               "grade_label": names.get(sv_id, {}).get(grade, grade) if grade else None}
+               "grade_label": names.get(sv_id, {}).get(grade, grade) if grade else None,
+               "grade_rank": order.get(sv_id, {}).get(grade, 10**6) if grade else None}
         if extra:
             row["late"] = late
         out.append(row)
@@ -77,6 +81,15 @@ def grade_names(session: Session, version_ids: set[int]) -> dict[int, dict[str, 
     for sv in session.scalars(select(SchemeVersion).where(SchemeVersion.id.in_(version_ids))):
         out[sv.id] = {g.name: g.label_en or g.name for g in scheme_of(sv).grades}
     return out
+
+
+def grade_order(session: Session, version_ids: set[int]) -> dict[int, dict[str, int]]:
+    """Each grade's place in its scheme's list of grades (the best first), per version."""
+    if not version_ids:
+        return {}
+    return {sv.id: {g.name: i for i, g in enumerate(scheme_of(sv).grades)}
+            for sv in session.scalars(select(SchemeVersion).where(
+                SchemeVersion.id.in_(version_ids)))}
 
 
 def periods(session: Session) -> list[str]:
@@ -109,7 +122,7 @@ def board_rows(session: Session, user: User, *, period: str | None,
         q = visible_appraisals(user).where(Cycle.period == chosen)
         if team is not None:
             q = q.where(Appraisal.team_code == team)
-        rows = rows_for(session, q, extra=True)
+        rows = rows_for(session, q, viewer=user, extra=True)
         rows.sort(key=lambda r: (r["scheme"], r["team"],
                                  (r["result"] or {}).get("rank") or 10**9, r["code"]))
     return {"period": chosen, "periods": all_periods, "team": team, "teams": teams,
@@ -137,6 +150,13 @@ def team_overview(session: Session, period: str) -> list[dict[str, Any]]:
             base.add_columns(Result.grade, func.count()).where(Result.grade.is_not(None))
             .group_by(Appraisal.team_code, Cycle.scheme_id, Result.grade)):
         lines[(code, scheme)]["grades"][grade] = n
+    versions = dict(session.execute(select(Cycle.scheme_id, Cycle.scheme_version_id)
+                                    .where(Cycle.period == period)).all())
+    order = grade_order(session, set(versions.values()))
+    for (_code, scheme), line in lines.items():  # grades in the scheme's order
+        place = order.get(versions.get(scheme, -1), {})
+        line["grades"] = dict(sorted(line["grades"].items(),
+                                     key=lambda kv: (place.get(kv[0], 10**6), kv[0])))
     return [lines[k] for k in sorted(lines)]
 
 
@@ -146,6 +166,8 @@ EVENT_LABELS = {
     "rating.saved": i18n.N_("rating saved"),
     "rating.peer_given": i18n.N_("peer rating given"),
     "incident.recorded": i18n.N_("incident recorded"),
+    "incident.corrected": i18n.N_("incident corrected"),
+    "incident.removed": i18n.N_("incident removed"),
     "feedback.recorded": i18n.N_("feedback meeting recorded"),
     "appraisal.corrected": i18n.N_("corrected by HR"),
     "appeal.filed": i18n.N_("appeal filed"),
@@ -173,6 +195,13 @@ def _event_detail(action: str, d: dict[str, Any]) -> str:
         return str(d.get("input", ""))
     if action == "incident.recorded":
         return f"{d.get('input')} +{d.get('count')} {d.get('date', '')} {d.get('note', '')}".strip()
+    if action in ("incident.corrected", "incident.removed"):
+        before = d.get("before") or d.get("removed") or {}
+        after = d.get("after") or {}
+        what = f"{before.get('input', '')} +{before.get('count')} {before.get('date', '')}"
+        if after:
+            what += f" → +{after.get('count')} {after.get('date', '')}"
+        return " · ".join(x for x in (what.strip(), str(d.get("reason") or "")) if x)
     if action == "feedback.recorded":
         return str(d.get("held_on", ""))
     if action in ("appeal.filed",):
@@ -186,9 +215,18 @@ def _event_detail(action: str, d: dict[str, Any]) -> str:
     return str(d.get("note") or "")
 
 
-def history(session: Session, app: Appraisal) -> list[dict[str, Any]]:
+#: events about incidents: the appraised employee sees what was counted, not the note or
+#: who recorded it
+INCIDENT_EVENTS = ("incident.recorded", "incident.corrected", "incident.removed")
+
+
+def history(session: Session, app: Appraisal, viewer: User) -> list[dict[str, Any]]:
     """The audit log's events about an appraisal, its appeals and its cycle, oldest first.
-    A peer rating's actor is recorded as "peer" (nobody in particular)."""
+    A peer rating's actor is recorded as "peer" (nobody in particular). The appraised
+    employee sees no other rater's rating before publication, and no incident's note or
+    author."""
+    notes = permissions.shows_incident_notes(viewer, app)
+    results = permissions.sees_results(viewer, app)
     appeal_ids = [str(i) for i in session.scalars(
         select(Appeal.id).where(Appeal.appraisal_id == app.id))]
     conds = [(AuditEvent.target_type == "appraisal") & (AuditEvent.target_id == str(app.id)),
@@ -199,16 +237,30 @@ def history(session: Session, app: Appraisal) -> list[dict[str, Any]]:
     out = []
     for ev in session.scalars(select(AuditEvent).where(or_(*conds)).order_by(AuditEvent.seq)):
         who = str((ev.actor or {}).get("username", ""))
+        details = dict(ev.details or {})
+        if not results and (ev.action == "rating.peer_given" or (
+                ev.action == "rating.saved" and details.get("role") != "self")):
+            continue
+        if ev.action in INCIDENT_EVENTS and not notes:
+            who = ""
+            for part in ("note", "reason"):
+                details.pop(part, None)
+            for part in ("before", "after", "removed"):
+                if isinstance(details.get(part), dict):
+                    details[part] = {k: v for k, v in details[part].items() if k != "note"}
         out.append({"at": ev.at, "action": _event_label(ev.action),
                     "who": i18n.gettext(i18n.N_("a colleague (anonymous)")) if who == "peer"
-                    else who, "detail": _event_detail(ev.action, ev.details or {})})
+                    else who, "detail": _event_detail(ev.action, details)})
     return out
 
 
-def appraisal_doc(session: Session, app: Appraisal) -> dict[str, Any]:
-    """One appraisal with its current result, as the API returns it."""
+def appraisal_doc(session: Session, app: Appraisal, viewer: User) -> dict[str, Any]:
+    """One appraisal with its current result, as the API returns it (no result for the
+    appraised employee before it is published)."""
     res = session.scalar(select(Result).where(Result.appraisal_id == app.id,
                                               Result.is_current.is_(True)))
+    if not permissions.sees_results(viewer, app):
+        res = None
     return {"id": app.id, "employee": app.employee.code, "name": app.employee.name,
             "team": app.team_code, "period": app.cycle.period, "scheme": app.cycle.scheme_id,
             "cycle": app.cycle_id, "state": app.state.value, "version": app.version,

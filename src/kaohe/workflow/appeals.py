@@ -1,9 +1,11 @@
 """Appeals (申诉), HR corrections, feedback meetings (面谈), and what is overdue.
 
 A published result changes only here: an appeal resolution or an HR correction with a
-reason. Both write the granted input changes, re-score the cycle with the engine, and store
-a new result revision for every appraisal whose numbers moved (a teammate's rank or pool
-share can move too), all in the caller's transaction with its audit event.
+reason. Both record the granted values as decisions (which count over imported inputs and
+ratings, the latest decision winning: see ``cycles._history_frame``), re-score the cycle
+with the engine, and store a new result revision for every appraisal whose numbers moved
+(a teammate's rank or pool share can move too), all in the caller's transaction with its
+audit event.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -26,13 +29,12 @@ from kaohe.store.models import (
     Employee,
     FeedbackMeeting,
     Result,
-    User,
 )
 from kaohe.text import N_, Text
-from kaohe.workflow import cycles, states
+from kaohe.workflow import cycles, permissions, states
 from kaohe.workflow.audit import Actor, record
 from kaohe.workflow.calendar import add_workdays
-from kaohe.workflow.errors import Conflict, Invalid, NotAllowed, NotFound, WorkflowError
+from kaohe.workflow.errors import Conflict, Invalid, NotFound, WorkflowError
 from kaohe.workflow.seal import seal
 
 
@@ -68,8 +70,9 @@ def get_appeal(session: Session, appeal_id: int) -> Appeal:
 
 def decide_appeal(session: Session, *, appeal_id: int, accept: bool, note: str, actor: Actor,
                   today: dt.date | None = None) -> Appeal:
-    cycles.require_role(actor, {"hr", "admin"}, "decide an appeal")
     appeal = get_appeal(session, appeal_id)
+    permissions.check(session, actor, cycles.get_appraisal(session, appeal.appraisal_id),
+                      "decide_appeal")
     if appeal.state is not AppealState.filed:
         raise WorkflowError(Text(N_("appeal %(id)s is %(state)s, not filed"), id=appeal.id,
                                  state=states.state_term(appeal.state.value)))
@@ -87,15 +90,16 @@ def decide_appeal(session: Session, *, appeal_id: int, accept: bool, note: str, 
 
 def resolve_appeal(session: Session, *, appeal_id: int, changes: dict[str, str],
                    resolution: str, actor: Actor, today: dt.date | None = None) -> list[int]:
-    cycles.require_role(actor, {"hr", "admin"}, "resolve an appeal")
     appeal = get_appeal(session, appeal_id)
+    permissions.check(session, actor, cycles.get_appraisal(session, appeal.appraisal_id),
+                      "resolve_appeal")
     if appeal.state is not AppealState.accepted:
         raise WorkflowError(Text(N_("appeal %(id)s is %(state)s; accept it first"), id=appeal.id,
                                  state=states.state_term(appeal.state.value)))
     if not resolution.strip():
         raise Invalid(Text(N_("a resolution needs a written explanation")))
     app = cycles.get_appraisal(session, appeal.appraisal_id)
-    moved = _apply_and_rescore(session, app, changes, f"appeal {appeal.id}")
+    moved = _apply_and_rescore(session, app, changes, f"appeal {appeal.id}", resolution)
     appeal.state = AppealState.resolved
     appeal.resolved_on = today or dt.date.today()
     appeal.resolution = resolution
@@ -114,14 +118,15 @@ def resolve_appeal(session: Session, *, appeal_id: int, changes: dict[str, str],
 def correct(session: Session, *, appraisal_id: int, changes: dict[str, str], reason: str,
             actor: Actor) -> list[int]:
     """An HR correction of a published appraisal, with a reason, re-scored and recorded."""
-    cycles.require_role(actor, {"hr", "admin"}, "correct a published result")
-    if not reason.strip():
-        raise Invalid("a correction needs a reason")
     app = cycles.get_appraisal(session, appraisal_id)
     if app.state.value not in states.FROZEN:
-        raise WorkflowError(f"appraisal {app.id} is not published yet; edit its inputs and "
-                            "re-score the cycle instead")
-    moved = _apply_and_rescore(session, app, changes, f"correction: {reason}")
+        permissions.check(session, actor, app, "correct")  # refuses HR on their own first
+        raise WorkflowError(Text(N_("appraisal %(id)s is not published yet; edit its inputs "
+                                    "and re-score the cycle instead"), id=app.id))
+    permissions.check(session, actor, app, "correct")
+    if not reason.strip():
+        raise Invalid(Text(N_("a correction needs a reason")))
+    moved = _apply_and_rescore(session, app, changes, "correction", reason)
     record(session, action="appraisal.corrected", actor=actor, target_type="appraisal",
            target_id=app.id, details={"changes": changes, "reason": reason, "rescored": moved})
     seal(session, cycle_id=app.cycle_id, actor=actor, reason=f"correction: {reason}",
@@ -130,14 +135,27 @@ def correct(session: Session, *, appraisal_id: int, changes: dict[str, str], rea
 
 
 def _apply_and_rescore(session: Session, app: Appraisal, changes: dict[str, str],
-                       reason: str) -> list[int]:
+                       by: str, reason: str) -> list[int]:
+    """Record the granted values as decisions on the appraisal (an input id, or
+    ``id@rater`` for one rater's mark of a multi-rater input) and re-score the cycle."""
     scheme = cycles.scheme_of(app.cycle.scheme_version)
+    decisions = dict(app.decisions or {})
+    seq = max((int(d.get("seq", 0)) for d in decisions.values()), default=0)
+    counted = _counted(session, app)
     for key, value in changes.items():
-        spec = scheme.inputs.get(key.split("@")[0])
-        if spec is None:
-            raise Invalid(f"{key!r} is not an input of scheme {scheme.id}")
+        ident, _, rater = key.partition("@")
+        spec = scheme.inputs.get(ident)
+        if spec is None or (rater and rater not in (spec.raters or [])) or (
+                spec.raters and not rater):
+            raise Invalid(Text(N_("%(key)s is not an input of scheme %(scheme)s%(hint)s"),
+                               key=repr(key), scheme=scheme.id,
+                               hint=f" (one of {', '.join(f'{ident}@{r}' for r in spec.raters)})"
+                               if spec is not None and spec.raters else ""))
         cycles._check_value(spec, value, key)
-    app.inputs = {**(app.inputs or {}), **changes}
+        seq += 1
+        decisions[key] = {"value": value, "by": by, "reason": reason, "seq": seq,
+                          "was": counted.get(key)}
+    app.decisions = decisions
     _flush(session, app)
     recs, hashes, _ = cycles._compute(session, app.cycle)
     current = {r.appraisal_id: r.payload for r in session.scalars(
@@ -153,6 +171,15 @@ def _apply_and_rescore(session: Session, app: Appraisal, changes: dict[str, str]
     return sorted(moved)
 
 
+def _counted(session: Session, app: Appraisal) -> dict[str, Any]:
+    """The input values of an appraisal that count now (before a decision replaces one)."""
+    cycle = app.cycle
+    frame = cycles._history_frame(session, cycle, cycles.scheme_of(cycle.scheme_version))
+    hit = frame.filter((pl.col("employee") == app.employee.code)
+                       & (pl.col("period") == cycle.period))
+    return hit.to_dicts()[0] if hit.height else {}
+
+
 def _flush(session: Session, obj: Any) -> None:
     what = f"{type(obj).__name__.lower()} {obj.id}"
     try:
@@ -165,16 +192,9 @@ def _flush(session: Session, obj: Any) -> None:
 def record_feedback(session: Session, *, appraisal_id: int, held_on: dt.date, notes: str,
                     actor: Actor) -> FeedbackMeeting:
     app = cycles.get_appraisal(session, appraisal_id)
-    user = session.get(User, actor.user_id) if actor.user_id is not None else None
-    if not cycles.may(actor, user, frozenset({"team", "hr", "admin"}), app):
-        raise NotAllowed(f"{actor.username} may not record the feedback meeting of appraisal "
-                         f"{app.id}")
+    permissions.check(session, actor, app, "record_feedback")
     if not notes.strip():
         raise Invalid(Text(N_("a feedback meeting needs notes")))
-    if app.state not in (AppraisalState.published, AppraisalState.acknowledged,
-                         AppraisalState.appealed, AppraisalState.resolved, AppraisalState.closed):
-        raise WorkflowError(Text(N_("appraisal %(id)s is %(state)s; the feedback meeting follows "
-                                    "the published result"), id=app.id, state=states.state_term(app.state.value)))
     fm = FeedbackMeeting(appraisal_id=app.id, held_on=held_on, notes=notes,
                          recorded_by=actor.username)
     session.add(fm)
@@ -190,11 +210,13 @@ class Overdue:
     due: dt.date
     appraisal_id: int
     employee: str
-    detail: str
+    detail: str  # in English, for the CLI (pages write their own, from the fields)
     name: str = ""  # the employee's name
+    team: str = ""  # the team's code when appraised
     team_id: int | None = None
     appeal_id: int | None = None
     period: str = ""
+    since: dt.date | None = None  # the appeal's filing day
 
 
 def overdue(session: Session, *, today: dt.date | None = None,
@@ -204,20 +226,22 @@ def overdue(session: Session, *, today: dt.date | None = None,
     day = today or dt.date.today()
     last = until if until is not None else day - dt.timedelta(days=1)
     out: list[Overdue] = []
-    q = (select(Appeal, Employee, Cycle.period)
+    q = (select(Appeal, Employee, Appraisal.team_code, Cycle.period)
          .join(Appraisal, Appraisal.id == Appeal.appraisal_id)
          .join(Employee, Employee.id == Appraisal.employee_id)
          .join(Cycle, Cycle.id == Appraisal.cycle_id))
-    for appeal, emp, period in session.execute(q.where(Appeal.state == AppealState.filed,
-                                                       Appeal.accept_due <= last)):
+    for appeal, emp, team, period in session.execute(
+            q.where(Appeal.state == AppealState.filed, Appeal.accept_due <= last)):
         out.append(Overdue("appeal_decision", appeal.accept_due, appeal.appraisal_id, emp.code,
                            f"appeal {appeal.id} filed {appeal.filed_on}: accept or reject",
-                           emp.name, emp.team_id, appeal.id, period))
-    for appeal, emp, period in session.execute(q.where(Appeal.state == AppealState.accepted,
-                                                       Appeal.resolve_due <= last)):
+                           name=emp.name, team=team, team_id=emp.team_id, appeal_id=appeal.id,
+                           period=period, since=appeal.filed_on))
+    for appeal, emp, team, period in session.execute(
+            q.where(Appeal.state == AppealState.accepted, Appeal.resolve_due <= last)):
         out.append(Overdue("appeal_resolution", appeal.resolve_due, appeal.appraisal_id,
-                           emp.code, f"appeal {appeal.id} accepted: resolve it", emp.name,
-                           emp.team_id, appeal.id, period))
+                           emp.code, f"appeal {appeal.id} accepted: resolve it", name=emp.name,
+                           team=team, team_id=emp.team_id, appeal_id=appeal.id, period=period,
+                           since=appeal.filed_on))
     held = select(FeedbackMeeting.appraisal_id)
     for app, emp in session.execute(
             select(Appraisal, Employee).join(Employee, Employee.id == Appraisal.employee_id)
@@ -226,6 +250,6 @@ def overdue(session: Session, *, today: dt.date | None = None,
                                         AppraisalState.appealed, AppraisalState.resolved]))):
         assert app.feedback_due is not None
         out.append(Overdue("feedback_meeting", app.feedback_due, app.id, emp.code,
-                           "feedback meeting (面谈) not recorded", emp.name, emp.team_id,
-                           None, app.cycle.period))
+                           "feedback meeting not recorded", name=emp.name, team=app.team_code,
+                           team_id=emp.team_id, period=app.cycle.period))
     return sorted(out, key=lambda o: (o.due, o.kind, o.employee))

@@ -24,28 +24,33 @@ from kaohe.engine.results import result_records
 from kaohe.engine.score import score_table
 from kaohe.errors import InputError
 from kaohe.ingest.table import ROW, collecting, map_headers, prepare, problem, read_raw
+from kaohe.numbers import to_json_number
 from kaohe.presets import PRESET_IDS, preset_text
 from kaohe.scheme.loader import load_scheme_text
 from kaohe.scheme.models import Scheme
 from kaohe.settings import settings
 from kaohe.store.models import (
+    Appeal,
+    AppealState,
     Appraisal,
     AppraisalState,
     Cycle,
     CycleState,
     Employee,
     Incident,
+    PeerBallot,
     Rating,
     Result,
+    Role,
     SchemeVersion,
-    User,
     utcnow,
 )
 from kaohe.text import N_, Text
-from kaohe.workflow import states
+from kaohe.workflow import permissions, states
 from kaohe.workflow.audit import Actor, record
 from kaohe.workflow.calendar import add_workdays
 from kaohe.workflow.errors import Conflict, Invalid, NotAllowed, NotFound, WorkflowError
+from kaohe.workflow.permissions import RaterRole
 
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -107,9 +112,8 @@ def find_cycle(session: Session, *, scheme_id: str, period: str) -> Cycle:
 
 
 def require_role(actor: Actor, roles: set[str], what: str) -> None:
-    if not set(actor.roles) & roles:
-        raise NotAllowed(Text(N_("%(user)s may not %(what)s (needs role %(roles)s)"),
-                              user=actor.username, what=what, roles=" or ".join(sorted(roles))))
+    """An action on a whole cycle: one of ``roles`` (see :mod:`kaohe.workflow.permissions`)."""
+    permissions.require(actor, frozenset(Role(r) for r in roles), what)
 
 
 def open_cycle(session: Session, *, scheme_ref: str = "", period: str, actor: Actor,
@@ -262,55 +266,82 @@ def import_inputs(session: Session, *, cycle_id: int, path: str | Path, actor: A
     return len(updates)
 
 
-def _history_frame(session: Session, cycle: Cycle, scheme: Scheme) -> pl.DataFrame:
-    """Inputs of this cycle and every earlier cycle of the same scheme, with ratings and
-    incidents merged in, as a text table the engine reads."""
-    from kaohe.store.models import Team
+def _history_frame(session: Session, cycle: Cycle, scheme: Scheme,
+                   origins: dict[str, dict[str, str]] | None = None) -> pl.DataFrame:
+    """Inputs of this cycle and every earlier cycle of the same scheme, as a text table the
+    engine reads. Which value of an input counts, lowest first (the one precedence, see
+    the README):
 
-    cycles = {c.id: c.period for c in session.scalars(select(Cycle).where(
+    1. the imported value (plus the incidents recorded for a count input);
+    2. the rating by a rater the scheme declares for the input (``rater:``/``raters:``);
+       a rating in any other role never counts, and an input the scheme does not declare
+       as rated is never rated;
+    3. an HR correction or an appeal resolution, the latest decision winning.
+
+    ``origins``, when given, receives per employee of this cycle the columns whose value
+    came from a rating or a decision, and from which (for the results' explanations)."""
+    periods = {c.id: c.period for c in session.scalars(select(Cycle).where(
         Cycle.scheme_id == cycle.scheme_id, Cycle.period <= cycle.period))}
     rows = session.execute(
-        select(Appraisal.id, Appraisal.cycle_id, Appraisal.inputs, Appraisal.team_code,
-               Employee.code, Employee.name)
+        select(Appraisal.id, Appraisal.cycle_id, Appraisal.inputs, Appraisal.decisions,
+               Appraisal.team_code, Employee.code, Employee.name)
         .join(Employee, Employee.id == Appraisal.employee_id)
-        .where(Appraisal.cycle_id.in_(list(cycles)))).all()
+        .where(Appraisal.cycle_id.in_(list(periods)))).all()
     ids = [r.id for r in rows]
-    ratings: dict[int, dict[str, list[str]]] = {}
+    ratings: dict[int, dict[tuple[str, str], list[str]]] = {}
     for app_id, input_id, role, value in session.execute(
             select(Rating.appraisal_id, Rating.input_id, Rating.rater_role, Rating.value)
             .where(Rating.appraisal_id.in_(ids))):
-        ratings.setdefault(app_id, {}).setdefault(f"{input_id}|{role}", []).append(value)
+        ratings.setdefault(app_id, {}).setdefault((input_id, role), []).append(value)
+    ballots = {(app_id, input_id): n for app_id, input_id, n in session.execute(
+        select(PeerBallot.appraisal_id, PeerBallot.input_id, func.count())
+        .where(PeerBallot.appraisal_id.in_(ids))
+        .group_by(PeerBallot.appraisal_id, PeerBallot.input_id))}
     incidents: dict[int, dict[str, Decimal]] = {}
     for app_id, input_id, count in session.execute(
             select(Incident.appraisal_id, Incident.input_id, func.sum(Incident.count))
             .where(Incident.appraisal_id.in_(ids))
             .group_by(Incident.appraisal_id, Incident.input_id)):
         incidents.setdefault(app_id, {})[input_id] = Decimal(count)
-    del Team
     columns: dict[str, list[str | None]] = {EMPLOYEE: [], "name": [], TEAM: [], PERIOD: []}
+    raters = {ident: permissions.declared_raters(spec) for ident, spec in scheme.inputs.items()}
     for ident, spec in scheme.inputs.items():
         for c in ([f"{ident}@{r}" for r in spec.raters] if spec.raters else [ident]):
             columns[c] = []
     for r in rows:
         values: dict[str, Any] = dict(r.inputs or {})
-        for key, vals in ratings.get(r.id, {}).items():
-            input_id, role = key.split("|")
-            rated_spec = scheme.inputs.get(input_id)
-            if rated_spec is None:
-                continue
-            spec = rated_spec
-            if spec.raters and role in spec.raters:
-                nums = [Decimal(v) for v in vals]
-                values[f"{input_id}@{role}"] = format(sum(nums) / len(nums), "f")
-            elif not spec.raters:
-                values[input_id] = vals[-1]
+        came: dict[str, str] = {}
         for input_id, extra in incidents.get(r.id, {}).items():
             base = Decimal(values.get(input_id) or 0)
             values[input_id] = format(base + extra, "f")
+            came[input_id] = "incidents"
+        given = ratings.get(r.id, {})
+        for ident, spec in scheme.inputs.items():
+            for role in raters[ident]:
+                marks = given.get((ident, role.value))
+                if not marks:
+                    continue
+                # two supervisors of one team: the mean of their marks (a level: the last)
+                given_value = marks[-1] if spec.type == "level" else format(
+                    sum((Decimal(m) for m in marks), Decimal(0)) / len(marks), "f")
+                col = permissions.rating_column(ident, spec, role)
+                if role is RaterRole.peer:
+                    n = ballots.get((r.id, ident), 0)
+                    if not n:
+                        continue
+                    given_value = format(Decimal(given_value) / n, "f")
+                values[col] = given_value
+                came[col] = f"rating:{role.value}"
+        decided = sorted((r.decisions or {}).items(), key=lambda kv: kv[1].get("seq", 0))
+        for col, d in decided:
+            values[col] = d.get("value")
+            came[col] = f"{d.get('by', '')}: {d.get('reason', '')}".strip(": ")
+        if origins is not None and periods[r.cycle_id] == cycle.period and came:
+            origins[r.code] = came
         columns[EMPLOYEE].append(r.code)
         columns["name"].append(r.name)
         columns[TEAM].append(r.team_code)
-        columns[PERIOD].append(cycles[r.cycle_id])
+        columns[PERIOD].append(periods[r.cycle_id])
         for c in list(columns)[4:]:
             v = values.get(c)
             columns[c].append(None if v is None else str(v))
@@ -325,7 +356,8 @@ def input_hash(row: dict[str, Any]) -> str:
 def _compute(session: Session, cycle: Cycle) -> tuple[list[dict[str, Any]], dict[str, str],
                                                        list[str]]:
     scheme = scheme_of(cycle.scheme_version)
-    frame = _history_frame(session, cycle, scheme)
+    origins: dict[str, dict[str, str]] = {}
+    frame = _history_frame(session, cycle, scheme, origins)
     if frame.height == 0:
         raise WorkflowError(Text(N_("cycle %(id)s has no appraisals to score"), id=cycle.id))
     hashes = {(r[EMPLOYEE], r[PERIOD]): input_hash(r) for r in frame.iter_rows(named=True)}
@@ -338,13 +370,40 @@ def _compute(session: Session, cycle: Cycle) -> tuple[list[dict[str, Any]], dict
     from kaohe.engine.explain import short_reasons
 
     recs = []
-    for rec, why in zip(result_records(outcome, table), short_reasons(outcome.plan, outcome.frame),
-                        strict=True):
+    lines = _adjustment_lines(scheme, outcome.frame)
+    for rec, why, adj in zip(result_records(outcome, table),
+                             short_reasons(outcome.plan, outcome.frame), lines, strict=True):
         if rec["period"] == cycle.period:
             rec["reasons"] = why
+            if not rec["excluded"]:
+                rec["adjustments"] = adj
+                rec["limit"] = _limit_line(scheme, rec)
+            rec["sources"] = origins.get(rec["employee"], {})
             recs.append(rec)
     warnings = [w for w in outcome.warnings if w.startswith(cycle.period)]
     return recs, {k[0]: v for k, v in hashes.items() if k[1] == cycle.period}, warnings
+
+
+def _adjustment_lines(scheme: Scheme, frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """Each row's adjustments (e.g. 差评扣分) as points, in result_records' order."""
+    cols = [f"adj:{a.id}" for a in scheme.adjustments if f"adj:{a.id}" in frame.columns]
+    if not cols:
+        return [{} for _ in range(frame.height)]
+    rows = frame.sort([PERIOD, TEAM, EMPLOYEE], nulls_last=False).select(cols).to_dicts()
+    return [{c.removeprefix("adj:"): to_json_number(Decimal(str(v)))
+             for c, v in row.items() if v is not None} for row in rows]
+
+
+def _limit_line(scheme: Scheme, rec: dict[str, Any]) -> Any:
+    """What the total's floor, cap or veto changed (total minus the sum of the indicator and
+    adjustment lines), so that the lines shown always add up to the total; None when the
+    total is its lines' sum or is a formula of its own."""
+    if scheme.total.formula is not None or rec.get("total") is None:
+        return None
+    parts = [*(rec.get("indicators") or {}).values(), *(rec.get("adjustments") or {}).values()]
+    diff = Decimal(str(rec["total"])) - sum((Decimal(str(p)) for p in parts if p is not None),
+                                            Decimal(0))
+    return None if diff == 0 else to_json_number(diff)
 
 
 def _dec(v: Any) -> Decimal | None:
@@ -408,24 +467,14 @@ def get_appraisal(session: Session, appraisal_id: int) -> Appraisal:
     return app
 
 
-def may(actor: Actor, user: User | None, roles: frozenset[str], app: Appraisal) -> bool:
-    have = set(actor.roles)
-    if have & roles:
-        return True
-    if "own" in roles and user is not None and user.employee_id == app.employee_id:
-        return True
-    return bool(
-        "team" in roles and user is not None and have & {"supervisor", "manager"}
-        and app.employee.team_id in (user.team_ids or [])
-    )
-
-
 def transition(session: Session, *, appraisal_id: int, trigger: str, actor: Actor,
                expected_version: int | None = None, note: str = "") -> Appraisal:
+    """Fire one transition of the appraisal table, if the actor's capacity on this
+    appraisal is among the transition's (own appraisals only as ``own``)."""
     app = get_appraisal(session, appraisal_id)
-    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    user = permissions.user_of(session, actor)
     spec = states.APPRAISAL.get(trigger)
-    if spec is not None and not may(actor, user, spec.roles, app):
+    if spec is not None and not spec.roles & permissions.capacities(actor, user, app):
         raise NotAllowed(Text(N_("%(user)s may not %(action)s appraisal %(id)s"),
                               user=actor.username, action=states.action_term(trigger), id=app.id))
     t = states.find(states.APPRAISAL, trigger, app.state.value, "appraisal")
@@ -518,14 +567,7 @@ def cycle_transition(session: Session, *, cycle_id: int, trigger: str, actor: Ac
                        appeal_due=appeal_due.due, feedback_due=feedback_due,
                        calendar_official=appeal_due.official)
     if trigger == "close":
-        from kaohe.store.models import Appeal, AppealState
-
-        open_appeals = session.scalar(
-            select(func.count()).select_from(Appeal).join(Appraisal).where(
-                Appraisal.cycle_id == cycle.id,
-                Appeal.state.in_([AppealState.filed, AppealState.accepted])))
-        if open_appeals:
-            raise WorkflowError(Text(N_("%(n)s appeals are still open"), n=open_appeals))
+        _closable(session, cycle, today or dt.date.today())
         session.execute(
             update(Appraisal).where(Appraisal.cycle_id == cycle.id,
                                     Appraisal.state.in_([AppraisalState.published,
@@ -550,51 +592,41 @@ def cycle_transition(session: Session, *, cycle_id: int, trigger: str, actor: Ac
     return cycle
 
 
+def _closable(session: Session, cycle: Cycle, day: dt.date) -> None:
+    """A cycle closes only once no appeal is open and every appeal window has passed
+    (closing archives the appraisals: nobody could appeal or acknowledge any more)."""
+    open_appeals = session.scalar(
+        select(func.count()).select_from(Appeal).join(Appraisal).where(
+            Appraisal.cycle_id == cycle.id,
+            Appeal.state.in_([AppealState.filed, AppealState.accepted])))
+    if open_appeals:
+        raise WorkflowError(Text(N_("%(n)s appeals are still open"), n=open_appeals))
+    window = session.scalar(
+        select(func.max(Appraisal.appeal_due)).where(
+            Appraisal.cycle_id == cycle.id, Appraisal.state == AppraisalState.published,
+            Appraisal.appeal_due >= day))
+    if window is not None:
+        raise WorkflowError(Text(N_("the appeal window is open until %(due)s: close the cycle "
+                                    "after it"), due=window.isoformat()))
+
+
 # -- ratings and incidents ---------------------------------------------------------------
 def rate(session: Session, *, appraisal_id: int, input_id: str, value: str, actor: Actor,
          role: str, expected_version: int | None = None) -> Rating:
-    """Save a rater's level or mark. Peer ratings are anonymous; a peer rates once."""
-    from kaohe.store.models import PeerBallot
-
+    """Save a rater's level or mark: only for an input the scheme declares as rated by
+    ``role``, by someone in that role's capacity, in the state that role rates in (see
+    :data:`kaohe.workflow.permissions.RATING_RULES`). Peer marks are anonymous and summed
+    into one tally per input (:func:`_peer_rating`)."""
     app = get_appraisal(session, appraisal_id)
-    if app.state.value in states.FROZEN:
-        raise WorkflowError(Text(N_("appraisal %(id)s is %(state)s; ratings are closed"),
-                                 id=app.id, state=states.state_term(app.state.value)))
     scheme = scheme_of(app.cycle.scheme_version)
     spec = scheme.inputs.get(input_id)
-    if spec is None:
-        raise Invalid(Text(N_("%(input)s is not an input of scheme %(scheme)s"),
-                           input=repr(input_id), scheme=scheme.id))
-    user = session.get(User, actor.user_id) if actor.user_id is not None else None
-    allowed = {
-        "self": user is not None and user.employee_id == app.employee_id,
-        "supervisor": may(actor, user, frozenset({"team", "hr", "admin"}), app),
-        "manager": bool(set(actor.roles) & {"manager", "hr", "admin"}),
-        "peer": user is not None and user.employee_id is not None
-        and user.employee_id != app.employee_id,
-    }
-    if not allowed.get(role, False):
-        raise NotAllowed(Text(N_("%(user)s may not rate appraisal %(id)s as %(role)s"),
-                              user=actor.username, id=app.id, role=role))
-    if spec.raters and role not in spec.raters:
-        raise Invalid(Text(N_("%(input)s is rated by %(raters)s, not %(role)s"),
-                           input=repr(input_id), raters=", ".join(spec.raters), role=role))
+    rater = permissions.check_rating(session, actor, app, input_id, spec, role)
+    assert spec is not None
     _check_value(spec, value, input_id)
-    if role == "peer":
-        assert user is not None
-        if session.scalar(select(PeerBallot).where(
-                PeerBallot.appraisal_id == app.id, PeerBallot.input_id == input_id,
-                PeerBallot.user_id == user.id)) is not None:
-            raise Conflict(Text(N_("you have rated %(input)s of appraisal %(id)s already"),
-                                input=input_id, id=app.id))
-        session.add(PeerBallot(appraisal_id=app.id, input_id=input_id, user_id=user.id))
-        rating = Rating(appraisal_id=app.id, input_id=input_id, rater_role="peer",
-                        rater_user_id=None, value=value)
-        session.add(rating)
-        session.flush()
-        record(session, action="rating.peer_given", actor=Actor("peer", ("peer",)),
-               target_type="appraisal", target_id=app.id, details={"input": input_id})
-        return rating
+    user = permissions.user_of(session, actor)
+    if rater is RaterRole.peer:
+        assert user is not None  # a colleague is a user with an employee record
+        return _peer_rating(session, app, input_id, spec, value, user.id)
     existing = session.scalar(select(Rating).where(
         Rating.appraisal_id == app.id, Rating.input_id == input_id, Rating.rater_role == role,
         Rating.rater_user_id == (user.id if user else None)))
@@ -625,6 +657,40 @@ def rate(session: Session, *, appraisal_id: int, input_id: str, value: str, acto
     return rating
 
 
+def _peer_rating(session: Session, app: Appraisal, input_id: str, spec: Any, value: str,
+                 user_id: int) -> Rating:
+    """A peer's mark. The ballot records that this user has rated (once); the mark is added
+    to the input's one peer tally, whose mean (tally / ballots) counts. No row holds one
+    peer's mark, so no row id, insertion order or transaction id pairs a ballot with it."""
+    if spec.type == "level":
+        raise Invalid(Text(N_("%(input)s is rated by level; peers give marks"),
+                           input=repr(input_id)))
+    if session.scalar(select(PeerBallot).where(
+            PeerBallot.appraisal_id == app.id, PeerBallot.input_id == input_id,
+            PeerBallot.user_id == user_id)) is not None:
+        raise Conflict(Text(N_("you have rated %(input)s of appraisal %(id)s already"),
+                            input=input_id, id=app.id))
+    session.add(PeerBallot(appraisal_id=app.id, input_id=input_id, user_id=user_id))
+    tally = session.scalar(select(Rating).where(
+        Rating.appraisal_id == app.id, Rating.input_id == input_id,
+        Rating.rater_role == RaterRole.peer.value))
+    if tally is None:
+        tally = Rating(appraisal_id=app.id, input_id=input_id, rater_role=RaterRole.peer.value,
+                       rater_user_id=None, value=value)
+        session.add(tally)
+    else:
+        tally.value = format(Decimal(tally.value) + Decimal(value), "f")
+    app_id = app.id
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(Text(N_("another peer rated %(input)s of appraisal %(id)s at the same "
+                               "time; try again"), input=input_id, id=app_id)) from None
+    record(session, action="rating.peer_given", actor=Actor("peer", ("peer",)),
+           target_type="appraisal", target_id=app.id, details={"input": input_id})
+    return tally
+
+
 def _check_value(spec: Any, value: str, input_id: str) -> None:
     if spec.type == "level":
         names = set(spec.levels or {}) | {a for al in (spec.levels or {}).values() for a in al}
@@ -638,40 +704,116 @@ def _check_value(spec: Any, value: str, input_id: str) -> None:
     except ArithmeticError:
         raise Invalid(Text(N_("%(value)s is not a number (%(input)s)"), value=repr(value),
                            input=input_id)) from None
-    if (spec.min is not None and num < spec.min) or (spec.max is not None and num > spec.max):
+    low, high = value_bounds(spec)
+    if (low is not None and num < low) or (high is not None and num > high):
         raise Invalid(Text(N_("%(value)s is outside %(min)s–%(max)s (%(input)s)"), value=value,
-                           min=spec.min, max=spec.max, input=input_id))
+                           min="" if low is None else low, max="" if high is None else high,
+                           input=input_id))
 
 
-def add_incident(session: Session, *, appraisal_id: int, input_id: str, date: dt.date,
-                 count: Decimal, note: str, actor: Actor) -> Incident:
-    app = get_appraisal(session, appraisal_id)
-    user = session.get(User, actor.user_id) if actor.user_id is not None else None
-    if not may(actor, user, frozenset({"team", "hr", "admin"}), app):
-        raise NotAllowed(Text(N_("%(user)s may not record incidents for appraisal %(id)s"),
-                              user=actor.username, id=app.id))
-    if app.state.value in states.FROZEN:
-        raise WorkflowError(Text(N_("appraisal %(id)s is %(state)s; record the incident in the "
-                                    "next cycle or through an HR correction"), id=app.id,
-                                 state=states.state_term(app.state.value)))
-    spec = scheme_of(app.cycle.scheme_version).inputs.get(input_id)
-    if spec is None or spec.type not in ("count", "number") or spec.raters:
+def value_bounds(spec: Any) -> tuple[Decimal | None, Decimal | None]:
+    """The range an input's values must lie in: the scheme's ``min``/``max``, else 0 for
+    counts, money and ratios, and 100 % (1) for ratios."""
+    low = spec.min if spec.min is not None else (
+        Decimal(0) if spec.type in ("count", "money", "ratio") else None)
+    high = spec.max if spec.max is not None else (Decimal(1) if spec.type == "ratio" else None)
+    return low, high
+
+
+def period_days(period: str) -> tuple[dt.date, dt.date]:
+    """The first and last day of a cycle's month."""
+    import calendar
+
+    y, m = (int(x) for x in period.split("-"))
+    return dt.date(y, m, 1), dt.date(y, m, calendar.monthrange(y, m)[1])
+
+
+def _incident_fields(app: Appraisal, spec: Any, input_id: str, date: dt.date,
+                     count: Decimal) -> None:
+    if spec is None or spec.type not in ("count", "number") or permissions.declared_raters(spec):
         raise Invalid(Text(N_("%(input)s is not a count or points input of the scheme"),
                            input=repr(input_id)))
+    first, last = period_days(app.cycle.period)
+    if not first <= date <= last:
+        raise Invalid(Text(N_("an incident of cycle %(period)s happens between %(first)s and "
+                              "%(last)s, not on %(date)s"), period=app.cycle.period,
+                           first=first.isoformat(), last=last.isoformat(),
+                           date=date.isoformat()))
     if count <= 0:
         raise Invalid(Text(N_("an incident counts at least once (or a positive number of "
                               "points)")))
     if spec.type == "count" and count != count.to_integral_value():
         raise Invalid(Text(N_("%(input)s counts occurrences; %(count)s is not a whole number"),
                            input=repr(input_id), count=count))
+
+
+def add_incident(session: Session, *, appraisal_id: int, input_id: str, date: dt.date,
+                 count: Decimal, note: str, actor: Actor) -> Incident:
+    """Record an incident (e.g. a bad review) dated inside the cycle's month; it adds to
+    the imported count of its input."""
+    app = get_appraisal(session, appraisal_id)
+    permissions.check(session, actor, app, "record_incident")
+    spec = scheme_of(app.cycle.scheme_version).inputs.get(input_id)
+    _incident_fields(app, spec, input_id, date, count)
     inc = Incident(appraisal_id=app.id, input_id=input_id, date=date, count=count, note=note,
                    recorded_by=actor.username)
     session.add(inc)
     session.flush()
     record(session, action="incident.recorded", actor=actor, target_type="appraisal",
-           target_id=app.id, details={"input": input_id, "date": date, "count": count,
-                                      "note": note})
+           target_id=app.id, details={"incident": inc.id, "input": input_id, "date": date,
+                                      "count": count, "note": note})
     return inc
+
+
+def _incident(session: Session, appraisal_id: int, incident_id: int) -> Incident:
+    inc = session.get(Incident, incident_id)
+    if inc is None or inc.appraisal_id != appraisal_id:
+        raise NotFound(Text(N_("no incident %(id)s on appraisal %(app)s"), id=incident_id,
+                            app=appraisal_id))
+    return inc
+
+
+def _incident_state(inc: Incident) -> dict[str, Any]:
+    return {"input": inc.input_id, "date": inc.date, "count": inc.count, "note": inc.note}
+
+
+def correct_incident(session: Session, *, appraisal_id: int, incident_id: int, reason: str,
+                     actor: Actor, date: dt.date | None = None, count: Decimal | None = None,
+                     note: str | None = None) -> Incident:
+    """Change an incident's date, count or note, with a reason (audited: before and after)."""
+    app = get_appraisal(session, appraisal_id)
+    permissions.check(session, actor, app, "change_incident")
+    if not reason.strip():
+        raise Invalid(Text(N_("a correction needs a reason")))
+    inc = _incident(session, app.id, incident_id)
+    before = _incident_state(inc)
+    new_date = inc.date if date is None else date
+    new_count = inc.count if count is None else count
+    spec = scheme_of(app.cycle.scheme_version).inputs.get(inc.input_id)
+    _incident_fields(app, spec, inc.input_id, new_date, new_count)
+    inc.date, inc.count = new_date, new_count
+    if note is not None:
+        inc.note = note
+    session.flush()
+    record(session, action="incident.corrected", actor=actor, target_type="appraisal",
+           target_id=app.id, details={"incident": inc.id, "before": before,
+                                      "after": _incident_state(inc), "reason": reason})
+    return inc
+
+
+def remove_incident(session: Session, *, appraisal_id: int, incident_id: int, reason: str,
+                    actor: Actor) -> None:
+    """Delete an incident recorded in error, with a reason (the audit event keeps it)."""
+    app = get_appraisal(session, appraisal_id)
+    permissions.check(session, actor, app, "change_incident")
+    if not reason.strip():
+        raise Invalid(Text(N_("removing an incident needs a reason")))
+    inc = _incident(session, app.id, incident_id)
+    details = {"incident": inc.id, "removed": _incident_state(inc), "reason": reason}
+    session.delete(inc)
+    session.flush()
+    record(session, action="incident.removed", actor=actor, target_type="appraisal",
+           target_id=app.id, details=details)
 
 
 def scored_cycle(session: Session, *, cycle_id: int) -> tuple[Any, dict[str, Any]]:

@@ -147,7 +147,17 @@ def _open_next_month(db: Database, rows: list[dict[str, str]], work: Path,
     last = months()[-1]
     period = months(last, 2)[1]
     with db.transaction() as s:
-        cycles.open_cycle(s, scheme_ref="taobao-presales", period=period, actor=hr)
+        cid = cycles.open_cycle(s, scheme_ref="taobao-presales", period=period, actor=hr).id
+        opened = dict(s.execute(select(Employee.code, Appraisal.id).join(
+            Appraisal, Appraisal.employee_id == Employee.id)
+            .where(Appraisal.cycle_id == cid)).all())
+    # every other agent has handed in the self-review, so their supervisor can rate 执行力
+    # now (the supervisor rates in the supervisor review, the agent in the self-review)
+    for code in sorted(opened)[::2]:
+        with db.transaction() as s:
+            actor, _ = org.actor_for(s, code.lower())
+            cycles.transition(s, appraisal_id=opened[code], trigger="submit_self_review",
+                              actor=actor, note="本月按计划完成接待与跟进，下月提升响应速度")
     chosen = [{k: v for k, v in r.items() if k != "execution"} | {"period": period}
               for r in rows if r["period"] == last]
     sheet = work / f"inputs-{period}.csv"

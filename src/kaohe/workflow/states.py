@@ -1,9 +1,11 @@
 """The cycle and appraisal state machines, declared as tables.
 
-Each transition names its trigger, the states it leaves from, the state it enters and the
-roles allowed to fire it. ``own`` means the appraised employee themself; ``team`` a
-supervisor or manager of the employee's team. A move not in the table is refused with
-"cannot <trigger> an appraisal in state <state>".
+Each transition names its trigger, the states it leaves from, the state it enters and who
+may fire it: for an appraisal, the capacities of :class:`kaohe.workflow.permissions.Capacity`
+(``own``: the appraised employee, and nobody else on their own appraisal; ``supervisor``:
+a supervisor of the employee's team; ``manager``; ``hr``: HR or an admin); for a cycle,
+roles. A move not in the table is refused with "cannot <trigger> an appraisal in state
+<state>".
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ from dataclasses import dataclass
 
 from kaohe.store.models import AppraisalState as A
 from kaohe.store.models import CycleState as C
+from kaohe.store.models import Role
 from kaohe.text import N_, Term, Terms, Text
+from kaohe.workflow.permissions import Capacity
+
+OWN, SUP, MGR, HR = Capacity.own, Capacity.supervisor, Capacity.manager, Capacity.hr
 
 
 @dataclass(frozen=True)
@@ -20,37 +26,38 @@ class Transition:
     trigger: str
     sources: tuple[str, ...]
     dest: str
-    roles: frozenset[str]  # role names, plus "own" / "team"
+    roles: frozenset[Capacity] | frozenset[Role]  # capacities (appraisal), roles (cycle)
     label: str
 
 
-def _t(trigger: str, sources: tuple[str, ...], dest: str, roles: set[str], label: str) -> Transition:
-    return Transition(trigger, sources, dest, frozenset(roles), label)
+def _t(trigger: str, sources: tuple[str, ...], dest: str,
+       roles: set[Capacity] | set[Role], label: str) -> Transition:
+    return Transition(trigger, sources, dest, frozenset(roles), label)  # type: ignore[arg-type]
 
 
 APPRAISAL: dict[str, Transition] = {t.trigger: t for t in [
     _t("submit_self_review", (A.self_review.value,), A.supervisor_review.value,
-       {"own", "hr", "admin"}, "提交自评"),
+       {OWN, HR}, "提交自评"),
     _t("submit_supervisor_review", (A.supervisor_review.value,), A.second_review.value,
-       {"team", "hr", "admin"}, "主管评分完成"),
+       {SUP, HR}, "主管评分完成"),
     _t("approve_second_review", (A.second_review.value,), A.hr_approval.value,
-       {"manager", "hr", "admin"}, "复核通过"),
+       {MGR, HR}, "复核通过"),
     _t("return_for_review", (A.second_review.value, A.hr_approval.value),
-       A.supervisor_review.value, {"manager", "hr", "admin"}, "退回主管"),
-    _t("publish", (A.hr_approval.value,), A.published.value, {"hr", "admin"}, "发布结果"),
-    _t("acknowledge", (A.published.value,), A.acknowledged.value, {"own"}, "确认结果"),
-    _t("appeal", (A.published.value,), A.appealed.value, {"own"}, "提出申诉"),
-    _t("resolve", (A.appealed.value,), A.resolved.value, {"hr", "admin"}, "申诉处理完毕"),
+       A.supervisor_review.value, {MGR, HR}, "退回主管"),
+    _t("publish", (A.hr_approval.value,), A.published.value, {HR}, "发布结果"),
+    _t("acknowledge", (A.published.value,), A.acknowledged.value, {OWN}, "确认结果"),
+    _t("appeal", (A.published.value,), A.appealed.value, {OWN}, "提出申诉"),
+    _t("resolve", (A.appealed.value,), A.resolved.value, {HR}, "申诉处理完毕"),
     _t("close", (A.published.value, A.acknowledged.value, A.resolved.value), A.closed.value,
-       {"hr", "admin"}, "归档"),
+       {HR}, "归档"),
 ]}
 
 CYCLE: dict[str, Transition] = {t.trigger: t for t in [
-    _t("open", (C.draft.value,), C.open.value, {"hr", "admin"}, "开启考核"),
-    _t("start_review", (C.open.value,), C.reviewing.value, {"hr", "admin"}, "开始评审"),
-    _t("approve", (C.reviewing.value,), C.approved.value, {"hr", "admin"}, "审批通过"),
-    _t("publish", (C.approved.value,), C.published.value, {"hr", "admin"}, "发布"),
-    _t("close", (C.published.value,), C.closed.value, {"hr", "admin"}, "关闭"),
+    _t("open", (C.draft.value,), C.open.value, {Role.hr, Role.admin}, "开启考核"),
+    _t("start_review", (C.open.value,), C.reviewing.value, {Role.hr, Role.admin}, "开始评审"),
+    _t("approve", (C.reviewing.value,), C.approved.value, {Role.hr, Role.admin}, "审批通过"),
+    _t("publish", (C.approved.value,), C.published.value, {Role.hr, Role.admin}, "发布"),
+    _t("close", (C.published.value,), C.closed.value, {Role.hr, Role.admin}, "关闭"),
 ]}
 
 #: states and actions as an interface shows them (English labels, translated where shown)
