@@ -55,7 +55,8 @@ def test_a_user_turns_their_reminders_off_and_on(shop: Shop, smtp: Inbox,
     mine = e2.get("/me").text
     assert re.search(r'name="remind" value="1" checked> 接收提醒', mine)
     assert "邮箱：e2@shop.example · 手机：13800000002（如需更改请联系人事）。" in mine
-    assert '<a href="/me#reminders" title="提醒">员工2</a>' in mine  # the header links here
+    assert '<a href="/account">员工2</a>' in mine  # the header links to the account page,
+    assert 'href="/me#reminders"' in e2.get("/account").text  # which links to the setting
     r = e2.post("/me/reminders", data={"csrf": csrf_of(e2, "e2")}, follow_redirects=False)
     assert (r.status_code, r.headers["location"]) == (303, "/me#reminders")
     page = e2.get("/me").text
