@@ -7,8 +7,8 @@ import textwrap
 
 import pytest
 
+from kaohe.engine.load import load_scheme_text
 from kaohe.errors import SchemeError
-from kaohe.scheme.loader import load_scheme_text
 
 BASE = """\
 id: t

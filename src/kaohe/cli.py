@@ -43,8 +43,8 @@ def fail(message: str) -> None:
 
 
 def _scheme(preset: str | None, scheme: Path | None) -> Any:
+    from kaohe.engine.load import load_scheme
     from kaohe.presets import load_preset
-    from kaohe.scheme.loader import load_scheme
 
     if (preset is None) == (scheme is None):
         fail("give exactly one of --preset ID or --scheme FILE.yaml")
@@ -127,7 +127,7 @@ def presets() -> None:
 @app.command()
 def check(scheme: Annotated[Path, typer.Argument(help="scheme YAML file")]) -> None:
     """Validate a scheme file; print a summary, or every error with its line."""
-    from kaohe.scheme.loader import load_scheme
+    from kaohe.engine.load import load_scheme
 
     try:
         s = load_scheme(scheme)

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from kaohe.engine.exprs import EMPLOYEE, PERIOD
+from kaohe.columns import EMPLOYEE, PERIOD
 from kaohe.engine.plan import Plan
 from kaohe.errors import KaoheError
 from kaohe.numbers import DEC, quantize

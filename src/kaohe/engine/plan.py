@@ -16,20 +16,13 @@ from decimal import Decimal
 
 import polars as pl
 
-from kaohe.engine.exprs import (
-    ASSESSED,
-    COHORT,
-    Lowering,
-    Symbol,
-    Type,
-    cohort_rank,
-    compare,
-    safe_div,
-)
+from kaohe import columns as C
+from kaohe.columns import ASSESSED, COHORT
+from kaohe.engine.exprs import Lowering, Symbol, Type, cohort_rank, compare, safe_div
 from kaohe.errors import ExprError, SchemeError
 from kaohe.numbers import DEC, dlit, round_half_up
 from kaohe.scheme.expr import BinOp, Node, names, parse, render
-from kaohe.scheme.models import Adjustment, Grade, Scheme, ScoredItem
+from kaohe.scheme.models import Adjustment, FormulaText, Grade, Scheme, ScoredItem
 
 Builder = Callable[[Lowering], pl.Expr]
 
@@ -74,10 +67,12 @@ class Plan:
 
 
 def input_column(ident: str) -> str:
-    return f"in:{ident}"
+    return C.input_col(ident)
 
 
 def _formula(text: str, where: str) -> Node:
+    if isinstance(text, FormulaText):
+        return text.tree  # parsed once, when the scheme loaded
     try:
         return parse(text)
     except ExprError as exc:
@@ -146,9 +141,9 @@ class PlanBuilder:
             self._guarded(item, f"indicators[{i}]", reported=True)
         for sec in s.sections:
             members = [it.id for it in s.indicators if it.section == sec.id]
-            cols = [f"ind:{m}" for m in members]
+            cols = [C.indicator_col(m) for m in members]
             self._define(sec.id, Step(
-                f"sec:{sec.id}", "num", set(members),
+                C.section_col(sec.id), "num", set(members),
                 _sum_builder(cols), f"sections.{sec.id}",
             ))
         for i, adj in enumerate(s.adjustments):
@@ -163,7 +158,7 @@ class PlanBuilder:
                     x = pl.min_horizontal(x, dlit(adj.cap))
                 return self._round_unless_exact(node, x)
 
-            self._define(adj.id, Step(f"adj:{adj.id}", "num", names(node), build_adj, where))
+            self._define(adj.id, Step(C.adjustment_col(adj.id), "num", names(node), build_adj, where))
 
         self._total()
         self._grade()
@@ -188,8 +183,8 @@ class PlanBuilder:
                     x = pl.when(v.fill_null(False)).then(dlit(0)).otherwise(x)
                 return self._round_unless_exact(node, x)
 
-            self._define(line.id, Step(f"pay:{line.id}", "num", deps, build_pay, where))
-            pay_cols.append((line.id, f"pay:{line.id}"))
+            self._define(line.id, Step(C.pay_col(line.id), "num", deps, build_pay, where))
+            pay_cols.append((line.id, C.pay_col(line.id)))
         if pay_cols:
             ids = [p for p, _ in pay_cols]
             cols = [c for _, c in pay_cols]
@@ -199,7 +194,7 @@ class PlanBuilder:
         for i, fl in enumerate(s.flags):
             where = f"flags[{i}].when"
             node = _formula(fl.when, where)
-            col = f"flag:{i}"
+            col = C.flag_col(i)
             self.steps[f"__flag{i}"] = Step(
                 col, "bool", names(node),
                 _flag_builder(node, where),
@@ -213,7 +208,7 @@ class PlanBuilder:
             scheme=s,
             symbols=self.symbols,
             layers=layers,
-            indicator_columns=[(it.id, f"ind:{it.id}") for it in s.indicators],
+            indicator_columns=[(it.id, C.indicator_col(it.id)) for it in s.indicators],
             pay_columns=pay_cols,
             flag_columns=flag_cols,
             warns=self.warns,
@@ -241,13 +236,12 @@ class PlanBuilder:
             self._scored(item, where, reported)
         except SchemeError as exc:
             self.errors.append(str(exc))
-            col = f"{'ind' if reported else 'val'}:{item.id}"
+            col = (C.indicator_col if reported else C.value_col)(item.id)
             self._define(item.id, Step(col, "num", set(), _blank_builder(), where))
 
     def _scored(self, item: ScoredItem, where: str, reported: bool) -> None:
         s = self.s
-        prefix = "ind" if reported else "val"
-        col = f"{prefix}:{item.id}"
+        col = (C.indicator_col if reported else C.value_col)(item.id)
         places = item.round if item.round is not None else (2 if reported else None)
         own_input = item.id if item.id in self.input_names else None
         deps: set[str] = set()
@@ -273,7 +267,7 @@ class PlanBuilder:
             undefined_score = (
                 item.bands.lowest_score if item.undefined == "lowest" else Decimal(item.undefined)
             )
-            band_col = f"band:{item.id}"
+            band_col = C.band_col(item.id)
 
             def band_parts(low: Lowering) -> tuple[pl.Expr, pl.Expr]:
                 low = local(low)
@@ -414,8 +408,8 @@ class PlanBuilder:
             cols = {r: input_column(f"{source}@{r}") for r in rated.raters}
             deps |= {f"{source}@{r}" for r in rated.raters}
             full = sum(rated.raters.values(), Decimal(0))
-            value_col = f"value:{item.id}"
-            miss_col = f"miss:{item.id}"
+            value_col = C.rated_mark_col(item.id)
+            miss_col = C.missing_rater_col(item.id)
 
             def parts(low: Lowering) -> tuple[pl.Expr, pl.Expr]:
                 num: pl.Expr = dlit(0)
@@ -550,7 +544,7 @@ class PlanBuilder:
             deps = set(parts)
         if veto is not None:
             deps |= names(veto)
-        cols = [f"ind:{it.id}" for it in s.indicators] + [f"adj:{a.id}" for a in s.adjustments]
+        cols = [C.indicator_col(it.id) for it in s.indicators] + [C.adjustment_col(a.id) for a in s.adjustments]
 
         def build(low: Lowering) -> pl.Expr:
             if node is not None:
@@ -627,8 +621,8 @@ class PlanBuilder:
         deps = names(node) | {"rank"}
         explicit = sorted(s.rank for s in pool.shares if s.rank is not None)
         rest = next((s for s in pool.shares if s.rest), None)
-        amount_col = f"poolamt:{pool.id}"
-        unalloc_col = f"unalloc:{pool.id}"
+        amount_col = C.pool_amount_col(pool.id)
+        unalloc_col = C.unallocated_col(pool.id)
 
         def amount(low: Lowering) -> pl.Expr:
             return low.lower(node, "num", f"{where}.amount").expr
@@ -662,7 +656,7 @@ class PlanBuilder:
             # warn once per team and period: on its rank-1 row
             return missing & (pl.col("rank") == dlit(1))
 
-        self._define(pool.id, Step(f"pool:{pool.id}", "num", deps, build, where))
+        self._define(pool.id, Step(C.pool_col(pool.id), "num", deps, build, where))
         self.extra_steps.append(Step(amount_col, "num", set(deps), amount, where))
         self.extra_steps.append(Step(unalloc_col, "bool", {"rank"}, unallocated, where))
         self.warns.append(Warn(unalloc_col, "unallocated", pool.id, pool.label))

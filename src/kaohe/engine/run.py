@@ -14,18 +14,9 @@ from decimal import Decimal
 
 import polars as pl
 
-from kaohe.engine.exprs import (
-    AGG_FUNCTIONS,
-    ASSESSED,
-    COHORT,
-    EMPLOYEE,
-    PERIOD,
-    PIDX,
-    TEAM,
-    Lowering,
-    Symbol,
-    cohort_rank,
-)
+from kaohe import columns as C
+from kaohe.columns import ASSESSED, COHORT, EMPLOYEE, PERIOD, PIDX, TEAM
+from kaohe.engine.exprs import AGG_FUNCTIONS, Lowering, Symbol, cohort_rank
 from kaohe.engine.plan import Plan, grade_expr
 from kaohe.errors import InputError, SchemeError
 from kaohe.numbers import DEC, round_half_up
@@ -70,12 +61,12 @@ def _blank_excluded(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
     """Excluded rows are not scored: null every computed column."""
     if plan.scheme.eligibility is None:
         return frame
-    computed = [c for c in frame.columns if ":" in c and not c.startswith("in:")]
+    computed = [c for c in frame.columns if C.is_computed(c)]
     computed += [c for c in ("total", "grade", "coefficient", "rank", "pay_total") if c in frame.columns]
     assessed = pl.col(ASSESSED)
     return frame.with_columns(
-        [pl.when(assessed).then(pl.col(c)).alias(c) for c in computed if not c.startswith("flag:")]
-        + [(assessed & pl.col(c)).alias(c) for c in computed if c.startswith("flag:")]
+        [pl.when(assessed).then(pl.col(c)).alias(c) for c in computed if not c.startswith(C.FLAG)]
+        + [(assessed & pl.col(c)).alias(c) for c in computed if c.startswith(C.FLAG)]
     )
 
 
@@ -115,7 +106,7 @@ def _warnings(plan: Plan, frame: pl.DataFrame) -> list[str]:
             item = next(it for it in scheme.indicators if it.id == w.subject)
             assert item.rated is not None
             source = item.rated.input or item.id
-            cols = [f"in:{source}@{r}" for r in item.rated.raters]
+            cols = [C.input_col(f"{source}@{r}") for r in item.rated.raters]
             for row in hits.select(PERIOD, EMPLOYEE, *cols).iter_rows():
                 missing = [r for r, v in zip(item.rated.raters, row[2:], strict=True) if v is None]
                 present = [r for r, v in zip(item.rated.raters, row[2:], strict=True)
@@ -127,7 +118,7 @@ def _warnings(plan: Plan, frame: pl.DataFrame) -> list[str]:
         elif w.kind == "unallocated":
             pool = next(p for p in scheme.pools if p.id == w.subject)
             explicit = sorted(s.rank for s in pool.shares if s.rank is not None)
-            for row in hits.select(PERIOD, TEAM, EMPLOYEE, "n", f"poolamt:{pool.id}").iter_rows():
+            for row in hits.select(PERIOD, TEAM, EMPLOYEE, "n", C.pool_amount_col(pool.id)).iter_rows():
                 n = row[3]
                 missing_ranks = [k for k in explicit if k > n]
                 parts = [f"rank {k}" for k in missing_ranks]
@@ -194,7 +185,7 @@ def aggregate_plan(plan: Plan, spec: AggregateSpec, where: str) -> tuple[
         for c in calls:
             key = render(c)
             if key not in mapping:
-                col = f"aggc:{len(mapping)}"
+                col = f"{C.AGG_CALL}{len(mapping)}"
                 mapping[key] = col
                 agg_exprs.append((col, agg_low.lower(c, None, where).expr))
     except Exception as exc:
@@ -252,13 +243,13 @@ def _aggregates(plan: Plan, frame: pl.DataFrame) -> tuple[
         low = post_lowering(plan, spec, mapping)
         award_cols = []
         for k, (aid, node) in enumerate(awards):
-            col = f"award:{k}"
+            col = f"{C.AWARD}{k}"
             expr = low.lower(node, "num", f"{where}.awards").expr
             agg = agg.with_columns(expr.alias(col))
             award_cols.append((aid, col))
         flag_cols = []
         for k, (flag, node) in enumerate(flags):
-            col = f"aflag:{k}"
+            col = f"{C.AGG_FLAG}{k}"
             expr = low.lower(node, "bool", f"{where}.flags").expr.fill_null(False)
             agg = agg.with_columns(expr.alias(col))
             flag_cols.append((flag, col))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
+from kaohe.engine.load import load_scheme_text
 from kaohe.errors import UnknownPresetError
-from kaohe.scheme.loader import load_scheme_text
 from kaohe.scheme.models import Scheme
 
 PRESET_IDS: tuple[str, ...] = (

@@ -33,7 +33,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from kaohe.engine.exprs import EMPLOYEE, PERIOD, TEAM
+from kaohe.columns import EMPLOYEE, PERIOD, TEAM
 from kaohe.engine.plan import Plan
 from kaohe.engine.score import Scored
 from kaohe.errors import ExprError, KaoheError

@@ -1,8 +1,9 @@
 """Load a scheme from YAML, with errors that name the file, line and field.
 
 PyYAML's composer keeps the position of every node; we build plain Python data and a map
-from each field path to its line, then validate with the Pydantic models and compile the
-scheme once (which checks every formula, band table, level and dependency). Any failure
+from each field path to its line, then validate with the Pydantic models (formulas are
+parsed here, once) and run the checks that need the whole scheme (ids, grades, sums of
+points). Compiling the scheme is the engine's part (:mod:`kaohe.engine.load`). Any failure
 becomes a :class:`SchemeError` whose message starts ``FILE:LINE: field: ...``.
 """
 
@@ -99,7 +100,9 @@ def _resolve(where: str, lines: dict[Path_, int]) -> Path_:
     return tuple(path)
 
 
-def load_scheme_text(text: str, source: str = "<scheme>") -> Scheme:
+def read_scheme_text(text: str, source: str = "<scheme>") -> tuple[Scheme, dict[Path_, int]]:
+    """Parse and validate a scheme's YAML (the models and the checks that need the whole
+    scheme, not the engine); also return each field path's line, for later errors."""
     data, lines = _compose(text, source)
     if not isinstance(data, dict):
         raise SchemeError(f"{source}:1: a scheme must be a mapping, got {type(data).__name__}")
@@ -117,18 +120,16 @@ def load_scheme_text(text: str, source: str = "<scheme>") -> Scheme:
             msg = err["msg"].removeprefix("Value error, ")
             msgs.append(f"{source}:{line}: {_dotted(loc)}: {msg}{shown}")
         raise SchemeError("\n".join(msgs)) from None
-    from kaohe.engine.plan import compile_scheme
-    from kaohe.engine.run import aggregate_plan
-
     try:
         _static_checks(scheme)
-        plan = compile_scheme(scheme)
-        for i, spec in enumerate(scheme.aggregates):
-            aggregate_plan(plan, spec, f"aggregates[{i}]")
     except SchemeError as exc:
-        raise SchemeError("\n".join(
-            _locate(msg, source, lines) for msg in _split(str(exc)))) from None
-    return scheme
+        raise SchemeError(locate_errors(str(exc), source, lines)) from None
+    return scheme, lines
+
+
+def locate_errors(text: str, source: str, lines: dict[Path_, int]) -> str:
+    """Prefix each error of a (multi-error) message with its file and line."""
+    return "\n".join(_locate(msg, source, lines) for msg in _split(text))
 
 
 def _split(text: str) -> list[str]:
@@ -150,7 +151,8 @@ def _locate(msg: str, source: str, lines: dict[Path_, int]) -> str:
     return f"{source}: {msg}"
 
 
-def load_scheme(path: str | Path) -> Scheme:
+def read_scheme_file(path: str | Path) -> tuple[str, str]:
+    """The text of a scheme file and the name to show in errors."""
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -160,7 +162,7 @@ def load_scheme(path: str | Path) -> Scheme:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SchemeError(f"{p}: the scheme file is not UTF-8 text") from None
-    return load_scheme_text(text, str(p))
+    return text, str(p)
 
 
 def _static_checks(s: Scheme) -> None:
@@ -274,3 +276,10 @@ def _num(x: Decimal) -> str:
 
 def _pct(x: Decimal) -> str:
     return f"{_num(x * 100)}%"
+
+
+def load_scheme_text(text: str, source: str = "<scheme>") -> Scheme:
+    """A scheme checked as far as the scheme layer can (the models, ids, grades and sums of
+    points) without compiling it. Programs load schemes with
+    :func:`kaohe.engine.load.load_scheme_text`, which compiles them too."""
+    return read_scheme_text(text, source)[0]

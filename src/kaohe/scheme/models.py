@@ -11,9 +11,20 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    field_validator,
+    model_validator,
+)
 
+from kaohe.errors import ExprError
 from kaohe.numbers import parse_number
+from kaohe.scheme.expr import Node, parse
 from kaohe.scheme.intervals import Interval, open_top, order_and_check, parse_interval
 
 
@@ -30,8 +41,35 @@ def _to_decimal(value: Any) -> Any:
     return value
 
 
+class FormulaText(str):
+    """A formula's source text with its syntax tree, parsed once when the scheme loads."""
+
+    tree: Node
+
+    def __new__(cls, text: str) -> FormulaText:
+        obj = super().__new__(cls, text)
+        try:
+            obj.tree = parse(text)
+        except ExprError as exc:
+            raise ValueError(str(exc)) from None
+        return obj
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FormulaText, (str(self),))
+
+
+def _formula_text(value: Any) -> FormulaText:
+    if isinstance(value, FormulaText):
+        return value
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"expected a formula (text), got {type(value).__name__}")
+    return FormulaText(value)
+
+
 Num = Annotated[Decimal, BeforeValidator(_to_decimal)]
-Formula = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int | float) else v)]
+Formula = Annotated[FormulaText, PlainValidator(_formula_text), PlainSerializer(str)]
 Ident = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 

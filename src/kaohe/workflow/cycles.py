@@ -19,13 +19,13 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from kaohe.engine.exprs import EMPLOYEE, PERIOD, TEAM
+from kaohe.columns import EMPLOYEE, PERIOD, TEAM
+from kaohe.engine.load import load_scheme_text
 from kaohe.engine.results import result_records
 from kaohe.engine.score import score_table
 from kaohe.errors import InputError
 from kaohe.ingest.table import ROW, collecting, map_headers, prepare, problem, read_raw
 from kaohe.presets import PRESET_IDS, preset_text
-from kaohe.scheme.loader import load_scheme_text
 from kaohe.scheme.models import Scheme
 from kaohe.store.models import (
     Appraisal,
@@ -358,10 +358,10 @@ def _compute(session: Session, cycle: Cycle) -> tuple[list[dict[str, Any]], dict
     hashes = {(r[EMPLOYEE], r[PERIOD]): input_hash(r) for r in frame.iter_rows(named=True)}
     try:
         table = prepare(frame, scheme, f"cycle {cycle.scheme_id} {cycle.period}")
+        outcome = score_table(scheme, table).outcome
     except InputError as exc:
         raise WorkflowError(Text(N_("the stored inputs cannot be scored: %(problem)s"),
                                  problem=exc)) from None
-    outcome = score_table(scheme, table).outcome
     from kaohe.engine.explain import short_reasons
 
     recs = []
@@ -721,9 +721,9 @@ def what_if(session: Session, *, cycle_id: int, text: str) -> list[dict[str, Any
     frame = _history_frame(session, cycle, scheme)
     try:
         table = prepare(frame, scheme, "the cycle's stored inputs")
+        outcome = score_table(scheme, table).outcome
     except InputError as exc:
         raise Invalid(f"the edited scheme cannot read this cycle's inputs: {exc}") from None
-    outcome = score_table(scheme, table).outcome
     new = {r["employee"]: r for r in result_records(outcome, table)
            if r["period"] == cycle.period}
     old: dict[str, Any] = dict(session.execute(
