@@ -8,13 +8,18 @@ lazy import is still a dependency). Units are the top-level modules and subpacka
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
+
+import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "kaohe"
 
 #: lower layers first; a unit may import only units listed before it (or itself)
 LAYERS: list[set[str]] = [
-    {"errors", "numbers", "text", "columns"},
+    {"errors", "text", "i18n"},
+    {"numbers"},
+    {"columns", "formatting"},
     {"scheme"},
     {"ingest"},
     {"engine"},
@@ -97,3 +102,30 @@ def _acyclic() -> bool:
 
 def test_no_cycle_between_units() -> None:
     assert _acyclic()
+@pytest.mark.parametrize("pattern", [r"""["'](?:in|ind|val|band|sec|adj|pay|pool|poolamt|"""
+                                     r"""unalloc|flag|miss|aggc|award|aflag|why):"""])
+def test_column_prefixes_spelled_once(pattern: str) -> None:
+    """Column-name prefixes are defined in kaohe/columns.py only. (The CSV writer's
+    headers, ``pay:base``, are an output format that happens to look alike.)"""
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        if path.name == "columns.py" or path.relative_to(SRC).as_posix() == "reports/render.py":
+            continue
+        for n, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+            if re.search(pattern, line) or re.search(r'f["\'](?:in|ind|adj|pay|sec):\{', line):
+                found.append(f"{path.relative_to(SRC.parent)}:{n}: {line.strip()}")
+    assert found == []
+
+
+def test_no_private_names_across_modules() -> None:
+    """A module uses another module's public names only."""
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(
+                    "kaohe"):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                if private:
+                    found.append(f"{path.relative_to(SRC.parent)}:{node.lineno}: "
+                                 f"{node.module} {', '.join(private)}")
+    assert found == []

@@ -21,7 +21,7 @@ from kaohe.engine.plan import Plan, grade_expr
 from kaohe.errors import InputError, SchemeError
 from kaohe.numbers import DEC, round_half_up
 from kaohe.scheme.expr import Call, Node, parse, render
-from kaohe.scheme.models import AggregateSpec
+from kaohe.scheme.models import AggregateSpec, BandsRule, Rated
 
 
 @dataclass
@@ -94,22 +94,23 @@ def _warnings(plan: Plan, frame: pl.DataFrame) -> list[str]:
         label = f"{w.subject} ({w.label})" if w.label else w.subject
         if w.kind == "undefined":
             item = next(it for it in [*scheme.indicators, *scheme.values] if it.id == w.subject)
-            assert item.bands is not None
-            lowest = item.bands.lowest_score if item.undefined == "lowest" else item.undefined
+            assert isinstance(item.rule, BandsRule)
+            lowest = item.rule.undefined_score
             what = "indicator" if any(it.id == w.subject for it in scheme.indicators) else "value"
             for row in hits.select(PERIOD, EMPLOYEE).iter_rows():
                 out.append(
                     f"{row[0] or '-'} {row[1]}: {what} {label} is undefined (zero denominator "
-                    f"in {item.value}); given the lowest score {_fmt(lowest)}"
+                    f"in {item.rule.value}); given the lowest score {_fmt(lowest)}"
                 )
         elif w.kind == "missing_rater":
             item = next(it for it in scheme.indicators if it.id == w.subject)
-            assert item.rated is not None
-            source = item.rated.input or item.id
-            cols = [C.input_col(f"{source}@{r}") for r in item.rated.raters]
+            rated = item.rule
+            assert isinstance(rated, Rated)
+            source = rated.source(item)
+            cols = [C.input_col(f"{source}@{r}") for r in rated.raters]
             for row in hits.select(PERIOD, EMPLOYEE, *cols).iter_rows():
-                missing = [r for r, v in zip(item.rated.raters, row[2:], strict=True) if v is None]
-                present = [r for r, v in zip(item.rated.raters, row[2:], strict=True)
+                missing = [r for r, v in zip(rated.raters, row[2:], strict=True) if v is None]
+                present = [r for r, v in zip(rated.raters, row[2:], strict=True)
                            if v is not None]
                 out.append(
                     f"{row[0] or '-'} {row[1]}: indicator {label}: rater "

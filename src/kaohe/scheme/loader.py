@@ -17,7 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from kaohe.errors import SchemeError
-from kaohe.scheme.models import Scheme, ScoredItem
+from kaohe.scheme.models import Scheme
 
 Path_ = tuple[str | int, ...]
 
@@ -74,6 +74,24 @@ def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -
     return value
 
 
+def _yaml_path(loc: tuple[str | int, ...]) -> Path_:
+    """A validation error's location as the YAML writes it: an indicator's ``rule`` node is
+    written under its kind's own key (``levels:``, ``deduction:``, ``rated:``), or, for
+    bands and formulas, as keys of the indicator itself (``value:``, ``bands:``)."""
+    out: list[str | int] = []
+    parts = [x for x in loc if not (isinstance(x, str) and x.startswith("function-"))]
+    i = 0
+    while i < len(parts):
+        x = parts[i]
+        if x == "rule" and i + 1 < len(parts):
+            tag = parts[i + 1]
+            i += 2 if tag in ("bands", "formula") and i + 2 < len(parts) else 1
+            continue
+        out.append(x)
+        i += 1
+    return tuple(out)
+
+
 def _dotted(path: Path_) -> str:
     out = ""
     for p in path:
@@ -111,8 +129,7 @@ def read_scheme_text(text: str, source: str = "<scheme>") -> tuple[Scheme, dict[
     except ValidationError as exc:
         msgs = []
         for err in exc.errors():
-            loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith(
-                "function-")))
+            loc = _yaml_path(err["loc"])
             line = _line_for(loc, lines)
             value = err.get("input")
             shown = f" (got {value!r})" if not isinstance(value, dict | list) and value is not None \
@@ -200,16 +217,12 @@ def _static_checks(s: Scheme) -> None:
     for i, agg in enumerate(s.aggregates):
         if agg.grades:
             _check_grades(agg.grades, f"aggregates[{i}].grades", needs_min=True)
-    for i, ind in enumerate(s.indicators):
-        if ind.rated is not None:
-            total = sum(ind.rated.raters.values(), Decimal(0))
-            if total != 1:
-                raise SchemeError(
-                    f"indicators[{i}].rated.raters: rater weights must add up to 100%, "
-                    f"they add up to {_pct(total)}"
-                )
+    # each rule kind's own checks against the scheme (its inputs, levels, raters)
+    for group, items in (("values", s.values), ("indicators", s.indicators)):
+        for i, item in enumerate(items):
+            item.rule.check(s, item, f"{group}[{i}]")
     # points must add up: each section's indicators to the section's points, all to max_total
-    maxima = {ind.id: _max_points(ind) for ind in s.indicators}
+    maxima = {ind.id: ind.max_points for ind in s.indicators}
     for j, sec in enumerate(s.sections):
         if sec.points is None:
             continue
@@ -230,24 +243,6 @@ def _static_checks(s: Scheme) -> None:
                 f"max_total: the indicators add up to {_num(got)} points, the scheme says "
                 f"{_num(s.max_total)} ({detail})"
             )
-
-
-def _max_points(ind: ScoredItem) -> Decimal | None:
-    """The most an indicator can give, after its weight (None when a formula decides)."""
-    if ind.bands is not None:
-        return max(b.score for b in ind.bands.bands) * ind.weight
-    if ind.levels is not None:
-        top = max(ind.levels.points.values())
-        if ind.levels.scale == "fraction":
-            assert ind.points is not None
-            top = top * ind.points
-        return top * ind.weight
-    if ind.deduction is not None:
-        assert ind.points is not None
-        return ind.points * ind.weight
-    if ind.rated is not None:
-        return ind.rated.scale * ind.weight
-    return ind.points * ind.weight if ind.points is not None else None
 
 
 def _check_grades(grades: list[Any], where: str, needs_min: bool) -> None:

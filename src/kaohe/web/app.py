@@ -26,7 +26,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kaohe.errors import InputError, KaoheError
-from kaohe.reports.forms import _two
+from kaohe.formatting import two
 from kaohe.store.db import Database
 from kaohe.web import api, hr, i18n, pages
 from kaohe.web.deps import Throttle, lang_of, render
@@ -107,11 +107,11 @@ def where(exc: InputError) -> str:
 
 def _money(v: Any) -> str:
     """A number to the fen (half-up, as the forms show it), with thousands separators."""
-    return "-" if v is None else f"{Decimal(_two(v)):,}"
+    return "-" if v is None else f"{Decimal(two(v)):,}"
 
 
 def _num(v: Any) -> str:
-    return "-" if v is None else _two(v)
+    return "-" if v is None else two(v)
 
 
 def create_app(database: Database | None = None, *, secret: str | None = None,

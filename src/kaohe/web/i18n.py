@@ -13,50 +13,19 @@ The language of the request being served is held in a context variable, so the s
 
 from __future__ import annotations
 
-import functools
-import gettext as _gettext
-import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from importlib import resources
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import Translations
-
+from kaohe.i18n import DOMAIN, LANGUAGES, catalogue_path, translations
 from kaohe.text import N_, Term, Terms, Text
 
-__all__ = ["DEFAULT", "LANGUAGES", "N_", "Text", "gettext", "language", "ngettext",
-           "translate", "translations", "using"]
+__all__ = ["DEFAULT", "DOMAIN", "LANGUAGES", "N_", "Text", "catalogue_path", "gettext",
+           "language", "ngettext", "translate", "translations", "using"]
 
-#: the languages of the interface: the short code in ?lang= and the cookie → the locale
-LANGUAGES = {"zh": "zh_CN", "en": "en"}
 DEFAULT = "zh"
-DOMAIN = "messages"
 
 _current: ContextVar[str] = ContextVar("kaohe_lang", default=DEFAULT)
-
-
-def catalogue_path(locale: str = "zh_CN") -> str:
-    return str(resources.files(__package__) / "locale" / locale / "LC_MESSAGES"
-               / f"{DOMAIN}.po")
-
-
-@functools.cache
-def translations(lang: str) -> _gettext.NullTranslations:
-    """The compiled catalogue of a language (English: the message ids themselves)."""
-    locale = LANGUAGES.get(lang)
-    if locale is None:
-        raise ValueError(f"unknown language {lang!r}; known: {', '.join(LANGUAGES)}")
-    if locale == "en":
-        return _gettext.NullTranslations()
-    with open(catalogue_path(locale), "rb") as fh:
-        catalog = read_po(fh, locale=locale, domain=DOMAIN)
-    buf = io.BytesIO()
-    write_mo(buf, catalog)  # fuzzy entries are left out, as msgfmt does
-    buf.seek(0)
-    return Translations(buf, domain=DOMAIN)
 
 
 def language() -> str:

@@ -365,10 +365,13 @@ def _compute(session: Session, cycle: Cycle) -> tuple[list[dict[str, Any]], dict
     from kaohe.engine.explain import short_reasons
 
     recs = []
-    for rec, why in zip(result_records(outcome, table), short_reasons(outcome.plan, outcome.frame),
-                        strict=True):
+    # the reasons in both languages, so the scorecard shows the reader's
+    zh = short_reasons(outcome.plan, outcome.frame, "zh")
+    en = short_reasons(outcome.plan, outcome.frame, "en")
+    for rec, why, why_en in zip(result_records(outcome, table), zh, en, strict=True):
         if rec["period"] == cycle.period:
             rec["reasons"] = why
+            rec["reasons_en"] = why_en
             recs.append(rec)
     warnings = [w for w in outcome.warnings if w.startswith(cycle.period)]
     return recs, {k[0]: v for k, v in hashes.items() if k[1] == cycle.period}, warnings
