@@ -286,6 +286,11 @@ class Renderer:
                 if isinstance(o, BinOp):
                     inner = [pl.lit("("), *inner, pl.lit(")")]
                 return [pl.lit(MINUS), *inner]
+            case BinOp(op="*", left=a, right=b) if self._per_count(a, b, own) is not None:
+                count, per = self._per_count(a, b, own) or ("", Decimal(0))
+                # so much per occurrence: 差评数 2 次 × 50 (a deduction reads as one)
+                return [self.named(count, own), pl.lit(self.g(N_(" times"))),
+                        pl.lit(f" × {plain(abs(per))}")]
             case BinOp(op=op, left=a, right=b):
                 return [*self._side(a, op, own, False), pl.lit(_OPS[op]),
                         *self._side(b, op, own, True)]
@@ -304,6 +309,19 @@ class Renderer:
             case Call():
                 return [self._call(node, own)]
         return [pl.lit("—")]
+
+    def _per_count(self, a: Node, b: Node, own: str | None) -> tuple[str, Decimal] | None:
+        """(count input, amount) of ``amount * count`` or ``count * amount``."""
+        for k, n in ((a, b), (b, a)):
+            amount = k.value if isinstance(k, Num) else (
+                -k.operand.value if isinstance(k, Neg) and isinstance(k.operand, Num) else None)
+            if amount is None or not isinstance(n, Name):
+                continue
+            spec = self.s.inputs.get(n.id)
+            if spec is not None and spec.type == "count" and (
+                    n.id == own or n.id not in self._computed):
+                return n.id, amount
+        return None
 
     def _side(self, child: Node, op: str, own: str | None, right: bool) -> list[pl.Expr]:
         parts = self._fx(child, own)
@@ -350,8 +368,10 @@ class Renderer:
         if f in ("streak", "count_so_far") and arg is not None:
             template = (N_("months in a row with %(cond)s") if f == "streak"
                         else N_("periods so far with %(cond)s"))
-            return self.t(f"{template} %(n)s", cond=self.fx(arg, own),
-                          n=self._call_value(node, own))
+            # the condition over the periods in words (its values differ period by period)
+            return pl.concat_str([
+                self.t(template, cond=rule_words(self.s, arg, self.lang, own)), pl.lit(" "),
+                self._call_value(node, own)])
         if f == "if" and len(args) == 3:
             return self.t(N_("if %(cond)s then %(then)s else %(else)s"),
                           cond=self.fx(args[0], own), then=self.fx(args[1], own),
@@ -418,7 +438,11 @@ class Renderer:
         return pl.when(pl.col(ASSESSED)).then(self.line(self.label(item), body, veto))
 
     def points(self, item: ScoredItem) -> pl.Expr:
-        return two_expr(pl.col(C.indicator_col(item.id))).fill_null("—")
+        """The indicator's points as its rule gave them (before a veto, which its reason
+        states after them)."""
+        natural = self.part(item, "natural")
+        col = natural if natural is not None else pl.col(C.indicator_col(item.id))
+        return two_expr(col).fill_null("—")
 
     def part(self, item: ScoredItem, name: str) -> pl.Expr | None:
         expr = self.plan.reason_parts.get(item.id, {}).get(name)

@@ -252,8 +252,20 @@ class PlanBuilder:
         weight = item.weight
         apply_weight = lowered.apply_weight
         needs_round = places is not None and not self._exact(item, places)
-        if lowered.parts:
-            self.reason_parts[item.id] = lowered.parts
+        def natural(low: Lowering) -> pl.Expr:
+            x = lowered.build(low)
+            if apply_weight and weight != 1:
+                x = x * dlit(weight)
+            if needs_round:
+                assert places is not None
+                x = round_half_up(x, places)
+            return x
+
+        parts = dict(lowered.parts)
+        if veto is not None:
+            parts["natural"] = natural  # the points a veto took away, for the reason
+        if parts:
+            self.reason_parts[item.id] = parts
 
         def final(low: Lowering) -> pl.Expr:
             x = lowered.build(low)
