@@ -202,7 +202,7 @@ def test_missing_rater_points_and_warning(tmp_path: Path) -> None:
     text = _text(agent_pdf(scored, rec))
     _in_order(text, ["工作业绩", "自评=—；主管=80；经理=70", _fen(rec["indicators"]["performance"]),
                      "加权分76.25", "自评缺评", "合计", _fen(rec["total"]), "应发合计",
-                     _fen(rec["pay"]["total"]), "提示", "rater self missing"])
+                     _fen(rec["pay"]["total"]), "提示", "工作业绩：自评未评分"])
 
 
 def test_coefficient_and_sections(tmp_path: Path) -> None:

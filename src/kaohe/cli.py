@@ -180,9 +180,6 @@ def explain(
         shown = "" if ln.points is None else plain(ln.points) if ln.id == "rank" else two(ln.points)
         table.add_row(ln.label, shown, ln.reason)
     Console(width=160).print(table)
-    for w in scored.outcome.warnings:
-        if employee in w:
-            Console(stderr=True).print(f"warning: {w}", markup=False)
 
 
 @app.command()

@@ -70,6 +70,8 @@ __all__ = [
 #: the reason columns that are not named after a scheme id
 FLAGS = "flags"
 ELIGIBILITY = "eligibility"
+#: the row's warnings in words (an undefined ratio, a missing rater, a pool not paid out)
+WARNINGS = "warnings"
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 Piece = str | pl.Expr
@@ -139,9 +141,11 @@ class Line:
 class Renderer:
     """Builds the reason expressions of one plan in one language."""
 
-    def __init__(self, plan: Plan, lang: str, *, labelled: bool = True) -> None:
+    def __init__(self, plan: Plan, lang: str, *, labelled: bool = True,
+                 compact: bool = False) -> None:
         self.plan = plan
         self.labelled = labelled
+        self.compact = compact
         self.s: Scheme = plan.scheme
         self.lang = lang
         self.en = lang == "en"
@@ -483,7 +487,7 @@ class Renderer:
             else:
                 shown = fmt(v)
             # a form lists the lines above their sum: there the numbers alone read clearly
-            named = f"{label} " if self.labelled else ""
+            named = "" if self.compact else f"{label} "
             pieces.append(pl.concat_str([pl.lit(named), shown.fill_null("—")]))
         if not pieces:
             return result
@@ -560,7 +564,7 @@ class Renderer:
 
     def rank(self) -> pl.Expr:
         n = pl.col("rank").is_not_null().sum().over(COHORT)
-        if self.labelled:
+        if not self.compact:
             reason = self.t(N_("within the team and period by %(keys)s, then employee id: "
                                "%(rank)s of %(n)s"),
                             keys=rank_words(self.s, self.lang),
@@ -642,6 +646,47 @@ class Renderer:
                       rule=self.fx(elig.exclude_if.tree))
         return pl.when(~pl.col(ASSESSED)).then(self.line(self.g(N_("Not assessed")), body))
 
+    def warnings(self) -> pl.Expr:
+        """The engine's warnings of the row, worded for people (the JSON document keeps its
+        own English ``warnings`` list)."""
+        s = self.s
+        items = {it.id: it for it in [*s.values, *s.indicators]}
+        notes: list[pl.Expr] = []
+        for w in self.plan.warns:
+            mark = pl.col(w.column)
+            if w.kind == "undefined":
+                item = items[w.subject]
+                rule = item.rule
+                assert isinstance(rule, BandsRule)
+                own = item.id if item.id in s.inputs else None
+                notes.append(pl.when(mark.is_null()).then(self.t(
+                    N_("%(what)s: %(value)s cannot be worked out (a zero denominator); given "
+                       "%(score)s"), what=self.label(item), value=rule_words(
+                        s, rule.value.tree, self.lang, own),
+                    score=plain(rule.undefined_score))))
+            elif w.kind == "missing_rater":
+                item = items[w.subject]
+                rated = item.rule
+                assert isinstance(rated, Rated)
+                source = rated.source(item)
+                absent = pl.concat_str(
+                    [pl.when(pl.col(C.input_col(f"{source}@{r}")).is_null()).then(
+                        pl.lit(self.rater(r))) for r in rated.raters],
+                    separator="、" if not self.en else ", ", ignore_nulls=True)
+                notes.append(pl.when(mark.fill_null(False)).then(self.t(
+                    N_("%(what)s: no mark from %(who)s; the weight is shared out over the "
+                       "other raters"), what=self.label(item), who=absent)))
+            elif w.kind == "unallocated":
+                pool = next(p for p in s.pools if p.id == w.subject)
+                n = pl.col("rank").is_not_null().sum().over(COHORT).cast(pl.String)
+                notes.append(pl.when(mark.fill_null(False)).then(self.t(
+                    N_("%(what)s: the team has %(n)s assessed members, so part of the pool "
+                       "is not paid out"), what=self.label(pool), n=n)))
+        if not notes:
+            return pl.lit(None, dtype=pl.String)
+        joined = pl.concat_str(notes, separator="\n", ignore_nulls=True)
+        return pl.when(pl.col(ASSESSED) & (joined != "")).then(joined)
+
     # -- all -------------------------------------------------------------------------------
     def texts(self, frame_columns: Sequence[str]) -> dict[str, pl.Expr]:
         s = self.s
@@ -668,6 +713,7 @@ class Renderer:
             out["pay_total"] = self.pay_total()
         out[FLAGS] = self.flags()
         out[ELIGIBILITY] = self.eligibility()
+        out[WARNINGS] = self.warnings()
         return out
 
 
@@ -903,14 +949,16 @@ REASONS: dict[type[Any], RuleReason] = {
 # -- entry points ------------------------------------------------------------------------
 
 def reason_frame(plan: Plan, frame: pl.DataFrame, lang: str = "zh", *,
-                 labelled: bool = True) -> pl.DataFrame:
+                 labelled: bool = True, compact: bool = False) -> pl.DataFrame:
     """One text column per indicator id (and per adjustment, section, pool and pay line id,
     plus ``total``, ``grade``, ``coefficient``, ``rank``, ``pay_total``, ``flags`` and
     ``eligibility`` where the scheme has them), in the row order of ``frame`` (a scored
     frame: ``Outcome.frame``). A line that does not apply to a row is null there (an
     excluded row has only ``eligibility``). Each text starts with its line's label
-    (``成交额完成度：...``) unless ``labelled`` is false (a form shows the label beside it)."""
-    r = Renderer(plan, lang, labelled=labelled)
+    (``成交额完成度：...``) unless ``labelled`` is false (a table shows the label beside
+    it); ``compact`` is for a form, which lists the lines above their sums and states the
+    ranking keys in a column of its own (sums show numbers alone, the rank its place)."""
+    r = Renderer(plan, lang, labelled=labelled, compact=compact)
     texts = r.texts(frame.columns)
     lf = frame.lazy()
     if r.helpers:
@@ -977,6 +1025,9 @@ def explain_lines(plan: Plan, frame: pl.DataFrame, index: int, lang: str = "zh")
     flags = texts.get(FLAGS)
     if flags:
         out.append(Line(FLAGS, r.g(N_("Flags")), None, flags))
+    notes = texts.get(WARNINGS)
+    if notes:
+        out.append(Line(WARNINGS, r.g(N_("Warnings")), None, notes))
     return out
 
 

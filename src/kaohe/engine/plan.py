@@ -22,7 +22,7 @@ from kaohe.engine.exprs import Lowering, Symbol, Type, cohort_rank, safe_div
 from kaohe.engine.rules import LOWERINGS, ItemScope
 from kaohe.errors import ExprError, SchemeError
 from kaohe.numbers import DEC, dlit, round_half_up
-from kaohe.scheme.expr import BinOp, Node, names, parse, render
+from kaohe.scheme.expr import BinOp, Node, names, parse
 from kaohe.scheme.models import Adjustment, BandsRule, Deduction, FormulaText, Grade, Levels, Scheme, ScoredItem
 
 Builder = Callable[[Lowering], pl.Expr]
@@ -595,7 +595,3 @@ def grade_expr(score: pl.Expr, grades: list[Grade]) -> pl.Expr:
 
 def compile_scheme(scheme: Scheme) -> Plan:
     return PlanBuilder(scheme).build()
-
-
-def describe_node(text: str) -> str:
-    return render(parse(text))

@@ -20,7 +20,7 @@ from kaohe.engine.exprs import AGG_FUNCTIONS, Lowering, Symbol, cohort_rank
 from kaohe.engine.plan import Plan, grade_expr
 from kaohe.errors import InputError, SchemeError
 from kaohe.numbers import DEC, round_half_up
-from kaohe.scheme.expr import Call, Node, parse, render
+from kaohe.scheme.expr import Call, Node, render
 from kaohe.scheme.models import AggregateSpec, BandsRule, Rated
 
 
@@ -170,12 +170,9 @@ def aggregate_plan(plan: Plan, spec: AggregateSpec, where: str) -> tuple[
     """Check and lower one aggregate's formulas (also used at load time)."""
     row_syms = dict(plan.symbols)
     agg_low = Lowering(row_syms, plan.scheme.tables, mode="agg")
-    try:
-        score_node = parse(spec.score)
-    except Exception as exc:
-        raise SchemeError(f"{where}.score: {exc}") from None
-    awards = [(a.id, _parse(a.amount, f"{where}.awards")) for a in spec.awards]
-    flags = [(f.flag, _parse(f.when, f"{where}.flags")) for f in spec.flags]
+    score_node = spec.score.tree  # parsed once, when the scheme loaded
+    awards = [(a.id, a.amount.tree) for a in spec.awards]
+    flags = [(f.flag, f.when.tree) for f in spec.flags]
     calls: list[Call] = []
     for _, node in awards + flags:
         _agg_calls(node, calls)
@@ -192,13 +189,6 @@ def aggregate_plan(plan: Plan, spec: AggregateSpec, where: str) -> tuple[
     except Exception as exc:
         raise SchemeError(f"{where}: {exc}") from None
     return score_node, agg_exprs, mapping, awards, flags
-
-
-def _parse(text: str, where: str) -> Node:
-    try:
-        return parse(text)
-    except Exception as exc:
-        raise SchemeError(f"{where}: {exc}") from None
 
 
 def post_lowering(plan: Plan, spec: AggregateSpec, mapping: dict[str, str]) -> Lowering:

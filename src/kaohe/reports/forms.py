@@ -216,9 +216,6 @@ def _team_sheets(wb: Workbook, *, ctx: FormContext, doc: dict[str, Any], lang: s
             sheet.cell(c, c, " ".join(flags), st.cell)
             sheet.next()
             notes += [f"{rec['employee']}{t['colon']}{w}" for w in row_warnings(ctx, rec)]
-        prefix = f"{period or '-'} team {team_name or '-'} "
-        notes += [f"{head_}: {'; '.join(ws_)}" for head_, ws_ in ctx.warnings.items()
-                  if head_.startswith(prefix)]
         if notes:
             sheet.next()
             sheet.cell(0, 0, t["warnings"], st.plain)

@@ -33,6 +33,7 @@ from kaohe.columns import EMPLOYEE, PERIOD, TEAM
 from kaohe.engine.explain import (
     ELIGIBILITY,
     FLAGS,
+    WARNINGS,
     rank_words,
     rater_label,
     reason_frame,
@@ -132,8 +133,9 @@ def label_of(obj: Any, en: bool) -> str:
 
 def _in_order(text: str, known: Iterable[str]) -> list[str]:
     """The names a formula reads, in the order they are written."""
+    tree = getattr(text, "tree", None)
     try:
-        read = formula_names(parse(text))
+        read = formula_names(tree if tree is not None else parse(text))
     except ExprError:
         return []
     pool = set(known)
@@ -146,13 +148,12 @@ def _in_order(text: str, known: Iterable[str]) -> list[str]:
 @dataclass
 class FormContext:
     """What every form of one scored run shares: the frame rows and their reasons by
-    (period, employee), the language, warnings and cohort sizes."""
+    (period, employee), the language and cohort sizes."""
 
     scored: Scored
     lang: str
     rows: dict[tuple[str | None, str], dict[str, Any]]
     reasons: dict[tuple[str | None, str], dict[str, str | None]]
-    warnings: dict[str, list[str]] = field(default_factory=dict)
     cohorts: dict[tuple[str | None, str], int] = field(default_factory=dict)
 
     @property
@@ -190,7 +191,7 @@ def form_context(scored: Scored, lang: str, only: dict[str, Any] | None = None
     check_lang(lang)
     outcome = scored.outcome
     frame = outcome.frame
-    texts = reason_frame(outcome.plan, frame, lang, labelled=False)
+    texts = reason_frame(outcome.plan, frame, lang, labelled=False, compact=True)
     keys = frame.select(PERIOD, EMPLOYEE).with_row_index("__i")
     if only is not None:
         period = only.get("period")
@@ -205,18 +206,13 @@ def form_context(scored: Scored, lang: str, only: dict[str, Any] | None = None
         key = (row[PERIOD] or None, str(row[EMPLOYEE]))
         rows.setdefault(key, row)
         reasons.setdefault(key, why)
-    warnings: dict[str, list[str]] = {}
-    for w in outcome.warnings:
-        head, sep, rest = w.partition(": ")
-        if sep:
-            warnings.setdefault(head, []).append(rest)
     cohorts: dict[tuple[str | None, str], int] = {}
     if "rank" in frame.columns:
         counts = frame.group_by([PERIOD, TEAM]).agg(
             pl.col("rank").is_not_null().sum().alias("n"))
         for period, team, n in counts.iter_rows():
             cohorts[(period or None, team or "")] = int(n)
-    return FormContext(scored, lang, rows, reasons, warnings, cohorts)
+    return FormContext(scored, lang, rows, reasons, cohorts)
 
 
 def row_context(scored: Scored, record: dict[str, Any], lang: str) -> FormContext:
@@ -675,7 +671,10 @@ def flag_label(scheme: Scheme, flag: str, en: bool) -> str:
 
 
 def row_warnings(ctx: FormContext, record: dict[str, Any]) -> list[str]:
-    return ctx.warnings.get(f"{record.get('period') or '-'} {record['employee']}", [])
+    """The row's warnings in the form's language (an undefined ratio, a missing rater, a
+    pool not paid out), as the engine's reasons word them."""
+    text = ctx.reason(record, WARNINGS)
+    return text.split("\n") if text else []
 
 
 def fill_form(sheet: Sheet, st: Styles, ctx: FormContext, record: dict[str, Any]) -> None:
