@@ -141,7 +141,9 @@ def test_check_explain_presets(tmp_path: Path) -> None:
     assert r.returncode == 2 and "bad.yaml:5" in r.stderr and "gap" in r.stderr
     r = run("explain", "--preset", "taobao-presales", "--input",
             str(write(tmp_path, f"{HEADER}\n{ROW}\n")), "--employee", "E001")
-    assert r.returncode == 0 and "[45%,50%)" in r.stdout and "80 × 20%" in r.stdout
+    assert r.returncode == 0 and "「[45%,50%)」档" in r.stdout and "80 分 × 权重 20%" in r.stdout
+    # labels, not input ids or formula source
+    assert "buyers / inquiries" not in r.stdout and "lookup(" not in r.stdout
 
 
 def test_reasons_line_up_with_their_rows(tmp_path: Path) -> None:

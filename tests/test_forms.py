@@ -111,13 +111,16 @@ def test_worked_example_form(tmp_path: Path) -> None:
     assert completion["权重/分值"].value == pytest.approx(0.3)
     assert completion["权重/分值"].number_format == "0%"
     assert completion["评分标准"].value.startswith("≥100%:100; [90%,100%):85; [80%,90%):70")
-    assert "105.00%" in completion["数据"].value and "≥100%" in completion["数据"].value
+    # the data are the values read, by label; the reason words the rule with labels, never
+    # input ids or formula source
+    assert completion["数据"].value == "实际销售额=105000；计划销售额=100000"
     assert completion["理由"].value == (
-        "sales / sales_target = 105.00% → 档位 ≥100% → 100 × 30% = 30.00")
+        "实际销售额 105,000.00 ÷ 计划销售额 100,000.00 = 105.00%，落在「≥100%」档 → 100 分 × "
+        "权重 30% = 30.00")
     assert rows["询单转化率"]["理由"].value == (
-        "buyers / inquiries = 47.50% → 档位 [45%,50%) → 80 × 20% = 16.00")
+        "最终下单人数 190 ÷ 询单人数 400 = 47.50%，落在「[45%,50%)」档 → 80 分 × 权重 20% = 16.00")
     assert rows["执行力"]["数据"].value == "执行力=比较满意"
-    assert rows["执行力"]["理由"].value == "执行力 = 比较满意 → 80 × 10% = 8.00"
+    assert rows["执行力"]["理由"].value == "执行力「比较满意」→ 80 分 × 权重 10% = 8.00"
     # the scheme's own wording of the standard wins over the rendering of its bands
     assert rows["满意度"]["评分标准"].value.startswith("≥98%:100; [95%,98%):90")
 
@@ -165,12 +168,14 @@ def test_no_float_artefacts(tmp_path: Path) -> None:
     ws = _sheet(out)
     rows = _indicator_rows(ws)
     assert rows["工作业绩"]["得分"].value == 38.13
-    assert "self 缺评" in rows["工作业绩"]["理由"].value
-    assert "加权=76.25" in rows["工作业绩"]["数据"].value
+    assert rows["工作业绩"]["理由"].value == (
+        "主管 80 × 50% + 经理 70 × 30% = 加权分 76.25 × 权重 50% = 38.13"
+        "（自评缺评，权重按比例分摊给其他评分人）")
+    assert rows["工作业绩"]["数据"].value == "自评=—；主管=80；经理=70"
     _, points_col = _column(ws, "得分")
     assert ws.cell(_row_of(ws, "合计"), points_col).value == 78.13
-    # the engine's warning about the missing rater is on the form
-    assert any("rater self missing" in t for t in _texts(ws))
+    # the engine's warning about the missing rater is on the form, in the form's words
+    assert "工作业绩：自评未评分，权重按比例分摊给其他评分人" in _texts(ws)
 
 
 def test_undefined_ratio_is_explained(tmp_path: Path) -> None:
@@ -181,10 +186,10 @@ def test_undefined_ratio_is_explained(tmp_path: Path) -> None:
     rows = _indicator_rows(_sheet(out))
     conversion = rows["询单转化率"]
     assert conversion["得分"].value == 0
-    assert "无法计算" in conversion["数据"].value
-    assert conversion["理由"].value.startswith("buyers / inquiries 无法计算")
+    assert conversion["理由"].value == (
+        "最终下单人数 0 ÷ 询单人数 0 无法计算（分母为 0）→ 按最低档 0 分 × 权重 20% = 0.00")
     # 客单价 = sales / buyers is undefined too: lowest band 0
-    assert "按最低分 0" in rows["客单价"]["理由"].value
+    assert "无法计算（分母为 0）→ 按最低档 0 分" in rows["客单价"]["理由"].value
 
 
 # -- English -------------------------------------------------------------------------------
@@ -205,7 +210,8 @@ def test_english_form(tmp_path: Path) -> None:
     rows = _indicator_rows(ws, "en")
     assert rows["Sales completion"]["Points"].value == 30
     assert rows["Sales completion"]["Reason"].value == (
-        "sales / sales_target = 105.00% → band ≥100% → 100 × 30% = 30.00")
+        "Sales 105,000.00 ÷ Sales target 100,000.00 = 105.00%, in band “≥100%” → 100 points × "
+        "weight 30% = 30.00")
     _, points_col = _column(ws, "Points")
     assert ws.cell(_row_of(ws, "Grade"), points_col).value == "Senior"
     assert ws.cell(_row_of(ws, "Pay total"), points_col).value == 2178
@@ -266,7 +272,7 @@ def test_excluded_row_gets_a_not_assessed_form(tmp_path: Path) -> None:
     texts = _texts(ws)
     assert "不参加考核" in texts
     assert "考核期内缺勤超过2个月，不参加考核" in texts
-    assert "absent_months > 2 (缺勤月数=3)" in texts
+    assert "考核期内缺勤超过2个月，不参加考核（缺勤月数 3 > 2）" in texts
     assert "得分" not in texts and "合计" not in texts
     assert [r[0] for r in _rows(ws) if len(r) == 2 and r[1] == "日期"] == [
         "被考核人", "考核人", "复核人", "人力资源部"]
@@ -320,7 +326,7 @@ def test_other_presets_sections_coefficients_and_formulas(tmp_path: Path) -> Non
     assert ws.cell(_row_of(ws, "系数"), points_col).value == 0.8
     assert ws.cell(_row_of(ws, "应发合计"), points_col).value == 1600
     rows = _indicator_rows(ws)
-    assert rows["投诉处理"]["理由"].value == "20 − 投诉处理未达标项数 1 × 5 = 15.00"
+    assert rows["投诉处理"]["理由"].value == "20 分 − 投诉处理未达标项数 1 次 × 5 = 15.00"
 
     # 4.5: a section row with its subtotal; attendance counted in whole days
     scored, doc = _score(
@@ -336,4 +342,4 @@ def test_other_presets_sections_coefficients_and_formulas(tmp_path: Path) -> Non
     assert ws.cell(_row_of(ws, "合计"), points_col).value == 81.15
     assert ws.cell(_row_of(ws, "应发合计"), points_col).value == 4748.75
     assert _indicator_rows(ws)["出勤"]["理由"].value == (
-        "100 − 缺勤天数 1.5 × 4（不足 1 按 1 计） = 92.00")
+        "100 分 − 缺勤天数 1.5（按 2 计） × 4 = 92.00")

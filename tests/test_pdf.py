@@ -103,8 +103,9 @@ def test_worked_example_pdf(tmp_path: Path) -> None:
     for no, item in enumerate(scheme.indicators, start=1):
         expected += [str(no), item.label, _fen(rec["indicators"][item.id])]
     _in_order(text, expected)
-    assert "sales/sales_target=105.00%→档位≥100%→100×30%=30.00" in text
-    assert "buyers/inquiries=47.50%→档位[45%,50%)→80×20%=16.00" in text
+    assert "实际销售额105,000.00÷计划销售额100,000.00=105.00%，落在「≥100%」档→100分×权重30%=30.00" \
+        in text
+    assert "最终下单人数190÷询单人数400=47.50%，落在「[45%,50%)」档→80分×权重20%=16.00" in text
 
     _in_order(text, ["加减分：差评扣分", "合计", _fen(rec["total"]), "等级", rec["grade"],
                      "名次", str(rec["rank"])])
@@ -156,7 +157,8 @@ def test_english_pdf(tmp_path: Path) -> None:
                      "Pay total", _fen(rec["pay"]["total"]), "Flags", "none",
                      "Employee", "Date", "Appraiser", "Date", "Reviewer", "Date",
                      "HR department", "Date"])
-    assert "sales/sales_target=105.00%→band≥100%→100×30%=30.00" in text
+    assert ("Sales105,000.00÷Salestarget100,000.00=105.00%,inband“≥100%”→100points×weight30%"
+            "=30.00") in text
     for chinese in ("被考核人", "考核指标", "得分", "理由", "应发合计", "考核人", "日期"):
         assert chinese not in text, chinese
 
@@ -183,7 +185,7 @@ def test_excluded_row_says_why(tmp_path: Path) -> None:
     assert elig is not None and elig.reason
     text = _text(agent_pdf(scored, rec))
     _in_order(text, ["被考核人", "A3", "考核周期", "2026-10", "考核结果", "不参加考核",
-                     "原因", elig.reason, "依据", f"{elig.exclude_if} (缺勤月数=3)",
+                     "原因", elig.reason, "依据", f"{elig.reason}（缺勤月数 3 > 2）",
                      "被考核人", "日期"])
     for scored_only in ("得分", "合计", "应发合计"):
         assert scored_only not in text, scored_only
@@ -198,9 +200,9 @@ def test_missing_rater_points_and_warning(tmp_path: Path) -> None:
     scored, doc = _score(tmp_path, body, "taobao-policy")
     rec = next(r for r in doc["results"] if r["employee"] == "A2")
     text = _text(agent_pdf(scored, rec))
-    _in_order(text, ["工作业绩", "加权=76.25", _fen(rec["indicators"]["performance"]),
-                     "self 缺评", "合计", _fen(rec["total"]), "应发合计",
-                     _fen(rec["pay"]["total"]), "提示", "rater self missing"])
+    _in_order(text, ["工作业绩", "自评=—；主管=80；经理=70", _fen(rec["indicators"]["performance"]),
+                     "加权分76.25", "自评缺评", "合计", _fen(rec["total"]), "应发合计",
+                     _fen(rec["pay"]["total"]), "提示", "工作业绩：自评未评分"])
 
 
 def test_coefficient_and_sections(tmp_path: Path) -> None:
@@ -222,7 +224,7 @@ def test_coefficient_and_sections(tmp_path: Path) -> None:
     assert sections
     text = _text(agent_pdf(scored, rec))
     _in_order(text, [*sections, "合计", _fen(rec["total"])])
-    assert "100−缺勤天数1.5×4（不足1按1计）=92.00" in text
+    assert "100分−缺勤天数1.5（按2计）×4=92.00" in text
 
 
 def test_text_is_printed_not_parsed_as_markup(tmp_path: Path) -> None:

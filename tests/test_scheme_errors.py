@@ -7,8 +7,8 @@ import textwrap
 
 import pytest
 
+from kaohe.engine.load import load_scheme_text
 from kaohe.errors import SchemeError
-from kaohe.scheme.loader import load_scheme_text
 
 BASE = """\
 id: t
@@ -30,7 +30,7 @@ def scheme(bands: str = '{">=50%": 10, "<50%": 0}', extra: str = "") -> str:
 
 def test_a_valid_scheme_loads() -> None:
     s = load_scheme_text(scheme(), "ok.yaml")
-    assert s.indicators[0].bands is not None
+    assert s.indicators[0].kind == "bands"
 
 
 def test_overlapping_bands_name_file_line_and_both_bands() -> None:

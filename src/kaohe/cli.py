@@ -48,8 +48,8 @@ def fail(message: str) -> None:
 
 
 def _scheme(preset: str | None, scheme: Path | None) -> Any:
+    from kaohe.engine.load import load_scheme
     from kaohe.presets import load_preset
-    from kaohe.scheme.loader import load_scheme
 
     if (preset is None) == (scheme is None):
         fail("give exactly one of --preset ID or --scheme FILE.yaml")
@@ -151,7 +151,7 @@ def presets() -> None:
 @app.command()
 def check(scheme: Annotated[Path, typer.Argument(help="scheme YAML file")]) -> None:
     """Validate a scheme file; print a summary, or every error with its line."""
-    from kaohe.scheme.loader import load_scheme
+    from kaohe.engine.load import load_scheme
 
     try:
         s = load_scheme(scheme)
@@ -173,34 +173,37 @@ def explain(
     preset: Annotated[str | None, typer.Option()] = None,
     scheme: Annotated[Path | None, typer.Option()] = None,
     period: Annotated[str | None, typer.Option(help="the period to explain, e.g. 2026-10")] = None,
+    lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
 ) -> None:
     """Why each point: the reason behind every number of one appraisal, line by line."""
     from rich.table import Table
 
-    from kaohe.engine.explain import explain_row, find_row, fmt
+    from kaohe.engine.explain import explain_lines, find_row
     from kaohe.engine.score import score_file
-    from kaohe.numbers import quantize
+    from kaohe.formatting import plain, two
 
+    if lang not in ("zh", "en"):
+        fail(f"unknown language {lang!r}; use zh or en")
+        return
     try:
         sch = _scheme(preset, scheme)
         scored = score_file(sch, input)
-        row = find_row(scored.outcome.frame, employee, period)
-        lines = explain_row(scored.outcome.plan, row)
+        frame = scored.outcome.frame
+        index = find_row(frame, employee, period)
+        lines = explain_lines(scored.outcome.plan, frame, index, lang)
     except KaoheError as exc:
         fail(str(exc))
         return
-    table = Table(title=f"{sch.name} — {employee} {row.get('period') or ''}".strip())
-    table.add_column("项目 item")
-    table.add_column("得分 points", justify="right")
-    table.add_column("理由 reason")
+    row_period = frame["period"][index] or ""
+    name = (sch.name_en or sch.name) if lang == "en" else sch.name
+    table = Table(title=f"{name} — {employee} {row_period}".strip())
+    table.add_column("item" if lang == "en" else "项目")
+    table.add_column("points" if lang == "en" else "得分", justify="right")
+    table.add_column("reason" if lang == "en" else "理由")
     for ln in lines:
-        table.add_row(f"{ln.label} ({ln.id})" if ln.label else ln.id,
-                      f"{quantize(ln.points):f}" if ln.points is not None and ln.id != "rank"
-                      else fmt(ln.points) if ln.points is not None else "", ln.reason)
+        shown = "" if ln.points is None else plain(ln.points) if ln.id == "rank" else two(ln.points)
+        table.add_row(ln.label, shown, ln.reason)
     Console(width=160).print(table)
-    for w in scored.outcome.warnings:
-        if employee in w:
-            Console(stderr=True).print(f"warning: {w}", markup=False)
 
 
 @app.command()
@@ -347,9 +350,11 @@ def serve(
 
 
 def _register() -> None:
-    from kaohe.cli_store import register
+    from kaohe.cli_remind import register as register_remind
+    from kaohe.cli_store import register, user_app
 
     register(app)
+    register_remind(app, user_app)
 
 
 _register()

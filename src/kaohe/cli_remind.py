@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kaohe.cli_store import AsOpt, DbOpt, _date, _db, _fail, _run, _user, out
+from kaohe.cli_store import AsOpt, DbOpt, acting_user, fail, open_db, out, parse_date, run_action
 from kaohe.errors import KaoheError
 
 if TYPE_CHECKING:  # the store is imported by the commands that use it, not to list them
@@ -30,19 +30,19 @@ def remind(
     """Send the reminders due today (self-review, supervisor review, appeal answers and
     resolutions, feedback meetings) over the configured channels, once a day each, on working
     days; exits 1 when a delivery failed (the others are still sent)."""
+    from kaohe import i18n
     from kaohe.reminders import config as remind_config
     from kaohe.reminders import messages, send
     from kaohe.reminders.due import beijing_today
-    from kaohe.web import i18n
     from kaohe.workflow.calendar import is_workday
 
     if lang not in i18n.LANGUAGES:
-        _fail(f"--lang {lang!r}: expected one of {', '.join(i18n.LANGUAGES)}")
-    day = _date(today) or beijing_today()
+        fail(f"--lang {lang!r}: expected one of {', '.join(i18n.LANGUAGES)}")
+    day = parse_date(today) or beijing_today()
     try:
         cfg = remind_config.load(config)
     except KaoheError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         raise
     rest_day = not any_day and not is_workday(day)[0]
     if rest_day:
@@ -53,19 +53,19 @@ def remind(
         if not dry_run:
             return
     if dry_run:
-        with _db(db) as database, database.read() as session, i18n.using(lang):
+        with open_db(db) as database, database.read() as session, i18n.using(lang):
             report = send.plan(session, cfg, today=day)
             lines = send.describe(report)
     else:
         from kaohe.workflow.org import actor_for
 
-        with _db(db) as database:
+        with open_db(db) as database:
             try:
                 with database.read() as session:
-                    actor, _u = actor_for(session, _user(as_))
+                    actor, _u = actor_for(session, acting_user(as_))
                 report = send.run(database, cfg, actor=actor, today=day, lang=lang)
             except KaoheError as exc:
-                _fail(str(exc))
+                fail(str(exc))
                 raise
             with i18n.using(lang):
                 lines = [*send.describe(report), send.totals(report)]
@@ -90,14 +90,14 @@ def user_set(username: str,
         return f"{u.username}: {u.person_name}, e-mail {u.contact_email or '-'}, " \
                f"mobile {u.contact_mobile or '-'}"
 
-    out.print(_run(db, as_, act), markup=False, highlight=False)
+    out.print(run_action(db, as_, act), markup=False, highlight=False)
 
 
 def _reminders(on: bool) -> Any:
     def command(username: str, db: DbOpt = None, as_: AsOpt = "") -> None:
         from kaohe.workflow.org import set_reminders
 
-        _run(db, as_, lambda s, a: set_reminders(s, username=username, on=on, actor=a))
+        run_action(db, as_, lambda s, a: set_reminders(s, username=username, on=on, actor=a))
         out.print(f"reminders {'on' if on else 'off'} for {username}")
 
     command.__doc__ = ("Send this user reminders again." if on else

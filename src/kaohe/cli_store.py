@@ -31,19 +31,19 @@ AsOpt = Annotated[str, typer.Option("--as", help="acting user (default: $KAOHE_U
 CycleOpt = Annotated[int | None, typer.Option("--cycle", help="cycle id")]
 
 
-def _fail(message: str) -> None:
+def fail(message: str) -> None:
     err.print(f"error: {message}", markup=False)
     raise typer.Exit(2)
 
 
-def _user(as_: str | None) -> str:
+def acting_user(as_: str | None) -> str:
     from kaohe.settings import settings
 
     return as_ or settings().user or "admin"
 
 
 @contextmanager
-def _db(db: str | None, *, upgrade: bool = False) -> Iterator[Any]:
+def open_db(db: str | None, *, upgrade: bool = False) -> Iterator[Any]:
     from kaohe.store import migrate
     from kaohe.store.db import Database
 
@@ -55,7 +55,7 @@ def _db(db: str | None, *, upgrade: bool = False) -> Iterator[Any]:
             raise KaoheError(f"the database at {database.engine.url.render_as_string()} is not at "
                              "the current schema; run `kaohe db upgrade` first")
     except KaoheError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         raise
     try:
         yield database
@@ -63,17 +63,17 @@ def _db(db: str | None, *, upgrade: bool = False) -> Iterator[Any]:
         database.dispose()
 
 
-def _run(db: str | None, as_: str | None, fn: Callable[[Session, Any], T]) -> T:
+def run_action(db: str | None, as_: str | None, fn: Callable[[Session, Any], T]) -> T:
     """Run one action in one transaction as the given user."""
     from kaohe.workflow.org import actor_for
 
-    with _db(db) as database:
+    with open_db(db) as database:
         try:
             with database.transaction() as session:
-                actor, _user_row = actor_for(session, _user(as_))
+                actor, _user_row = actor_for(session, acting_user(as_))
                 return fn(session, actor)
         except KaoheError as exc:
-            _fail(str(exc))
+            fail(str(exc))
             raise
 
 
@@ -87,13 +87,13 @@ def _cycle_id(session: Session, cycle: int | None, scheme: str | None, period: s
     return find_cycle(session, scheme_id=scheme, period=period).id
 
 
-def _date(text: str | None) -> dt.date | None:
+def parse_date(text: str | None) -> dt.date | None:
     if text is None:
         return None
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        _fail(f"{text!r} is not a date (YYYY-MM-DD)")
+        fail(f"{text!r} is not a date (YYYY-MM-DD)")
         raise
 
 
@@ -102,7 +102,7 @@ def _changes(items: list[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            _fail(f"{item!r}: write a change as INPUT=VALUE, e.g. execution=比较满意")
+            fail(f"{item!r}: write a change as INPUT=VALUE, e.g. execution=比较满意")
         out_[key.strip()] = value.strip()
     return out_
 
@@ -116,7 +116,7 @@ def db_upgrade(db: DbOpt = None) -> None:
     """Create or upgrade the schema to the newest migration."""
     from kaohe.store import migrate
 
-    with _db(db, upgrade=True) as database:
+    with open_db(db, upgrade=True) as database:
         out.print(f"database {database.engine.url.render_as_string()} at revision "
                   f"{migrate.current(database)}")
 
@@ -154,7 +154,7 @@ def _sqlite_file_action(db: str | None, action: Callable[[Any], None], done: str
     try:
         action(database)
     except KaoheError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         database.dispose()
     out.print(done)
@@ -185,7 +185,7 @@ def org_import(file: Path, db: DbOpt = None, as_: AsOpt = "") -> None:
     """Create or update employees from a CSV/XLSX sheet (工号, 姓名, 团队, 岗位, …)."""
     from kaohe.workflow.org import import_employees
 
-    s = _run(db, as_, lambda session, actor: import_employees(session, path=file, actor=actor))
+    s = run_action(db, as_, lambda session, actor: import_employees(session, path=file, actor=actor))
     out.print(f"employees: {s.created} created, {s.updated} updated; {s.teams} teams")
 
 
@@ -215,13 +215,13 @@ def user_add(
     from kaohe.workflow.org import actor_for, create_user
 
     pw = password or _env_password()
-    with _db(db) as database:
+    with open_db(db) as database:
         try:
             with database.transaction() as session:
                 if session.scalar(select(func.count()).select_from(User)) == 0:
                     actor = Actor("bootstrap", ("admin",))
                 else:
-                    actor, _ = actor_for(session, _user(as_))
+                    actor, _ = actor_for(session, acting_user(as_))
                     if "admin" not in actor.roles and "hr" not in actor.roles:
                         raise KaoheError(f"{actor.username} may not add users")
                 if pw is not None:
@@ -230,9 +230,9 @@ def user_add(
                             employee_code=employee, teams=team or [], display_name=name or "",
                             email=email, mobile=mobile)
         except KaoheError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         except IntegrityError:  # added by someone else meanwhile; never print the row
-            _fail(f"user {username!r} (or a user of employee {employee!r}) exists already")
+            fail(f"user {username!r} (or a user of employee {employee!r}) exists already")
     out.print(f"user {username} added ({', '.join(role)})")
 
 
@@ -257,7 +257,7 @@ def user_passwd(
     pw = password or _env_password()
     if pw is None:
         pw = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
-    n = _run(db, as_, lambda s, a: change_password(s, username=username, new_password=pw,
+    n = run_action(db, as_, lambda s, a: change_password(s, username=username, new_password=pw,
                                                     actor=a))
     out.print(f"password of {username} changed; {n} session(s) ended")
 
@@ -267,7 +267,7 @@ def user_disable(username: str, db: DbOpt = None, as_: AsOpt = "") -> None:
     """Disable a user: no more logins, every session ends (the records stay)."""
     from kaohe.workflow.accounts import set_active
 
-    n = _run(db, as_, lambda s, a: set_active(s, username=username, active=False, actor=a))
+    n = run_action(db, as_, lambda s, a: set_active(s, username=username, active=False, actor=a))
     out.print(f"user {username} disabled; {n} session(s) ended")
 
 
@@ -276,7 +276,7 @@ def user_enable(username: str, db: DbOpt = None, as_: AsOpt = "") -> None:
     """Enable a disabled user again."""
     from kaohe.workflow.accounts import set_active
 
-    _run(db, as_, lambda s, a: set_active(s, username=username, active=True, actor=a))
+    run_action(db, as_, lambda s, a: set_active(s, username=username, active=True, actor=a))
     out.print(f"user {username} enabled")
 
 
@@ -285,7 +285,7 @@ def user_logout(username: str, db: DbOpt = None, as_: AsOpt = "") -> None:
     """End every session of a user (log out everywhere)."""
     from kaohe.workflow.accounts import revoke_sessions
 
-    n = _run(db, as_, lambda s, a: revoke_sessions(s, username=username, actor=a))
+    n = run_action(db, as_, lambda s, a: revoke_sessions(s, username=username, actor=a))
     out.print(f"{n} session(s) of {username} ended")
 
 
@@ -297,7 +297,7 @@ def user_list(db: DbOpt = None) -> None:
     from kaohe.store.models import User
     from kaohe.workflow.accounts import live_sessions
 
-    with _db(db) as database, database.read() as session:
+    with open_db(db) as database, database.read() as session:
         live = live_sessions(session)
         table = Table("user", "name", "roles", "active", "sessions")
         for u in session.scalars(select(User).order_by(User.username)):
@@ -322,7 +322,7 @@ def cycle_open(scheme: Annotated[str, typer.Option(help="preset id or scheme YAM
         c = open_cycle(session, scheme_ref=scheme, period=period, actor=actor)
         return c.id, c.scheme_version.content_hash
 
-    cid, digest = _run(db, as_, act)
+    cid, digest = run_action(db, as_, act)
     out.print(f"cycle {cid} opened: {scheme} {period} (scheme hash {digest[:12]})")
 
 
@@ -334,7 +334,7 @@ def cycle_import(file: Path, cycle: CycleOpt = None,
     """Validate and store the month's input sheet, all or nothing."""
     from kaohe.workflow.cycles import import_inputs
 
-    n = _run(db, as_, lambda s, a: import_inputs(
+    n = run_action(db, as_, lambda s, a: import_inputs(
         s, cycle_id=_cycle_id(s, cycle, scheme, period), path=file, actor=a))
     out.print(f"imported inputs for {n} appraisals")
 
@@ -346,7 +346,7 @@ def cycle_score(cycle: CycleOpt = None, scheme: Annotated[str | None, typer.Opti
     """Score the cycle with its pinned scheme (earlier cycles feed the streak rules)."""
     from kaohe.workflow.cycles import score_cycle
 
-    n, warnings = _run(db, as_, lambda s, a: score_cycle(
+    n, warnings = run_action(db, as_, lambda s, a: score_cycle(
         s, cycle_id=_cycle_id(s, cycle, scheme, period), actor=a))
     out.print(f"scored {n} appraisals")
     for w in warnings[:20]:
@@ -362,7 +362,7 @@ def cycle_advance(action: Annotated[str, typer.Argument(
     """HR's bulk move: fire one step on every appraisal waiting for it."""
     from kaohe.workflow.cycles import advance_all
 
-    n = _run(db, as_, lambda s, a: advance_all(
+    n = run_action(db, as_, lambda s, a: advance_all(
         s, cycle_id=_cycle_id(s, cycle, scheme, period), trigger=action, actor=a))
     out.print(f"{action}: {n} appraisals moved")
 
@@ -374,8 +374,8 @@ def _cycle_step(trigger: str, doc: str) -> None:
                 db: DbOpt = None, as_: AsOpt = "") -> None:
         from kaohe.workflow.cycles import cycle_transition
 
-        day = _date(today)
-        state = _run(db, as_, lambda s, a: cycle_transition(
+        day = parse_date(today)
+        state = run_action(db, as_, lambda s, a: cycle_transition(
             s, cycle_id=_cycle_id(s, cycle, scheme, period), trigger=trigger, actor=a,
             today=day).state.value)
         out.print(f"cycle {trigger}: now {state}")
@@ -396,7 +396,7 @@ def cycle_list(db: DbOpt = None) -> None:
 
     from kaohe.store.models import Appraisal, Cycle
 
-    with _db(db) as database, database.transaction() as session:
+    with open_db(db) as database, database.transaction() as session:
         table = Table("id", "scheme", "period", "state", "appraisals", "by state")
         for c in session.scalars(select(Cycle).order_by(Cycle.period, Cycle.id)):
             counts = session.execute(select(Appraisal.state, func.count()).where(
@@ -420,7 +420,7 @@ def appraisal_move(appraisal: int, action: str,
     """Fire one workflow step (e.g. submit_self_review, acknowledge)."""
     from kaohe.workflow.cycles import transition
 
-    state = _run(db, as_, lambda s, a: transition(
+    state = run_action(db, as_, lambda s, a: transition(
         s, appraisal_id=appraisal, trigger=action, actor=a, expected_version=version,
         note=note).state.value)
     out.print(f"appraisal {appraisal}: now {state}")
@@ -434,7 +434,7 @@ def appraisal_rate(appraisal: int, input_id: str, value: str,
     """Save a rating (a level such as 比较满意, or a mark)."""
     from kaohe.workflow.cycles import rate
 
-    v = _run(db, as_, lambda s, a: rate(s, appraisal_id=appraisal, input_id=input_id,
+    v = run_action(db, as_, lambda s, a: rate(s, appraisal_id=appraisal, input_id=input_id,
                                          value=value, actor=a, role=role,
                                          expected_version=version).version)
     out.print(f"rated {input_id} = {value} (version {v})")
@@ -449,14 +449,14 @@ def appraisal_incident(appraisal: int, input_id: str,
     """Record an incident that adds to a count input (a late arrival, an error)."""
     from kaohe.workflow.cycles import add_incident
 
-    day = _date(date)
+    day = parse_date(date)
     assert day is not None
     try:
         n = Decimal(count)
     except InvalidOperation:
-        _fail(f"--count {count!r} is not a number")
+        fail(f"--count {count!r} is not a number")
         raise
-    inc = _run(db, as_, lambda s, a: add_incident(
+    inc = run_action(db, as_, lambda s, a: add_incident(
         s, appraisal_id=appraisal, input_id=input_id, date=day, count=n, note=note,
         actor=a).id)
     out.print(f"incident {inc} recorded: {input_id} +{count}")
@@ -468,7 +468,7 @@ def _count(count: str | None) -> Decimal | None:
     try:
         return Decimal(count)
     except InvalidOperation:
-        _fail(f"--count {count!r} is not a number")
+        fail(f"--count {count!r} is not a number")
         raise
 
 
@@ -482,8 +482,8 @@ def appraisal_incident_correct(appraisal: int, incident: int,
     """Correct an incident's date, count or note, with a reason."""
     from kaohe.workflow.cycles import correct_incident
 
-    day, n = _date(date) if date else None, _count(count)
-    _run(db, as_, lambda s, a: correct_incident(
+    day, n = parse_date(date) if date else None, _count(count)
+    run_action(db, as_, lambda s, a: correct_incident(
         s, appraisal_id=appraisal, incident_id=incident, date=day, count=n, note=note,
         reason=reason, actor=a))
     out.print(f"incident {incident} corrected")
@@ -496,7 +496,7 @@ def appraisal_incident_remove(appraisal: int, incident: int,
     """Remove an incident recorded in error, with a reason (the audit log keeps it)."""
     from kaohe.workflow.cycles import remove_incident
 
-    _run(db, as_, lambda s, a: remove_incident(s, appraisal_id=appraisal, incident_id=incident,
+    run_action(db, as_, lambda s, a: remove_incident(s, appraisal_id=appraisal, incident_id=incident,
                                                 reason=reason, actor=a))
     out.print(f"incident {incident} removed")
 
@@ -508,7 +508,7 @@ def appraisal_correct(appraisal: int, change: Annotated[list[str], typer.Argumen
     """HR correction of a published result, with a reason; re-scored and recorded."""
     from kaohe.workflow.appeals import correct
 
-    moved = _run(db, as_, lambda s, a: correct(s, appraisal_id=appraisal, changes=_changes(change),
+    moved = run_action(db, as_, lambda s, a: correct(s, appraisal_id=appraisal, changes=_changes(change),
                                                 reason=reason, actor=a))
     out.print(f"corrected; new results for appraisals {', '.join(map(str, moved))}")
 
@@ -521,7 +521,7 @@ def appraisal_show(appraisal: int, db: DbOpt = None) -> None:
     from kaohe.store.models import Result
     from kaohe.workflow.cycles import get_appraisal
 
-    with _db(db) as database:
+    with open_db(db) as database:
         try:
             with database.transaction() as session:
                 app = get_appraisal(session, appraisal)
@@ -535,7 +535,7 @@ def appraisal_show(appraisal: int, db: DbOpt = None) -> None:
                        "result": res.payload if res else None,
                        "revision": res.revision if res else None}
         except KaoheError as exc:
-            _fail(str(exc))
+            fail(str(exc))
             raise
     out.print_json(json.dumps(doc, ensure_ascii=False))
 
@@ -551,13 +551,13 @@ def appeal_file(appraisal: int, reason: Annotated[str, typer.Option()],
     """File an appeal against a published result (within the appeal window)."""
     from kaohe.workflow.appeals import file_appeal
 
-    day = _date(today)
+    day = parse_date(today)
 
     def act(s: Session, a: Any) -> tuple[int, str, str]:
         ap = file_appeal(s, appraisal_id=appraisal, reason=reason, actor=a, today=day)
         return ap.id, ap.accept_due.isoformat(), ap.resolve_due.isoformat()
 
-    aid, acc, res = _run(db, as_, act)
+    aid, acc, res = run_action(db, as_, act)
     out.print(f"appeal {aid} filed; HR answers by {acc}, resolves by {res}")
 
 
@@ -569,8 +569,8 @@ def appeal_decide(appeal: int, accept: Annotated[bool, typer.Option("--accept/--
     """Accept or reject an appeal."""
     from kaohe.workflow.appeals import decide_appeal
 
-    day = _date(today)
-    state = _run(db, as_, lambda s, a: decide_appeal(s, appeal_id=appeal, accept=accept, note=note,
+    day = parse_date(today)
+    state = run_action(db, as_, lambda s, a: decide_appeal(s, appeal_id=appeal, accept=accept, note=note,
                                                       actor=a, today=day).state.value)
     out.print(f"appeal {appeal}: {state}")
 
@@ -583,8 +583,8 @@ def appeal_resolve(appeal: int, resolution: Annotated[str, typer.Option()],
     """Resolve an accepted appeal, granting input changes; the cycle is re-scored."""
     from kaohe.workflow.appeals import resolve_appeal
 
-    day = _date(today)
-    moved = _run(db, as_, lambda s, a: resolve_appeal(
+    day = parse_date(today)
+    moved = run_action(db, as_, lambda s, a: resolve_appeal(
         s, appeal_id=appeal, changes=_changes(change or []), resolution=resolution, actor=a,
         today=day))
     out.print(f"appeal {appeal} resolved; new results for appraisals {', '.join(map(str, moved))}")
@@ -596,7 +596,7 @@ def appeal_list(db: DbOpt = None) -> None:
 
     from kaohe.store.models import Appeal
 
-    with _db(db) as database, database.transaction() as session:
+    with open_db(db) as database, database.transaction() as session:
         table = Table("id", "appraisal", "state", "filed", "answer by", "resolve by", "reason")
         for a in session.scalars(select(Appeal).order_by(Appeal.id)):
             table.add_row(str(a.id), str(a.appraisal_id), a.state.value, a.filed_on.isoformat(),
@@ -613,8 +613,8 @@ def feedback_record(appraisal: int, notes: Annotated[str, typer.Option()],
                     db: DbOpt = None, as_: AsOpt = "") -> None:
     from kaohe.workflow.appeals import record_feedback
 
-    day = _date(held_on) or dt.date.today()
-    _run(db, as_, lambda s, a: record_feedback(s, appraisal_id=appraisal, held_on=day,
+    day = parse_date(held_on) or dt.date.today()
+    run_action(db, as_, lambda s, a: record_feedback(s, appraisal_id=appraisal, held_on=day,
                                                 notes=notes, actor=a))
     out.print("feedback meeting recorded")
 
@@ -624,8 +624,8 @@ def overdue(today: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None
     """What is late: appeal answers, appeal resolutions, feedback meetings."""
     from kaohe.workflow.appeals import overdue as find
 
-    day = _date(today)
-    with _db(db) as database, database.transaction() as session:
+    day = parse_date(today)
+    with open_db(db) as database, database.transaction() as session:
         items = find(session, today=day)
     table = Table("due", "kind", "appraisal", "employee", "what")
     for o in items:
@@ -644,13 +644,13 @@ def export_payroll(output: Annotated[Path, typer.Option("--output", "-o", help="
     """The payroll sheet of a published cycle, one line per employee, to the fen."""
     from kaohe.workflow.payroll import write_payroll
 
-    with _db(db) as database:
+    with open_db(db) as database:
         try:
             with database.transaction() as session:
                 n = write_payroll(session, cycle_id=_cycle_id(session, cycle, scheme, period),
                                   path=output)
         except KaoheError as exc:
-            _fail(str(exc))
+            fail(str(exc))
             raise
     out.print(f"payroll: {n} lines written to {output}")
 
@@ -672,15 +672,15 @@ def export_forms(output: Annotated[Path, typer.Option("--output", "-o", help="a 
     from kaohe.workflow.seal import require_intact
 
     if lang not in ("zh", "en"):
-        _fail(f"--lang {lang!r}: use zh or en")
-    with _db(db) as database:
+        fail(f"--lang {lang!r}: use zh or en")
+    with open_db(db) as database:
         try:
             with database.read() as session:
                 cid = _cycle_id(session, cycle, scheme, period)
                 require_intact(session, cycle_id=cid, team=team)
                 scored, doc = scored_cycle(session, cycle_id=cid)
         except KaoheError as exc:
-            _fail(str(exc))
+            fail(str(exc))
             raise
     if team is not None:
         doc["results"] = [r for r in doc["results"] if (r["team"] or "") == team]
@@ -696,7 +696,7 @@ def export_forms(output: Annotated[Path, typer.Option("--output", "-o", help="a 
                         zf.write(f, f.name)
                 part.replace(output)
     except KaoheError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         raise
     out.print(f"forms: {len(files)} written to {output}")
 
@@ -723,7 +723,7 @@ def audit_verify(expect_head: Annotated[str | None, typer.Option(
     from kaohe.workflow.seal import record_run, verify_all
 
     scope = "log" if log_only else "full" if full else "records"
-    with _db(db) as database:
+    with open_db(db) as database:
         with database.read() as session:
             report = verify_all(session, expect_head=expect_head, scope=scope, sample=sample,
                                 seed=seed)
@@ -759,7 +759,7 @@ def audit_seal(reason: Annotated[str, typer.Option(help="why (recorded in the au
     existed), as they are now. Appraisals that have one are never sealed again this way."""
     from kaohe.workflow.seal import seal_unsealed
 
-    n = _run(db, as_, lambda s, a: seal_unsealed(
+    n = run_action(db, as_, lambda s, a: seal_unsealed(
         s, cycle_id=_cycle_id(s, cycle, scheme, period), actor=a, reason=reason))
     out.print(f"sealed {n} published appraisals" if n else "nothing to seal: every published "
               "appraisal of the cycle has a seal")
@@ -772,7 +772,7 @@ def audit_log(limit: Annotated[int, typer.Option()] = 30, db: DbOpt = None) -> N
 
     from kaohe.store.models import AuditEvent
 
-    with _db(db) as database, database.transaction() as session:
+    with open_db(db) as database, database.transaction() as session:
         table = Table("seq", "at (UTC)", "actor", "action", "target", "details")
         rows = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit))
         for e in rows:
@@ -794,8 +794,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(audit_app, name="audit")
     app.command("overdue")(overdue)
     from kaohe.cli_metrics import metrics_app
-    from kaohe.cli_remind import register as register_remind
-
-    register_remind(app, user_app)
 
     app.add_typer(metrics_app, name="metrics")

@@ -278,8 +278,12 @@ def test_acknowledgement_and_incidents(db: Database, tmp_path: Path) -> None:
         assert res is not None
         # the imported 0 bad reviews plus the recorded incident: 90 − 50 = 40
         assert res.total == Decimal("40.00")
-        assert "band" not in res.payload["reasons"]["completion"]
-        assert res.payload["reasons"]["completion"].endswith("× 30%")
+        # the stored reasons are worded for people, in both languages: labels, not ids
+        why = res.payload["reasons"]["completion"]
+        assert why.startswith("成交额完成度：实际销售额 ") and "× 权重 30% = " in why
+        assert "sales" not in why and "band" not in why
+        assert res.payload["reasons_en"]["completion"].startswith("Sales completion: Sales ")
+        assert res.payload["reasons"]["bad_review_deduction"] == "差评扣分：差评数 1 次 × 50 = −50.00"
     _publish(db, cid, dt.date(2026, 11, 5))
     with db.transaction() as s:
         e1, _ = actor_for(s, "e1")

@@ -128,9 +128,10 @@ def test_scorecard_shows_points_reasons_and_english(shop: Database,
     assert "90.00" not in app_client.get(f"/appraisals/{aid}").text  # not published yet
     publish(shop)
     page = app_client.get(f"/appraisals/{aid}")
-    assert "90.00" in page.text and "× 30%" in page.text and "总分" in page.text
+    assert "90.00" in page.text and "× 权重 30%" in page.text and "总分" in page.text
+    assert "成交额完成度：实际销售额" in page.text and "sales / sales_target" not in page.text
     page = app_client.get(f"/appraisals/{aid}?lang=en")
-    assert "Total" in page.text
+    assert "Total" in page.text and "Sales completion: Sales " in page.text
     assert app_client.get("/me").text.count("Total") >= 1  # the choice is remembered
     doc = app_client.get(f"/api/appraisals/{aid}").json()
     assert doc["result"]["total"] == 90 and doc["employee"] == "E001"

@@ -1,240 +1,1036 @@
-"""Why each point was given: the reason behind every number of one appraisal.
+"""Why each number: one reason per line of a result, rendered once, in the user's language.
 
-The engine keeps, per indicator, the columns its points came from (the ratio and the band
-hit, the level, the counts, the rater marks); this module words them for one row. It runs
-per displayed row only — scoring itself stays columnar.
+The engine keeps what each line's points came from as columns: the inputs it read, the band
+hit (``band:<id>``), and the reason parts its rule kind adds (:mod:`kaohe.engine.rules`:
+the value a band compared, each deduction rule's amount, a rated mark). This module turns
+those columns into text with Polars string expressions — no Python runs per row — through
+the gettext catalogue (English message ids, Chinese in the zh_CN catalogue). HR-facing text
+uses labels, never input ids or formula source:
+
+``成交额完成度：实际销售额 88,775.90 ÷ 计划销售额 80,000.00 = 110.97%，落在「≥100%」档 → 100 分
+× 权重 30% = 30.00``
+
+:func:`reason_frame` gives one text column per indicator and per other line (adjustments,
+sections, total, grade, coefficient, rank, pools, pay lines, pay total, flags, eligibility);
+``kaohe explain``, ``--reasons``, the stored results, the web scorecard and the forms all
+read it. :data:`REASONS` maps every rule kind to its renderer; a test fails when one is
+missing.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import polars as pl
 
-from kaohe.engine.exprs import EMPLOYEE, PERIOD
+from kaohe import columns as C
+from kaohe.columns import ASSESSED, COHORT, EMPLOYEE, PERIOD
+from kaohe.engine.exprs import Lowering, Symbol
 from kaohe.engine.plan import Plan
-from kaohe.errors import KaoheError
-from kaohe.numbers import DEC, quantize
-from kaohe.scheme.models import Scheme, ScoredItem
+from kaohe.errors import ExprError, KaoheError
+from kaohe.formatting import (
+    MINUS,
+    money_expr,
+    pct,
+    pct_expr,
+    plain,
+    plain_expr,
+    two,
+    two_expr,
+)
+from kaohe.i18n import translations
+from kaohe.scheme.expr import BinOp, BoolOp, Call, Compare, Name, Neg, Node, Not, Num, Str
+from kaohe.scheme.models import (
+    BandsRule,
+    Deduction,
+    FormulaRule,
+    Levels,
+    Pool,
+    Rated,
+    Scheme,
+    ScoredItem,
+)
+from kaohe.text import N_
+
+__all__ = [
+    "ELIGIBILITY",
+    "FLAGS",
+    "REASONS",
+    "Line",
+    "explain_lines",
+    "find_row",
+    "reason_frame",
+    "short_reasons",
+]
+
+#: the reason columns that are not named after a scheme id
+FLAGS = "flags"
+ELIGIBILITY = "eligibility"
+#: the row's warnings in words (an undefined ratio, a missing rater, a pool not paid out)
+WARNINGS = "warnings"
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+Piece = str | pl.Expr
+
+#: who rates, by the rater ids the schemes use
+RATER_LABELS: dict[str, str] = {
+    "self": N_("self"), "supervisor": N_("supervisor"), "manager": N_("manager"),
+    "peer": N_("peers"), "customer": N_("customers"), "hr": N_("HR"), "qa": N_("QA"),
+}
+_FUNCTION_LABELS: dict[str, str] = {
+    "min": N_("the smaller of"), "max": N_("the larger of"), "clamp": N_("limited to a range"),
+    "round": N_("rounded"), "ceil": N_("rounded up"), "floor": N_("rounded down"),
+    "abs": N_("absolute value"), "coalesce": N_("first given of"),
+    "is_missing": N_("missing"),
+}
+_OPS = {"+": " + ", "-": f" {MINUS} ", "*": " × ", "/": " ÷ "}
+_COMPARE = {"=": " = ", "!=": " ≠ ", "<": " < ", "<=": " ≤ ", ">": " > ", ">=": " ≥ "}
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+
+
+def rater_label(ident: str, lang: str) -> str:
+    """Who rates, in words: ``self`` → 自评."""
+    return translations(lang).gettext(RATER_LABELS[ident]) if ident in RATER_LABELS else ident
+
+
+def _names_in_order(node: Node) -> list[str]:
+    """The names a formula reads, in the order written, each once."""
+    out: list[str] = []
+
+    def walk(n: Node) -> None:
+        match n:
+            case Name(id=ident):
+                if ident not in out:
+                    out.append(ident)
+            case Neg(operand=o) | Not(operand=o):
+                walk(o)
+            case BinOp(left=a, right=b) | Compare(left=a, right=b):
+                walk(a)
+                walk(b)
+            case BoolOp(operands=ops):
+                for o in ops:
+                    walk(o)
+            case Call(func=f, args=args):
+                for a in args[1:] if f == "lookup" else args:
+                    walk(a)
+            case _:
+                pass
+
+    walk(node)
+    return out
+
+
+def _interval(text: str) -> str:
+    return text.replace(">=", "≥").replace("<=", "≤").replace(" ", "")
 
 
 @dataclass(frozen=True)
 class Line:
+    """One line of ``kaohe explain``: an id, its label, its number and the reason."""
+
     id: str
     label: str
     points: Decimal | None
     reason: str
 
 
-def fmt(v: Any, pct: bool = False) -> str:
-    if v is None:
+class Renderer:
+    """Builds the reason expressions of one plan in one language."""
+
+    def __init__(self, plan: Plan, lang: str, *, labelled: bool = True,
+                 compact: bool = False) -> None:
+        self.plan = plan
+        self.labelled = labelled
+        self.compact = compact
+        self.s: Scheme = plan.scheme
+        self.lang = lang
+        self.en = lang == "en"
+        self._gettext = translations(lang).gettext
+        #: helper columns evaluated before the texts (reason parts, values of calls)
+        self.helpers: dict[str, pl.Expr] = {}
+        self._computed = self._computed_labels()
+
+    # -- words ---------------------------------------------------------------------------
+    def g(self, message: str) -> str:
+        return self._gettext(message)
+
+    def t(self, template: str, **params: Piece) -> pl.Expr:
+        """A translated template with its parameters filled in, as one string expression
+        (null where a parameter is null)."""
+        text = self.g(template)
+        pieces: list[pl.Expr] = []
+        pos = 0
+        for m in _PLACEHOLDER.finditer(text):
+            if m.start() > pos:
+                pieces.append(pl.lit(text[pos:m.start()]))
+            value = params[m.group(1)]
+            pieces.append(value if isinstance(value, pl.Expr) else pl.lit(value))
+            pos = m.end()
+        if pos < len(text):
+            pieces.append(pl.lit(text[pos:]))
+        return pl.concat_str(pieces) if pieces else pl.lit("")
+
+    def label(self, obj: Any) -> str:
+        ident = str(getattr(obj, "id", ""))
+        zh = str(getattr(obj, "label", "") or "")
+        en = str(getattr(obj, "label_en", "") or "")
+        return (en or zh or ident) if self.en else (zh or ident)
+
+    def input_label(self, name: str) -> str:
+        base, _, rater = name.partition("@")
+        spec = self.s.inputs.get(base)
+        text = base if spec is None else (
+            (spec.label_en or spec.label or base) if self.en else (spec.label or base))
+        if rater:
+            text += f"（{self.rater(rater)}）" if not self.en else f" ({self.rater(rater)})"
+        return text
+
+    def rater(self, ident: str) -> str:
+        return rater_label(ident, self.lang)
+
+    def _computed_labels(self) -> dict[str, str]:
+        s = self.s
+        out = {"total": self.g(N_("total")), "grade": self.g(N_("grade")),
+               "coefficient": self.g(N_("coefficient")), "rank": self.g(N_("rank")),
+               "pay_total": self.g(N_("pay total"))}
+        for group in (s.values, s.indicators, s.sections, s.adjustments, s.pools, s.pay):
+            for obj in group:
+                out[obj.id] = self.label(obj)
+        return out
+
+    def weight(self, item: ScoredItem) -> str:
+        w = item.weight
+        if w == 1:
+            return ""
+        if w < 1:
+            return self.g(N_(" × weight %(weight)s")) % {"weight": pct(w)}
+        return f" × {plain(w)}"
+
+    # -- values --------------------------------------------------------------------------
+    def value(self, name: str, own: str | None = None) -> pl.Expr:
+        """A name's value in this row, formatted for its kind (``—`` when blank)."""
+        base = name.partition("@")[0]
+        spec = self.s.inputs.get(base)
+        if spec is not None and ("@" in name or name == own or name not in self._computed):
+            col = pl.col(C.input_col(name))
+            if spec.type == "level":
+                return col.fill_null("—")
+            fmt = {"money": money_expr, "ratio": pct_expr}.get(spec.type, plain_expr)
+            return fmt(col).fill_null("—")
+        sym = self.plan.symbols.get(name)
+        if sym is None:
+            return pl.lit("—")
+        col = pl.col(sym.column)
+        if sym.type == "str":
+            text = col.cast(pl.String)
+            if name == "grade" and self.en:
+                for g in self.s.grades:
+                    if g.label_en:
+                        text = pl.when(col == g.name).then(pl.lit(g.label_en)).otherwise(text)
+            return text.fill_null("—")
+        if any(p.id == name for p in self.s.pay) or any(p.id == name for p in self.s.pools) \
+                or name == "pay_total":
+            return money_expr(col).fill_null("—")
+        if name in ("rank", "coefficient"):
+            return plain_expr(col).fill_null("—")
+        if any(v.id == name for v in self.s.values):
+            return plain_expr(col, 4).fill_null("—")  # a rate such as 0.006 keeps its digits
+        return two_expr(col).fill_null("—")
+
+    def named(self, name: str, own: str | None = None) -> pl.Expr:
+        """``label value``: 实际销售额 88,775.90."""
+        lbl = (self.input_label(name) if name.partition("@")[0] in self.s.inputs and (
+            "@" in name or name == own or name not in self._computed)
+            else self._computed.get(name, name))
+        return pl.concat_str([pl.lit(f"{lbl} "), self.value(name, own)])
+
+    def lowering(self, own: str | None) -> Lowering:
+        syms: dict[str, Symbol] = dict(self.plan.symbols)
+        if own is not None and own in self.s.inputs:
+            spec = self.s.inputs[own]
+            syms[own] = Symbol(C.input_col(own), "str" if spec.type == "level" else "num")
+        return Lowering(syms, self.s.tables)
+
+    def helper(self, expr: pl.Expr) -> pl.Expr:
+        """A value worked out once into a helper column (a call's value, a veto...)."""
+        for col, existing in self.helpers.items():
+            if existing.meta.eq(expr):
+                return pl.col(col)
+        col = C.reason_col("", str(len(self.helpers)))
+        self.helpers[col] = expr
+        return pl.col(col)
+
+    def lowered(self, node: Node, own: str | None) -> pl.Expr | None:
+        try:
+            expr = self.lowering(own).lower(node).expr
+        except ExprError:
+            return None
+        return self.helper(expr)
+
+    # -- formulas in words -----------------------------------------------------------------
+    def fx(self, node: Node, own: str | None = None) -> pl.Expr:
+        """A formula with every name shown as its label and value."""
+        return pl.concat_str(self._fx(node, own))
+
+    def _fx(self, node: Node, own: str | None) -> list[pl.Expr]:
+        match node:
+            case Num(value=v):
+                shown = pct(v) if 0 < abs(v) < 1 else plain(v)
+                return [pl.lit(shown if v >= 0 else MINUS + shown.lstrip("-"))]
+            case Str(value=text):
+                return [pl.lit(f"「{text}」")]
+            case Name(id=ident):
+                return [self.named(ident, own)]
+            case Neg(operand=o):
+                inner = self._fx(o, own)
+                if isinstance(o, BinOp):
+                    inner = [pl.lit("("), *inner, pl.lit(")")]
+                return [pl.lit(MINUS), *inner]
+            case BinOp(op="*", left=a, right=b) if self._per_count(a, b, own) is not None:
+                count, per = self._per_count(a, b, own) or ("", Decimal(0))
+                # so much per occurrence: 差评数 2 次 × 50 (a deduction reads as one)
+                return [self.named(count, own), pl.lit(self.g(N_(" times"))),
+                        pl.lit(f" × {plain(abs(per))}")]
+            case BinOp(op=op, left=a, right=b):
+                return [*self._side(a, op, own, False), pl.lit(_OPS[op]),
+                        *self._side(b, op, own, True)]
+            case Compare(op=op, left=a, right=b):
+                return [*self._fx(a, own), pl.lit(_COMPARE[op]), *self._fx(b, own)]
+            case BoolOp(op=op, operands=ops):
+                sep = self.g(N_(" and ")) if op == "and" else self.g(N_(" or "))
+                out: list[pl.Expr] = []
+                for k, o in enumerate(ops):
+                    if k:
+                        out.append(pl.lit(sep))
+                    out += self._fx(o, own)
+                return out
+            case Not(operand=o):
+                return [pl.lit(self.g(N_("not "))), *self._fx(o, own)]
+            case Call():
+                return [self._call(node, own)]
+        return [pl.lit("—")]
+
+    def _per_count(self, a: Node, b: Node, own: str | None) -> tuple[str, Decimal] | None:
+        """(count input, amount) of ``amount * count`` or ``count * amount``."""
+        for k, n in ((a, b), (b, a)):
+            amount = k.value if isinstance(k, Num) else (
+                -k.operand.value if isinstance(k, Neg) and isinstance(k.operand, Num) else None)
+            if amount is None or not isinstance(n, Name):
+                continue
+            spec = self.s.inputs.get(n.id)
+            if spec is not None and spec.type == "count" and (
+                    n.id == own or n.id not in self._computed):
+                return n.id, amount
+        return None
+
+    def _side(self, child: Node, op: str, own: str | None, right: bool) -> list[pl.Expr]:
+        parts = self._fx(child, own)
+        if isinstance(child, BinOp):
+            mine, theirs = _PRECEDENCE[op], _PRECEDENCE[child.op]
+            if theirs < mine or (right and theirs == mine and op in "-/"):
+                return [pl.lit("("), *parts, pl.lit(")")]
+        return parts
+
+    def _call_value(self, node: Call, own: str | None) -> pl.Expr:
+        value = self.lowered(node, own)
+        if value is None:
+            return pl.lit("—")
+        first = node.args[0] if node.args else None
+        spec = self.s.inputs.get(first.id) if isinstance(first, Name) else None
+        if spec is not None and spec.type == "money" and node.func.startswith("team_") \
+                and node.func not in ("team_rank", "team_count"):
+            return money_expr(value).fill_null("—")
+        return pl.when(value.is_null()).then(pl.lit("—")).otherwise(
+            value.cast(pl.String) if node.func in ("is_missing",) else plain_expr(value))
+
+    def _call(self, node: Call, own: str | None) -> pl.Expr:
+        f, args = node.func, node.args
+        what: str | None = None
+        arg = args[0] if args else None
+        subject = (self._computed.get(arg.id) or self.input_label(arg.id)
+                   if isinstance(arg, Name) else "")
+        if f == "team_sum":
+            what = self.g(N_("team total of %(what)s")) % {"what": subject}
+        elif f == "team_mean":
+            what = self.g(N_("team average of %(what)s")) % {"what": subject}
+        elif f == "team_max":
+            what = self.g(N_("team highest %(what)s")) % {"what": subject}
+        elif f == "team_min":
+            what = self.g(N_("team lowest %(what)s")) % {"what": subject}
+        elif f == "team_count":
+            what = self.g(N_("members of the team"))
+        elif f == "team_rank":
+            what = self.g(N_("place in the team by %(what)s")) % {"what": subject}
+        elif f == "prev":
+            what = self.g(N_("last period's %(what)s")) % {"what": subject}
+        if what is not None:
+            return pl.concat_str([pl.lit(f"{what} "), self._call_value(node, own)])
+        if f in ("streak", "count_so_far") and arg is not None:
+            template = (N_("months in a row with %(cond)s") if f == "streak"
+                        else N_("periods so far with %(cond)s"))
+            # the condition over the periods in words (its values differ period by period)
+            return pl.concat_str([
+                self.t(template, cond=rule_words(self.s, arg, self.lang, own)), pl.lit(" "),
+                self._call_value(node, own)])
+        if f == "if" and len(args) == 3:
+            return self.t(N_("if %(cond)s then %(then)s else %(else)s"),
+                          cond=self.fx(args[0], own), then=self.fx(args[1], own),
+                          **{"else": self.fx(args[2], own)})
+        if f == "lookup" and len(args) >= 2:
+            return pl.concat_str([self.fx(args[1], own), pl.lit(" → "),
+                                  self._call_value(node, own)])
+        name = self.g(_FUNCTION_LABELS[f]) if f in _FUNCTION_LABELS else f
+        inner: list[pl.Expr] = []
+        for k, a in enumerate(args):
+            if k:
+                inner.append(pl.lit(", " if self.en else "，"))
+            inner += self._fx(a, own)
+        return pl.concat_str([pl.lit(f"{name}("), *inner, pl.lit(") "),
+                              self._call_value(node, own)])
+
+    def outcome(self, node: Node, result: pl.Expr, own: str | None = None) -> pl.Expr:
+        """A formula and its result: ``a × b = 12.00`` for arithmetic, ``等级 高级 → 400.00``
+        for a table lookup, the values read ``→ result`` for choices, the result alone for
+        a constant."""
+        if isinstance(node, Num):
+            return result
+        if isinstance(node, Name) and (node.id == own or node.id not in self._computed):
+            return self.named(node.id, own)  # the amount is an input
+        if isinstance(node, Name) and node.id in self._computed and node.id != own:
+            return pl.concat_str([self.named(node.id, own), pl.lit(" → "), result])
+        if isinstance(node, Call) and node.func == "lookup" and len(node.args) >= 2:
+            return pl.concat_str([self.fx(node.args[1], own), pl.lit(" → "), result])
+        if isinstance(node, Call) and node.func == "if":
+            # a choice: the values it read, then what it gave
+            read = [self.named(n, own) for n in _names_in_order(node)]
+            if read:
+                sep = pl.lit(", " if self.en else "，")
+                pieces: list[pl.Expr] = []
+                for k, p in enumerate(read):
+                    pieces += [sep, p] if k else [p]
+                return pl.concat_str([*pieces, pl.lit(" → "), result])
+        return pl.concat_str([self.fx(node, own), pl.lit(" = "), result])
+
+    def vetoed(self, veto: Node | None, own: str | None) -> pl.Expr | None:
+        if veto is None:
+            return None
+        cond = self.lowered(veto, own)
+        if cond is None:
+            return None
+        return pl.when(cond.fill_null(False)).then(
+            self.t(N_("; vetoed: %(cond)s → 0"), cond=self.fx(veto, own)))
+
+    # -- lines -------------------------------------------------------------------------------
+    def line(self, label: str, body: pl.Expr, veto: pl.Expr | None = None) -> pl.Expr:
+        text = self.t(N_("%(label)s: %(reason)s"), label=label, reason=body) \
+            if self.labelled else body
+        if veto is not None:
+            text = pl.concat_str([text, veto.fill_null("")])
+        return text
+
+    def indicator(self, item: ScoredItem) -> pl.Expr:
+        render = REASONS.get(type(item.rule))
+        if render is None:
+            raise KaoheError(f"rule kind {item.kind!r} has no reason renderer")
+        own = item.id if item.id in self.s.inputs else None
+        body = render(self, item, item.rule)
+        veto = self.vetoed(item.veto.tree if item.veto is not None else None, own)
+        return pl.when(pl.col(ASSESSED)).then(self.line(self.label(item), body, veto))
+
+    def points(self, item: ScoredItem) -> pl.Expr:
+        """The indicator's points as its rule gave them (before a veto, which its reason
+        states after them)."""
+        natural = self.part(item, "natural")
+        col = natural if natural is not None else pl.col(C.indicator_col(item.id))
+        return two_expr(col).fill_null("—")
+
+    def part(self, item: ScoredItem, name: str) -> pl.Expr | None:
+        expr = self.plan.reason_parts.get(item.id, {}).get(name)
+        if expr is None:
+            return None
+        col = C.reason_col(item.id, name)
+        self.helpers[col] = expr
+        return pl.col(col)
+
+    def adjustment(self, index: int) -> pl.Expr:
+        adj = self.s.adjustments[index]
+        col = pl.col(C.adjustment_col(adj.id))
+        own = adj.id if adj.id in self.s.inputs else None
+        node = adj.points.tree
+        body = self.outcome(node, two_expr(col).fill_null("—"), own)
+        raw = self.lowered(node, own)
+        notes: list[pl.Expr] = []
+        if raw is not None and adj.floor is not None:
+            notes.append(pl.when(raw < Decimal(adj.floor)).then(
+                pl.lit(self.g(N_(", not below %(x)s")) % {"x": plain(adj.floor)})))
+        if raw is not None and adj.cap is not None:
+            notes.append(pl.when(raw > Decimal(adj.cap)).then(
+                pl.lit(self.g(N_(", not above %(x)s")) % {"x": plain(adj.cap)})))
+        text = self.line(self.label(adj), body)
+        if notes:
+            text = pl.concat_str([text, *[n.fill_null("") for n in notes]])
+        return pl.when(pl.col(ASSESSED)).then(text)
+
+    def _sum(self, names: Sequence[tuple[str, str]], result: pl.Expr,
+             fmt: Callable[[pl.Expr], pl.Expr] = two_expr) -> pl.Expr:
+        """``a 1.00 + b 2.00 = 3.00`` (signs folded in: ``+ −50.00`` reads ``− 50.00``)."""
+        pieces: list[pl.Expr] = []
+        for k, (label, col) in enumerate(names):
+            v = pl.col(col)
+            if k:
+                pieces.append(pl.when(v < 0).then(pl.lit(f" {MINUS} ")).otherwise(pl.lit(" + ")))
+                shown = fmt(v.abs())
+            else:
+                shown = fmt(v)
+            # a form lists the lines above their sum: there the numbers alone read clearly
+            named = "" if self.compact else f"{label} "
+            pieces.append(pl.concat_str([pl.lit(named), shown.fill_null("—")]))
+        if not pieces:
+            return result
+        return pl.concat_str([*pieces, pl.lit(" = "), result])
+
+    def section(self, index: int) -> pl.Expr:
+        sec = self.s.sections[index]
+        members = [(self.label(it), C.indicator_col(it.id)) for it in self.s.indicators
+                   if it.section == sec.id]
+        total = two_expr(pl.col(C.section_col(sec.id))).fill_null("—")
+        return pl.when(pl.col(ASSESSED)).then(self.line(self.label(sec), self._sum(members, total)))
+
+    def total(self) -> pl.Expr:
+        s = self.s
+        tot = s.total
+        result = two_expr(pl.col("total")).fill_null("—")
+        parts = [(self.label(it), C.indicator_col(it.id)) for it in s.indicators] + [
+            (self.label(a), C.adjustment_col(a.id)) for a in s.adjustments]
+        if tot.formula is not None:
+            body = self.outcome(tot.formula.tree, result)
+            raw: pl.Expr | None = None
+        else:
+            raw_sum = pl.sum_horizontal([pl.col(c) for _, c in parts]) if parts else pl.lit(0)
+            raw = raw_sum
+            raw_text = two_expr(raw_sum).fill_null("—")
+            body = (self._sum(parts, raw_text) if len(parts) <= 12 else
+                    self.t(N_("sum of the indicators and adjustments %(sum)s"), sum=raw_text))
+        notes: list[pl.Expr] = []
+        if raw is not None and tot.floor is not None:
+            notes.append(pl.when(raw < Decimal(tot.floor)).then(self.t(
+                N_(" → not below %(x)s = %(total)s"), x=plain(tot.floor), total=result)))
+        if raw is not None and tot.cap is not None:
+            notes.append(pl.when(raw > Decimal(tot.cap)).then(self.t(
+                N_(" → not above %(x)s = %(total)s"), x=plain(tot.cap), total=result)))
+        veto = self.vetoed(tot.veto.tree if tot.veto is not None else None, None)
+        text = self.line(self.g(N_("Total")), pl.concat_str([body, *[n.fill_null("")
+                                                                    for n in notes]]), veto)
+        return pl.when(pl.col(ASSESSED)).then(text)
+
+    def grade(self) -> pl.Expr:
+        s = self.s
+        label = self.g(N_("Grade"))
+        grade = pl.col("grade")
+        if s.grade_input is not None:
+            body = pl.concat_str([pl.lit(f"{self.input_label(s.grade_input)} "),
+                                  grade.cast(pl.String)])
+            return pl.when(grade.is_not_null()).then(self.line(label, body))
+        total = two_expr(pl.col("total")).fill_null("—")
+        chain: pl.Expr = pl.lit(None, dtype=pl.String)
+        grades = s.grades
+        for i, g in enumerate(grades):
+            name = (g.label_en or g.name) if self.en else g.name
+            if g.min is not None:
+                rule = f" ≥ {plain(g.min)} → {name}"
+            else:
+                above = next((x.min for x in reversed(grades[:i]) if x.min is not None), None)
+                rule = f" < {plain(above)} → {name}" if above is not None else f" → {name}"
+            chain = pl.when(grade == g.name).then(pl.lit(rule)).otherwise(chain)
+        body = pl.concat_str([pl.lit(f"{self.g(N_('total'))} "), total, chain])
+        return pl.when(grade.is_not_null()).then(self.line(label, body))
+
+    def coefficient(self) -> pl.Expr:
+        grade = pl.col("grade").cast(pl.String)
+        if self.en:
+            names: pl.Expr = grade
+            for g in self.s.grades:
+                if g.label_en:
+                    names = pl.when(grade == g.name).then(pl.lit(g.label_en)).otherwise(names)
+            grade = names
+        body = self.t(N_("grade %(grade)s → coefficient %(coefficient)s"), grade=grade,
+                      coefficient=plain_expr(pl.col("coefficient")))
+        return pl.when(pl.col("coefficient").is_not_null()).then(
+            self.line(self.g(N_("Coefficient")), body))
+
+    def rank(self) -> pl.Expr:
+        n = pl.col("rank").is_not_null().sum().over(COHORT)
+        if not self.compact:
+            reason = self.t(N_("within the team and period by %(keys)s, then employee id: "
+                               "%(rank)s of %(n)s"),
+                            keys=rank_words(self.s, self.lang),
+                            rank=plain_expr(pl.col("rank")), n=n.cast(pl.String))
+        else:  # a form states the ranking keys in its own column
+            reason = self.t(N_("%(rank)s of %(n)s"), rank=plain_expr(pl.col("rank")),
+                            n=n.cast(pl.String))
+        return pl.when(pl.col("rank").is_not_null()).then(self.line(self.g(N_("Rank")), reason))
+
+    def pool(self, pool: Pool) -> pl.Expr:
+        body = self.pool_body(pool)
+        return pl.when(pl.col("rank").is_not_null()).then(self.line(self.label(pool), body))
+
+    def pool_body(self, pool: Pool) -> pl.Expr:
+        amount = money_expr(pl.col(C.pool_amount_col(pool.id))).fill_null("—")
+        share = money_expr(pl.col(C.pool_col(pool.id))).fill_null("—")
+        rank = pl.col("rank")
+        explicit = sorted(s.rank for s in pool.shares if s.rank is not None)
+        members = rank.is_not_null().sum().over(COHORT)
+        rule: pl.Expr = pl.lit(None, dtype=pl.String)
+        for s in pool.shares:
+            fixed = f" + {plain(s.fixed)}" if s.fixed else ""
+            if s.rank is not None:
+                rule = pl.when(rank == Decimal(s.rank)).then(
+                    pl.lit(f"{pct(s.share)}{fixed}")).otherwise(rule)
+            else:
+                others = (members - len(explicit)).cast(pl.String)
+                rest = self.t(N_("the other %(n)s share %(share)s%(fixed)s"), n=others,
+                              share=pct(s.share), fixed=fixed)
+                rule = pl.when(rank.is_not_null() & ~rank.is_in(
+                    [Decimal(k) for k in explicit])).then(rest).otherwise(rule)
+        rule = rule.fill_null(pl.lit(self.g(N_("no share"))))
+        return self.t(N_("%(amount_rule)s = %(amount)s; rank %(rank)s → %(rule)s = %(share)s"),
+                      amount_rule=self.fx(pool.amount.tree), amount=amount,
+                      rank=plain_expr(rank).fill_null("—"), rule=rule, share=share)
+
+    def pay(self, index: int) -> pl.Expr:
+        line = self.s.pay[index]
+        node = line.amount.tree
+        own = line.id if line.id in self.s.inputs else None
+        result = money_expr(pl.col(C.pay_col(line.id))).fill_null("—")
+        pool = next((p for p in self.s.pools if isinstance(node, Name) and node.id == p.id),
+                    None)
+        if pool is not None:
+            # a pool's share: the pool's own reason (the amount, the rank's rule)
+            body = pl.when(pl.col("rank").is_not_null()).then(pl.concat_str(
+                [pl.lit(f"{self.label(pool)} "), self.pool_body(pool)])).otherwise(result)
+        else:
+            body = self.outcome(node, result, own)
+        veto = self.vetoed(line.veto.tree if line.veto is not None else None, own)
+        return pl.when(pl.col(ASSESSED)).then(self.line(self.label(line), body, veto))
+
+    def pay_total(self) -> pl.Expr:
+        parts = [(self.label(p), C.pay_col(p.id)) for p in self.s.pay]
+        result = money_expr(pl.col("pay_total")).fill_null("—")
+        body = self._sum(parts, result, money_expr) if len(parts) <= 12 else result
+        return pl.when(pl.col(ASSESSED)).then(self.line(self.g(N_("Pay total")), body))
+
+    def flags(self) -> pl.Expr:
+        shown: list[pl.Expr] = []
+        for (text, col), flag in zip(self.plan.flag_columns, self.s.flags, strict=True):
+            name = (flag.label_en or text) if self.en else text
+            shown.append(pl.when(pl.col(col).fill_null(False)).then(
+                pl.concat_str([pl.lit(f"{name}（" if not self.en else f"{name} ("),
+                               self.fx(flag.when.tree),
+                               pl.lit("）" if not self.en else ")")])))
+        if not shown:
+            return pl.lit(None, dtype=pl.String)
+        joined = pl.concat_str(shown, separator="；" if not self.en else "; ",
+                               ignore_nulls=True)
+        return pl.when(joined != "").then(joined)
+
+    def eligibility(self) -> pl.Expr:
+        elig = self.s.eligibility
+        if elig is None:
+            return pl.lit(None, dtype=pl.String)
+        reason = elig.reason or self.g(N_("not assessed"))
+        body = self.t(N_("%(reason)s (%(rule)s)"), reason=reason,
+                      rule=self.fx(elig.exclude_if.tree))
+        return pl.when(~pl.col(ASSESSED)).then(self.line(self.g(N_("Not assessed")), body))
+
+    def warnings(self) -> pl.Expr:
+        """The engine's warnings of the row, worded for people (the JSON document keeps its
+        own English ``warnings`` list)."""
+        s = self.s
+        items = {it.id: it for it in [*s.values, *s.indicators]}
+        notes: list[pl.Expr] = []
+        for w in self.plan.warns:
+            mark = pl.col(w.column)
+            if w.kind == "undefined":
+                item = items[w.subject]
+                rule = item.rule
+                assert isinstance(rule, BandsRule)
+                own = item.id if item.id in s.inputs else None
+                notes.append(pl.when(mark.is_null()).then(self.t(
+                    N_("%(what)s: %(value)s cannot be worked out (a zero denominator); given "
+                       "%(score)s"), what=self.label(item), value=rule_words(
+                        s, rule.value.tree, self.lang, own),
+                    score=plain(rule.undefined_score))))
+            elif w.kind == "missing_rater":
+                item = items[w.subject]
+                rated = item.rule
+                assert isinstance(rated, Rated)
+                source = rated.source(item)
+                absent = pl.concat_str(
+                    [pl.when(pl.col(C.input_col(f"{source}@{r}")).is_null()).then(
+                        pl.lit(self.rater(r))) for r in rated.raters],
+                    separator="、" if not self.en else ", ", ignore_nulls=True)
+                notes.append(pl.when(mark.fill_null(False)).then(self.t(
+                    N_("%(what)s: no mark from %(who)s; the weight is shared out over the "
+                       "other raters"), what=self.label(item), who=absent)))
+            elif w.kind == "unallocated":
+                pool = next(p for p in s.pools if p.id == w.subject)
+                n = pl.col("rank").is_not_null().sum().over(COHORT).cast(pl.String)
+                notes.append(pl.when(mark.fill_null(False)).then(self.t(
+                    N_("%(what)s: the team has %(n)s assessed members, so part of the pool "
+                       "is not paid out"), what=self.label(pool), n=n)))
+        if not notes:
+            return pl.lit(None, dtype=pl.String)
+        joined = pl.concat_str(notes, separator="\n", ignore_nulls=True)
+        return pl.when(pl.col(ASSESSED) & (joined != "")).then(joined)
+
+    # -- all -------------------------------------------------------------------------------
+    def texts(self, frame_columns: Sequence[str]) -> dict[str, pl.Expr]:
+        s = self.s
+        out: dict[str, pl.Expr] = {}
+        for item in s.indicators:
+            out[item.id] = self.indicator(item)
+        for i, adj in enumerate(s.adjustments):
+            out[adj.id] = self.adjustment(i)
+        for i, sec in enumerate(s.sections):
+            out[sec.id] = self.section(i)
+        if "total" in frame_columns:
+            out["total"] = self.total()
+        if "grade" in frame_columns:
+            out["grade"] = self.grade()
+        if "coefficient" in frame_columns:
+            out["coefficient"] = self.coefficient()
+        if "rank" in frame_columns:
+            out["rank"] = self.rank()
+        for pool in s.pools:
+            out[pool.id] = self.pool(pool)
+        for i, line in enumerate(s.pay):
+            out[line.id] = self.pay(i)
+        if s.pay:
+            out["pay_total"] = self.pay_total()
+        out[FLAGS] = self.flags()
+        out[ELIGIBILITY] = self.eligibility()
+        out[WARNINGS] = self.warnings()
+        return out
+
+
+# -- rules in words (no values: the 评分标准 column of a form) -----------------------------
+
+def _labels(scheme: Scheme, lang: str, own: str | None) -> Callable[[str], str]:
+    en = lang == "en"
+    g = translations(lang).gettext
+    computed: dict[str, str] = {"total": g(N_("total")), "grade": g(N_("grade")),
+                                "coefficient": g(N_("coefficient")), "rank": g(N_("rank")),
+                                "pay_total": g(N_("pay total"))}
+    for group in (scheme.values, scheme.indicators, scheme.sections, scheme.adjustments,
+                  scheme.pools, scheme.pay):
+        for obj in group:
+            computed[obj.id] = ((obj.label_en or obj.label or obj.id) if en
+                                else (obj.label or obj.id))
+
+    def label(name: str) -> str:
+        base, _, rater = name.partition("@")
+        spec = scheme.inputs.get(base)
+        if spec is not None and (rater or name == own or name not in computed):
+            text = (spec.label_en or spec.label or base) if en else (spec.label or base)
+            return f"{text}（{rater_label(rater, lang)}）" if rater else text
+        return computed.get(name, name)
+
+    return label
+
+
+def rule_words(scheme: Scheme, node: Node, lang: str = "zh", own: str | None = None) -> str:
+    """A formula in words, with labels for names and no values: ``实际销售额 ÷ 计划销售额``;
+    ``按等级：高级 400，中级 200，其他 0``. Inside the formula of ``own`` (an indicator,
+    adjustment or pay line), its own id names the input of that id."""
+    g = translations(lang).gettext
+    label = _labels(scheme, lang, own)
+    comma = ", " if lang == "en" else "，"
+
+    def words(n: Node, parent: str | None = None, right: bool = False) -> str:
+        match n:
+            case Num(value=v):
+                shown = pct(v) if 0 < abs(v) < 1 else plain(abs(v))
+                return shown if v >= 0 else MINUS + shown
+            case Str(value=text):
+                return f"「{text}」"
+            case Name(id=ident):
+                return label(ident)
+            case Neg(operand=o):
+                return MINUS + words(o, "*")
+            case BinOp(op=op, left=a, right=b):
+                text = f"{words(a, op)}{_OPS[op]}{words(b, op, True)}"
+                if parent in _PRECEDENCE and (
+                        _PRECEDENCE[op] < _PRECEDENCE[parent]
+                        or (right and _PRECEDENCE[op] == _PRECEDENCE[parent]
+                            and parent in "-/")):
+                    return f"({text})"
+                return text
+            case Compare(op=op, left=a, right=b):
+                return f"{words(a)}{_COMPARE[op]}{words(b)}"
+            case BoolOp(op=op, operands=ops):
+                sep = g(N_(" and ")) if op == "and" else g(N_(" or "))
+                return sep.join(words(o) for o in ops)
+            case Not(operand=o):
+                return g(N_("not ")) + words(o)
+            case Call(func="lookup", args=args) if len(args) >= 2 and isinstance(args[0], Name):
+                table = scheme.tables.get(args[0].id, {})
+                entries = [f"{k} {plain(v)}" for k, v in table.items()]
+                if len(args) == 3:
+                    entries.append(g(N_("otherwise %(x)s")) % {"x": words(args[2])})
+                return g(N_("by %(key)s: %(entries)s")) % {"key": words(args[1]),
+                                                           "entries": comma.join(entries)}
+            case Call(func="if", args=args) if len(args) == 3:
+                return g(N_("if %(cond)s then %(then)s else %(else)s")) % {
+                    "cond": words(args[0]), "then": words(args[1]), "else": words(args[2])}
+            case Call(func=f, args=args):
+                subject = words(args[0]) if args else ""
+                named = {
+                    "team_sum": N_("team total of %(what)s"),
+                    "team_mean": N_("team average of %(what)s"),
+                    "team_max": N_("team highest %(what)s"),
+                    "team_min": N_("team lowest %(what)s"),
+                    "team_rank": N_("place in the team by %(what)s"),
+                    "prev": N_("last period's %(what)s"),
+                    "streak": N_("months in a row with %(cond)s"),
+                    "count_so_far": N_("periods so far with %(cond)s"),
+                }.get(f)
+                if f == "team_count":
+                    return g(N_("members of the team"))
+                if named is not None:
+                    return g(named) % {"what": subject, "cond": subject}
+                name = g(_FUNCTION_LABELS[f]) if f in _FUNCTION_LABELS else f
+                return f"{name}({comma.join(words(a) for a in args)})"
         return "—"
-    if isinstance(v, Decimal):
-        if pct:
-            return f"{quantize(v * 100, 2).normalize():f}%"
-        if v != v.quantize(Decimal("0.0001")):
-            return f"{quantize(v, 2):f}"
-        return f"{v.normalize():f}"
-    return str(v)
+
+    return words(node)
 
 
-def find_row(frame: pl.DataFrame, employee: str, period: str | None) -> dict[str, Any]:
-    rows = frame.filter(pl.col(EMPLOYEE) == employee)
-    if rows.height == 0:
+def rank_words(scheme: Scheme, lang: str = "zh") -> str:
+    """The ranking keys in words: 总分从高到低、实际销售额从高到低."""
+    g = translations(lang).gettext
+    label = _labels(scheme, lang, None)
+    keys: list[str] = []
+    for text in scheme.rank_by:
+        key, _, order = text.strip().rpartition(" ")
+        if order not in ("asc", "desc") or not key:
+            key, order = text.strip(), "desc"
+        what = label(key)
+        keys.append(g(N_("%(what)s high to low")) % {"what": what} if order == "desc"
+                    else g(N_("%(what)s low to high")) % {"what": what})
+    return (", " if lang == "en" else "、").join(keys)
+
+
+# -- one reason per rule kind ----------------------------------------------------------------
+
+def _bands(r: Renderer, item: ScoredItem, rule: BandsRule) -> pl.Expr:
+    node = rule.value.tree
+    own = item.id if item.id in r.s.inputs else None
+    bands = rule.bands.ascending
+    hit = pl.col(C.band_col(item.id))
+    interval: pl.Expr = pl.lit(None, dtype=pl.String)
+    score: pl.Expr = pl.lit(None, dtype=pl.String)
+    for k in range(len(bands) - 1, -1, -1):
+        interval = pl.when(hit == k).then(pl.lit(_interval(bands[k].interval.text))).otherwise(
+            interval)
+        score = pl.when(hit == k).then(pl.lit(plain(bands[k].score))).otherwise(score)
+    shown = r.fx(node, own)
+    if not isinstance(node, Name):
+        value = r.part(item, "value")
+        fmt = pct_expr if rule.percent else plain_expr
+        result = fmt(value).fill_null("—") if value is not None else pl.lit("—")
+        shown = pl.concat_str([shown, pl.lit(" = "), result])
+    weight = r.weight(item)
+    found = r.t(N_("%(value)s, in band “%(band)s” → %(score)s points%(weight)s = %(points)s"),
+                value=shown, band=interval, score=score, weight=weight, points=r.points(item))
+    how = (N_("%(value)s cannot be worked out (a zero denominator) → the lowest score "
+              "%(score)s points%(weight)s = %(points)s") if rule.undefined == "lowest" else
+           N_("%(value)s cannot be worked out (a zero denominator) → %(score)s "
+              "points%(weight)s = %(points)s"))
+    undefined = r.t(how, value=r.fx(node, own), score=plain(rule.undefined_score),
+                    weight=weight, points=r.points(item))
+    return pl.when(hit.is_null()).then(undefined).otherwise(found)
+
+
+def _levels(r: Renderer, item: ScoredItem, rule: Levels) -> pl.Expr:
+    source = rule.source(item)
+    level = pl.col(C.input_col(source))
+    score: pl.Expr = pl.lit("—")
+    for name, pts in rule.points.items():
+        shown = (f"{pct(pts)} × {plain(rule.base(item))}" if rule.scale == "fraction"
+                 else plain(pts))
+        score = pl.when(level == name).then(pl.lit(shown)).otherwise(score)
+    return r.t(N_("%(input)s “%(level)s” → %(score)s points%(weight)s = %(points)s"),
+               input=r.input_label(source), level=level.fill_null("—"), score=score,
+               weight=r.weight(item), points=r.points(item))
+
+
+def _deduction(r: Renderer, item: ScoredItem, rule: Deduction) -> pl.Expr:
+    assert item.points is not None
+    pieces: list[pl.Expr] = [pl.lit(r.g(N_("%(start)s points")) % {"start": plain(item.points)})]
+    raw: pl.Expr = pl.lit(Decimal(item.points))
+    for k, d in enumerate(rule.rules):
+        spec = r.s.inputs.get(d.count)
+        counted = pl.col(C.input_col(d.count))
+        count = plain_expr(counted).fill_null("—")
+        times = r.g(N_(" times")) if spec is not None and spec.type == "count" else ""
+        label = d.label or r.input_label(d.count) if not r.en else r.input_label(d.count)
+        extra: list[pl.Expr] = [pl.lit(times)]
+        if d.unit is not None:
+            whole = (counted / Decimal(d.unit)).ceil() * Decimal(d.unit)
+            extra.append(pl.when(whole != counted).then(r.t(
+                N_(" (counted as %(n)s)"), n=plain_expr(whole))).fill_null(""))
+        if d.free:
+            extra.append(pl.lit(r.g(N_(" (%(n)s free)")) % {"n": plain(d.free)}))
+        amount = r.part(item, f"d{k}")
+        if amount is not None:
+            raw = raw - amount
+        if d.per is not None:
+            pieces.append(pl.concat_str([pl.lit(f" {MINUS} {label} "), count, *extra,
+                                         pl.lit(f" × {plain(d.per)}")]))
+        else:
+            steps = "/".join(plain(x) for x in d.schedule or [])
+            took = two_expr(amount).fill_null("—") if amount is not None else pl.lit("—")
+            pieces.append(pl.concat_str([
+                pl.lit(f" {MINUS} {label} "), count, *extra, pl.lit(" → "), took,
+                pl.lit(r.g(N_(" (schedule %(steps)s)")) % {"steps": steps})]))
+    pieces.append(pl.lit(r.weight(item)))
+    pieces.append(pl.lit(" = "))
+    floor_note = pl.when(raw < Decimal(rule.floor)).then(pl.concat_str([
+        two_expr(raw), pl.lit(r.g(N_(" → not below %(x)s = ")) % {"x": plain(rule.floor)})]))
+    pieces.append(floor_note.fill_null(""))
+    pieces.append(r.points(item))
+    return pl.concat_str(pieces)
+
+
+def _formula(r: Renderer, item: ScoredItem, rule: FormulaRule) -> pl.Expr:
+    own = item.id if item.id in r.s.inputs else None
+    body = r.fx(rule.formula.tree, own)
+    weight = r.weight(item)
+    if weight:
+        body = pl.concat_str([pl.lit("("), body, pl.lit(f"){weight}")])
+    return pl.concat_str([body, pl.lit(" = "), r.points(item)])
+
+
+def _rated(r: Renderer, item: ScoredItem, rule: Rated) -> pl.Expr:
+    source = rule.source(item)
+    marks: list[pl.Expr] = []
+    missing: list[pl.Expr] = []
+    for rater, share in rule.raters.items():
+        col = pl.col(C.input_col(f"{source}@{rater}"))
+        marks.append(pl.when(col.is_not_null()).then(pl.concat_str(
+            [pl.lit(f"{r.rater(rater)} "), plain_expr(col), pl.lit(f" × {pct(share)}")])))
+        missing.append(pl.when(col.is_null()).then(pl.lit(r.rater(rater))))
+    mark = r.part(item, "mark")
+    weighted = two_expr(mark).fill_null("—") if mark is not None else pl.lit("—")
+    joined = pl.concat_str(marks, separator=" + ", ignore_nulls=True)
+    absent = pl.concat_str(missing, separator="、" if not r.en else ", ", ignore_nulls=True)
+    text = r.t(N_("%(marks)s = weighted mark %(mark)s%(weight)s = %(points)s"),
+               marks=joined, mark=weighted, weight=r.weight(item), points=r.points(item))
+    note = pl.when((absent != "") & (joined != "")).then(
+        r.t(N_(" (%(who)s missing: weight shared out over the others)"), who=absent))
+    return pl.concat_str([text, note.fill_null("")])
+
+
+RuleReason = Callable[[Renderer, ScoredItem, Any], pl.Expr]
+#: every rule kind → its reason renderer
+REASONS: dict[type[Any], RuleReason] = {
+    BandsRule: _bands,
+    Levels: _levels,
+    Deduction: _deduction,
+    FormulaRule: _formula,
+    Rated: _rated,
+}
+
+
+# -- entry points ------------------------------------------------------------------------
+
+def reason_frame(plan: Plan, frame: pl.DataFrame, lang: str = "zh", *,
+                 labelled: bool = True, compact: bool = False) -> pl.DataFrame:
+    """One text column per indicator id (and per adjustment, section, pool and pay line id,
+    plus ``total``, ``grade``, ``coefficient``, ``rank``, ``pay_total``, ``flags`` and
+    ``eligibility`` where the scheme has them), in the row order of ``frame`` (a scored
+    frame: ``Outcome.frame``). A line that does not apply to a row is null there (an
+    excluded row has only ``eligibility``). Each text starts with its line's label
+    (``成交额完成度：...``) unless ``labelled`` is false (a table shows the label beside
+    it); ``compact`` is for a form, which lists the lines above their sums and states the
+    ranking keys in a column of its own (sums show numbers alone, the rank its place)."""
+    r = Renderer(plan, lang, labelled=labelled, compact=compact)
+    texts = r.texts(frame.columns)
+    lf = frame.lazy()
+    if r.helpers:
+        lf = lf.with_columns([e.alias(c) for c, e in r.helpers.items()])
+    return lf.select([e.cast(pl.String).alias(k) for k, e in texts.items()]).collect()
+
+
+def short_reasons(plan: Plan, frame: pl.DataFrame, lang: str = "zh") -> list[dict[str, str]]:
+    """Each row's reasons as ``{line id: text}`` (lines that do not apply left out), in the
+    order of the result records: period, team, employee."""
+    order = frame.select(pl.int_range(pl.len()).alias("i"), *C.COHORT, EMPLOYEE).sort(
+        [PERIOD, C.TEAM, EMPLOYEE], nulls_last=False)["i"]
+    reasons = reason_frame(plan, frame, lang)[order]
+    return [{k: v for k, v in row.items() if v is not None}
+            for row in reasons.iter_rows(named=True)]
+
+
+def find_row(frame: pl.DataFrame, employee: str, period: str | None) -> int:
+    """The index in ``frame`` of an employee's row (in ``period``, when given)."""
+    idx = frame.with_row_index("__i").filter(pl.col(EMPLOYEE) == employee)
+    if idx.height == 0:
         raise KaoheError(f"no row for employee {employee!r} in the input")
     if period is not None:
-        rows = rows.filter(pl.col(PERIOD) == period)
-        if rows.height == 0:
+        idx = idx.filter(pl.col(PERIOD) == period)
+        if idx.height == 0:
             raise KaoheError(f"employee {employee!r} has no row for period {period!r}")
-    elif rows.height > 1:
-        periods = ", ".join(str(p) for p in rows[PERIOD].to_list())
+    elif idx.height > 1:
+        periods = ", ".join(str(p) for p in idx[PERIOD].to_list())
         raise KaoheError(f"employee {employee!r} has several periods ({periods}); give --period")
-    return rows.row(0, named=True)
+    return int(idx["__i"][0])
 
 
-def band_value(plan: Plan, ident: str, row: dict[str, Any]) -> Decimal | None:
-    """The value a band indicator compared, worked out again for this one row."""
-    expr = plan.value_exprs.get(ident)
-    if expr is None:
-        return None
-    one = pl.DataFrame({k: [v] for k, v in row.items() if ":" in k or k == "__assessed"})
-    one = one.with_columns([pl.col(c).cast(DEC) for c, t in one.schema.items()
-                            if isinstance(t, pl.Decimal)])
-    try:
-        value = one.select(expr.alias("v")).item()
-    except pl.exceptions.PolarsError:
-        return None
-    return value if isinstance(value, Decimal) else None
-
-
-def _weight(item: ScoredItem) -> str:
-    if item.weight == 1:
-        return ""
-    if item.weight < 1:
-        return f" × {fmt(item.weight, pct=True)}"
-    return f" × {fmt(item.weight)}"
-
-
-def indicator_reason(scheme: Scheme, plan: Plan, item: ScoredItem, row: dict[str, Any]) -> str:
-    pts = row.get(f"ind:{item.id}")
-    pct_value = False
-    if item.kind == "bands":
-        assert item.bands is not None and item.value is not None
-        value = band_value(plan, item.id, row)
-        band = row.get(f"band:{item.id}")
-        names = [n for n in item.value.replace("(", " ").replace(")", " ").replace("/", " ")
-                 .replace("+", " ").replace("*", " ").replace("-", " ").split() if n in
-                 scheme.inputs]
-        ins = ", ".join(f"{n} = {fmt(row.get(f'in:{n}'))}" for n in dict.fromkeys(names))
-        bands = item.bands.ascending
-        pct_value = any("%" in b.interval.text for b in bands)
-        if value is None or band is None:
-            lowest = bands[0].score if item.undefined == "lowest" else item.undefined
-            return (f"{item.value} is undefined ({ins}: zero denominator) → lowest score "
-                    f"{fmt(lowest)}{_weight(item)} = {fmt(pts)}")
-        hit = bands[int(band)]
-        shown = f"{item.value} = {fmt(value, pct=pct_value)}"
-        if item.value.strip() not in scheme.inputs:
-            shown += f" ({ins})"
-        return (f"{shown} → band {hit.interval.text} → {fmt(hit.score)}{_weight(item)} "
-                f"= {fmt(pts)}")
-    if item.kind == "levels":
-        assert item.levels is not None
-        source = item.levels.input or item.id
-        level = row.get(f"in:{source}")
-        base = item.levels.points.get(level) if level is not None else None
-        extra = f" × {fmt(item.points)}" if item.levels.scale == "fraction" else ""
-        return f"{source} = {level} → {fmt(base)}{extra}{_weight(item)} = {fmt(pts)}"
-    if item.kind == "deduction":
-        assert item.deduction is not None
-        parts = [fmt(item.points)]
-        for rule in item.deduction.rules:
-            count = row.get(f"in:{rule.count}")
-            label = rule.label or rule.count
-            if rule.per is not None:
-                free = f", {fmt(rule.free)} free" if rule.free else ""
-                unit = f", rounded up to whole {fmt(rule.unit)}" if rule.unit else ""
-                parts.append(f"{label} {fmt(count)} × {fmt(rule.per)}{free}{unit}")
-            else:
-                steps = "/".join(fmt(s) for s in rule.schedule or [])
-                parts.append(f"{label} {fmt(count)} (schedule {steps})")
-        floor = f", not below {fmt(item.deduction.floor)}"
-        return " − ".join(parts) + f"{floor}{_weight(item)} = {fmt(pts)}"
-    if item.kind == "rated":
-        assert item.rated is not None
-        source = item.rated.input or item.id
-        marks = []
-        for r, w in item.rated.raters.items():
-            m = row.get(f"in:{source}@{r}")
-            marks.append(f"{r} {fmt(m)} ({fmt(w, pct=True)})")
-        value = row.get(f"value:{item.id}")
-        return (f"marks {', '.join(marks)} → weighted {fmt(quantize(value, 4)) if value is not None else '—'}"
-                f"{_weight(item)} = {fmt(pts)}")
-    assert item.formula is not None
-    return f"{item.formula}{_weight(item)} = {fmt(pts)}"
-
-
-def explain_row(plan: Plan, row: dict[str, Any]) -> list[Line]:
+def explain_lines(plan: Plan, frame: pl.DataFrame, index: int, lang: str = "zh") -> list[Line]:
+    """The lines of one row, in the order of the form, each with its number and reason."""
+    r = Renderer(plan, lang)
+    texts = reason_frame(plan, frame, lang, labelled=False).row(index, named=True)
+    row = frame.row(index, named=True)
     s = plan.scheme
     out: list[Line] = []
-    if not row.get("__assessed", True):
-        reason = s.eligibility.reason if s.eligibility else ""
-        return [Line("excluded", "不参加考核", None,
-                     f"{s.eligibility.exclude_if if s.eligibility else ''} {reason}".strip())]
+
+    def add(ident: str, label: str, column: str | None) -> None:
+        text = texts.get(ident)
+        if text is None:
+            return
+        value = row.get(column) if column is not None else None
+        out.append(Line(ident, label, value if isinstance(value, Decimal) else None, text))
+
+    if not row.get(ASSESSED, True):
+        add(ELIGIBILITY, r.g(N_("Not assessed")), None)
+        return out
     for item in s.indicators:
-        out.append(Line(item.id, item.label, row.get(f"ind:{item.id}"),
-                        indicator_reason(s, plan, item, row)))
+        add(item.id, r.label(item), C.indicator_col(item.id))
+    for sec in s.sections:
+        add(sec.id, r.label(sec), C.section_col(sec.id))
     for adj in s.adjustments:
-        out.append(Line(adj.id, adj.label, row.get(f"adj:{adj.id}"),
-                        f"{adj.points} = {fmt(row.get(f'adj:{adj.id}'))}"))
-    if "total" in row:
-        how = s.total.formula or "sum of the indicators and adjustments"
-        bounds = []
-        if s.total.floor is not None:
-            bounds.append(f"not below {fmt(s.total.floor)}")
-        if s.total.cap is not None:
-            bounds.append(f"not above {fmt(s.total.cap)}")
-        extra = f" ({', '.join(bounds)})" if bounds else ""
-        out.append(Line("total", "总分", row.get("total"), f"{how}{extra}"))
-    if row.get("grade") is not None:
-        coef = f", coefficient {fmt(row.get('coefficient'))}" if row.get("coefficient") is not None \
-            else ""
-        out.append(Line("grade", "等级", None, f"{row['grade']}{coef}"))
-    if row.get("rank") is not None:
-        keys = ", ".join(s.rank_by) + ", then employee id"
-        out.append(Line("rank", "名次", row.get("rank"), f"within team and period by {keys}"))
+        add(adj.id, r.label(adj), C.adjustment_col(adj.id))
+    add("total", r.g(N_("Total")), "total")
+    add("grade", r.g(N_("Grade")), None)
+    add("coefficient", r.g(N_("Coefficient")), "coefficient")
+    add("rank", r.g(N_("Rank")), "rank")
     for line in s.pay:
-        out.append(Line(line.id, line.label, row.get(f"pay:{line.id}"),
-                        f"{line.amount} = {fmt(row.get(f'pay:{line.id}'))}"))
-    if s.pay:
-        out.append(Line("pay_total", "应发合计", row.get("pay_total"), "sum of the rounded pay lines"))
-    for text, col in plan.flag_columns:
-        if row.get(col):
-            fl = next(f for f in s.flags if f.flag == text)
-            out.append(Line("flag", text, None, f"{fl.when}"))
+        add(line.id, r.label(line), C.pay_col(line.id))
+    add("pay_total", r.g(N_("Pay total")), "pay_total")
+    flags = texts.get(FLAGS)
+    if flags:
+        out.append(Line(FLAGS, r.g(N_("Flags")), None, flags))
+    notes = texts.get(WARNINGS)
+    if notes:
+        out.append(Line(WARNINGS, r.g(N_("Warnings")), None, notes))
     return out
 
 
-def short_reasons(plan: Plan, frame: pl.DataFrame) -> list[dict[str, str]]:
-    """One short reason per indicator for every row of a scored frame (no division: the band
-    hit, the level, the counts or the marks), for storing with results."""
-    s = plan.scheme
-    cols: set[str] = {"__assessed"}
-    for item in s.indicators:
-        cols.update(plan.reason_columns.get(item.id, []))
-    cols.update(f"in:{n}" for n in s.inputs if f"in:{n}" in frame.columns)
-    # the same order as result_records: period, team, employee
-    rows = frame.sort(["period", "team", "employee"], nulls_last=False).select(
-        sorted(c for c in cols if c in frame.columns)).to_dicts()
-    out: list[dict[str, str]] = []
-    for row in rows:
-        if not row.get("__assessed", True):
-            out.append({})
-            continue
-        texts: dict[str, str] = {}
-        for item in s.indicators:
-            w = _weight(item)
-            if item.bands is not None:
-                band = row.get(f"band:{item.id}")
-                if band is None:
-                    texts[item.id] = f"{item.value}: undefined (zero denominator) → lowest score"
-                else:
-                    hit = item.bands.ascending[int(band)]
-                    texts[item.id] = (f"{item.value} in {hit.interval.text} → "
-                                      f"{fmt(hit.score)}{w}")
-            elif item.levels is not None:
-                src = item.levels.input or item.id
-                level = row.get(f"in:{src}")
-                pts = item.levels.points.get(level) if level is not None else None
-                texts[item.id] = f"{src} = {level} → {fmt(pts)}{w}"
-            elif item.deduction is not None:
-                parts = [f"{r.label or r.count} {fmt(row.get(f'in:{r.count}'))}"
-                         for r in item.deduction.rules]
-                texts[item.id] = f"{fmt(item.points)} − ({', '.join(parts)}){w}"
-            elif item.rated is not None:
-                src = item.rated.input or item.id
-                marks = [f"{r} {fmt(row.get(f'in:{src}@{r}'))}" for r in item.rated.raters]
-                texts[item.id] = f"marks {', '.join(marks)}{w}"
-            else:
-                texts[item.id] = f"{item.formula}{w}"
-        out.append(texts)
-    return out
-
-
-def reason_frame(plan: Plan, frame: pl.DataFrame, lang: str = "zh") -> pl.DataFrame:
-    """Each indicator's short reason as a column: one ``String`` column per indicator id, in
-    the row order of ``frame`` (null where the row is not assessed).
-
-    Today's wording is :func:`short_reasons` (English whatever ``lang``); the columns are
-    built from it once per indicator, so callers write them column-wise."""
-    ids = [item.id for item in plan.scheme.indicators]
-    if frame.height == 0:
-        return pl.DataFrame({i: pl.Series(i, [], pl.String) for i in ids})
-    ri = "__reason_row"
-    ordered = frame.with_row_index(ri).sort(["period", "team", "employee"], nulls_last=False,
-                                            maintain_order=True)
-    texts = short_reasons(plan, ordered)
-    cols = {i: pl.Series(i, [t.get(i) for t in texts], pl.String) for i in ids}
-    return pl.DataFrame({ri: ordered[ri], **cols}).sort(ri).drop(ri)
+def row_points(value: Any) -> str:
+    """A line's number as ``explain`` prints it."""
+    return two(value) if value is not None else ""

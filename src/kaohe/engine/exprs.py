@@ -20,6 +20,7 @@ from typing import Literal
 
 import polars as pl
 
+from kaohe.columns import ASSESSED, COHORT, EMPLOYEE, PIDX
 from kaohe.errors import ExprError
 from kaohe.numbers import DEC, dlit, round_half_up
 from kaohe.scheme.expr import (
@@ -38,12 +39,6 @@ from kaohe.scheme.expr import (
 
 Type = Literal["num", "bool", "str"]
 
-ASSESSED = "__assessed"
-EMPLOYEE = "employee"
-TEAM = "team"
-PERIOD = "period"
-PIDX = "__pidx"
-COHORT = [PERIOD, TEAM]
 
 
 @dataclass(frozen=True)

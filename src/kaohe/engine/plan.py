@@ -16,20 +16,14 @@ from decimal import Decimal
 
 import polars as pl
 
-from kaohe.engine.exprs import (
-    ASSESSED,
-    COHORT,
-    Lowering,
-    Symbol,
-    Type,
-    cohort_rank,
-    compare,
-    safe_div,
-)
+from kaohe import columns as C
+from kaohe.columns import ASSESSED, COHORT
+from kaohe.engine.exprs import Lowering, Symbol, Type, cohort_rank, safe_div
+from kaohe.engine.rules import LOWERINGS, ItemScope
 from kaohe.errors import ExprError, SchemeError
 from kaohe.numbers import DEC, dlit, round_half_up
-from kaohe.scheme.expr import BinOp, Node, names, parse, render
-from kaohe.scheme.models import Adjustment, Grade, Scheme, ScoredItem
+from kaohe.scheme.expr import BinOp, Node, names, parse
+from kaohe.scheme.models import Adjustment, BandsRule, Deduction, FormulaText, Grade, Levels, Scheme, ScoredItem
 
 Builder = Callable[[Lowering], pl.Expr]
 
@@ -64,20 +58,22 @@ class Plan:
     pay_columns: list[tuple[str, str]]
     flag_columns: list[tuple[str, str]]  # (flag text, column)
     warns: list[Warn]
-    reason_columns: dict[str, list[str]] = field(default_factory=dict)
     has_total: bool = True
-    #: expressions of each band indicator's value, evaluated only to show a reason
-    value_exprs: dict[str, pl.Expr] = field(default_factory=dict)
+    #: indicator id → its reason parts (``value`` a band compared, ``d0`` the first
+    #: deduction rule's amount, ``mark`` a rated mark...), evaluated only to show a reason
+    reason_parts: dict[str, dict[str, pl.Expr]] = field(default_factory=dict)
     #: a formula reads earlier periods (streak, count_so_far, prev): rows must be in
     #: employee and period order before evaluation
     needs_history: bool = True
 
 
 def input_column(ident: str) -> str:
-    return f"in:{ident}"
+    return C.input_col(ident)
 
 
 def _formula(text: str, where: str) -> Node:
+    if isinstance(text, FormulaText):
+        return text.tree  # parsed once, when the scheme loaded
     try:
         return parse(text)
     except ExprError as exc:
@@ -90,17 +86,16 @@ class PlanBuilder:
         self.steps: dict[str, Step] = {}
         self.symbols: dict[str, Symbol] = {}
         self.warns: list[Warn] = []
-        self.reason_columns: dict[str, list[str]] = {}
         self.extra_steps: list[Step] = []
         self.errors: list[str] = []
-        self.value_builders: dict[str, Builder] = {}
+        self.reason_parts: dict[str, dict[str, Builder]] = {}
 
     # -- symbols -----------------------------------------------------------------
     def _define(self, name: str, step: Step) -> None:
         self.steps[name] = step
         self.symbols[name] = Symbol(step.column, step.type)
 
-    def _input_symbols(self) -> dict[str, Symbol]:
+    def input_symbols(self) -> dict[str, Symbol]:
         out: dict[str, Symbol] = {}
         for ident, spec in self.s.inputs.items():
             if spec.raters:
@@ -115,13 +110,13 @@ class PlanBuilder:
         if ident not in self.input_names:
             return low
         syms = dict(low.symbols)
-        syms[ident] = self._input_symbols()[ident]
+        syms[ident] = self.input_symbols()[ident]
         return Lowering(syms, low.tables, low.mode)
 
     # -- build ---------------------------------------------------------------------
     def build(self) -> Plan:
         s = self.s
-        inputs = self._input_symbols()
+        inputs = self.input_symbols()
         self.symbols.update(inputs)
         self.input_names = set(inputs)
         # names whose values are already rounded to 2 decimals
@@ -146,9 +141,9 @@ class PlanBuilder:
             self._guarded(item, f"indicators[{i}]", reported=True)
         for sec in s.sections:
             members = [it.id for it in s.indicators if it.section == sec.id]
-            cols = [f"ind:{m}" for m in members]
+            cols = [C.indicator_col(m) for m in members]
             self._define(sec.id, Step(
-                f"sec:{sec.id}", "num", set(members),
+                C.section_col(sec.id), "num", set(members),
                 _sum_builder(cols), f"sections.{sec.id}",
             ))
         for i, adj in enumerate(s.adjustments):
@@ -163,7 +158,7 @@ class PlanBuilder:
                     x = pl.min_horizontal(x, dlit(adj.cap))
                 return self._round_unless_exact(node, x)
 
-            self._define(adj.id, Step(f"adj:{adj.id}", "num", names(node), build_adj, where))
+            self._define(adj.id, Step(C.adjustment_col(adj.id), "num", names(node), build_adj, where))
 
         self._total()
         self._grade()
@@ -188,8 +183,8 @@ class PlanBuilder:
                     x = pl.when(v.fill_null(False)).then(dlit(0)).otherwise(x)
                 return self._round_unless_exact(node, x)
 
-            self._define(line.id, Step(f"pay:{line.id}", "num", deps, build_pay, where))
-            pay_cols.append((line.id, f"pay:{line.id}"))
+            self._define(line.id, Step(C.pay_col(line.id), "num", deps, build_pay, where))
+            pay_cols.append((line.id, C.pay_col(line.id)))
         if pay_cols:
             ids = [p for p, _ in pay_cols]
             cols = [c for _, c in pay_cols]
@@ -199,7 +194,7 @@ class PlanBuilder:
         for i, fl in enumerate(s.flags):
             where = f"flags[{i}].when"
             node = _formula(fl.when, where)
-            col = f"flag:{i}"
+            col = C.flag_col(i)
             self.steps[f"__flag{i}"] = Step(
                 col, "bool", names(node),
                 _flag_builder(node, where),
@@ -213,22 +208,21 @@ class PlanBuilder:
             scheme=s,
             symbols=self.symbols,
             layers=layers,
-            indicator_columns=[(it.id, f"ind:{it.id}") for it in s.indicators],
+            indicator_columns=[(it.id, C.indicator_col(it.id)) for it in s.indicators],
             pay_columns=pay_cols,
             flag_columns=flag_cols,
             warns=self.warns,
-            reason_columns=self.reason_columns,
             has_total=not s.total.none,
-            value_exprs=self._value_exprs(),
+            reason_parts=self._reason_parts(),
             needs_history=_uses_history(s),
         )
 
-    def _value_exprs(self) -> dict[str, pl.Expr]:
+    def _reason_parts(self) -> dict[str, dict[str, pl.Expr]]:
         low = Lowering(self.symbols, self.s.tables)
-        out: dict[str, pl.Expr] = {}
-        for ident, build in self.value_builders.items():
+        out: dict[str, dict[str, pl.Expr]] = {}
+        for ident, parts in self.reason_parts.items():
             try:
-                out[ident] = build(low)
+                out[ident] = {name: build(low) for name, build in parts.items()}
             except (ExprError, SchemeError):
                 continue  # already reported by the indicator itself
         return out
@@ -241,213 +235,44 @@ class PlanBuilder:
             self._scored(item, where, reported)
         except SchemeError as exc:
             self.errors.append(str(exc))
-            col = f"{'ind' if reported else 'val'}:{item.id}"
+            col = (C.indicator_col if reported else C.value_col)(item.id)
             self._define(item.id, Step(col, "num", set(), _blank_builder(), where))
 
     def _scored(self, item: ScoredItem, where: str, reported: bool) -> None:
-        s = self.s
-        prefix = "ind" if reported else "val"
-        col = f"{prefix}:{item.id}"
+        col = (C.indicator_col if reported else C.value_col)(item.id)
         places = item.round if item.round is not None else (2 if reported else None)
         own_input = item.id if item.id in self.input_names else None
-        deps: set[str] = set()
-        veto = _formula(item.veto, f"{where}.veto") if item.veto else None
-        if veto is not None:
-            deps |= names(veto)
-        kind = item.kind
+        veto = item.veto.tree if item.veto is not None else None
+        lower = LOWERINGS.get(type(item.rule))
+        if lower is None:
+            raise SchemeError(f"{where}: rule kind {item.kind!r} has no lowering")
+        scope = ItemScope(self, item, where, own_input)
+        lowered = lower(scope, item.rule)
+        deps = set(lowered.deps) | (names(veto) if veto is not None else set())
         weight = item.weight
-
-        def local(low: Lowering) -> Lowering:
-            # inside an indicator's own rule its id names the input it reads
-            if own_input is None:
-                return low
-            syms = dict(low.symbols)
-            syms[own_input] = self._input_symbols()[own_input]
-            return Lowering(syms, low.tables, low.mode)
-
-        if kind == "bands":
-            assert item.bands is not None and item.value is not None
-            node = _formula(item.value, f"{where}.value")
-            deps |= names(node)
-            bands = item.bands.ascending
-            undefined_score = (
-                item.bands.lowest_score if item.undefined == "lowest" else Decimal(item.undefined)
-            )
-            band_col = f"band:{item.id}"
-
-            def band_parts(low: Lowering) -> tuple[pl.Expr, pl.Expr]:
-                low = local(low)
-                if isinstance(node, BinOp) and node.op == "/":
-                    num = low.lower(node.left, "num", f"{where}.value").expr
-                    den = low.lower(node.right, "num", f"{where}.value").expr
-                    neg = den < dlit(0)
-                    num2 = pl.when(neg).then(-num).otherwise(num)
-                    den2 = den.abs()
-
-                    def test(op: str, t: Decimal) -> pl.Expr:
-                        return compare(op, num2, dlit(t) * den2)
-
-                    undefined = (den == dlit(0)) | num.is_null() | den.is_null()
-                    shown = safe_div(num, den)
-                else:
-                    v = low.lower(node, "num", f"{where}.value").expr
-
-                    def test(op: str, t: Decimal) -> pl.Expr:
-                        return compare(op, v, dlit(t))
-
-                    undefined = v.is_null()
-                    shown = v
-                idx: pl.Expr = pl.lit(0, dtype=pl.Int8)
-                for k in range(1, len(bands)):  # the top band ends up outermost
-                    iv = bands[k].interval
-                    assert iv.lo is not None
-                    cond = test(">=" if iv.lo_closed else ">", iv.lo)
-                    idx = pl.when(cond).then(pl.lit(k, dtype=pl.Int8)).otherwise(idx)
-                idx = pl.when(undefined).then(pl.lit(None, dtype=pl.Int8)).otherwise(idx)
-                return idx, shown
-
-            def build(low: Lowering) -> pl.Expr:
-                # the score is read off the band hit (null: undefined → its own score)
-                hit = pl.col(band_col)
-                score: pl.Expr = dlit(undefined_score)
-                for k in range(len(bands) - 1, -1, -1):
-                    score = pl.when(hit == k).then(dlit(bands[k].score)).otherwise(score)
-                return score
-
-            band_deps = set(deps) - ({own_input} if own_input else set())
-            # the band hit is a column of its own (it is the reason too); the value itself is
-            # worked out again only when a reason is shown, so scoring divides nothing
-            self.steps[f"__band:{item.id}"] = Step(
-                band_col, "num", band_deps, lambda low: band_parts(low)[0], f"{where}.bands")
-            deps = {f"__band:{item.id}"} | (names(veto) if veto is not None else set())
-            self.value_builders[item.id] = lambda low: band_parts(low)[1]
-            self.warns.append(Warn(band_col, "undefined", item.id, item.label, when_null=True))
-            self.reason_columns[item.id] = [band_col]
-        elif kind == "levels":
-            assert item.levels is not None
-            lv = item.levels
-            source = lv.input or item.id
-            spec = s.inputs.get(source)
-            if spec is None or spec.type != "level":
-                raise SchemeError(
-                    f"{where}.levels.input: {source!r} is not an input of type level"
-                )
-            assert spec.levels is not None
-            missing = [name for name in spec.levels if name not in lv.points]
-            if missing:
-                raise SchemeError(
-                    f"{where}.levels: level {missing[0]!r} of input {source!r} has no score"
-                )
-            unknown = [name for name in lv.points if name not in spec.levels]
-            if unknown:
-                raise SchemeError(
-                    f"{where}.levels: {unknown[0]!r} is not a level of input {source!r} "
-                    f"(levels: {', '.join(spec.levels)})"
-                )
-            deps.add(source)
-            base = item.points if lv.scale == "fraction" else None
-            in_col = input_column(source)
-
-            def build(low: Lowering) -> pl.Expr:
-                chain: pl.Expr = pl.lit(None, dtype=DEC)
-                for name, pts in reversed(list(lv.points.items())):
-                    val = pts * base if base is not None else pts
-                    chain = pl.when(pl.col(in_col) == pl.lit(name)).then(dlit(val)).otherwise(
-                        chain)
-                return chain
-
-            self.reason_columns[item.id] = [in_col]
-        elif kind == "deduction":
-            assert item.deduction is not None and item.points is not None
-            ded = item.deduction
-            for rule in ded.rules:
-                if rule.count not in self.s.inputs:
-                    raise SchemeError(
-                        f"{where}.deduction: {rule.count!r} is not an input of the scheme"
-                    )
-                deps.add(rule.count)
-            start = item.points
-
-            def build(low: Lowering) -> pl.Expr:
-                total: pl.Expr = dlit(0)
-                for rule in ded.rules:
-                    c = pl.col(input_column(rule.count))
-                    if rule.unit is not None:
-                        c = (c / dlit(rule.unit)).ceil()
-                    if rule.per is not None:
-                        over = pl.max_horizontal(c - dlit(rule.free), dlit(0))
-                        total = total + over * dlit(rule.per)
-                    else:
-                        assert rule.schedule is not None
-                        c = pl.max_horizontal(c - dlit(rule.free), dlit(0))
-                        sched = rule.schedule
-                        chain: pl.Expr = dlit(sched[-1])
-                        for n in range(len(sched) - 1, 0, -1):
-                            chain = pl.when(c <= dlit(n)).then(dlit(sched[n - 1])).otherwise(
-                                chain)
-                        total = total + pl.when(c <= dlit(0)).then(dlit(0)).otherwise(chain)
-                return pl.max_horizontal(dlit(start) - total, dlit(ded.floor))
-
-            self.reason_columns[item.id] = [input_column(r.count) for r in ded.rules]
-        elif kind == "formula":
-            assert item.formula is not None
-            node = _formula(item.formula, f"{where}.formula")
-            deps |= names(node)
-
-            def build(low: Lowering) -> pl.Expr:
-                return local(low).lower(node, "num", f"{where}.formula").expr
-
-        else:  # rated
-            assert item.rated is not None
-            rated = item.rated
-            source = rated.input or item.id
-            spec = s.inputs.get(source)
-            if spec is None or not spec.raters:
-                raise SchemeError(
-                    f"{where}.rated.input: {source!r} is not an input with raters"
-                )
-            unknown = [r for r in rated.raters if r not in spec.raters]
-            if unknown:
-                raise SchemeError(
-                    f"{where}.rated.raters: {unknown[0]!r} is not a rater of input {source!r}"
-                )
-            cols = {r: input_column(f"{source}@{r}") for r in rated.raters}
-            deps |= {f"{source}@{r}" for r in rated.raters}
-            full = sum(rated.raters.values(), Decimal(0))
-            value_col = f"value:{item.id}"
-            miss_col = f"miss:{item.id}"
-
-            def parts(low: Lowering) -> tuple[pl.Expr, pl.Expr]:
-                num: pl.Expr = dlit(0)
-                den: pl.Expr = dlit(0)
-                for r, w in rated.raters.items():
-                    m = pl.col(cols[r])
-                    num = num + pl.when(m.is_null()).then(dlit(0)).otherwise(m * dlit(w))
-                    den = den + pl.when(m.is_null()).then(dlit(0)).otherwise(dlit(w))
-                return num, den
-
-            def build(low: Lowering) -> pl.Expr:
-                num, den = parts(low)
-                # weighted mark × weight, divided once, rounded once (rulebook 4.9)
-                return safe_div(num * dlit(weight), den)
-
-            self.extra_steps.append(Step(
-                value_col, "num", set(deps), lambda low: safe_div(*parts(low)), where))
-            self.extra_steps.append(Step(
-                miss_col, "bool", set(deps),
-                lambda low: (parts(low)[1] < dlit(full)) & (parts(low)[1] > dlit(0)), where))
-            self.warns.append(Warn(miss_col, "missing_rater", item.id, item.label))
-            self.reason_columns[item.id] = [value_col, *cols.values()]
-
-        apply_weight = kind != "rated"
+        apply_weight = lowered.apply_weight
         needs_round = places is not None and not self._exact(item, places)
+        def natural(low: Lowering) -> pl.Expr:
+            x = lowered.build(low)
+            if apply_weight and weight != 1:
+                x = x * dlit(weight)
+            if needs_round:
+                assert places is not None
+                x = round_half_up(x, places)
+            return x
 
-        def final(low: Lowering, build: Builder = build) -> pl.Expr:
-            x = build(low)
+        parts = dict(lowered.parts)
+        if veto is not None:
+            parts["natural"] = natural  # the points a veto took away, for the reason
+        if parts:
+            self.reason_parts[item.id] = parts
+
+        def final(low: Lowering) -> pl.Expr:
+            x = lowered.build(low)
             if apply_weight and weight != 1:
                 x = x * dlit(weight)
             if veto is not None:
-                v = local(low).lower(veto, "bool", f"{where}.veto").expr
+                v = scope.local(low).lower(veto, "bool", f"{where}.veto").expr
                 x = pl.when(v.fill_null(False)).then(dlit(0)).otherwise(x)
             if needs_round:
                 assert places is not None
@@ -465,23 +290,22 @@ class PlanBuilder:
             return x == x.quantize(unit)
 
         w = item.weight
-        if item.bands is not None:
-            lowest = item.bands.lowest_score if item.undefined == "lowest" else Decimal(
-                item.undefined)
-            return all(fits(b.score * w) for b in item.bands.bands) and fits(lowest * w)
-        if item.levels is not None:
-            base = item.points if item.levels.scale == "fraction" else Decimal(1)
-            assert base is not None
-            return all(fits(v * base * w) for v in item.levels.points.values())
-        if item.deduction is not None:
+        rule = item.rule
+        if isinstance(rule, BandsRule):
+            return all(fits(b.score * w) for b in rule.bands.bands) and fits(
+                rule.undefined_score * w)
+        if isinstance(rule, Levels):
+            base = rule.base(item)
+            return all(fits(v * base * w) for v in rule.points.values())
+        if isinstance(rule, Deduction):
             assert item.points is not None
-            values = [item.points, item.deduction.floor]
-            for rule in item.deduction.rules:
-                spec = self.s.inputs.get(rule.count)
-                whole = rule.unit is not None and fits(rule.unit) and rule.unit == int(rule.unit)
+            values = [item.points, rule.floor]
+            for r in rule.rules:
+                spec = self.s.inputs.get(r.count)
+                whole = r.unit is not None and fits(r.unit) and r.unit == int(r.unit)
                 if not (whole or (spec is not None and spec.type in ("count", "flag"))):
                     return False
-                values += [rule.per or Decimal(0), rule.free, *(rule.schedule or [])]
+                values += [r.per or Decimal(0), r.free, *(r.schedule or [])]
             return all(fits(v) for v in values) and fits(w) and w == int(w)
         return False
 
@@ -550,7 +374,7 @@ class PlanBuilder:
             deps = set(parts)
         if veto is not None:
             deps |= names(veto)
-        cols = [f"ind:{it.id}" for it in s.indicators] + [f"adj:{a.id}" for a in s.adjustments]
+        cols = [C.indicator_col(it.id) for it in s.indicators] + [C.adjustment_col(a.id) for a in s.adjustments]
 
         def build(low: Lowering) -> pl.Expr:
             if node is not None:
@@ -627,8 +451,8 @@ class PlanBuilder:
         deps = names(node) | {"rank"}
         explicit = sorted(s.rank for s in pool.shares if s.rank is not None)
         rest = next((s for s in pool.shares if s.rest), None)
-        amount_col = f"poolamt:{pool.id}"
-        unalloc_col = f"unalloc:{pool.id}"
+        amount_col = C.pool_amount_col(pool.id)
+        unalloc_col = C.unallocated_col(pool.id)
 
         def amount(low: Lowering) -> pl.Expr:
             return low.lower(node, "num", f"{where}.amount").expr
@@ -662,7 +486,7 @@ class PlanBuilder:
             # warn once per team and period: on its rank-1 row
             return missing & (pl.col("rank") == dlit(1))
 
-        self._define(pool.id, Step(f"pool:{pool.id}", "num", deps, build, where))
+        self._define(pool.id, Step(C.pool_col(pool.id), "num", deps, build, where))
         self.extra_steps.append(Step(amount_col, "num", set(deps), amount, where))
         self.extra_steps.append(Step(unalloc_col, "bool", {"rank"}, unallocated, where))
         self.warns.append(Warn(unalloc_col, "unallocated", pool.id, pool.label))
@@ -771,7 +595,3 @@ def grade_expr(score: pl.Expr, grades: list[Grade]) -> pl.Expr:
 
 def compile_scheme(scheme: Scheme) -> Plan:
     return PlanBuilder(scheme).build()
-
-
-def describe_node(text: str) -> str:
-    return render(parse(text))

@@ -7,9 +7,8 @@ from typing import Any
 
 import polars as pl
 
-from kaohe.engine.exprs import ASSESSED, EMPLOYEE, PERIOD, TEAM
+from kaohe.columns import ASSESSED, EMPLOYEE, NAME, PERIOD, TEAM, InputTable
 from kaohe.engine.run import Outcome
-from kaohe.ingest.table import NAME, InputTable
 from kaohe.numbers import to_json_number
 
 

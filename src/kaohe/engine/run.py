@@ -14,23 +14,14 @@ from decimal import Decimal
 
 import polars as pl
 
-from kaohe.engine.exprs import (
-    AGG_FUNCTIONS,
-    ASSESSED,
-    COHORT,
-    EMPLOYEE,
-    PERIOD,
-    PIDX,
-    TEAM,
-    Lowering,
-    Symbol,
-    cohort_rank,
-)
+from kaohe import columns as C
+from kaohe.columns import ASSESSED, COHORT, EMPLOYEE, PERIOD, PIDX, TEAM
+from kaohe.engine.exprs import AGG_FUNCTIONS, Lowering, Symbol, cohort_rank
 from kaohe.engine.plan import Plan, grade_expr
 from kaohe.errors import InputError, SchemeError
 from kaohe.numbers import DEC, round_half_up
-from kaohe.scheme.expr import Call, Node, parse, render
-from kaohe.scheme.models import AggregateSpec
+from kaohe.scheme.expr import Call, Node, render
+from kaohe.scheme.models import AggregateSpec, BandsRule, Rated
 
 
 @dataclass
@@ -70,12 +61,12 @@ def _blank_excluded(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
     """Excluded rows are not scored: null every computed column."""
     if plan.scheme.eligibility is None:
         return frame
-    computed = [c for c in frame.columns if ":" in c and not c.startswith("in:")]
+    computed = [c for c in frame.columns if C.is_computed(c)]
     computed += [c for c in ("total", "grade", "coefficient", "rank", "pay_total") if c in frame.columns]
     assessed = pl.col(ASSESSED)
     return frame.with_columns(
-        [pl.when(assessed).then(pl.col(c)).alias(c) for c in computed if not c.startswith("flag:")]
-        + [(assessed & pl.col(c)).alias(c) for c in computed if c.startswith("flag:")]
+        [pl.when(assessed).then(pl.col(c)).alias(c) for c in computed if not c.startswith(C.FLAG)]
+        + [(assessed & pl.col(c)).alias(c) for c in computed if c.startswith(C.FLAG)]
     )
 
 
@@ -103,22 +94,23 @@ def _warnings(plan: Plan, frame: pl.DataFrame) -> list[str]:
         label = f"{w.subject} ({w.label})" if w.label else w.subject
         if w.kind == "undefined":
             item = next(it for it in [*scheme.indicators, *scheme.values] if it.id == w.subject)
-            assert item.bands is not None
-            lowest = item.bands.lowest_score if item.undefined == "lowest" else item.undefined
+            assert isinstance(item.rule, BandsRule)
+            lowest = item.rule.undefined_score
             what = "indicator" if any(it.id == w.subject for it in scheme.indicators) else "value"
             for row in hits.select(PERIOD, EMPLOYEE).iter_rows():
                 out.append(
                     f"{row[0] or '-'} {row[1]}: {what} {label} is undefined (zero denominator "
-                    f"in {item.value}); given the lowest score {_fmt(lowest)}"
+                    f"in {item.rule.value}); given the lowest score {_fmt(lowest)}"
                 )
         elif w.kind == "missing_rater":
             item = next(it for it in scheme.indicators if it.id == w.subject)
-            assert item.rated is not None
-            source = item.rated.input or item.id
-            cols = [f"in:{source}@{r}" for r in item.rated.raters]
+            rated = item.rule
+            assert isinstance(rated, Rated)
+            source = rated.source(item)
+            cols = [C.input_col(f"{source}@{r}") for r in rated.raters]
             for row in hits.select(PERIOD, EMPLOYEE, *cols).iter_rows():
-                missing = [r for r, v in zip(item.rated.raters, row[2:], strict=True) if v is None]
-                present = [r for r, v in zip(item.rated.raters, row[2:], strict=True)
+                missing = [r for r, v in zip(rated.raters, row[2:], strict=True) if v is None]
+                present = [r for r, v in zip(rated.raters, row[2:], strict=True)
                            if v is not None]
                 out.append(
                     f"{row[0] or '-'} {row[1]}: indicator {label}: rater "
@@ -127,7 +119,7 @@ def _warnings(plan: Plan, frame: pl.DataFrame) -> list[str]:
         elif w.kind == "unallocated":
             pool = next(p for p in scheme.pools if p.id == w.subject)
             explicit = sorted(s.rank for s in pool.shares if s.rank is not None)
-            for row in hits.select(PERIOD, TEAM, EMPLOYEE, "n", f"poolamt:{pool.id}").iter_rows():
+            for row in hits.select(PERIOD, TEAM, EMPLOYEE, "n", C.pool_amount_col(pool.id)).iter_rows():
                 n = row[3]
                 missing_ranks = [k for k in explicit if k > n]
                 parts = [f"rank {k}" for k in missing_ranks]
@@ -178,12 +170,9 @@ def aggregate_plan(plan: Plan, spec: AggregateSpec, where: str) -> tuple[
     """Check and lower one aggregate's formulas (also used at load time)."""
     row_syms = dict(plan.symbols)
     agg_low = Lowering(row_syms, plan.scheme.tables, mode="agg")
-    try:
-        score_node = parse(spec.score)
-    except Exception as exc:
-        raise SchemeError(f"{where}.score: {exc}") from None
-    awards = [(a.id, _parse(a.amount, f"{where}.awards")) for a in spec.awards]
-    flags = [(f.flag, _parse(f.when, f"{where}.flags")) for f in spec.flags]
+    score_node = spec.score.tree  # parsed once, when the scheme loaded
+    awards = [(a.id, a.amount.tree) for a in spec.awards]
+    flags = [(f.flag, f.when.tree) for f in spec.flags]
     calls: list[Call] = []
     for _, node in awards + flags:
         _agg_calls(node, calls)
@@ -194,19 +183,12 @@ def aggregate_plan(plan: Plan, spec: AggregateSpec, where: str) -> tuple[
         for c in calls:
             key = render(c)
             if key not in mapping:
-                col = f"aggc:{len(mapping)}"
+                col = f"{C.AGG_CALL}{len(mapping)}"
                 mapping[key] = col
                 agg_exprs.append((col, agg_low.lower(c, None, where).expr))
     except Exception as exc:
         raise SchemeError(f"{where}: {exc}") from None
     return score_node, agg_exprs, mapping, awards, flags
-
-
-def _parse(text: str, where: str) -> Node:
-    try:
-        return parse(text)
-    except Exception as exc:
-        raise SchemeError(f"{where}: {exc}") from None
 
 
 def post_lowering(plan: Plan, spec: AggregateSpec, mapping: dict[str, str]) -> Lowering:
@@ -252,13 +234,13 @@ def _aggregates(plan: Plan, frame: pl.DataFrame) -> tuple[
         low = post_lowering(plan, spec, mapping)
         award_cols = []
         for k, (aid, node) in enumerate(awards):
-            col = f"award:{k}"
+            col = f"{C.AWARD}{k}"
             expr = low.lower(node, "num", f"{where}.awards").expr
             agg = agg.with_columns(expr.alias(col))
             award_cols.append((aid, col))
         flag_cols = []
         for k, (flag, node) in enumerate(flags):
-            col = f"aflag:{k}"
+            col = f"{C.AGG_FLAG}{k}"
             expr = low.lower(node, "bool", f"{where}.flags").expr.fill_null(False)
             agg = agg.with_columns(expr.alias(col))
             flag_cols.append((flag, col))

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kaohe.columns import InputTable
+from kaohe.engine.checks import check_required
 from kaohe.engine.plan import Plan, compile_scheme
 from kaohe.engine.run import Outcome, run
-from kaohe.ingest.table import InputTable, read_table
+from kaohe.ingest.table import read_table
 from kaohe.scheme.models import Scheme
 
 
@@ -32,7 +34,9 @@ def plan_for(scheme: Scheme) -> Plan:
 
 
 def score_table(scheme: Scheme, table: InputTable) -> Scored:
-    return Scored(scheme, table, run(plan_for(scheme), table.frame))
+    plan = plan_for(scheme)
+    table = check_required(plan, table)
+    return Scored(scheme, table, run(plan, table.frame))
 
 
 def score_file(scheme: Scheme, path: str | Path | list[Path], *,

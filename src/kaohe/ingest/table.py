@@ -12,21 +12,19 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 
-from kaohe.engine.exprs import ASSESSED, EMPLOYEE, PERIOD, PIDX, TEAM, Lowering
-from kaohe.errors import ExprError, InputError
+from kaohe.columns import EMPLOYEE, NAME, PERIOD, PIDX, ROW, TEAM, InputTable, input_col
+from kaohe.errors import InputError
 from kaohe.numbers import DEC, dlit
-from kaohe.scheme.expr import parse
 from kaohe.scheme.models import InputSpec, Scheme
 from kaohe.text import N_, Text
 
-ROW = "__row"
-NAME = "name"
+__all__ = ["NAME", "ROW", "InputTable", "collecting", "decode", "fail", "map_headers",
+           "prepare", "problem", "read_raw", "read_table"]
 #: at most this many problems are listed by :func:`collecting` (the rest are counted)
 MAX_LISTED = 500
 _collector: ContextVar[list[InputError] | None] = ContextVar("kaohe_input_errors", default=None)
@@ -42,15 +40,6 @@ _PERIOD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
 _THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?%?$")
 PERCENT_TYPES = {"ratio", "number", "score"}
 NON_NEGATIVE = {"count", "money", "ratio"}
-
-
-@dataclass(frozen=True)
-class InputTable:
-    frame: pl.DataFrame
-    source: str
-    has_team: bool
-    has_period: bool
-    has_name: bool
 
 
 def decode(raw: bytes, source: str) -> str:
@@ -293,7 +282,7 @@ def problem(error: InputError) -> None:
     found.append(error)
 
 
-def _fail(source: str, frame: pl.DataFrame, mask: pl.Series, column: str, header: str,
+def fail(source: str, frame: pl.DataFrame, mask: pl.Series, column: str, header: str,
           message: str) -> None:
     """Raise for the first row where ``mask`` holds (inside :func:`collecting`: list every
     such row)."""
@@ -398,7 +387,7 @@ def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
         raise InputError(Text(N_("missing column 'employee' (工号): every row needs an "
                                  "employee id")),
                          file=source, column="employee")
-    _fail(source, frame, frame[EMPLOYEE].is_null(), EMPLOYEE, header_of[EMPLOYEE],
+    fail(source, frame, frame[EMPLOYEE].is_null(), EMPLOYEE, header_of[EMPLOYEE],
           Text(N_("the employee id is empty")))
 
     has_team = TEAM in frame.columns
@@ -438,11 +427,11 @@ def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
         for col in columns:
             if col not in frame.columns:
                 fill = spec.default if spec.type != "level" else None
-                converted.append(pl.Series(f"in:{col}", [fill] * frame.height,
+                converted.append(pl.Series(input_col(col), [fill] * frame.height,
                                            dtype=pl.String if spec.type == "level" else DEC))
                 continue
             expr, col_checks = _convert(col, spec)
-            parsed.append(expr.alias(f"in:{col}"))
+            parsed.append(expr.alias(input_col(col)))
             checks += [(col, mask, msg) for mask, msg in col_checks]
     keep = [EMPLOYEE, TEAM, PERIOD, PIDX, ROW, *([NAME] if has_name else [])]
     masks = [mask.alias(f"__bad{i}") for i, (_, mask, _) in enumerate(checks)]
@@ -453,14 +442,13 @@ def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
         for i, hit in enumerate(hits):
             if hit:
                 col, _, msg = checks[i]
-                _fail(source, frame, table[f"__bad{i}"].fill_null(False), col, header_of[col],
+                fail(source, frame, table[f"__bad{i}"].fill_null(False), col, header_of[col],
                       msg)
         table = table.drop([f"__bad{i}" for i in range(len(checks))])
     table = table.with_columns(converted)
-    if not partial:
-        table = _required(table, scheme, source, header_of)
     _team_level(table, scheme, source, header_of)
-    return InputTable(table, source, has_team, has_period, has_name)
+    # blanks in required inputs are checked by the engine, which knows who is assessed
+    return InputTable(table, source, has_team, has_period, has_name, header_of)
 
 
 def _periods(frame: pl.DataFrame, source: str, header_of: dict[str, str], has_period: bool,
@@ -476,7 +464,7 @@ def _periods(frame: pl.DataFrame, source: str, header_of: dict[str, str], has_pe
     bad = raw.is_null() | year.is_null() | month.is_null() | (month < 1) | (month > 12)
     header = header_of.get(PERIOD, "period")
     if bad.any():
-        _fail(source, frame, bad, PERIOD, header,
+        fail(source, frame, bad, PERIOD, header,
               Text(N_("expected a month written YYYY-MM, e.g. 2026-10")))
     return frame.with_columns(
         pl.format("{}-{}", year.cast(pl.String), month.cast(pl.String).str.zfill(2)).alias(
@@ -549,54 +537,10 @@ def _kind(spec: InputSpec) -> Text:
     }.get(spec.type, N_("a number")))
 
 
-def _required(table: pl.DataFrame, scheme: Scheme, source: str,
-              header_of: dict[str, str]) -> pl.DataFrame:
-    """Blank cells in required inputs are errors on rows that are assessed."""
-    from kaohe.engine.score import plan_for
-
-    plan = plan_for(scheme)
-    table = table.with_columns(plan.layers[0][0][1].alias(ASSESSED))
-    assessed = table[ASSESSED]
-    syms = {k: v for k, v in plan.symbols.items() if k in scheme.inputs}
-    low = Lowering(syms, scheme.tables)
-    for ident, spec in scheme.inputs.items():
-        if spec.raters:
-            cols = [f"in:{ident}@{r}" for r in spec.raters]
-            none = table.select(pl.all_horizontal([pl.col(c).is_null() for c in cols])).to_series()
-            if spec.required:
-                header = next((header_of[f"{ident}@{r}"] for r in spec.raters
-                               if f"{ident}@{r}" in header_of), f"{ident}@{spec.raters[0]}")
-                _fail(source, table, none & assessed, f"in:{ident}@{spec.raters[0]}", header,
-                      Text(N_("no rater gave a mark for %(input)s (%(label)s); at least one of "
-                              "%(columns)s is needed"), input=repr(ident), label=spec.label,
-                           columns=", ".join(f"{ident}@{r}" for r in spec.raters)))
-            continue
-        col = f"in:{ident}"
-        if spec.default is not None:
-            continue
-        missing = table[col].is_null()
-        if spec.required_when is not None:
-            try:
-                cond = table.select(
-                    low.lower(parse(spec.required_when), "bool").expr.fill_null(True)
-                ).to_series()
-            except ExprError as exc:
-                raise InputError(f"inputs.{ident}.required_when: {exc}") from None
-            need = missing & assessed & cond
-        elif spec.required:
-            need = missing & assessed
-        else:
-            continue
-        _fail(source, table, need, col, header_of.get(ident, ident),
-              Text(N_("the value is missing%(label)s"),
-                   label=f" ({spec.label})" if spec.label else ""))
-    return table
-
-
 def _team_level(table: pl.DataFrame, scheme: Scheme, source: str,
                 header_of: dict[str, str]) -> None:
     for ident, spec in scheme.inputs.items():
-        col = f"in:{ident}"
+        col = input_col(ident)
         if not spec.team_level or col not in table.columns:
             continue
         # blanks (e.g. on excluded rows) are not a disagreement; values must all be equal

@@ -36,7 +36,7 @@ def preset_text(preset_id: str) -> str:
 @cache
 def load_preset(preset_id: str) -> Scheme:
     # the scheme model, its formula parser and the engine load only when a scheme is used
-    from kaohe.scheme.loader import load_scheme_text
+    from kaohe.engine.load import load_scheme_text
 
     return load_scheme_text(preset_text(preset_id), f"preset {preset_id}")
 

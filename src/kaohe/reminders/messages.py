@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from kaohe import i18n
 from kaohe.reminders.due import Reminder
 from kaohe.text import N_
-from kaohe.web import i18n
 from kaohe.workflow.calendar import workdays_between
 
 TITLES = {

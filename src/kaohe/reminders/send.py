@@ -20,12 +20,13 @@ import httpx
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from kaohe import i18n
 from kaohe.reminders import channels, messages
 from kaohe.reminders.config import RemindConfig
 from kaohe.reminders.due import Reminder, due_reminders
 from kaohe.store.db import Database
 from kaohe.store.models import ReminderDelivery, utcnow
-from kaohe.web import i18n
+from kaohe.text import N_
 from kaohe.workflow.audit import Actor, record
 from kaohe.workflow.cycles import require_role
 
@@ -211,14 +212,14 @@ def _record(session: Session, work: list[Delivery], today: dt.date, actor: Actor
     session.flush()
 
 
-CHANNELS = {"email": i18n.N_("e-mail"), "wecom": i18n.N_("WeCom group"),
-            "dingtalk": i18n.N_("DingTalk group"), "": ""}
-STATES = {DUE: i18n.N_("would be sent"), SENT: i18n.N_("sent"), FAILED: i18n.N_("failed"),
-          SKIPPED: i18n.N_("skipped"), ALREADY: i18n.N_("already sent today"),
-          OPTED_OUT: i18n.N_("opted out of reminders: not sent"),
-          NO_CHANNEL: i18n.N_("no channel is configured: not sent")}
+CHANNELS = {"email": N_("e-mail"), "wecom": N_("WeCom group"),
+            "dingtalk": N_("DingTalk group"), "": ""}
+STATES = {DUE: N_("would be sent"), SENT: N_("sent"), FAILED: N_("failed"),
+          SKIPPED: N_("skipped"), ALREADY: N_("already sent today"),
+          OPTED_OUT: N_("opted out of reminders: not sent"),
+          NO_CHANNEL: N_("no channel is configured: not sent")}
 #: notes of the service itself (the errors of a server are shown as they came)
-NOTES = {"no e-mail address": i18n.N_("no e-mail address")}
+NOTES = {"no e-mail address": N_("no e-mail address")}
 
 
 def describe(report: Report) -> list[str]:

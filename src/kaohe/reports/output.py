@@ -22,8 +22,7 @@ from typing import IO, TYPE_CHECKING
 
 import polars as pl
 
-from kaohe.engine.exprs import ASSESSED, EMPLOYEE, PERIOD, TEAM
-from kaohe.ingest.table import NAME
+from kaohe.columns import ASSESSED, EMPLOYEE, NAME, PERIOD, REASON, TEAM
 from kaohe.numbers import DEC, dlit, round_half_up, to_json_number
 from kaohe.reports.cells import WORKBOOK_OPTIONS, csv_text_expr, write_cells
 
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
 
 ORDER = [PERIOD, TEAM, EMPLOYEE]  # the results' order in every format
 CHUNK = 65_536  # JSON rows formatted at a time: bounds the text held in memory
-WHY = "why:"  # prefix of the reason columns in the result frame
+WHY = REASON  # prefix of the reason columns in the result frame
 
 
 @dataclass(frozen=True)

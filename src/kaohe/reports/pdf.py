@@ -46,20 +46,17 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
 )
 
 from kaohe.engine.score import Scored
+from kaohe.formatting import dec, pct, plain, two
 from kaohe.reports.cjkfont import FONT, embedded
-from kaohe.reports.forms import (
-    _WIDTHS,
-    _check_lang,
-    _Context,
-    _dec,
-    _one_row_context,
-    _pct,
-    _plain,
-    _Sheet,
-    _Styles,
-    _title,
-    _two,
+from kaohe.reports.layout import (
+    WIDTHS,
+    FormContext,
+    Sheet,
+    Styles,
+    check_lang,
     fill_form,
+    row_context,
+    title,
 )
 
 __all__ = ["FONT", "agent_pdf", "write_agent_pdf"]
@@ -67,11 +64,12 @@ __all__ = ["FONT", "agent_pdf", "write_agent_pdf"]
 _PAGE = A4
 # the xlsx form's print margins (0.4" left and right, 0.5" top and bottom), in points
 _SIDE, _TOP = 0.4 * 72, 0.5 * 72
-# xlsx sizes are for an 11 pt body; the PDF body is 8 pt, so the form fits one A4 page
-_SCALE = 8 / 11
+# xlsx sizes are for an 11 pt body; the PDF body is 7.5 pt, so the form, with its worded
+# reasons, fits one A4 page
+_SCALE = 7.5 / 11
 # the xlsx form's column widths (序号 考核指标 权重/分值 评分标准 数据 得分 理由), but 序号
 # one unit wider so that its heading does not break
-_COLUMNS = (7, 20, 11, 34, 30, 11, 47)
+_COLUMNS = (WIDTHS[0] + 1, *WIDTHS[1:-1], WIDTHS[-1] - 1)
 _PAD = 3.0
 # line height over font size: Noto Sans SC's glyphs span one em (0.88 up, 0.12 down), so
 # 1.2 keeps lines apart and the usual form on one page
@@ -117,11 +115,11 @@ class _Cell:
     look: _Look
 
 
-class _Recorder(_Sheet):
+class _Recorder(Sheet):
     """A form sheet that keeps its cells, row by row, instead of writing a worksheet."""
 
     def __init__(self) -> None:
-        super().__init__(None, _WIDTHS)
+        super().__init__(WIDTHS)
         self.rows: dict[int, dict[int, _Cell]] = {}
 
     def cell(self, c1: int, c2: int, value: Any, fmt: Any) -> None:
@@ -133,10 +131,10 @@ class _Recorder(_Sheet):
             self.heights[self.r] = points
 
 
-def _fill(sheet: _Recorder, ctx: _Context, record: dict[str, Any], lang: str) -> _Styles:
+def _fill(sheet: _Recorder, ctx: FormContext, record: dict[str, Any]) -> Styles:
     """The xlsx form's content, cell for cell, into ``sheet``."""
-    st = _Styles(_LookBook())
-    fill_form(sheet, st, ctx, record, lang)
+    st = Styles(_LookBook())
+    fill_form(sheet, st, ctx, record)
     return st
 
 
@@ -150,16 +148,16 @@ def _shown(value: Any, look: _Look) -> str:
         return "1" if value else "0"
     if not isinstance(value, int | float | Decimal):
         return str(value)
-    d = _dec(value)
+    d = dec(value)
     if d is None or not d.is_finite():
         return str(value)
     if look.number == "0.00":
-        return _two(d)
+        return two(d)
     if look.number == "0":
         return f"{d.quantize(Decimal(1), rounding=ROUND_HALF_UP):f}"
     if look.number in ("0%", "0.00%"):
-        return _pct(d, 0 if look.number == "0%" else 2)
-    return _plain(d)
+        return pct(d, 0 if look.number == "0%" else 2)
+    return plain(d)
 
 
 @functools.cache
@@ -243,10 +241,10 @@ def _story(sheet: _Recorder, head: _Look) -> list[Flowable]:
     return story
 
 
-def _render(ctx: _Context, record: dict[str, Any], lang: str) -> bytes:
-    t = _check_lang(lang)
+def _render(ctx: FormContext, record: dict[str, Any]) -> bytes:
+    lang = ctx.lang
     sheet = _Recorder()
-    st = _fill(sheet, ctx, record, lang)
+    st = _fill(sheet, ctx, record)
     head = st.head
     assert isinstance(head, _Look)
     who = " ".join(str(x) for x in (record["employee"], record.get("name"),
@@ -254,7 +252,7 @@ def _render(ctx: _Context, record: dict[str, Any], lang: str) -> bytes:
     buf = io.BytesIO()
     doc = BaseDocTemplate(
         buf, pagesize=_PAGE, leftMargin=_SIDE, rightMargin=_SIDE, topMargin=_TOP,
-        bottomMargin=_TOP, invariant=1, title=_title(ctx.scheme, t, lang == "en"),
+        bottomMargin=_TOP, invariant=1, title=title(ctx.scheme, lang),
         subject=who, author="kaohe", creator="kaohe")
     frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, leftPadding=0,
                   rightPadding=0, topPadding=0, bottomPadding=0)
@@ -269,8 +267,8 @@ def _render(ctx: _Context, record: dict[str, Any], lang: str) -> bytes:
 def agent_pdf(scored: Scored, record: dict[str, Any], *, lang: str = "zh") -> bytes:
     """The 考核表 of one result record (an element of ``to_document(...)["results"]``) as PDF
     bytes: the same content as :func:`kaohe.reports.forms.write_agent_form`."""
-    _check_lang(lang)
-    return _render(_one_row_context(scored, record), record, lang)
+    check_lang(lang)
+    return _render(row_context(scored, record, lang), record)
 
 
 def write_agent_pdf(scored: Scored, record: dict[str, Any], path: Path, *,

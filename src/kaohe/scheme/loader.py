@@ -1,8 +1,9 @@
 """Load a scheme from YAML, with errors that name the file, line and field.
 
 PyYAML's composer keeps the position of every node; we build plain Python data and a map
-from each field path to its line, then validate with the Pydantic models and compile the
-scheme once (which checks every formula, band table, level and dependency). Any failure
+from each field path to its line, then validate with the Pydantic models (formulas are
+parsed here, once) and run the checks that need the whole scheme (ids, grades, sums of
+points). Compiling the scheme is the engine's part (:mod:`kaohe.engine.load`). Any failure
 becomes a :class:`SchemeError` whose message starts ``FILE:LINE: field: ...``.
 """
 
@@ -17,7 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from kaohe.errors import SchemeError
-from kaohe.scheme.models import Scheme, ScoredItem
+from kaohe.scheme.models import Scheme
 
 Path_ = tuple[str | int, ...]
 
@@ -145,6 +146,24 @@ def _number(value: str, tag: str, path: Path_, node: yaml.Node, source: str) -> 
     return number
 
 
+def _yaml_path(loc: tuple[str | int, ...]) -> Path_:
+    """A validation error's location as the YAML writes it: an indicator's ``rule`` node is
+    written under its kind's own key (``levels:``, ``deduction:``, ``rated:``), or, for
+    bands and formulas, as keys of the indicator itself (``value:``, ``bands:``)."""
+    out: list[str | int] = []
+    parts = [x for x in loc if not (isinstance(x, str) and x.startswith("function-"))]
+    i = 0
+    while i < len(parts):
+        x = parts[i]
+        if x == "rule" and i + 1 < len(parts):
+            tag = parts[i + 1]
+            i += 2 if tag in ("bands", "formula") and i + 2 < len(parts) else 1
+            continue
+        out.append(x)
+        i += 1
+    return tuple(out)
+
+
 def _dotted(path: Path_) -> str:
     out = ""
     for p in path:
@@ -171,7 +190,9 @@ def _resolve(where: str, lines: dict[Path_, int]) -> Path_:
     return tuple(path)
 
 
-def load_scheme_text(text: str, source: str = "<scheme>") -> Scheme:
+def read_scheme_text(text: str, source: str = "<scheme>") -> tuple[Scheme, dict[Path_, int]]:
+    """Parse and validate a scheme's YAML (the models and the checks that need the whole
+    scheme, not the engine); also return each field path's line, for later errors."""
     data, lines = _compose(text, source)
     if not isinstance(data, dict):
         raise SchemeError(f"{source}:1: a scheme must be a mapping, got {type(data).__name__}")
@@ -180,8 +201,7 @@ def load_scheme_text(text: str, source: str = "<scheme>") -> Scheme:
     except ValidationError as exc:
         msgs = []
         for err in exc.errors():
-            loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith(
-                "function-")))
+            loc = _yaml_path(err["loc"])
             line = _line_for(loc, lines)
             value = err.get("input")
             shown = f" (got {value!r})" if not isinstance(value, dict | list) and value is not None \
@@ -189,18 +209,16 @@ def load_scheme_text(text: str, source: str = "<scheme>") -> Scheme:
             msg = err["msg"].removeprefix("Value error, ")
             msgs.append(f"{source}:{line}: {_dotted(loc)}: {msg}{shown}")
         raise SchemeError("\n".join(msgs)) from None
-    from kaohe.engine.plan import compile_scheme
-    from kaohe.engine.run import aggregate_plan
-
     try:
         _static_checks(scheme)
-        plan = compile_scheme(scheme)
-        for i, spec in enumerate(scheme.aggregates):
-            aggregate_plan(plan, spec, f"aggregates[{i}]")
     except SchemeError as exc:
-        raise SchemeError("\n".join(
-            _locate(msg, source, lines) for msg in _split(str(exc)))) from None
-    return scheme
+        raise SchemeError(locate_errors(str(exc), source, lines)) from None
+    return scheme, lines
+
+
+def locate_errors(text: str, source: str, lines: dict[Path_, int]) -> str:
+    """Prefix each error of a (multi-error) message with its file and line."""
+    return "\n".join(_locate(msg, source, lines) for msg in _split(text))
 
 
 def _split(text: str) -> list[str]:
@@ -222,7 +240,8 @@ def _locate(msg: str, source: str, lines: dict[Path_, int]) -> str:
     return f"{source}: {msg}"
 
 
-def load_scheme(path: str | Path) -> Scheme:
+def read_scheme_file(path: str | Path) -> tuple[str, str]:
+    """The text of a scheme file and the name to show in errors."""
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -232,7 +251,7 @@ def load_scheme(path: str | Path) -> Scheme:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SchemeError(f"{p}: the scheme file is not UTF-8 text") from None
-    return load_scheme_text(text, str(p))
+    return text, str(p)
 
 
 def _static_checks(s: Scheme) -> None:
@@ -270,16 +289,12 @@ def _static_checks(s: Scheme) -> None:
     for i, agg in enumerate(s.aggregates):
         if agg.grades:
             _check_grades(agg.grades, f"aggregates[{i}].grades", needs_min=True)
-    for i, ind in enumerate(s.indicators):
-        if ind.rated is not None:
-            total = sum(ind.rated.raters.values(), Decimal(0))
-            if total != 1:
-                raise SchemeError(
-                    f"indicators[{i}].rated.raters: rater weights must add up to 100%, "
-                    f"they add up to {_pct(total)}"
-                )
+    # each rule kind's own checks against the scheme (its inputs, levels, raters)
+    for group, items in (("values", s.values), ("indicators", s.indicators)):
+        for i, item in enumerate(items):
+            item.rule.check(s, item, f"{group}[{i}]")
     # points must add up: each section's indicators to the section's points, all to max_total
-    maxima = {ind.id: _max_points(ind) for ind in s.indicators}
+    maxima = {ind.id: ind.max_points for ind in s.indicators}
     for j, sec in enumerate(s.sections):
         if sec.points is None:
             continue
@@ -300,24 +315,6 @@ def _static_checks(s: Scheme) -> None:
                 f"max_total: the indicators add up to {_num(got)} points, the scheme says "
                 f"{_num(s.max_total)} ({detail})"
             )
-
-
-def _max_points(ind: ScoredItem) -> Decimal | None:
-    """The most an indicator can give, after its weight (None when a formula decides)."""
-    if ind.bands is not None:
-        return max(b.score for b in ind.bands.bands) * ind.weight
-    if ind.levels is not None:
-        top = max(ind.levels.points.values())
-        if ind.levels.scale == "fraction":
-            assert ind.points is not None
-            top = top * ind.points
-        return top * ind.weight
-    if ind.deduction is not None:
-        assert ind.points is not None
-        return ind.points * ind.weight
-    if ind.rated is not None:
-        return ind.rated.scale * ind.weight
-    return ind.points * ind.weight if ind.points is not None else None
 
 
 def _check_grades(grades: list[Any], where: str, needs_min: bool) -> None:
@@ -346,3 +343,10 @@ def _num(x: Decimal) -> str:
 
 def _pct(x: Decimal) -> str:
     return f"{_num(x * 100)}%"
+
+
+def load_scheme_text(text: str, source: str = "<scheme>") -> Scheme:
+    """A scheme checked as far as the scheme layer can (the models, ids, grades and sums of
+    points) without compiling it. Programs load schemes with
+    :func:`kaohe.engine.load.load_scheme_text`, which compiles them too."""
+    return read_scheme_text(text, source)[0]

@@ -11,9 +11,20 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    field_validator,
+    model_validator,
+)
 
+from kaohe.errors import ExprError, SchemeError
 from kaohe.numbers import parse_number
+from kaohe.scheme.expr import Node, parse
 from kaohe.scheme.intervals import Interval, open_top, order_and_check, parse_interval
 
 
@@ -30,8 +41,35 @@ def _to_decimal(value: Any) -> Any:
     return value
 
 
+class FormulaText(str):
+    """A formula's source text with its syntax tree, parsed once when the scheme loads."""
+
+    tree: Node
+
+    def __new__(cls, text: str) -> FormulaText:
+        obj = super().__new__(cls, text)
+        try:
+            obj.tree = parse(text)
+        except ExprError as exc:
+            raise ValueError(str(exc)) from None
+        return obj
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FormulaText, (str(self),))
+
+
+def _formula_text(value: Any) -> FormulaText:
+    if isinstance(value, FormulaText):
+        return value
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"expected a formula (text), got {type(value).__name__}")
+    return FormulaText(value)
+
+
 Num = Annotated[Decimal, BeforeValidator(_to_decimal)]
-Formula = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int | float) else v)]
+Formula = Annotated[FormulaText, PlainValidator(_formula_text), PlainSerializer(str)]
 Ident = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
@@ -154,9 +192,48 @@ def make_bands(value: Any) -> Bands:
 BandTable = Annotated[Bands, BeforeValidator(lambda v: v if isinstance(v, Bands) else make_bands(v))]
 
 
-class Levels(Model):
-    """A rater picks a level; each level gives points, or a fraction of the indicator's points."""
+# -- rule kinds ---------------------------------------------------------------------------
+# Each way an indicator can be scored is one node: it knows its maximum points and its own
+# checks. The engine lowers each kind to Polars in one place (kaohe.engine.rules) and words
+# each kind's reason in one place (kaohe.engine.explain); a test fails when a kind lacks
+# either, or a runnable example in docs/schemes.md.
 
+
+class BandsRule(Model):
+    """区间计分: the value falls in one band of a table and gets its score."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    kind: Literal["bands"] = "bands"
+    value: Formula
+    bands: BandTable
+    #: score when the value is undefined (a zero denominator): the lowest band, or a number
+    undefined: Literal["lowest"] | Num = "lowest"
+
+    @property
+    def undefined_score(self) -> Decimal:
+        return self.bands.lowest_score if self.undefined == "lowest" else Decimal(self.undefined)
+
+    @property
+    def percent(self) -> bool:
+        """The bands are written in percent, so the value is shown as one."""
+        return any("%" in b.interval.text for b in self.bands.bands)
+
+    def max_points(self, item: ScoredItem) -> Decimal | None:
+        return max(b.score for b in self.bands.bands) * item.weight
+
+    def check_item(self, item: ScoredItem) -> None:
+        return None
+
+    def check(self, scheme: Scheme, item: ScoredItem, where: str) -> None:
+        return None
+
+
+class Levels(Model):
+    """定性等级: a rater picks a level; each level gives points, or a fraction of the
+    indicator's points."""
+
+    kind: Literal["levels"] = "levels"
     input: Ident | None = None
     points: dict[str, Num]
     #: ``fraction``: each level's number multiplies the indicator's ``points``
@@ -168,6 +245,40 @@ class Levels(Model):
         if isinstance(v, dict):
             return {str(k): val for k, val in v.items()}
         return v
+
+    def source(self, item: ScoredItem) -> str:
+        return self.input or item.id
+
+    def base(self, item: ScoredItem) -> Decimal:
+        """What each level's number multiplies: the indicator's points (fraction) or 1."""
+        if self.scale == "fraction":
+            assert item.points is not None
+            return item.points
+        return Decimal(1)
+
+    def max_points(self, item: ScoredItem) -> Decimal | None:
+        return max(self.points.values()) * self.base(item) * item.weight
+
+    def check_item(self, item: ScoredItem) -> None:
+        if self.scale == "fraction" and item.points is None:
+            raise ValueError("fractional levels need the indicator's `points`")
+
+    def check(self, scheme: Scheme, item: ScoredItem, where: str) -> None:
+        source = self.source(item)
+        spec = scheme.inputs.get(source)
+        if spec is None or spec.type != "level":
+            raise SchemeError(f"{where}.levels.input: {source!r} is not an input of type level")
+        assert spec.levels is not None
+        missing = [name for name in spec.levels if name not in self.points]
+        if missing:
+            raise SchemeError(
+                f"{where}.levels: level {missing[0]!r} of input {source!r} has no score")
+        unknown = [name for name in self.points if name not in spec.levels]
+        if unknown:
+            raise SchemeError(
+                f"{where}.levels: {unknown[0]!r} is not a level of input {source!r} "
+                f"(levels: {', '.join(spec.levels)})"
+            )
 
 
 class DeductionRule(Model):
@@ -194,13 +305,48 @@ class DeductionRule(Model):
 
 
 class Deduction(Model):
+    """扣分: start from the indicator's points, subtract per counted event, not below the
+    floor."""
+
+    kind: Literal["deduction"] = "deduction"
     rules: list[DeductionRule]
     floor: Num = Decimal(0)
 
+    def max_points(self, item: ScoredItem) -> Decimal | None:
+        assert item.points is not None
+        return item.points * item.weight
+
+    def check_item(self, item: ScoredItem) -> None:
+        if item.points is None:
+            raise ValueError("a deduction starts from `points`; give the indicator's points")
+
+    def check(self, scheme: Scheme, item: ScoredItem, where: str) -> None:
+        for rule in self.rules:
+            if rule.count not in scheme.inputs:
+                raise SchemeError(f"{where}.deduction: {rule.count!r} is not an input of the scheme")
+
+
+class FormulaRule(Model):
+    """公式: the points are a formula over inputs and other quantities."""
+
+    kind: Literal["formula"] = "formula"
+    formula: Formula
+
+    def max_points(self, item: ScoredItem) -> Decimal | None:
+        return item.points * item.weight if item.points is not None else None
+
+    def check_item(self, item: ScoredItem) -> None:
+        return None
+
+    def check(self, scheme: Scheme, item: ScoredItem, where: str) -> None:
+        return None
+
 
 class Rated(Model):
-    """A mark given by several raters, weighted; a missing rater's weight is shared out."""
+    """多人评分: a mark given by several raters, weighted; a missing rater's weight is shared
+    out over the raters present."""
 
+    kind: Literal["rated"] = "rated"
     input: Ident | None = None
     raters: dict[Ident, Num]
     #: the full mark each rater gives (the weighted mark times the weight is the points)
@@ -211,6 +357,76 @@ class Rated(Model):
         if sum(self.raters.values(), Decimal(0)) <= 0:
             raise ValueError("rater weights must add up to more than 0")
         return self
+
+    def source(self, item: ScoredItem) -> str:
+        return self.input or item.id
+
+    def max_points(self, item: ScoredItem) -> Decimal | None:
+        return self.scale * item.weight
+
+    def check_item(self, item: ScoredItem) -> None:
+        return None
+
+    def check(self, scheme: Scheme, item: ScoredItem, where: str) -> None:
+        total = sum(self.raters.values(), Decimal(0))
+        if total != 1:
+            raise SchemeError(
+                f"{where}.rated.raters: rater weights must add up to 100%, "
+                f"they add up to {format((total * 100).normalize(), 'f')}%"
+            )
+        source = self.source(item)
+        spec = scheme.inputs.get(source)
+        if spec is None or not spec.raters:
+            raise SchemeError(f"{where}.rated.input: {source!r} is not an input with raters")
+        unknown = [r for r in self.raters if r not in spec.raters]
+        if unknown:
+            raise SchemeError(
+                f"{where}.rated.raters: {unknown[0]!r} is not a rater of input {source!r}")
+
+
+Rule = Annotated[BandsRule | Levels | Deduction | FormulaRule | Rated,
+                 Field(discriminator="kind")]
+#: every rule kind, by its ``kind`` tag (the YAML key that introduces it)
+RULE_KINDS: dict[str, type[Model]] = {
+    "bands": BandsRule, "levels": Levels, "deduction": Deduction, "formula": FormulaRule,
+    "rated": Rated,
+}
+
+
+def _lift_rule(data: Any) -> Any:
+    """The YAML writes a rule under its own key (``bands:`` with ``value:``, ``levels:``,
+    ``deduction:``, ``formula:``, ``rated:``); the model keeps it as one ``rule`` node."""
+    if not isinstance(data, dict) or "rule" in data:
+        return data
+    kinds = [k for k in RULE_KINDS if data.get(k) is not None]
+    if len(kinds) != 1:
+        raise ValueError(
+            "an indicator needs exactly one rule: bands, levels, deduction, formula or rated"
+            + (f" (found {', '.join(kinds)})" if kinds else "")
+        )
+    kind = kinds[0]
+    data = dict(data)
+    if kind == "bands":
+        if data.get("value") is None:
+            raise ValueError("bands need a `value` formula to read")
+        rule: Any = {"kind": "bands", "value": data.pop("value"), "bands": data.pop("bands")}
+        if "undefined" in data:
+            rule["undefined"] = data.pop("undefined")
+    else:
+        if data.get("value") is not None:
+            raise ValueError("`value` is only used with bands; use `formula` for points")
+        if "undefined" in data:
+            raise ValueError("`undefined` is only used with bands")
+        body = data.pop(kind)
+        if kind == "formula":
+            rule = {"kind": "formula", "formula": body}
+        elif isinstance(body, dict):
+            rule = {"kind": kind, **body}
+        else:
+            rule = body
+    data.pop("value", None)
+    data["rule"] = rule
+    return data
 
 
 class ScoredItem(Model):
@@ -224,14 +440,7 @@ class ScoredItem(Model):
     weight: Num = Decimal(1)
     #: the most the indicator can give (start of a deduction; base of fractional levels)
     points: Num | None = None
-    value: Formula | None = None
-    bands: BandTable | None = None
-    #: score when the value is undefined (a zero denominator): the lowest band, or a number
-    undefined: Literal["lowest"] | Num = "lowest"
-    levels: Levels | None = None
-    deduction: Deduction | None = None
-    formula: Formula | None = None
-    rated: Rated | None = None
+    rule: Rule
     #: formula: when it holds the indicator gives 0 (单项否决)
     veto: Formula | None = None
     #: decimals to round to (indicators: 2 by default; values: not rounded by default)
@@ -239,38 +448,24 @@ class ScoredItem(Model):
     source: str = ""
     standard: str = ""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _rule(cls, data: Any) -> Any:
+        return _lift_rule(data)
+
     @model_validator(mode="after")
-    def _one_rule(self) -> ScoredItem:
-        kinds = [
-            k for k in ("bands", "levels", "deduction", "formula", "rated")
-            if getattr(self, k) is not None
-        ]
-        if len(kinds) != 1:
-            raise ValueError(
-                "an indicator needs exactly one rule: bands, levels, deduction, formula or rated"
-                + (f" (found {', '.join(kinds)})" if kinds else "")
-            )
-        if self.bands is not None and self.value is None:
-            raise ValueError("bands need a `value` formula to read")
-        if self.value is not None and self.bands is None:
-            raise ValueError("`value` is only used with bands; use `formula` for points")
-        if self.deduction is not None and self.points is None:
-            raise ValueError("a deduction starts from `points`; give the indicator's points")
-        if self.levels is not None and self.levels.scale == "fraction" and self.points is None:
-            raise ValueError("fractional levels need the indicator's `points`")
+    def _item_checks(self) -> ScoredItem:
+        self.rule.check_item(self)
         return self
 
     @property
-    def rated_scale(self) -> Decimal:
-        assert self.rated is not None
-        return self.rated.scale
+    def kind(self) -> str:
+        return self.rule.kind
 
     @property
-    def kind(self) -> str:
-        for k in ("bands", "levels", "deduction", "formula", "rated"):
-            if getattr(self, k) is not None:
-                return k
-        raise AssertionError  # pragma: no cover
+    def max_points(self) -> Decimal | None:
+        """The most the indicator can give, after its weight (None when a formula decides)."""
+        return self.rule.max_points(self)
 
 
 class Section(Model):

@@ -27,7 +27,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kaohe.errors import InputError, KaoheError, shorten
-from kaohe.reports.forms import _two
+from kaohe.formatting import two
 from kaohe.settings import settings
 from kaohe.store.db import Database
 from kaohe.web import admin, api, hr, i18n, pages, timefmt
@@ -156,11 +156,11 @@ def where(exc: InputError) -> str:
 
 def _money(v: Any) -> str:
     """A number to the fen (half-up, as the forms show it), with thousands separators."""
-    return "-" if v is None else f"{Decimal(_two(v)):,}"
+    return "-" if v is None else f"{Decimal(two(v)):,}"
 
 
 def _num(v: Any) -> str:
-    return "-" if v is None else _two(v)
+    return "-" if v is None else two(v)
 
 
 class KaoheApp(FastAPI):

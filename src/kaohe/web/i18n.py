@@ -1,103 +1,28 @@
-"""Interface text through gettext catalogues (Babel).
+"""Interface text through gettext catalogues (Babel): the web app's view of :mod:`kaohe.i18n`.
 
 Message ids are English, in the code (``_("...")``, ``N_("...")``) and the templates
-(``{{ _("...") }}``). zh-CN is the default language; its catalogue is
-``locale/zh_CN/LC_MESSAGES/messages.po``, compiled in memory when first used (no binary
-``.mo`` in the repository). English needs no catalogue: a message id is its own English
-text. Update the catalogue with ``scripts/i18n.sh`` after changing interface text; a test
-fails when a message has no Chinese translation.
-
-The language of the request being served is held in a context variable, so the same
-``gettext`` serves templates and Python code.
+(``{{ _("...") }}``). zh-CN is the default language. The language of the request being
+served is held in a context variable (in :mod:`kaohe.i18n`), so the same ``gettext`` serves
+templates and Python code, in the web app and in the services it calls.
 """
 
 from __future__ import annotations
 
-import functools
-import gettext as _gettext
-import io
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from importlib import resources
+from kaohe.i18n import (
+    DEFAULT,
+    DOMAIN,
+    LANGUAGES,
+    catalogue_path,
+    gettext,
+    language,
+    ngettext,
+    translate,
+    translations,
+    using,
+)
+from kaohe.text import N_, Text
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import Translations
-
-from kaohe.text import N_, Term, Terms, Text
-
-__all__ = ["DEFAULT", "LANGUAGES", "N_", "Text", "gettext", "language", "ngettext",
-           "translate", "translations", "using"]
-
-#: the languages of the interface: the short code in ?lang= and the cookie → the locale
-LANGUAGES = {"zh": "zh_CN", "en": "en"}
-DEFAULT = "zh"
-DOMAIN = "messages"
-
-_current: ContextVar[str] = ContextVar("kaohe_lang", default=DEFAULT)
-
-
-def catalogue_path(locale: str = "zh_CN") -> str:
-    return str(resources.files(__package__) / "locale" / locale / "LC_MESSAGES"
-               / f"{DOMAIN}.po")
-
-
-@functools.cache
-def translations(lang: str) -> _gettext.NullTranslations:
-    """The compiled catalogue of a language (English: the message ids themselves)."""
-    locale = LANGUAGES.get(lang)
-    if locale is None:
-        raise ValueError(f"unknown language {lang!r}; known: {', '.join(LANGUAGES)}")
-    if locale == "en":
-        return _gettext.NullTranslations()
-    with open(catalogue_path(locale), "rb") as fh:
-        catalog = read_po(fh, locale=locale, domain=DOMAIN)
-    buf = io.BytesIO()
-    write_mo(buf, catalog)  # fuzzy entries are left out, as msgfmt does
-    buf.seek(0)
-    return Translations(buf, domain=DOMAIN)
-
-
-def language() -> str:
-    return _current.get()
-
-
-@contextmanager
-def using(lang: str) -> Iterator[None]:
-    """Translate into ``lang`` within the block."""
-    translations(lang)  # fail early on an unknown language
-    token = _current.set(lang)
-    try:
-        yield
-    finally:
-        _current.reset(token)
-
-
-def gettext(message: str) -> str:
-    return translations(_current.get()).gettext(message)
-
-
-def ngettext(singular: str, plural: str, n: int) -> str:
-    return translations(_current.get()).ngettext(singular, plural, n)
-
+__all__ = ["DEFAULT", "DOMAIN", "LANGUAGES", "N_", "Text", "catalogue_path", "gettext",
+           "language", "ngettext", "translate", "translations", "using"]
 
 _ = gettext
-
-
-def translate(message: object) -> str:
-    """A message in the current language: a :class:`~kaohe.text.Text` from the services
-    (its template looked up, its parameters filled in, themselves translated), or a plain
-    message id; text the catalogue does not know is shown as it is."""
-    if isinstance(message, Text):
-        template = gettext(message.template)
-        if not message.params:
-            return template
-        params = {k: translate(v) if isinstance(v, (Text, Term, Terms)) else v
-                  for k, v in message.params.items()}
-        return template % params
-    if isinstance(message, Term):
-        return gettext(message.label)
-    if isinstance(message, Terms):
-        return ", ".join(gettext(t.label) for t in message.items)
-    return gettext(str(message))

@@ -19,14 +19,14 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from kaohe.engine.exprs import EMPLOYEE, PERIOD, TEAM
+from kaohe.columns import ADJUSTMENT, EMPLOYEE, PERIOD, TEAM
+from kaohe.engine.load import load_scheme_text
 from kaohe.engine.results import result_records
 from kaohe.engine.score import score_table
 from kaohe.errors import InputError
 from kaohe.ingest.table import ROW, collecting, map_headers, prepare, problem, read_raw
 from kaohe.numbers import to_json_number
 from kaohe.presets import PRESET_IDS, preset_text
-from kaohe.scheme.loader import load_scheme_text
 from kaohe.scheme.models import Scheme
 from kaohe.settings import settings
 from kaohe.store.models import (
@@ -363,18 +363,21 @@ def _compute(session: Session, cycle: Cycle) -> tuple[list[dict[str, Any]], dict
     hashes = {(r[EMPLOYEE], r[PERIOD]): input_hash(r) for r in frame.iter_rows(named=True)}
     try:
         table = prepare(frame, scheme, f"cycle {cycle.scheme_id} {cycle.period}")
+        outcome = score_table(scheme, table).outcome
     except InputError as exc:
         raise WorkflowError(Text(N_("the stored inputs cannot be scored: %(problem)s"),
                                  problem=exc)) from None
-    outcome = score_table(scheme, table).outcome
     from kaohe.engine.explain import short_reasons
 
     recs = []
+    # the reasons in both languages, so the scorecard shows the reader's
+    zh = short_reasons(outcome.plan, outcome.frame, "zh")
+    en = short_reasons(outcome.plan, outcome.frame, "en")
     lines = _adjustment_lines(scheme, outcome.frame)
-    for rec, why, adj in zip(result_records(outcome, table),
-                             short_reasons(outcome.plan, outcome.frame), lines, strict=True):
+    for rec, why, why_en, adj in zip(result_records(outcome, table), zh, en, lines, strict=True):
         if rec["period"] == cycle.period:
             rec["reasons"] = why
+            rec["reasons_en"] = why_en
             if not rec["excluded"]:
                 rec["adjustments"] = adj
                 rec["limit"] = _limit_line(scheme, rec)
@@ -386,11 +389,11 @@ def _compute(session: Session, cycle: Cycle) -> tuple[list[dict[str, Any]], dict
 
 def _adjustment_lines(scheme: Scheme, frame: pl.DataFrame) -> list[dict[str, Any]]:
     """Each row's adjustments (e.g. 差评扣分) as points, in result_records' order."""
-    cols = [f"adj:{a.id}" for a in scheme.adjustments if f"adj:{a.id}" in frame.columns]
+    cols = [ADJUSTMENT + a.id for a in scheme.adjustments if ADJUSTMENT + a.id in frame.columns]
     if not cols:
         return [{} for _ in range(frame.height)]
     rows = frame.sort([PERIOD, TEAM, EMPLOYEE], nulls_last=False).select(cols).to_dicts()
-    return [{c.removeprefix("adj:"): to_json_number(Decimal(str(v)))
+    return [{c.removeprefix(ADJUSTMENT): to_json_number(Decimal(str(v)))
              for c, v in row.items() if v is not None} for row in rows]
 
 
@@ -840,9 +843,9 @@ def what_if(session: Session, *, cycle_id: int, text: str) -> list[dict[str, Any
     frame = _history_frame(session, cycle, scheme)
     try:
         table = prepare(frame, scheme, "the cycle's stored inputs")
+        outcome = score_table(scheme, table).outcome
     except InputError as exc:
         raise Invalid(f"the edited scheme cannot read this cycle's inputs: {exc}") from None
-    outcome = score_table(scheme, table).outcome
     new = {r["employee"]: r for r in result_records(outcome, table)
            if r["period"] == cycle.period}
     old: dict[str, Any] = dict(session.execute(

@@ -476,7 +476,7 @@ def _engine_results(session: Session, cycle: Cycle
     (and earlier cycles, for streak rules) with the cycle's scheme version, and the hash of
     each employee's inputs as scoring stores it. Reasons are not worked out: they explain
     the figures, which is what is compared."""
-    from kaohe.engine.exprs import EMPLOYEE, PERIOD
+    from kaohe.columns import EMPLOYEE, PERIOD
     from kaohe.engine.results import result_records
     from kaohe.engine.score import score_table
     from kaohe.ingest.table import prepare
