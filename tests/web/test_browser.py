@@ -200,6 +200,9 @@ def test_month_in_the_browser(server: str, browser: Any, shop: Database,  # noqa
     expect(page.locator("main")).to_contain_text("申诉 1 已处理完毕")
     page.goto(f"{base}/appraisals/{a1}")
     assert "申诉已处理" in page.content() and "复核后调整" in page.content()
+    # the granted value counts over the supervisor's rating, and the scorecard says so
+    sources = page.locator("#sources + table").inner_text()
+    assert "执行力" in sources and "申诉处理" in sources and "复核后调整" in sources
     _shot(page, "hr-resolved")
     ctx.close()
 
