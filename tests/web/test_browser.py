@@ -183,7 +183,9 @@ def test_month_in_the_browser(server: str, browser: Any, shop: Database,  # noqa
     assert "Points and reasons" in page.content() and "10.00" in page.content()
     page.fill("textarea[name=reason]", "Execution was rated too high, to be fair")
     _go(page, page.locator("button:text-is('File the appeal')"))
-    expect(page.locator("main p.muted").first).to_contain_text("appealed")
+    page.wait_for_url(f"{base}/appraisals/{a1}#appeals")  # the POST's redirect (slow when
+    expect(page.locator("main p.muted").first).to_contain_text(  # the machine is busy)
+        "appealed", timeout=20_000)
     _shot(page, "agent-appealed-en-phone")
     phone.close()
     with shop.read() as s:
