@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kaohe import localtime
 from kaohe.errors import KaoheError
 
 if TYPE_CHECKING:  # the store is imported by the commands that use it, not to list them
@@ -386,7 +387,7 @@ def _cycle_step(trigger: str, doc: str) -> None:
 
 _cycle_step("approve", "Approve the cycle (every appraisal waiting for HR, all scored).")
 _cycle_step("publish", "Publish: results frozen, appeal window and feedback deadline set.")
-_cycle_step("close", "Close the cycle (no open appeals).")
+_cycle_step("close", "Close the cycle (no open appeal, every appeal window over).")
 
 
 @cycle_app.command("list")
@@ -613,7 +614,7 @@ def feedback_record(appraisal: int, notes: Annotated[str, typer.Option()],
                     db: DbOpt = None, as_: AsOpt = "") -> None:
     from kaohe.workflow.appeals import record_feedback
 
-    day = parse_date(held_on) or dt.date.today()
+    day = parse_date(held_on) or localtime.today()
     run_action(db, as_, lambda s, a: record_feedback(s, appraisal_id=appraisal, held_on=day,
                                                 notes=notes, actor=a))
     out.print("feedback meeting recorded")

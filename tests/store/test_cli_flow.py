@@ -120,3 +120,34 @@ def test_sqlite_backup_and_restore(db: Database, tmp_path: Path) -> None:
     assert events(db) == n - 1
     r = kaohe(db, "db", "restore", str(tmp_path / "missing.db"))
     assert r.returncode == 2 and "no such backup file" in r.stderr
+
+
+def test_incidents_from_the_cli_dated_in_their_month_corrected_and_removed(
+        shop: Database, tmp_path: Path) -> None:
+    from kaohe.store.models import Incident
+
+    db = shop
+    cyc = ["--scheme", "taobao-presales", "--period", "2026-11"]
+    ok(db, "cycle", "open", *cyc, user="hr")
+    before = events(db)
+    r = kaohe(db, "appraisal", "incident", "1", "bad_reviews", "--date", "2026-12-25",
+              "--note", "差评", user="hr")
+    assert r.returncode == 2 and "2026-11-30" in r.stderr and events(db) == before
+    out = ok(db, "appraisal", "incident", "1", "bad_reviews", "--date", "2026-11-12",
+             "--count", "2", "--note", "差评", user="hr")
+    inc = out.split()[1]
+    r = kaohe(db, "appraisal", "incident-correct", "1", inc, "--count", "1", "--reason", " ",
+              user="hr")
+    assert r.returncode == 2 and "reason" in r.stderr
+    ok(db, "appraisal", "incident-correct", "1", inc, "--count", "1", "--reason", "重复",
+       user="hr")
+    with db.read() as s:
+        assert s.scalars(select(Incident.count)).one() == 1
+    r = kaohe(db, "appraisal", "incident-remove", "1", inc, "--reason", "撤销", user="e1")
+    assert r.returncode == 2  # the agent: not theirs to remove
+    ok(db, "appraisal", "incident-remove", "1", inc, "--reason", "差评已撤销", user="hr")
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Incident)) == 0
+        actions = s.scalars(select(AuditEvent.action).where(
+            AuditEvent.action.like("incident.%")).order_by(AuditEvent.seq)).all()
+    assert actions == ["incident.recorded", "incident.corrected", "incident.removed"]

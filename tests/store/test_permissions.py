@@ -379,3 +379,16 @@ def test_peer_marks_are_one_tally_no_row_pairs_with_a_ballot(db: Database,
         frame = cycles._history_frame(s, cycle, cycles.scheme_of(cycle.scheme_version))
         row = frame.filter(frame["employee"] == "E001").to_dicts()[0]
     assert Decimal(row["teamwork@peer"]) == 80 and row["teamwork@supervisor"] is None
+
+
+def test_every_guard_and_effect_named_in_the_state_tables_is_carried_out() -> None:
+    from kaohe.workflow import states, transitions
+
+    for t in states.APPRAISAL.values():
+        assert set(t.guards) | set(t.effects) <= set(transitions.APPRAISAL_STEPS), t.trigger
+        assert not (t.bulk and t.guards), t.trigger  # a bulk move runs no guard
+        assert t.roles <= set(Capacity), t.trigger
+    for t in states.CYCLE.values():
+        assert set(t.guards) | set(t.effects) <= set(transitions.CYCLE_STEPS), t.trigger
+    assert states.CYCLE["close"].guards == ("no_open_appeals", "appeal_windows_over")
+    assert not states.APPRAISAL["close"].bulk  # closing goes through the cycle's guards

@@ -1,6 +1,6 @@
 """schemathesis against the app's own OpenAPI spec: whatever it sends, no 500s — both
 anonymous and logged in as HR (who sees everything), with the CSRF header, so writes reach
-the services."""
+the services — and every successful answer matches the typed model the spec documents."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import response_schema_conformance
 
 from kaohe.store.db import Database
 from kaohe.web.app import create_app
@@ -52,5 +53,25 @@ def _fuzz(operation: Any, cookies: dict[str, str], csrf: str) -> None:
             response = (case.call(cookies=jar, headers={"X-CSRF-Token": csrf}) if jar
                         else case.call())
             assert response.status_code < 500, (operation.label, response.text)
+            if response.status_code < 300:
+                case.validate_response(response, checks=[response_schema_conformance])
 
     check()
+
+
+def test_the_spec_describes_the_answers(web: tuple[Any, dict[str, str], str]) -> None:
+    """Each route's 200 answer is a named model with its fields, not a bare object."""
+    app, _, _ = web
+    spec = app.openapi()
+    models = spec["components"]["schemas"]
+    for path, method, model in [("/api/me", "get", "Me"),
+                                ("/api/appraisals/{appraisal_id}", "get", "Appraisal"),
+                                ("/api/team", "get", "TeamBoard"),
+                                ("/api/appraisals/{appraisal_id}/ratings", "post",
+                                 "RatingSaved")]:
+        answer = spec["paths"][path][method]["responses"]["200"]["content"]
+        assert answer["application/json"]["schema"]["$ref"].endswith(f"/{model}"), path
+    assert {"total", "indicators", "adjustments", "limit", "sources"} <= set(
+        models["ResultOut"]["properties"])
+    listing = spec["paths"]["/api/appraisals"]["get"]["responses"]["200"]["content"]
+    assert listing["application/json"]["schema"]["items"]["$ref"].endswith("/AppraisalRow")

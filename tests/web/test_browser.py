@@ -183,7 +183,9 @@ def test_month_in_the_browser(server: str, browser: Any, shop: Database,  # noqa
     assert "Points and reasons" in page.content() and "10.00" in page.content()
     page.fill("textarea[name=reason]", "Execution was rated too high, to be fair")
     _go(page, page.locator("button:text-is('File the appeal')"))
-    expect(page.locator("main p.muted").first).to_contain_text("appealed")
+    page.wait_for_url(f"{base}/appraisals/{a1}#appeals")  # the POST's redirect (slow when
+    expect(page.locator("main p.muted").first).to_contain_text(  # the machine is busy)
+        "appealed", timeout=20_000)
     _shot(page, "agent-appealed-en-phone")
     phone.close()
     with shop.read() as s:
@@ -200,6 +202,9 @@ def test_month_in_the_browser(server: str, browser: Any, shop: Database,  # noqa
     expect(page.locator("main")).to_contain_text("申诉 1 已处理完毕")
     page.goto(f"{base}/appraisals/{a1}")
     assert "申诉已处理" in page.content() and "复核后调整" in page.content()
+    # the granted value counts over the supervisor's rating, and the scorecard says so
+    sources = page.locator("#sources + table").inner_text()
+    assert "执行力" in sources and "申诉处理" in sources and "复核后调整" in sources
     _shot(page, "hr-resolved")
     ctx.close()
 

@@ -98,3 +98,23 @@ def test_pages_in_chinese_by_default_and_english_on_request(shop: Database) -> N
         assert "My appraisals" in me and ">Senior<" in me and "高级" not in me
         card = client.get(f"/appraisals/{ids(shop)['E001']}").text
         assert "Senior" in card and "Points and reasons" in card
+
+
+def test_times_are_shown_in_beijing_time_in_the_page_language() -> None:
+    """Stored UTC, shown in KAOHE_TIME_ZONE (Asia/Shanghai unless set): 22:30 UTC is the
+    next morning in Beijing; Chinese pages write dates the Chinese way."""
+    import datetime as dt
+
+    from kaohe.localtime import zone
+    from kaohe.web import i18n, timefmt
+
+    if zone().key != "Asia/Shanghai":
+        pytest.skip("KAOHE_TIME_ZONE is set to another zone")
+    late = dt.datetime(2026, 11, 25, 22, 30)  # naive: UTC, as stored
+    with i18n.using("zh"):
+        assert timefmt.when(late) == "2026年11月26日 06:30"
+        assert timefmt.day(dt.date(2026, 12, 3)) == "2026年12月3日"
+        assert timefmt.day("2026-12-03") == "2026年12月3日" and timefmt.day(None) == "-"
+    with i18n.using("en"):
+        assert timefmt.when(late) == "2026-11-26 06:30"
+        assert timefmt.day(late) == "2026-11-26"  # a moment's date is Beijing's date

@@ -4,12 +4,13 @@ services and visibility rules as the pages; a write needs the session's CSRF tok
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, Field
 
 from kaohe.store.models import Cycle
+from kaohe.web import schemas
 from kaohe.web.deps import (
     RecordId,
     SessionDep,
@@ -22,7 +23,12 @@ from kaohe.web.services import appraisal_doc, board_rows, rows_for
 from kaohe.workflow import appeals, cycles
 from kaohe.workflow.permissions import get_visible, is_staff, visible_appraisals
 
-router = APIRouter(prefix="/api", tags=["api"])
+router = APIRouter(prefix="/api", tags=["api"], responses={
+    401: {"model": schemas.Problem, "description": "not logged in"},
+    403: {"model": schemas.Problem, "description": "no CSRF token, or the rules refuse you"},
+    404: {"model": schemas.Problem, "description": "no such record, or not yours to see"},
+    409: {"model": schemas.Problem, "description": "not in this state, or changed meanwhile"},
+})
 CsrfHeader = Annotated[str | None, Header(alias="X-CSRF-Token")]
 
 
@@ -45,69 +51,80 @@ class RatingIn(BaseModel):
 
 
 @router.get("/me")
-def api_me(request: Request, user: UserDep) -> dict[str, Any]:
+def api_me(request: Request, user: UserDep) -> schemas.Me:
     """Who is logged in, and the CSRF token to send with writes."""
-    return {"username": user.username, "display_name": user.display_name,
-            "roles": list(user.roles), "csrf": csrf_token(request)}
+    return schemas.Me(username=user.username, display_name=user.display_name,
+                      roles=list(user.roles), csrf=csrf_token(request))
 
 
 @router.get("/appraisals")
 def api_appraisals(session: SessionDep, user: UserDep,
                    period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None
-                   ) -> list[dict[str, Any]]:
-    """The appraisals you may see, newest period first."""
+                   ) -> list[schemas.AppraisalRow]:
+    """The appraisals you may see, newest period first (your own without a result until
+    it is published)."""
     q = visible_appraisals(user)
     if period is not None:
         q = q.where(Cycle.period == period)
-    return rows_for(session, q, viewer=user)
+    return [schemas.AppraisalRow.model_validate(r) for r in rows_for(session, q, viewer=user)]
 
 
 @router.get("/appraisals/{appraisal_id}")
-def api_appraisal(appraisal_id: RecordId, session: SessionDep, user: UserDep) -> dict[str, Any]:
-    return appraisal_doc(session, get_visible(session, user, appraisal_id), user)
+def api_appraisal(appraisal_id: RecordId, session: SessionDep,
+                  user: UserDep) -> schemas.Appraisal:
+    """One appraisal you may see (any other is a 404)."""
+    return schemas.Appraisal.model_validate(
+        appraisal_doc(session, get_visible(session, user, appraisal_id), user))
 
 
 @router.get("/team")
 def api_team(session: SessionDep, user: UserDep, period: str | None = None,
-             team: str | None = None) -> dict[str, Any]:
+             team: str | None = None) -> schemas.TeamBoard:
     """The team board of a period (supervisors, managers and HR)."""
     if not is_staff(user):
         from kaohe.workflow.errors import NotFound
 
         raise NotFound("not found")
-    return board_rows(session, user, period=period, team=team)
+    return schemas.TeamBoard.model_validate(board_rows(session, user, period=period,
+                                                       team=team))
 
 
 @router.post("/appraisals/{appraisal_id}/transitions")
 def api_transition(appraisal_id: RecordId, body: Transition, request: Request,
                    session: SessionDep, user: UserDep,
-                   x_csrf_token: CsrfHeader = None) -> dict[str, Any]:
+                   x_csrf_token: CsrfHeader = None) -> schemas.Appraisal:
+    """Move the appraisal on (as the permission rules allow you)."""
     check_csrf(request, x_csrf_token)
     get_visible(session, user, appraisal_id)
     app = cycles.transition(session, appraisal_id=appraisal_id, trigger=body.action,
                             actor=actor(user), expected_version=body.version, note=body.note)
-    return appraisal_doc(session, app, user)
+    return schemas.Appraisal.model_validate(appraisal_doc(session, app, user))
 
 
 @router.post("/appraisals/{appraisal_id}/appeals", status_code=201)
 def api_appeal(appraisal_id: RecordId, body: AppealIn, request: Request, session: SessionDep,
-               user: UserDep, x_csrf_token: CsrfHeader = None) -> dict[str, Any]:
+               user: UserDep, x_csrf_token: CsrfHeader = None) -> schemas.AppealFiled:
+    """Appeal your own published result, within the appeal window."""
     check_csrf(request, x_csrf_token)
     get_visible(session, user, appraisal_id)
     appeal = appeals.file_appeal(session, appraisal_id=appraisal_id, reason=body.reason,
                                  actor=actor(user))
-    return {"id": appeal.id, "state": appeal.state.value,
-            "accept_due": appeal.accept_due.isoformat(),
-            "resolve_due": appeal.resolve_due.isoformat() if appeal.resolve_due else None}
+    return schemas.AppealFiled(id=appeal.id, state=appeal.state.value,
+                               accept_due=appeal.accept_due, resolve_due=appeal.resolve_due)
 
 
 @router.post("/appraisals/{appraisal_id}/ratings")
 def api_rate(appraisal_id: RecordId, body: RatingIn, request: Request, session: SessionDep,
-             user: UserDep, x_csrf_token: CsrfHeader = None) -> dict[str, Any]:
+             user: UserDep, x_csrf_token: CsrfHeader = None) -> schemas.RatingSaved:
+    """Rate an input: only one the scheme declares as rated by ``role``, in the state that
+    role rates in, never your own appraisal in another role (4xx otherwise)."""
     check_csrf(request, x_csrf_token)
     get_visible(session, user, appraisal_id)
     rating = cycles.rate(session, appraisal_id=appraisal_id, input_id=body.input_id,
                          value=body.value, actor=actor(user), role=body.role,
                          expected_version=body.version)
-    return {"input_id": rating.input_id, "role": rating.rater_role, "value": rating.value}
+    if rating.rater_role == "peer":  # the tally of all peers' marks is nobody's to read
+        return schemas.RatingSaved(input_id=rating.input_id, role="peer", value=body.value)
+    return schemas.RatingSaved(input_id=rating.input_id, role=rating.rater_role,
+                               value=rating.value)
 

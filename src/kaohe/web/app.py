@@ -32,7 +32,7 @@ from kaohe.settings import settings
 from kaohe.store.db import Database
 from kaohe.web import admin, api, hr, i18n, pages, timefmt
 from kaohe.web.deps import lang_of, render
-from kaohe.workflow import states
+from kaohe.workflow import permissions, states
 from kaohe.workflow.errors import WorkflowError
 
 ERROR_TITLES = {
@@ -192,6 +192,8 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
     env.filters["money"] = _money
     env.filters["num"] = _num
     env.filters["day"] = timefmt.day
+    env.globals["is_staff"] = permissions.is_staff  # the menu asks the permission rules
+    env.globals["is_hr"] = permissions.is_hr
     env.filters["when"] = timefmt.when
     env.filters["state"] = lambda s: i18n.gettext(states.STATE_LABELS.get(str(s), str(s)))
     app.state.templates = templates

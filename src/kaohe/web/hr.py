@@ -182,7 +182,7 @@ def _steps(cycle: Any, counts: dict[str, int]) -> list[dict[str, str]]:
         if cycle.state.value in t.sources:
             out.append({"step": t.trigger, "label": STEP_LABELS.get(t.trigger, t.label)})
     for t in states.APPRAISAL.values():
-        if t.trigger in ("acknowledge", "appeal", "publish", "resolve", "close"):
+        if not t.bulk:
             continue
         if any(counts.get(s) for s in t.sources):
             out.append({"step": t.trigger, "label": STEP_LABELS.get(t.trigger, t.label),

@@ -26,7 +26,7 @@ from kaohe.store.models import (
     Result,
     User,
 )
-from kaohe.web import charts, i18n
+from kaohe.web import charts, i18n, timefmt
 from kaohe.web.deps import (
     XLSX,
     RecordId,
@@ -219,7 +219,7 @@ def appraisal_page(appraisal_id: RecordId, request: Request, session: SessionDep
     inputs = {ident: (spec.label_en or spec.label or ident) if lang == "en"
               else (spec.label or ident) for ident, spec in scheme.inputs.items()}
     first, last = cycles.period_days(app_.cycle.period)
-    today = dt.date.today()
+    today = timefmt.today()
     result = doc["result"] or {}
     sources = [(_column_label(col, inputs), _source_text(src))
                for col, src in (result.get("sources") or {}).items()]

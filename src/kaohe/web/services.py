@@ -4,13 +4,13 @@ results, the team board of one period, one appraisal as a document. Every query 
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import Select, case, exists, func, or_, select
 from sqlalchemy.orm import Session, lazyload
 
+from kaohe import localtime
 from kaohe.store.models import (
     Appeal,
     Appraisal,
@@ -47,7 +47,7 @@ def rows_for(session: Session, query: Select[Any], *, viewer: User, extra: bool 
          .outerjoin(Result, (Result.appraisal_id == Appraisal.id) & Result.is_current.is_(True))
          .order_by(Cycle.period.desc(), Appraisal.team_code, Employee.code)
          .options(lazyload("*")))  # a list needs these columns, not every relation
-    today = dt.date.today()
+    today = localtime.today()
     out = []
     rows = session.execute(q).all()
     names = grade_names(session, {r[-1] for r in rows})

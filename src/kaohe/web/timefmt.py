@@ -1,35 +1,16 @@
-"""Times and dates as people read them: in the configured time zone (``KAOHE_TIMEZONE``,
+"""Times and dates as people read them: in the configured time zone (``KAOHE_TIME_ZONE``,
 Beijing time by default), never UTC, and in the Chinese form (2026年11月26日 14:05) on
-Chinese pages. The database keeps UTC; only what is shown is converted."""
+Chinese pages. The database keeps UTC; only what is shown is converted (the zone is read
+by :func:`kaohe.localtime.zone`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import os
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kaohe.localtime import local, today, zone
 from kaohe.web import i18n
 
-DEFAULT_ZONE = "Asia/Shanghai"
-
-
-@functools.cache
-def zone() -> ZoneInfo:
-    """The time zone times are shown in (read once; a zone name like ``Asia/Shanghai``)."""
-    name = os.environ.get("KAOHE_TIMEZONE") or DEFAULT_ZONE
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"KAOHE_TIMEZONE={name!r} is not a time zone name such as "
-                         f"{DEFAULT_ZONE!r}") from None
-
-
-def local(moment: dt.datetime) -> dt.datetime:
-    """A stored time (naive UTC, or aware) in the configured zone."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(zone())
+__all__ = ["day", "local", "today", "when", "zone"]
 
 
 def day(value: dt.date | dt.datetime | str | None) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from kaohe import localtime
 from kaohe.settings import settings
 from kaohe.store.models import (
     Appeal,
@@ -40,7 +41,7 @@ from kaohe.workflow.seal import seal
 
 def file_appeal(session: Session, *, appraisal_id: int, reason: str, actor: Actor,
                 today: dt.date | None = None) -> Appeal:
-    day = today or dt.date.today()
+    day = today or localtime.today()
     app = cycles.get_appraisal(session, appraisal_id)
     if not reason.strip():
         raise Invalid(Text(N_("an appeal needs a written reason")))
@@ -77,7 +78,7 @@ def decide_appeal(session: Session, *, appeal_id: int, accept: bool, note: str, 
         raise WorkflowError(Text(N_("appeal %(id)s is %(state)s, not filed"), id=appeal.id,
                                  state=states.state_term(appeal.state.value)))
     appeal.state = AppealState.accepted if accept else AppealState.rejected
-    appeal.decided_on = today or dt.date.today()
+    appeal.decided_on = today or localtime.today()
     appeal.decision_note = note
     if not accept:
         cycles.transition(session, appraisal_id=appeal.appraisal_id, trigger="resolve",
@@ -101,7 +102,7 @@ def resolve_appeal(session: Session, *, appeal_id: int, changes: dict[str, str],
     app = cycles.get_appraisal(session, appeal.appraisal_id)
     moved = _apply_and_rescore(session, app, changes, f"appeal {appeal.id}", resolution)
     appeal.state = AppealState.resolved
-    appeal.resolved_on = today or dt.date.today()
+    appeal.resolved_on = today or localtime.today()
     appeal.resolution = resolution
     appeal.changes = changes
     cycles.transition(session, appraisal_id=app.id, trigger="resolve", actor=actor,
@@ -223,7 +224,7 @@ def overdue(session: Session, *, today: dt.date | None = None,
             until: dt.date | None = None) -> list[Overdue]:
     """What is late on ``today``: due before it. With ``until``, also what falls due up to
     and including that day (reminders look a little ahead)."""
-    day = today or dt.date.today()
+    day = today or localtime.today()
     last = until if until is not None else day - dt.timedelta(days=1)
     out: list[Overdue] = []
     q = (select(Appeal, Employee, Appraisal.team_code, Cycle.period)

@@ -196,7 +196,7 @@ def _appeals(db: Database) -> None:
                                   actor=hr, today=day + dt.timedelta(days=1))
         if state == "resolved":
             with db.transaction() as s:
-                appeals.resolve_appeal(s, appeal_id=aid, changes={"execution": "比较满意"},
+                appeals.resolve_appeal(s, appeal_id=aid, changes={"execution": "非常满意"},
                                        resolution="复核聊天记录后上调执行力评级", actor=hr,
                                        today=day + dt.timedelta(days=3))
     for code in ("KF001", "KF002", "KF003", "KF012", "KF023"):

@@ -161,8 +161,9 @@ def capacities(actor: Actor, user: User | None, app: Appraisal) -> frozenset[Cap
         out.add(Capacity.supervisor)
     if Role.manager in roles and (not teams or team in teams):
         out.add(Capacity.manager)
-    if user is not None and user.employee_id is not None:
-        out.add(Capacity.colleague)
+    if user is not None and user.employee_id is not None and not out & {
+            Capacity.supervisor, Capacity.manager}:
+        out.add(Capacity.colleague)  # (a team's supervisor rates it as its supervisor only)
     return frozenset(out)
 
 

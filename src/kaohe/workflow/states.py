@@ -28,24 +28,35 @@ class Transition:
     dest: str
     roles: frozenset[Capacity] | frozenset[Role]  # capacities (appraisal), roles (cycle)
     label: str
+    #: named checks that must hold first, and named side effects, in order (carried out by
+    #: kaohe.workflow.transitions: APPRAISAL_STEPS, CYCLE_STEPS)
+    guards: tuple[str, ...] = ()
+    effects: tuple[str, ...] = ()
+    #: HR may fire it on every appraisal of a cycle at once (one UPDATE: no guard runs, and
+    #: the effects, which only keep a move's note, have none to keep)
+    bulk: bool = False
 
 
 def _t(trigger: str, sources: tuple[str, ...], dest: str,
-       roles: set[Capacity] | set[Role], label: str) -> Transition:
-    return Transition(trigger, sources, dest, frozenset(roles), label)  # type: ignore[arg-type]
+       roles: set[Capacity] | set[Role], label: str, *, guards: tuple[str, ...] = (),
+       effects: tuple[str, ...] = (), bulk: bool = False) -> Transition:
+    return Transition(trigger, sources, dest, frozenset(roles),  # type: ignore[arg-type]
+                      label, guards, effects, bulk)
 
 
 APPRAISAL: dict[str, Transition] = {t.trigger: t for t in [
     _t("submit_self_review", (A.self_review.value,), A.supervisor_review.value,
-       {OWN, HR}, "提交自评"),
+       {OWN, HR}, "提交自评", effects=("keep_self_review",), bulk=True),
     _t("submit_supervisor_review", (A.supervisor_review.value,), A.second_review.value,
-       {SUP, HR}, "主管评分完成"),
+       {SUP, HR}, "主管评分完成", effects=("keep_supervisor_comment",), bulk=True),
     _t("approve_second_review", (A.second_review.value,), A.hr_approval.value,
-       {MGR, HR}, "复核通过"),
+       {MGR, HR}, "复核通过", bulk=True),
     _t("return_for_review", (A.second_review.value, A.hr_approval.value),
-       A.supervisor_review.value, {MGR, HR}, "退回主管"),
-    _t("publish", (A.hr_approval.value,), A.published.value, {HR}, "发布结果"),
-    _t("acknowledge", (A.published.value,), A.acknowledged.value, {OWN}, "确认结果"),
+       A.supervisor_review.value, {MGR, HR}, "退回主管", bulk=True),
+    _t("publish", (A.hr_approval.value,), A.published.value, {HR}, "发布结果",
+       guards=("cycle_published",)),
+    _t("acknowledge", (A.published.value,), A.acknowledged.value, {OWN}, "确认结果",
+       effects=("record_acknowledgement",)),
     _t("appeal", (A.published.value,), A.appealed.value, {OWN}, "提出申诉"),
     _t("resolve", (A.appealed.value,), A.resolved.value, {HR}, "申诉处理完毕"),
     _t("close", (A.published.value, A.acknowledged.value, A.resolved.value), A.closed.value,
@@ -55,9 +66,12 @@ APPRAISAL: dict[str, Transition] = {t.trigger: t for t in [
 CYCLE: dict[str, Transition] = {t.trigger: t for t in [
     _t("open", (C.draft.value,), C.open.value, {Role.hr, Role.admin}, "开启考核"),
     _t("start_review", (C.open.value,), C.reviewing.value, {Role.hr, Role.admin}, "开始评审"),
-    _t("approve", (C.reviewing.value,), C.approved.value, {Role.hr, Role.admin}, "审批通过"),
-    _t("publish", (C.approved.value,), C.published.value, {Role.hr, Role.admin}, "发布"),
-    _t("close", (C.published.value,), C.closed.value, {Role.hr, Role.admin}, "关闭"),
+    _t("approve", (C.reviewing.value,), C.approved.value, {Role.hr, Role.admin}, "审批通过",
+       guards=("all_waiting_for_hr", "all_scored")),
+    _t("publish", (C.approved.value,), C.published.value, {Role.hr, Role.admin}, "发布",
+       effects=("publish_appraisals",)),
+    _t("close", (C.published.value,), C.closed.value, {Role.hr, Role.admin}, "关闭",
+       guards=("no_open_appeals", "appeal_windows_over"), effects=("archive_appraisals",)),
 ]}
 
 #: states and actions as an interface shows them (English labels, translated where shown)
