@@ -31,6 +31,9 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch,
     assert conf.extra_holidays == frozenset({dt.date(2026, 10, 9)})
     assert conf.data_path() == tmp_path
     assert Settings(time_zone="Asia/Shanghai").zone.key == "Asia/Shanghai"
+    # a stored (naive UTC) time as people in Beijing read it
+    shown = Settings(time_zone="Asia/Shanghai").local(dt.datetime(2026, 11, 30, 18, 30))
+    assert (shown.date(), shown.hour, shown.minute) == (dt.date(2026, 12, 1), 2, 30)
 
 
 def test_a_wrong_setting_names_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
 
+    def local(self, at: dt.datetime) -> dt.datetime:
+        """A stored time (naive UTC, as the database keeps it) in the configured zone, for
+        people to read."""
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=dt.UTC)
+        return at.astimezone(self.zone)
+
     def data_path(self) -> Path:
         """The data directory (created on first use)."""
         if self.data_dir is not None:

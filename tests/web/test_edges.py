@@ -76,3 +76,17 @@ def test_staged_uploads_of_earlier_runs_are_swept_at_start_up(shop: Database,  #
     assert old.exists()
     with TestClient(app):
         assert not old.exists() and (fresh / "inputs.csv").exists()
+
+
+def test_a_body_declared_too_large_gets_the_error_page_or_json(shop: Database) -> None:  # noqa: F811
+    """Refused before it is read, in the visitor's language (or as JSON under /api)."""
+    with TestClient(create_app(shop, secret="s"), raise_server_exceptions=False) as client:
+        body = b"username=" + b"x" * 20_000
+        r = client.post("/login", content=body,
+                        headers={"content-type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 413 and "请求内容过大，未予读取。" in r.text
+        assert "default-src 'self'" in r.headers["content-security-policy"]
+        r = client.post("/api/appraisals/1/ratings", content=b"[" + b"1," * 10_000 + b"1]",
+                        headers={"content-type": "application/json"})
+        assert r.status_code == 413
+        assert r.json() == {"detail": "The request is too large; it was not read."}

@@ -73,23 +73,28 @@ def test_a_cookie_replayed_after_logout_is_refused_and_so_is_its_csrf_token(
     assert sessions_of(people, "e1") == 0
 
     replay = client_of(app)
-    replay.cookies.set("kaohe_session", cookie)
+    replay.cookies.set("kaohe_session", cookie, domain="testserver.local")
     assert replay.get("/api/me").status_code == 401
-    replay.cookies.set("kaohe_session", cookie)
+    replay.cookies.set("kaohe_session", cookie, domain="testserver.local")
     r = replay.get("/me", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login"
     for path, data in (("/logout", {"csrf": token}),
                        ("/login", {"csrf": token, "username": "e1", "password": PW})):
         replay.cookies.clear()
-        replay.cookies.set("kaohe_session", cookie)
+        replay.cookies.set("kaohe_session", cookie, domain="testserver.local")
         r = replay.post(path, data=data, follow_redirects=False)
         assert r.status_code == 403, (path, r.status_code, r.text[:200])
     replay.cookies.clear()
-    replay.cookies.set("kaohe_session", cookie)
+    replay.cookies.set("kaohe_session", cookie, domain="testserver.local")
     r = replay.post("/api/appraisals/1/transitions", json={"action": "submit_self_review"},
                     headers={"X-CSRF-Token": token})
     assert r.status_code == 401
     assert sessions_of(people, "e1") == 0
+    # the login page drops the ended session's cookie: its fresh form works
+    replay.cookies.clear()
+    replay.cookies.set("kaohe_session", cookie, domain="testserver.local")
+    login(replay, "e1", PW)
+    assert replay.get("/api/me").json()["username"] == "e1"
 
 
 def test_a_password_change_ends_the_other_sessions(app: object, people: Database) -> None:

@@ -9,7 +9,7 @@ JSON under ``/api``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from importlib import resources
@@ -68,6 +68,7 @@ DOCS_PAGE = """<!doctype html>
 <script src="/static/swagger/swagger-ui-bundle.js"></script>
 <script src="/static/swagger/init.js"></script></body></html>
 """
+TOO_LARGE = i18n.N_("The request is too large; it was not read.")
 #: a visitor who has not logged in sends a login form, nothing bigger
 ANONYMOUS_BODY_BYTES = 16 * 1024
 #: the multipart framing around an uploaded file (boundaries, the CSRF field, headers)
@@ -109,20 +110,28 @@ class BodyLimit:
     reading a byte; a body that grows past it stops there (413, nothing spooled beyond it).
     Runs inside the session middleware, which tells it whether there is a session."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, reject: Callable[[Request, int, object], Response]
+                 ) -> None:
         self.app = app
+        self.reject = reject
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         conf = settings()
+        headers = Headers(scope=scope)
         if "sid" not in scope.get("session", {}):
             limit = ANONYMOUS_BODY_BYTES
-        elif Headers(scope=scope).get("content-type", "").startswith("multipart/form-data"):
+        elif headers.get("content-type", "").startswith("multipart/form-data"):
             limit = conf.max_upload_bytes + MULTIPART_OVERHEAD
         else:
             limit = conf.max_body_bytes
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:  # answered before a byte is read
+            response = self.reject(Request(scope), 413, TOO_LARGE)
+            await response(scope, receive, send)
+            return
         await RequestBodyLimitResponder(self.app, limit)(scope, receive, send)
 
 
@@ -198,11 +207,6 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
     env.filters["state"] = lambda s: i18n.gettext(states.STATE_LABELS.get(str(s), str(s)))
     app.state.templates = templates
 
-    conf = settings()
-    key = secret or conf.session_key()
-    app.add_middleware(BodyLimit)  # inside the session middleware: it reads the session
-    app.add_middleware(SessionMiddleware, secret_key=key, session_cookie="kaohe_session",
-                       same_site="lax", https_only=https, max_age=conf.session_hours * 3600)
     app.mount("/static", StaticFiles(directory=str(resources.files(__package__) / "static")),
               name="static")
 
@@ -214,6 +218,13 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
         return render(request, "error.html", status=status, user=user,
                       title=ERROR_TITLES.get(status, ERROR_TITLES[400]), detail=detail,
                       status_code=status)
+
+    conf = settings()
+    key = secret or conf.session_key()
+    # inside the session middleware: the body limit reads the session
+    app.add_middleware(BodyLimit, reject=error_page)
+    app.add_middleware(SessionMiddleware, secret_key=key, session_cookie="kaohe_session",
+                       same_site="lax", https_only=https, max_age=conf.session_hours * 3600)
 
     @app.exception_handler(KaoheError)
     async def kaohe_error(request: Request, exc: KaoheError) -> Response:
@@ -228,7 +239,7 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
             return RedirectResponse("/login", status_code=303)
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 413 and detail == "Content Too Large":  # the body limit's
-            detail = i18n.N_("The request is too large; it was not read.")
+            detail = TOO_LARGE
         return error_page(request, exc.status_code, detail)
 
     @app.exception_handler(RequestValidationError)

@@ -87,7 +87,7 @@ class LiveSession:
     csrf_hash: str
 
 
-def _live_session(request: Request, session: Session | None = None) -> LiveSession | None:
+def live_session(request: Request, session: Session | None = None) -> LiveSession | None:
     """The request's live session (checked once per request): None for an anonymous
     visitor or a session that has ended (logged out, expired, revoked, user disabled)."""
     known = getattr(request.state, "live", _UNCHECKED)
@@ -115,7 +115,7 @@ def check_csrf(request: Request, sent: str | None) -> None:
     the form of a session that has ended is refused, even with its old cookie."""
     sent = sent or request.headers.get("x-csrf-token")
     had_session = "sid" in request.session
-    live = _live_session(request)
+    live = live_session(request)
     expected = str(request.session.get("csrf", ""))
     ok = bool(sent) and bool(expected) and secrets.compare_digest(
         str(sent).encode("utf-8"), expected.encode("utf-8"))
@@ -128,7 +128,7 @@ def check_csrf(request: Request, sent: str | None) -> None:
 
 
 def current_user(request: Request, session: SessionDep) -> User:
-    live = _live_session(request, session)
+    live = live_session(request, session)
     user = session.get(User, live.user_id) if live is not None else None
     if user is None or not user.is_active:
         raise HTTPException(401, "log in first")

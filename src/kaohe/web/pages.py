@@ -38,6 +38,7 @@ from kaohe.web.deps import (
     database,
     download,
     lang_of,
+    live_session,
     render,
 )
 from kaohe.web.services import appraisal_doc, board_rows, history, rows_for
@@ -53,6 +54,7 @@ Csrf = Annotated[str | None, Form()]
 # -- login -------------------------------------------------------------------------------
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> HTMLResponse:
+    live_session(request)  # a cookie of an ended session is dropped: a fresh form token
     return render(request, "login.html", error=None)
 
 
