@@ -440,7 +440,7 @@ def check(session: Session, *, cycle_ids: Collection[int] | None = None,
         where.append(Appraisal.id.in_(sorted(set(appraisal_ids))))
     recs = _load(session, where) if cids else {}
     schemes = _schemes(session, cids) if cids else {}
-    past = _history(session, cids)
+    past = _history(session, cids) if cids else _History({}, {})
     mismatches: list[Mismatch] = []
     checked = 0
     for app_id, rec in recs.items():
