@@ -15,6 +15,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from kaohe.store.db import Database
@@ -140,16 +141,20 @@ def integrity_alert(request: Request, user: Any) -> dict[str, Any] | None:
 
     from kaohe.workflow.seal import last_run
 
-    with database(request).read() as session:
-        run = last_run(session)
-        if run is None or run.ok:
-            return None
-        at = run.at.replace(tzinfo=dt.UTC).astimezone(ZoneInfo("Asia/Shanghai"))
-        failing = [f"{f.get('employee')} {f.get('period')} ({f.get('what')})"
-                   for f in (run.failing or [])[:10] if isinstance(f, dict)]
-        more = "…" if run.problems > len(failing) else ""
-        return {"at": f"{at:%Y-%m-%d %H:%M}", "problems": run.problems,
-                "names": ", ".join(failing) + more if failing else "-"}
+    try:
+        with database(request).read() as session:
+            run = last_run(session)
+            if run is None or run.ok:
+                return None
+            at, problems, failing = run.at, run.problems, list(run.failing or [])
+    except SQLAlchemyError:  # the page itself reports a database that does not answer
+        return None
+    shown = [f"{f.get('employee')} {f.get('period')} ({f.get('what')})"
+             for f in failing[:10] if isinstance(f, dict)]
+    more = "…" if problems > len(shown) else ""
+    local = at.replace(tzinfo=dt.UTC).astimezone(ZoneInfo("Asia/Shanghai"))
+    return {"at": f"{local:%Y-%m-%d %H:%M}", "problems": problems,
+            "names": ", ".join(shown) + more if shown else "-"}
 
 
 def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
