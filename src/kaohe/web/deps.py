@@ -139,7 +139,7 @@ def integrity_alert(request: Request, user: Any) -> dict[str, Any] | None:
         return None
     from zoneinfo import ZoneInfo
 
-    from kaohe.workflow.seal import last_run
+    from kaohe.workflow.verification import last_run
 
     try:
         with database(request).read() as session:
