@@ -134,15 +134,17 @@ class Report:
 
 
 def _anchor(session: Session) -> Problem | None:
-    """The head the last verification saw must still be in the log."""
-    last = session.scalar(select(VerificationRun).where(VerificationRun.head_seq > 0)
+    """The head the last successful verification saw must still be in the log (a failed
+    run's head is not trusted, so a removal keeps being reported until it is dealt with)."""
+    last = session.scalar(select(VerificationRun).where(VerificationRun.head_seq > 0,
+                                                        VerificationRun.ok.is_(True))
                           .order_by(VerificationRun.id.desc()).limit(1))
     if last is None:
         return None
     found = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == last.head_seq))
     if found == last.head_hash:
         return None
-    return Problem(last.head_seq, None, f"the head seen by the last verification (event "
+    return Problem(last.head_seq, None, f"the head seen by the last successful verification (event "
                    f"{last.head_seq} {last.head_hash[:16]}…, at {last.at:%Y-%m-%d %H:%M} UTC) "
                    "is no longer in the log: events were removed or the log was replaced")
 
