@@ -721,7 +721,7 @@ def audit_verify(expect_head: Annotated[str | None, typer.Option(
     """Check the hash chain, then every published result, its inputs and ratings against
     the digests sealed at publication; score a sample again (all with --full) to show the
     engine gives the stored results. Names every mismatch; exit status 1 on any."""
-    from kaohe.workflow.seal import record_run, verify_all
+    from kaohe.workflow.verification import record_run, verify_all
 
     scope = "log" if log_only else "full" if full else "records"
     with open_db(db) as database:

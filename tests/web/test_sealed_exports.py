@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from kaohe.store.db import Database
 from kaohe.store.models import Result
 from kaohe.web.app import create_app
-from kaohe.workflow import cycles, seal
+from kaohe.workflow import cycles, verification
 
 from ..store.factories import ADMIN
 from ..store.intrude import intruder
@@ -41,9 +41,9 @@ def _raise_pay(db: Database, appraisal_id: int) -> None:
 
 def _verify(db: Database) -> None:
     with db.read() as s:
-        report = seal.verify_all(s, sample=0)
+        report = verification.verify_all(s, sample=0)
     with db.transaction() as s:
-        seal.record_run(s, report)
+        verification.record_run(s, report)
 
 
 def test_exports_refuse_a_tampered_result_and_hr_is_warned(shop: Database) -> None:  # noqa: F811

@@ -16,6 +16,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from kaohe.settings import settings
@@ -162,18 +163,22 @@ def integrity_alert(request: Request, user: Any) -> dict[str, Any] | None:
     if user is None or not any(r in user.roles for r in ("hr", "admin")):
         return None
 
-    from kaohe.workflow.seal import last_run
+    from kaohe.workflow.verification import last_run
 
-    with database(request).read() as session:
-        run = last_run(session)
-        if run is None or run.ok:
-            return None
-        at = run.at.replace(tzinfo=dt.UTC).astimezone(settings().zone)
-        failing = [f"{f.get('employee')} {f.get('period')} ({f.get('what')})"
-                   for f in (run.failing or [])[:10] if isinstance(f, dict)]
-        more = "…" if run.problems > len(failing) else ""
-        return {"at": f"{at:%Y-%m-%d %H:%M}", "problems": run.problems,
-                "names": ", ".join(failing) + more if failing else "-"}
+    try:
+        with database(request).read() as session:
+            run = last_run(session)
+            if run is None or run.ok:
+                return None
+            at, problems, failing = run.at, run.problems, list(run.failing or [])
+    except SQLAlchemyError:  # the page itself reports a database that does not answer
+        return None
+    shown = [f"{f.get('employee')} {f.get('period')} ({f.get('what')})"
+             for f in failing[:10] if isinstance(f, dict)]
+    more = "…" if problems > len(shown) else ""
+    local = at.replace(tzinfo=dt.UTC).astimezone(settings().zone)
+    return {"at": f"{local:%Y-%m-%d %H:%M}", "problems": problems,
+            "names": ", ".join(shown) + more if shown else "-"}
 
 
 def download(data: bytes, media: str, name: str) -> Response:

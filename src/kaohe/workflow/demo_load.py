@@ -117,12 +117,12 @@ def load_demo(db: Database, inputs: Path, work: Path,
     _appeals(db)
     period, sheet = _open_next_month(db, rows, work, hr)
     say("verification")  # a first verification run: its head anchors the log from here on
-    from kaohe.workflow import seal
+    from kaohe.workflow import verification
 
     with db.read() as s:
-        report = seal.verify_all(s, sample=0)
+        report = verification.verify_all(s, sample=0)
     with db.transaction() as s:
-        seal.record_run(s, report)
+        verification.record_run(s, report)
     return Loaded(False, users, len(months()), period, sheet)
 
 

@@ -24,9 +24,8 @@ and read back through the same JSON on both databases, so an int stays an int an
 keeps its shortest round-trip form).
 
 :func:`check` recomputes the digests from the tables and names every appraisal that no
-longer matches; :func:`rescore` scores cycles again from their (verified) inputs and scheme
-version and compares with the stored results; :func:`verify_all` does both after checking
-the chain. Exports call :func:`require_intact` before writing anything.
+longer matches; exports call :func:`require_intact` before writing anything. The whole
+verification (the chain, the records, scoring again) is :mod:`kaohe.workflow.verification`.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import random
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -43,7 +41,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from kaohe.errors import KaoheError
 from kaohe.store.models import (
     Appraisal,
     AppraisalState,
@@ -54,13 +51,10 @@ from kaohe.store.models import (
     Rating,
     Result,
     SchemeVersion,
-    VerificationRun,
-    utcnow,
 )
 from kaohe.text import N_, Text
 from kaohe.workflow import states
-from kaohe.workflow.audit import Actor, Problem, Verdict, event_hash, record
-from kaohe.workflow.audit import verify as verify_chain
+from kaohe.workflow.audit import Actor, event_hash, record
 from kaohe.workflow.errors import WorkflowError
 
 SEALED = "results.sealed"
@@ -92,7 +86,7 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot seal a {type(value).__name__}: {value!r}")
 
 
-def _figure(value: Any) -> str | None:
+def figure(value: Any) -> str | None:
     """A number however it was read (Decimal column, JSON int or float) as decimal text, for
     comparing figures and naming them in messages."""
     if value is None or isinstance(value, bool):
@@ -157,7 +151,7 @@ class _Record:
             return None, None
         payload = cur[-1][6] if isinstance(cur[-1][6], dict) else {}
         pay = payload.get("pay") if isinstance(payload.get("pay"), dict) else {}
-        return _figure(payload.get("total")), _figure((pay or {}).get("total"))
+        return figure(payload.get("total")), figure((pay or {}).get("total"))
 
 
 def _load(session: Session, where: list[ColumnElement[bool]]) -> dict[int, _Record]:
@@ -440,7 +434,7 @@ def check(session: Session, *, cycle_ids: Collection[int] | None = None,
         where.append(Appraisal.id.in_(sorted(set(appraisal_ids))))
     recs = _load(session, where) if cids else {}
     schemes = _schemes(session, cids) if cids else {}
-    past = _history(session, cids)
+    past = _history(session, cids) if cids else _History({}, {})
     mismatches: list[Mismatch] = []
     checked = 0
     for app_id, rec in recs.items():
@@ -468,195 +462,6 @@ def check(session: Session, *, cycle_ids: Collection[int] | None = None,
                                    "is gone"))
     mismatches.sort(key=lambda m: (m.period, m.employee, m.appraisal_id, m.what))
     return checked, mismatches
-
-
-def _engine_results(session: Session, cycle: Cycle
-                    ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-    """The engine's result of every employee of the cycle, scored from the stored inputs
-    (and earlier cycles, for streak rules) with the cycle's scheme version, and the hash of
-    each employee's inputs as scoring stores it. Reasons are not worked out: they explain
-    the figures, which is what is compared."""
-    from kaohe.columns import EMPLOYEE, PERIOD
-    from kaohe.engine.results import result_records
-    from kaohe.engine.score import score_table
-    from kaohe.ingest.table import prepare
-    from kaohe.workflow import cycles
-
-    scheme = cycles.scheme_of(cycle.scheme_version)
-    frame = cycles._history_frame(session, cycle, scheme)
-    hashes = {r[EMPLOYEE]: cycles.input_hash(r) for r in frame.iter_rows(named=True)
-              if r[PERIOD] == cycle.period}
-    table = prepare(frame, scheme, f"cycle {cycle.scheme_id} {cycle.period}")
-    outcome = score_table(scheme, table).outcome
-    return ({r["employee"]: r for r in result_records(outcome, table)
-             if r["period"] == cycle.period}, hashes)
-
-
-def rescore(session: Session, *, sample: int | None, seed: int | None = None,
-            skip: Collection[int] = ()) -> tuple[int, int, list[Mismatch]]:
-    """Score again, with the engine, the cycles of ``sample`` published appraisals picked at
-    random (every published appraisal when ``sample`` is None) from their inputs and
-    scheme version, and compare with the stored current results. Appraisals in ``skip``
-    (already found not to match their seal) are not compared. Returns (appraisals compared,
-    cycles scored, mismatches)."""
-    from kaohe.workflow import cycles
-
-    rows = session.execute(
-        select(Appraisal.id, Appraisal.cycle_id, Employee.code, Cycle.period)
-        .join(Employee, Employee.id == Appraisal.employee_id)
-        .join(Cycle, Cycle.id == Appraisal.cycle_id)
-        .where(Appraisal.state.in_(FROZEN)).order_by(Appraisal.id)).all()
-    rows = [r for r in rows if r.id not in skip]
-    if sample is not None and sample < len(rows):
-        rows = random.Random(seed).sample(rows, sample)
-    by_cycle: dict[int, list[Any]] = {}
-    for r in rows:
-        by_cycle.setdefault(r.cycle_id, []).append(r)
-    out: list[Mismatch] = []
-    for cycle_id, apps in sorted(by_cycle.items()):
-        try:
-            engine, hashes = _engine_results(session, cycles.get_cycle(session, cycle_id))
-        except KaoheError as exc:
-            out += [Mismatch(a.id, a.code, a.period, "rescore", f"cannot be scored again: {exc}")
-                    for a in apps]
-            continue
-        stored = {r.appraisal_id: r for r in session.execute(
-            select(Result.appraisal_id, Result.payload, Result.total, Result.grade,
-                   Result.rank, Result.pay_total, Result.input_hash)
-            .join(Appraisal, Appraisal.id == Result.appraisal_id)
-            .where(Appraisal.cycle_id == cycle_id, Result.is_current.is_(True),
-                   *([] if sample is None else [Appraisal.id.in_([a.id for a in apps])])))}
-        for a in apps:
-            got, have = engine.get(a.code), stored.get(a.id)
-            if got is None or have is None:
-                out.append(Mismatch(a.id, a.code, a.period, "rescore",
-                                    "the engine gives no result" if got is None
-                                    else "no current result is stored"))
-                continue
-            figures = (_figure(got.get("total")), got.get("grade"), _figure(got.get("rank")),
-                       _figure((got.get("pay") or {}).get("total")))
-            columns = (_figure(have.total), have.grade, _figure(have.rank),
-                       _figure(have.pay_total))
-            stored_payload = {k: v for k, v in (have.payload or {}).items() if k != "reasons"}
-            if canonical(got) == canonical(stored_payload) and figures == columns \
-                    and hashes.get(a.code) == have.input_hash:
-                continue
-            if figures != columns:
-                detail = (f"scored again from its inputs and scheme version the engine gives "
-                          f"total {figures[0]}, grade {figures[1]}, rank {figures[2]}, pay "
-                          f"{figures[3]}; stored: total {columns[0]}, grade {columns[1]}, rank "
-                          f"{columns[2]}, pay {columns[3]}")
-            elif hashes.get(a.code) != have.input_hash:
-                detail = "the stored result was not scored from the inputs it now has"
-            else:
-                detail = ("scored again, the engine's details (indicators or pay lines) "
-                          "differ from the stored result")
-            out.append(Mismatch(a.id, a.code, a.period, "rescore", detail))
-    return len(rows), len(by_cycle), out
-
-
-# -- the whole verification ----------------------------------------------------------------
-@dataclass(frozen=True)
-class Report:
-    scope: str  # log | records | full
-    log: Verdict
-    appraisals: int = 0
-    rescored: int = 0
-    rescored_cycles: int = 0
-    mismatches: list[Mismatch] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.log.ok and not self.mismatches
-
-    @property
-    def problems(self) -> int:
-        return len(self.log.problems) + len(self.mismatches)
-
-
-def _anchor(session: Session) -> Problem | None:
-    """The head the last verification saw must still be in the log."""
-    last = session.scalar(select(VerificationRun).where(VerificationRun.head_seq > 0)
-                          .order_by(VerificationRun.id.desc()).limit(1))
-    if last is None:
-        return None
-    found = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == last.head_seq))
-    if found == last.head_hash:
-        return None
-    return Problem(last.head_seq, None, f"the head seen by the last verification (event "
-                   f"{last.head_seq} {last.head_hash[:16]}…, at {last.at:%Y-%m-%d %H:%M} UTC) "
-                   "is no longer in the log: events were removed or the log was replaced")
-
-
-def _describe(session: Session, ev: AuditEvent) -> str:
-    """An event as an auditor reads it: its action and whom it was about."""
-    from kaohe.store.models import Appeal
-
-    what = f"{ev.target_type} {ev.target_id}"
-    app_id: int | None = None
-    if ev.target_type == "appraisal" and ev.target_id.isdigit():
-        app_id = int(ev.target_id)
-    elif ev.target_type == "appeal" and ev.target_id.isdigit():
-        app_id = session.scalar(select(Appeal.appraisal_id).where(
-            Appeal.id == int(ev.target_id)))
-    elif ev.target_type in ("cycle", TARGET) and ev.target_id.isdigit():
-        c = session.get(Cycle, int(ev.target_id))
-        what = f"cycle {c.scheme_id} {c.period}" if c else what
-    if app_id is not None:
-        row = session.execute(select(Employee.code, Cycle.period)
-                              .join(Appraisal, Appraisal.employee_id == Employee.id)
-                              .join(Cycle, Cycle.id == Appraisal.cycle_id)
-                              .where(Appraisal.id == app_id)).first()
-        what = f"{row[0]} {row[1]}" if row else what
-    return f"event {ev.seq} {ev.action} on {what}"
-
-
-def _near(session: Session, problem: Problem) -> Problem:
-    """A chain problem with the events on either side of it named."""
-    if problem.seq is None:
-        return problem
-    around = list(session.scalars(select(AuditEvent).where(
-        AuditEvent.seq < problem.seq).order_by(AuditEvent.seq.desc()).limit(1)))
-    around += session.scalars(select(AuditEvent).where(AuditEvent.seq == problem.seq)).all()
-    if not around:
-        return problem
-    return Problem(problem.seq, problem.row_id, f"{problem.message} (between "
-                   f"{' and '.join(_describe(session, ev) for ev in around)})")
-
-
-def verify_all(session: Session, *, expect_head: str | None = None, scope: str = "records",
-               sample: int | None = 50, seed: int | None = None) -> Report:
-    """The chain, then (scope ``records``) every published appraisal against its seal and
-    a re-score of ``sample`` of them, or (scope ``full``) a re-score of all of them."""
-    log = verify_chain(session, expect_head=expect_head)
-    anchor = _anchor(session)
-    problems = [_near(session, p) for p in log.problems[:50]] + log.problems[50:]
-    log = Verdict(log.events, log.head_seq, log.head_hash,
-                  problems + ([anchor] if anchor is not None else []))
-    if scope == "log":
-        return Report(scope, log)
-    checked, mismatches = check(session)
-    if scope != "full" and not sample:
-        return Report(scope, log, checked, 0, 0, mismatches)
-    compared, cycles_n, more = rescore(
-        session, sample=None if scope == "full" else sample, seed=seed,
-        skip={m.appraisal_id for m in mismatches})
-    return Report(scope, log, checked, compared, cycles_n, mismatches + more)
-
-
-def record_run(session: Session, report: Report) -> VerificationRun:
-    failing = [m.brief() for m in report.mismatches[:KEEP_FAILING]]
-    run = VerificationRun(at=utcnow(), scope=report.scope, ok=report.ok,
-                          events=report.log.events, head_seq=report.log.head_seq,
-                          head_hash=report.log.head_hash, appraisals=report.appraisals,
-                          rescored=report.rescored, problems=report.problems, failing=failing)
-    session.add(run)
-    session.flush()
-    return run
-
-
-def last_run(session: Session) -> VerificationRun | None:
-    return session.scalar(select(VerificationRun).order_by(VerificationRun.id.desc()).limit(1))
 
 
 # -- exports -------------------------------------------------------------------------------
