@@ -15,7 +15,8 @@ daily exports would be. For each size, each implementation runs as its own proce
            to --pandas-up-to messages (default 2M), for reference.
 
 Every implementation's CSV must equal kaohe's, cell for cell, or the script exits 1.
-Time is wall-clock seconds (median of --runs); peak memory is the largest sum of RSS over
+Time is wall-clock seconds and CPU seconds (user + system over all threads; the fairer
+figure on a shared machine), medians of --runs; peak memory is the largest sum of RSS over
 the process and its children, polled every 20 ms. Targets: kaohe ≤ 1.5× the floor at
 10M messages; peak < 6 GiB at 100M; peak flat in the message count.
 """
@@ -314,10 +315,14 @@ def pandas_metrics(folder: Path, out: Path) -> None:
 
 # --- measuring ---------------------------------------------------------------------------
 
-def measure(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (GiB) of the process tree of ``cmd``."""
+def measure(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (GiB) of the process tree and CPU seconds (user + system, all
+    threads and children) of ``cmd``. CPU time is the fairer figure on a shared machine."""
+    import resource
+
     import psutil
 
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     ps = psutil.Process(proc.pid)
@@ -330,9 +335,11 @@ def measure(cmd: list[str]) -> tuple[float, float]:
             pass
         time.sleep(0.02)
     secs = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr.read().decode()[-3000:]}")
-    return secs, peak / (1 << 30)
+    return secs, peak / (1 << 30), cpu
 
 
 def read_csv(path: Path) -> list[list[str]]:
@@ -384,12 +391,13 @@ def main() -> int:
                 impls["floor"] = [py, __file__, "--floor", str(logs), str(tmp_p / "floor.csv")]
             if n <= a.pandas_up_to and "pandas" in a.only:
                 impls["pandas"] = [py, __file__, "--pandas", str(logs), str(tmp_p / "pandas.csv")]
-            got: dict[str, tuple[float, float]] = {}
+            got: dict[str, tuple[float, float, float]] = {}
             for name, cmd in impls.items():
                 runs = [measure(cmd) for _ in range(a.runs)]
-                got[name] = (statistics.median(r[0] for r in runs), max(r[1] for r in runs))
-                print(f"  {name:7s} {got[name][0]:8.1f} s  peak {got[name][1]:5.2f} GiB",
-                      flush=True)
+                got[name] = (statistics.median(r[0] for r in runs), max(r[1] for r in runs),
+                             statistics.median(r[2] for r in runs))
+                print(f"  {name:7s} {got[name][0]:8.1f} s  peak {got[name][1]:5.2f} GiB  "
+                      f"cpu {got[name][2]:8.1f} s", flush=True)
             want = read_csv(tmp_p / "kaohe.csv")
             for name in impls:
                 if name != "kaohe" and read_csv(tmp_p / f"{name}.csv") != want:
@@ -400,17 +408,19 @@ def main() -> int:
             print(f"  agreement: {', '.join(x for x in impls if x != 'kaohe')} = kaohe on "
                   f"{len(want) - 1} agent-months", flush=True)
             table.append((n, got))
-    print("\n| messages | kaohe s | kaohe peak GiB | floor s | floor peak GiB | kaohe/floor "
-          "| pandas s | pandas peak GiB |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("\n| messages | kaohe s | kaohe cpu s | kaohe peak GiB | floor s | floor cpu s "
+          "| floor peak GiB | kaohe/floor (wall) | kaohe/floor (cpu) | pandas s | pandas peak GiB |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for n, got in table:
         k, f, p = got["kaohe"], got.get("floor"), got.get("pandas")
 
-        def cell(x: tuple[float, float] | None, i: int, fmt: str) -> str:
+        def cell(x: tuple[float, float, float] | None, i: int, fmt: str) -> str:
             return format(x[i], fmt) if x else "—"
-        ratio = f"{k[0] / f[0]:.2f}×" if f else "—"
-        print(f"| {n:,} | {k[0]:.1f} | {k[1]:.2f} | {cell(f, 0, '.1f')} | {cell(f, 1, '.2f')} "
-              f"| {ratio} | {cell(p, 0, '.1f')} | {cell(p, 1, '.2f')} |")
+        wall = f"{k[0] / f[0]:.2f}×" if f else "—"
+        cpu = f"{k[2] / f[2]:.2f}×" if f else "—"
+        print(f"| {n:,} | {k[0]:.1f} | {k[2]:.1f} | {k[1]:.2f} | {cell(f, 0, '.1f')} "
+              f"| {cell(f, 2, '.1f')} | {cell(f, 1, '.2f')} | {wall} | {cpu} "
+              f"| {cell(p, 0, '.1f')} | {cell(p, 1, '.2f')} |")
     return 0
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+from decimal import Decimal as D
 from pathlib import Path
 
 import polars as pl
@@ -131,3 +132,28 @@ def test_a_file_that_breaks_half_way_is_an_error_not_a_crash(tmp_path: Path) -> 
         fh.write(b"S,a1,b1,2026-10-05 10:00:00,in,0,\xff\xfe\n")
     with pytest.raises(KaoheError, match=r"logs.*(Invalid|unicode|UTF)"):
         compute(folder, Rules())
+
+
+def test_orders_errors_name_the_row(tmp_path: Path) -> None:
+    msgs = [("S", "a1", "b1", "2026-10-05 10:00:00", "in", "0", "")]
+    orders = [("o1", "S", "b1", "2026-10-05 11:00:00", "", "10.00"),
+              ("o2", "S", "b1", "2026-10-05 11:00:00", "", "10.00"),
+              ("o1", "S", "b1", "2026-10-06 11:00:00", "", "12.00")]
+    with pytest.raises(InputError, match=r"orders\.csv, row 2, column 'order_id': value 'o1': "
+                                         r"this order id appears more than once"):
+        run(tmp_path, msgs, orders)
+    orders[1] = ("o2", "S", "b1", "2026-10-05 11:00:00", "", "-1")
+    with pytest.raises(InputError, match=r"orders\.csv, row 3, column 'amount': value '-1'"):
+        run(tmp_path, msgs, orders)
+
+
+def test_auto_as_written_by_typed_exports_and_text_untrimmed(tmp_path: Path) -> None:
+    m = run(tmp_path, [("S", "a1", "b1", "2026-10-05 10:00:00", "in", "0", ""),
+                       ("S", "a1", "b1", "2026-10-05 10:00:05", "out", "TRUE", ""),
+                       ("S", "a1", "b1", "2026-10-05 10:00:10", "out", "0", " 您好"),
+                       ("S", "a1", "b1", "2026-10-05 10:01:00", "in", "false", ""),
+                       ("S", "a1", "b1", "2026-10-05 10:01:20", "out", "", "您好")],
+            auto_prefixes=["您好"])
+    # TRUE is automatic; " 您好" does not start with the prefix as written, so it replies
+    # (10 s); the last reply starts with it, so the second round stays open: 600 s
+    assert one(m)["response_s"] == D("305.00")

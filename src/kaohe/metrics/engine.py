@@ -125,7 +125,7 @@ def engine_errors(folder: str) -> Iterator[None]:
 def materialise(con: Any, expr: Any, what: str) -> Any:
     """``expr`` computed once into a table of the engine; free it with :func:`drop`."""
     name = f"kaohe_{what}_{uuid.uuid4().hex[:10]}"
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     if con.name == "duckdb":
         sql = con.compile(expr)
         con.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}')
@@ -136,7 +136,8 @@ def materialise(con: Any, expr: Any, what: str) -> Any:
         frame.createOrReplaceTempView(name)
         out = con.table(name)
         _frames[name] = frame
-    log.debug("%s: %.2f s", what, time.perf_counter() - t)
+    log.debug("%s: %.2f s (cpu %.2f s)", what, time.perf_counter() - t,
+              time.process_time() - cpu)
     return out
 
 

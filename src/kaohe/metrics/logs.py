@@ -130,12 +130,12 @@ def read_logs(con: Any, folder: str, rules: Rules) -> Logs:
     _require(raw, MESSAGE_COLUMNS)
     r = raw.expr
     shop, agent, buyer, direction = r.shop, r.agent, r.buyer, r.direction
-    auto = r.auto.lower()
+    auto = r.auto
     t = parse_time(r.ts, r.wall_ts)
     text = r.text.fill_null("") if "text" in raw.columns else ibis.literal("")
     is_in = direction == "in"
     ad = _any([text.contains(p) for p in rules.ad_patterns]) if rules.ad_patterns else False
-    is_auto = (auto.isin(["1", "true"]).fill_null(False)
+    is_auto = (auto.isin(["1", "true", "True", "TRUE"]).fill_null(False)
                | _any([text.startswith(p) for p in rules.auto_prefixes]))
     kind = ibis.cases((is_in & ad, AD), (is_in, IN), (is_auto, AUTO), else_=HUMAN)
     problems = [("shop", "the shop is empty"), ("agent", "the agent is empty"),
@@ -143,7 +143,8 @@ def read_logs(con: Any, folder: str, rules: Rules) -> Logs:
                 ("direction", "expected in or out"), ("auto", "expected 1 or 0")]
     bad = _code([_blank(r.shop), _blank(r.agent), _blank(r.buyer), t.isnull(),
                  ~direction.isin(["in", "out"]).fill_null(False),
-                 ~(auto.isnull() | auto.isin(["", "0", "1", "true", "false"]))])
+                 ~(auto.isnull() | auto.isin(["", "0", "1", "true", "false", "True", "False",
+                                              "TRUE", "FALSE"]))])
     m0 = r.select(shop=shop, agent=agent, buyer=buyer, t=t, rn=r.rn,
                   kind=kind.cast("int8"), bad=bad.cast("int8"))
     m0 = engine.materialise(con, m0, "read_messages")
@@ -152,7 +153,7 @@ def read_logs(con: Any, folder: str, rules: Rules) -> Logs:
         _first_bad(con, raw, m0, problems)
         kept = m0.filter(m0.kind != AD)
         keys = kept.select("shop", "agent", "buyer").distinct()
-        keys = keys.mutate(sid=ibis.row_number().over(order_by=["shop", "buyer", "agent"]))
+        keys = keys.mutate(sid=ibis.row_number().over())  # any exact numbering will do
         done.append(streams := engine.materialise(con, keys, "streams"))
         done.append(messages := engine.materialise(con, kept.join(
             streams, ["shop", "agent", "buyer"]).select("sid", "t", "rn", "kind"), "messages"))
@@ -190,17 +191,17 @@ def _read_orders(con: Any, files: tuple[Any, ...], sbs: Any) -> Any:
                 ("buyer", "the buyer is empty"),
                 ("created", f"expected a time: {TIME_FORMATS}"),
                 ("paid", f"expected a time or nothing (unpaid): {TIME_FORMATS}"),
-                ("amount", "expected a non-negative amount such as 128.00"),
-                ("order_id", "this order id appears more than once")]
-    order_id = r.order_id
-    dup = (order_id.count().over(group_by=order_id) > 1)
+                ("amount", "expected a non-negative amount such as 128.00")]
     bad = _code([_blank(r.order_id), _blank(r.shop), _blank(r.buyer), created.isnull(),
-                 ~_blank(r.paid) & paid.isnull(), amount.isnull() | (amount < 0), dup])
-    o0 = r.select(shop=r.shop, buyer=r.buyer, rn=r.rn, created_t=created,
+                 ~_blank(r.paid) & paid.isnull(), amount.isnull() | (amount < 0)])
+    o0 = r.select(order_id=r.order_id, shop=r.shop, buyer=r.buyer, rn=r.rn, created_t=created,
                   paid_t=paid, amount=amount, bad=bad.cast("int8"))
     o0 = engine.materialise(con, o0, "read_orders")
     try:
         _first_bad(con, raw, o0, problems)
+        dups = o0.group_by("order_id").aggregate(n=o0.count(), rn=o0.rn.min())
+        dups = dups.filter(dups.n > 1).select(rn="rn", bad=ibis.literal(1))
+        _first_bad(con, raw, dups, [("order_id", "this order id appears more than once")])
         # orders of buyers who never wrote to the shop cannot matter: dropped here
         orders = engine.materialise(con, o0.join(sbs, ["shop", "buyer"]).select(
             "sb", "created_t", "paid_t", "amount", oid=o0.rn,

@@ -8,7 +8,8 @@ plus ``rn``, the row's place in the whole input from 1 (files in name order, row
 file order): the tie-break for messages with equal times (metrics.md §1), and with
 :func:`locate`, the file and row an error names.
 
-Values are trimmed. For each time column the engine's own parser reads the first 19
+Values are trimmed, except the message ``text`` (matched as written, metrics.md §3). For
+each time column the engine's own parser reads the first 19
 characters as ``YYYY-MM-DD HH:MM:SS`` (or with ``T``) into ``wall_<column>``, wall-clock
 seconds, NULL where they are not a valid date and time; the portable expressions of
 :mod:`kaohe.metrics.logs` decide what the rest (a fraction, a zone) means, and read epoch
@@ -25,6 +26,7 @@ from typing import Any
 from kaohe.errors import InputError
 
 SUFFIXES = (".parquet", ".csv", ".csv.gz")
+AS_WRITTEN = {"text"}  # columns not trimmed
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,9 @@ def _read_duckdb(con: Any, files: tuple[Path, ...], times: tuple[str, ...]) -> T
         raise InputError(f"not a readable table: {str(exc).splitlines()[0]}",
                          file=str(files[0])) from None
     # trimmed only where needed: most values have no surrounding spaces, and trim() copies
-    as_text = ", ".join(f"{_trimmed(f'CAST({_q(c)} AS VARCHAR)')} AS {_q(c)}" for c in cols)
+    as_text = ", ".join(
+        (f"CAST({_q(c)} AS VARCHAR)" if c in AS_WRITTEN else _trimmed(f"CAST({_q(c)} AS VARCHAR)"))
+        + f" AS {_q(c)}" for c in cols)
     # DuckDB: ROW_NUMBER() OVER () is a streaming window over the scan, which keeps file
     # order (insertion order is preserved); strptime is its own fast time parser.
     # Spark form: see _read_spark.
@@ -120,7 +124,8 @@ def _read_spark(con: Any, files: tuple[Path, ...], times: tuple[str, ...]) -> Ta
         reader = spark.read
         df = (reader.parquet(str(p)) if p.suffix == ".parquet"
               else reader.option("header", True).option("escape", '"').csv(str(p)))
-        frames.append(df.select(*[F.trim(F.col(c).cast("string")).alias(c)
+        frames.append(df.select(*[(F.col(c).cast("string") if c in AS_WRITTEN
+                                   else F.trim(F.col(c).cast("string"))).alias(c)
                                   for c in df.columns]))
     df = frames[0]
     for f in frames[1:]:
