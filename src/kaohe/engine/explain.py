@@ -39,8 +39,10 @@ from kaohe.formatting import (
     pct_expr,
     plain,
     plain_expr,
+    scaled,
     two,
     two_expr,
+    written,
 )
 from kaohe.i18n import translations
 from kaohe.scheme.expr import BinOp, BoolOp, Call, Compare, Name, Neg, Node, Not, Num, Str
@@ -90,6 +92,22 @@ _FUNCTION_LABELS: dict[str, str] = {
 _OPS = {"+": " + ", "-": f" {MINUS} ", "*": " × ", "/": " ÷ "}
 _COMPARE = {"=": " = ", "!=": " ≠ ", "<": " < ", "<=": " ≤ ", ">": " > ", ">=": " ≥ "}
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+
+
+def _plain4(x: pl.Expr) -> pl.Expr:
+    return plain_expr(x, 4)
+
+
+#: each number format of the reasons: (decimals, factor, how it is written)
+#: (amounts get thousands separators; counts, scores, points and percents rarely reach
+#: four digits and are written without, which keeps a 100,000-row table quick)
+_FORMATS: dict[Callable[[pl.Expr], pl.Expr], tuple[int, int, dict[str, Any]]] = {
+    two_expr: (2, 1, {"group": False}),
+    money_expr: (2, 1, {}),
+    plain_expr: (2, 1, {"trim": True, "group": False}),
+    _plain4: (4, 1, {"trim": True, "group": False}),
+    pct_expr: (2, 100, {"suffix": "%", "group": False}),
+}
 
 
 def rater_label(ident: str, lang: str) -> str:
@@ -150,8 +168,10 @@ class Renderer:
         self.lang = lang
         self.en = lang == "en"
         self._gettext = translations(lang).gettext
-        #: helper columns evaluated before the texts (reason parts, values of calls)
-        self.helpers: dict[str, pl.Expr] = {}
+        #: helper columns evaluated before the texts, in layers: 0 the values (reason
+        #: parts, values of calls), 1 numbers scaled to whole Int64s, 2 their text,
+        #: 3 texts shared by several lines
+        self.layers: list[dict[str, pl.Expr]] = [{}, {}, {}, {}]
         self._computed = self._computed_labels()
 
     # -- words ---------------------------------------------------------------------------
@@ -212,7 +232,11 @@ class Renderer:
 
     # -- values --------------------------------------------------------------------------
     def value(self, name: str, own: str | None = None) -> pl.Expr:
-        """A name's value in this row, formatted for its kind (``—`` when blank)."""
+        """A name's value in this row, formatted for its kind (``—`` when blank), worked
+        out once however many reasons show it."""
+        return self._value(name, own)
+
+    def _value(self, name: str, own: str | None) -> pl.Expr:
         base = name.partition("@")[0]
         spec = self.s.inputs.get(base)
         if spec is not None and ("@" in name or name == own or name not in self._computed):
@@ -220,7 +244,7 @@ class Renderer:
             if spec.type == "level":
                 return col.fill_null("—")
             fmt = {"money": money_expr, "ratio": pct_expr}.get(spec.type, plain_expr)
-            return fmt(col).fill_null("—")
+            return self.text(col, fmt)
         sym = self.plan.symbols.get(name)
         if sym is None:
             return pl.lit("—")
@@ -231,15 +255,15 @@ class Renderer:
                 for g in self.s.grades:
                     if g.label_en:
                         text = pl.when(col == g.name).then(pl.lit(g.label_en)).otherwise(text)
-            return text.fill_null("—")
+            return self.helper(text.fill_null("—"), 2)
         if any(p.id == name for p in self.s.pay) or any(p.id == name for p in self.s.pools) \
                 or name == "pay_total":
-            return money_expr(col).fill_null("—")
+            return self.text(col, money_expr)
         if name in ("rank", "coefficient"):
-            return plain_expr(col).fill_null("—")
+            return self.text(col, plain_expr)
         if any(v.id == name for v in self.s.values):
-            return plain_expr(col, 4).fill_null("—")  # a rate such as 0.006 keeps its digits
-        return two_expr(col).fill_null("—")
+            return self.text(col, _plain4)  # a rate such as 0.006 keeps its digits
+        return self.text(col)
 
     def named(self, name: str, own: str | None = None) -> pl.Expr:
         """``label value``: 实际销售额 88,775.90."""
@@ -255,14 +279,24 @@ class Renderer:
             syms[own] = Symbol(C.input_col(own), "str" if spec.type == "level" else "num")
         return Lowering(syms, self.s.tables)
 
-    def helper(self, expr: pl.Expr) -> pl.Expr:
-        """A value worked out once into a helper column (a call's value, a veto...)."""
-        for col, existing in self.helpers.items():
+    def helper(self, expr: pl.Expr, layer: int = 0) -> pl.Expr:
+        """An expression worked out once into a helper column of ``layer`` (a call's value,
+        a formatted number, a shared text), however many reasons use it."""
+        helpers = self.layers[layer]
+        for col, existing in helpers.items():
             if existing.meta.eq(expr):
                 return pl.col(col)
-        col = C.reason_col("", str(len(self.helpers)))
-        self.helpers[col] = expr
+        col = C.reason_col("", f"{layer}.{len(helpers)}")
+        helpers[col] = expr
         return pl.col(col)
+
+    def text(self, expr: pl.Expr, fmt: Callable[[pl.Expr], pl.Expr] = two_expr) -> pl.Expr:
+        """A number's text (``fmt``: one of the formatting module's ``*_expr``), worked out
+        once (``—`` when blank): scaled to a whole number in one layer, written out in the
+        next, so the Decimal rounding runs once per value."""
+        places, factor, kw = _FORMATS[fmt]
+        n = self.helper(scaled(expr, places, factor), 1)
+        return self.helper(written(n, places, **kw).fill_null("—"), 2)
 
     def lowered(self, node: Node, own: str | None) -> pl.Expr | None:
         try:
@@ -343,9 +377,10 @@ class Renderer:
         spec = self.s.inputs.get(first.id) if isinstance(first, Name) else None
         if spec is not None and spec.type == "money" and node.func.startswith("team_") \
                 and node.func not in ("team_rank", "team_count"):
-            return money_expr(value).fill_null("—")
-        return pl.when(value.is_null()).then(pl.lit("—")).otherwise(
-            value.cast(pl.String) if node.func in ("is_missing",) else plain_expr(value))
+            return self.text(value, money_expr)
+        if node.func == "is_missing":
+            return self.helper(value.cast(pl.String).fill_null("—"), 2)
+        return self.text(value, plain_expr)
 
     def _call(self, node: Call, own: str | None) -> pl.Expr:
         f, args = node.func, node.args
@@ -446,14 +481,14 @@ class Renderer:
         states after them)."""
         natural = self.part(item, "natural")
         col = natural if natural is not None else pl.col(C.indicator_col(item.id))
-        return two_expr(col).fill_null("—")
+        return self.text(col)
 
     def part(self, item: ScoredItem, name: str) -> pl.Expr | None:
         expr = self.plan.reason_parts.get(item.id, {}).get(name)
         if expr is None:
             return None
         col = C.reason_col(item.id, name)
-        self.helpers[col] = expr
+        self.layers[0][col] = expr
         return pl.col(col)
 
     def adjustment(self, index: int) -> pl.Expr:
@@ -461,7 +496,7 @@ class Renderer:
         col = pl.col(C.adjustment_col(adj.id))
         own = adj.id if adj.id in self.s.inputs else None
         node = adj.points.tree
-        body = self.outcome(node, two_expr(col).fill_null("—"), own)
+        body = self.outcome(node, self.text(col), own)
         raw = self.lowered(node, own)
         notes: list[pl.Expr] = []
         if raw is not None and adj.floor is not None:
@@ -483,9 +518,9 @@ class Renderer:
             v = pl.col(col)
             if k:
                 pieces.append(pl.when(v < 0).then(pl.lit(f" {MINUS} ")).otherwise(pl.lit(" + ")))
-                shown = fmt(v.abs())
+                shown = self.text(v.abs(), fmt)
             else:
-                shown = fmt(v)
+                shown = self.text(v, fmt)
             # a form lists the lines above their sum: there the numbers alone read clearly
             named = "" if self.compact else f"{label} "
             pieces.append(pl.concat_str([pl.lit(named), shown.fill_null("—")]))
@@ -497,13 +532,13 @@ class Renderer:
         sec = self.s.sections[index]
         members = [(self.label(it), C.indicator_col(it.id)) for it in self.s.indicators
                    if it.section == sec.id]
-        total = two_expr(pl.col(C.section_col(sec.id))).fill_null("—")
+        total = self.text(pl.col(C.section_col(sec.id)))
         return pl.when(pl.col(ASSESSED)).then(self.line(self.label(sec), self._sum(members, total)))
 
     def total(self) -> pl.Expr:
         s = self.s
         tot = s.total
-        result = two_expr(pl.col("total")).fill_null("—")
+        result = self.text(pl.col("total"))
         parts = [(self.label(it), C.indicator_col(it.id)) for it in s.indicators] + [
             (self.label(a), C.adjustment_col(a.id)) for a in s.adjustments]
         if tot.formula is not None:
@@ -512,7 +547,7 @@ class Renderer:
         else:
             raw_sum = pl.sum_horizontal([pl.col(c) for _, c in parts]) if parts else pl.lit(0)
             raw = raw_sum
-            raw_text = two_expr(raw_sum).fill_null("—")
+            raw_text = self.text(raw_sum)
             body = (self._sum(parts, raw_text) if len(parts) <= 12 else
                     self.t(N_("sum of the indicators and adjustments %(sum)s"), sum=raw_text))
         notes: list[pl.Expr] = []
@@ -535,7 +570,7 @@ class Renderer:
             body = pl.concat_str([pl.lit(f"{self.input_label(s.grade_input)} "),
                                   grade.cast(pl.String)])
             return pl.when(grade.is_not_null()).then(self.line(label, body))
-        total = two_expr(pl.col("total")).fill_null("—")
+        total = self.text(pl.col("total"))
         chain: pl.Expr = pl.lit(None, dtype=pl.String)
         grades = s.grades
         for i, g in enumerate(grades):
@@ -558,7 +593,7 @@ class Renderer:
                     names = pl.when(grade == g.name).then(pl.lit(g.label_en)).otherwise(names)
             grade = names
         body = self.t(N_("grade %(grade)s → coefficient %(coefficient)s"), grade=grade,
-                      coefficient=plain_expr(pl.col("coefficient")))
+                      coefficient=self.text(pl.col("coefficient"), plain_expr))
         return pl.when(pl.col("coefficient").is_not_null()).then(
             self.line(self.g(N_("Coefficient")), body))
 
@@ -568,19 +603,19 @@ class Renderer:
             reason = self.t(N_("within the team and period by %(keys)s, then employee id: "
                                "%(rank)s of %(n)s"),
                             keys=rank_words(self.s, self.lang),
-                            rank=plain_expr(pl.col("rank")), n=n.cast(pl.String))
+                            rank=self.text(pl.col("rank"), plain_expr), n=n.cast(pl.String))
         else:  # a form states the ranking keys in its own column
-            reason = self.t(N_("%(rank)s of %(n)s"), rank=plain_expr(pl.col("rank")),
+            reason = self.t(N_("%(rank)s of %(n)s"), rank=self.text(pl.col("rank"), plain_expr),
                             n=n.cast(pl.String))
         return pl.when(pl.col("rank").is_not_null()).then(self.line(self.g(N_("Rank")), reason))
 
     def pool(self, pool: Pool) -> pl.Expr:
-        body = self.pool_body(pool)
+        body = self.helper(self.pool_body(pool), 3)
         return pl.when(pl.col("rank").is_not_null()).then(self.line(self.label(pool), body))
 
     def pool_body(self, pool: Pool) -> pl.Expr:
-        amount = money_expr(pl.col(C.pool_amount_col(pool.id))).fill_null("—")
-        share = money_expr(pl.col(C.pool_col(pool.id))).fill_null("—")
+        amount = self.text(pl.col(C.pool_amount_col(pool.id)), money_expr)
+        share = self.text(pl.col(C.pool_col(pool.id)), money_expr)
         rank = pl.col("rank")
         explicit = sorted(s.rank for s in pool.shares if s.rank is not None)
         members = rank.is_not_null().sum().over(COHORT)
@@ -599,19 +634,20 @@ class Renderer:
         rule = rule.fill_null(pl.lit(self.g(N_("no share"))))
         return self.t(N_("%(amount_rule)s = %(amount)s; rank %(rank)s → %(rule)s = %(share)s"),
                       amount_rule=self.fx(pool.amount.tree), amount=amount,
-                      rank=plain_expr(rank).fill_null("—"), rule=rule, share=share)
+                      rank=self.text(rank, plain_expr), rule=rule, share=share)
 
     def pay(self, index: int) -> pl.Expr:
         line = self.s.pay[index]
         node = line.amount.tree
         own = line.id if line.id in self.s.inputs else None
-        result = money_expr(pl.col(C.pay_col(line.id))).fill_null("—")
+        result = self.text(pl.col(C.pay_col(line.id)), money_expr)
         pool = next((p for p in self.s.pools if isinstance(node, Name) and node.id == p.id),
                     None)
         if pool is not None:
             # a pool's share: the pool's own reason (the amount, the rank's rule)
             body = pl.when(pl.col("rank").is_not_null()).then(pl.concat_str(
-                [pl.lit(f"{self.label(pool)} "), self.pool_body(pool)])).otherwise(result)
+                [pl.lit(f"{self.label(pool)} "), self.helper(self.pool_body(pool), 3)])
+            ).otherwise(result)
         else:
             body = self.outcome(node, result, own)
         veto = self.vetoed(line.veto.tree if line.veto is not None else None, own)
@@ -619,7 +655,7 @@ class Renderer:
 
     def pay_total(self) -> pl.Expr:
         parts = [(self.label(p), C.pay_col(p.id)) for p in self.s.pay]
-        result = money_expr(pl.col("pay_total")).fill_null("—")
+        result = self.text(pl.col("pay_total"), money_expr)
         body = self._sum(parts, result, money_expr) if len(parts) <= 12 else result
         return pl.when(pl.col(ASSESSED)).then(self.line(self.g(N_("Pay total")), body))
 
@@ -831,17 +867,16 @@ def _bands(r: Renderer, item: ScoredItem, rule: BandsRule) -> pl.Expr:
     own = item.id if item.id in r.s.inputs else None
     bands = rule.bands.ascending
     hit = pl.col(C.band_col(item.id))
-    interval: pl.Expr = pl.lit(None, dtype=pl.String)
-    score: pl.Expr = pl.lit(None, dtype=pl.String)
-    for k in range(len(bands) - 1, -1, -1):
-        interval = pl.when(hit == k).then(pl.lit(_interval(bands[k].interval.text))).otherwise(
-            interval)
-        score = pl.when(hit == k).then(pl.lit(plain(bands[k].score))).otherwise(score)
+    ks = list(range(len(bands)))
+    interval = hit.replace_strict(ks, [_interval(b.interval.text) for b in bands],
+                                  default=None, return_dtype=pl.String)
+    score = hit.replace_strict(ks, [plain(b.score) for b in bands], default=None,
+                               return_dtype=pl.String)
     shown = r.fx(node, own)
     if not isinstance(node, Name):
         value = r.part(item, "value")
         fmt = pct_expr if rule.percent else plain_expr
-        result = fmt(value).fill_null("—") if value is not None else pl.lit("—")
+        result = r.text(value, fmt) if value is not None else pl.lit("—")
         shown = pl.concat_str([shown, pl.lit(" = "), result])
     weight = r.weight(item)
     found = r.t(N_("%(value)s, in band “%(band)s” → %(score)s points%(weight)s = %(points)s"),
@@ -858,11 +893,10 @@ def _bands(r: Renderer, item: ScoredItem, rule: BandsRule) -> pl.Expr:
 def _levels(r: Renderer, item: ScoredItem, rule: Levels) -> pl.Expr:
     source = rule.source(item)
     level = pl.col(C.input_col(source))
-    score: pl.Expr = pl.lit("—")
-    for name, pts in rule.points.items():
-        shown = (f"{pct(pts)} × {plain(rule.base(item))}" if rule.scale == "fraction"
-                 else plain(pts))
-        score = pl.when(level == name).then(pl.lit(shown)).otherwise(score)
+    names = list(rule.points)
+    shown = [f"{pct(v)} × {plain(rule.base(item))}" if rule.scale == "fraction" else plain(v)
+             for v in rule.points.values()]
+    score = level.replace_strict(names, shown, default="—", return_dtype=pl.String)
     return r.t(N_("%(input)s “%(level)s” → %(score)s points%(weight)s = %(points)s"),
                input=r.input_label(source), level=level.fill_null("—"), score=score,
                weight=r.weight(item), points=r.points(item))
@@ -875,14 +909,14 @@ def _deduction(r: Renderer, item: ScoredItem, rule: Deduction) -> pl.Expr:
     for k, d in enumerate(rule.rules):
         spec = r.s.inputs.get(d.count)
         counted = pl.col(C.input_col(d.count))
-        count = plain_expr(counted).fill_null("—")
+        count = r.text(counted, plain_expr)
         times = r.g(N_(" times")) if spec is not None and spec.type == "count" else ""
         label = d.label or r.input_label(d.count) if not r.en else r.input_label(d.count)
         extra: list[pl.Expr] = [pl.lit(times)]
         if d.unit is not None:
             whole = (counted / Decimal(d.unit)).ceil() * Decimal(d.unit)
             extra.append(pl.when(whole != counted).then(r.t(
-                N_(" (counted as %(n)s)"), n=plain_expr(whole))).fill_null(""))
+                N_(" (counted as %(n)s)"), n=r.text(whole, plain_expr))).fill_null(""))
         if d.free:
             extra.append(pl.lit(r.g(N_(" (%(n)s free)")) % {"n": plain(d.free)}))
         amount = r.part(item, f"d{k}")
@@ -893,14 +927,14 @@ def _deduction(r: Renderer, item: ScoredItem, rule: Deduction) -> pl.Expr:
                                          pl.lit(f" × {plain(d.per)}")]))
         else:
             steps = "/".join(plain(x) for x in d.schedule or [])
-            took = two_expr(amount).fill_null("—") if amount is not None else pl.lit("—")
+            took = r.text(amount) if amount is not None else pl.lit("—")
             pieces.append(pl.concat_str([
                 pl.lit(f" {MINUS} {label} "), count, *extra, pl.lit(" → "), took,
                 pl.lit(r.g(N_(" (schedule %(steps)s)")) % {"steps": steps})]))
     pieces.append(pl.lit(r.weight(item)))
     pieces.append(pl.lit(" = "))
     floor_note = pl.when(raw < Decimal(rule.floor)).then(pl.concat_str([
-        two_expr(raw), pl.lit(r.g(N_(" → not below %(x)s = ")) % {"x": plain(rule.floor)})]))
+        r.text(raw), pl.lit(r.g(N_(" → not below %(x)s = ")) % {"x": plain(rule.floor)})]))
     pieces.append(floor_note.fill_null(""))
     pieces.append(r.points(item))
     return pl.concat_str(pieces)
@@ -922,10 +956,11 @@ def _rated(r: Renderer, item: ScoredItem, rule: Rated) -> pl.Expr:
     for rater, share in rule.raters.items():
         col = pl.col(C.input_col(f"{source}@{rater}"))
         marks.append(pl.when(col.is_not_null()).then(pl.concat_str(
-            [pl.lit(f"{r.rater(rater)} "), plain_expr(col), pl.lit(f" × {pct(share)}")])))
+            [pl.lit(f"{r.rater(rater)} "), r.text(col, plain_expr),
+             pl.lit(f" × {pct(share)}")])))
         missing.append(pl.when(col.is_null()).then(pl.lit(r.rater(rater))))
     mark = r.part(item, "mark")
-    weighted = two_expr(mark).fill_null("—") if mark is not None else pl.lit("—")
+    weighted = r.text(mark) if mark is not None else pl.lit("—")
     joined = pl.concat_str(marks, separator=" + ", ignore_nulls=True)
     absent = pl.concat_str(missing, separator="、" if not r.en else ", ", ignore_nulls=True)
     text = r.t(N_("%(marks)s = weighted mark %(mark)s%(weight)s = %(points)s"),
@@ -960,10 +995,13 @@ def reason_frame(plan: Plan, frame: pl.DataFrame, lang: str = "zh", *,
     ranking keys in a column of its own (sums show numbers alone, the rank its place)."""
     r = Renderer(plan, lang, labelled=labelled, compact=compact)
     texts = r.texts(frame.columns)
-    lf = frame.lazy()
-    if r.helpers:
-        lf = lf.with_columns([e.alias(c) for c, e in r.helpers.items()])
-    return lf.select([e.cast(pl.String).alias(k) for k, e in texts.items()]).collect()
+    # each layer of helper columns once, then the texts (eagerly: the layers already share
+    # what the texts have in common)
+    work = frame
+    for layer in r.layers:
+        if layer:
+            work = work.with_columns([e.alias(c) for c, e in layer.items()])
+    return work.select([e.cast(pl.String).alias(k) for k, e in texts.items()])
 
 
 def short_reasons(plan: Plan, frame: pl.DataFrame, lang: str = "zh") -> list[dict[str, str]]:
