@@ -438,17 +438,19 @@ def write_xlsx(res: Results, path: Path) -> None:
         exprs.append(e.alias(name))
     frame = res.frame.select(exprs)
     tmp = path.with_name(path.name + ".part")
-    wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True})
+    tmp.touch()  # an unwritable place fails here, as an OSError, before any work
     try:
+        wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True})
         ws = wb.add_worksheet("results")
         bold = wb.add_format({"bold": True})
         ws.write_row(0, 0, [name for name, _ in cols], bold)
         write_row = ws.write_row
         for i, row in enumerate(frame.iter_rows(), start=1):
             write_row(i, 0, row)
-    finally:
         wb.close()
-    tmp.replace(path)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def results_table(res: Results, *, compact: bool = False, period: str | None = None) -> Table:
