@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
@@ -216,3 +217,21 @@ def test_cli_reasons_in_every_format(tmp_path: Path) -> None:
     run("-o", str(tmp_path / "t.txt"))
     text = (tmp_path / "t.txt").read_text(encoding="utf-8")
     assert "理由 reasons" in text and text.count("E002") == 1 + len(ids)
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "xlsx"])
+def test_unwritable_output_is_a_clean_error(tmp_path: Path, fmt: str) -> None:
+    import subprocess
+    import sys
+
+    from tests.test_cli_score import HEADER, ROW
+
+    src = tmp_path / "in.csv"
+    src.write_text(f"{HEADER}\n{ROW}\n", encoding="utf-8")
+    target = tmp_path / "no-such-folder" / f"out.{fmt}"
+    r = subprocess.run([sys.executable, "-m", "kaohe", "score", "--preset", "taobao-presales",
+                        "-i", str(src), "-f", fmt, "-o", str(target)], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith(f"error: cannot write {target}") and "Traceback" not in r.stderr
+    assert not target.parent.exists()

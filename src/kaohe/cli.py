@@ -90,16 +90,20 @@ def score(
             with out.destination(output) as fh:
                 (out.write_json if format is Format.json else out.write_csv)(res, fh)
         except OSError as exc:
+            if output is not None:
+                fail(f"cannot write {output}: {exc.strerror or exc}")
             # Polars reports a closed pipe as a plain OSError naming the OS error
-            if output is not None or (exc.errno != errno.EPIPE
-                                      and f"os error {errno.EPIPE})" not in str(exc)):
+            if exc.errno != errno.EPIPE and f"os error {errno.EPIPE})" not in str(exc):
                 raise
             # the reader went away (`kaohe score … | head`): stop quietly, as cat does
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(1) from None
     elif format is Format.xlsx:
         assert output is not None
-        out.write_xlsx(res, output)
+        try:
+            out.write_xlsx(res, output)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror or exc}")
         err.print(f"wrote {output}")
     else:
         tables = [out.results_table(res)] + ([out.reasons_table(res)] if reasons else [])

@@ -98,21 +98,15 @@ def _in_cents(e: pl.Expr) -> pl.Expr:
     return e.is_null() | (e.cast(CENTS).cast(DEC) == e)
 
 
-def _num_token(e: pl.Expr, cents: bool) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+def _num_token(e: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """The JSON token of a Decimal column where it is spelt as Python's ``json.dumps`` spells
     ``to_json_number`` — integers, and other values of at most 15 significant digits and at
     least 1e-4 in size, whose float ``repr`` is their own digits — with a mask of the values
-    that are not so (spelt by Python afterwards) and their exact text.
-
-    ``cents``: every value of the column has at most two decimals (checked beforehand), so
-    the shorter two-decimal text is used and 15 digits means below 10¹³."""
-    text = _strip((e.cast(CENTS) if cents else e).cast(pl.String))
+    that are not so (spelt by Python afterwards) and their exact text."""
+    text = _strip(e.cast(pl.String))
     integral = ~text.str.contains(".", literal=True)
-    if cents:
-        plain = integral | (e.abs() < dlit(10**13))
-    else:
-        digits = text.str.replace_all(r"[-.]", "").str.strip_chars_start("0").str.len_chars()
-        plain = integral | ((digits <= 15) & (e.abs() >= dlit(Decimal("0.0001"))))
+    digits = text.str.replace_all(r"[-.]", "").str.strip_chars_start("0").str.len_chars()
+    plain = integral | ((digits <= 15) & (e.abs() >= dlit(Decimal("0.0001"))))
     token = pl.when(e.is_null()).then(pl.lit("null")).when(plain).then(text)
     return token, e.is_not_null() & ~plain, text
 
@@ -151,10 +145,11 @@ class _Tokens:
         numbers = [c for c, t in schema.items() if isinstance(t, pl.Decimal) or t.is_numeric()]
         checks = [pl.col(c).str.contains(_NEEDS_ESCAPE).any().alias(f"s{k}")
                   for k, c in enumerate(strings)]
-        checks += [_in_cents(pl.col(c).cast(DEC)).all().alias(f"n{k}")
-                   for k, c in enumerate(numbers)]
+        checks += [(_in_cents(pl.col(c).cast(DEC)) & (pl.col(c).cast(DEC).abs() < dlit(10**13))
+                    .fill_null(True)).all().alias(f"n{k}") for k, c in enumerate(numbers)]
         found = frame.select(checks).row(0) if checks and frame.height else ()
         self.escape = {c for c, f in zip(strings, found[:len(strings)], strict=False) if f}
+        # numbers all in cents and below 10¹³: spelt as their own digits, no Python needed
         self.cents = {c for c, f in zip(numbers, found[len(strings):], strict=False) if f}
         self.fallback: list[str] = []  # token columns with values Python spells
 
@@ -170,8 +165,11 @@ class _Tokens:
         if dtype == pl.Boolean:
             return [pl.when(e.is_null()).then(pl.lit("null")).when(e).then(pl.lit("true"))
                     .otherwise(pl.lit("false")).alias(name)]
+        if (isinstance(dtype, pl.Decimal) or dtype.is_numeric()) and column in self.cents:
+            text = _strip(e.cast(DEC).cast(CENTS).cast(pl.String))
+            return [pl.when(e.is_null()).then(pl.lit("null")).otherwise(text).alias(name)]
         if isinstance(dtype, pl.Decimal) or dtype.is_numeric():
-            token, mask, text = _num_token(e.cast(DEC), column in self.cents)
+            token, mask, text = _num_token(e.cast(DEC))
             self.fallback.append(name)
             return [token.alias(name), mask.alias(f"{name}\0m"), text.alias(f"{name}\0t")]
         raise TypeError(f"no JSON spelling for column {column} of type {dtype}")
@@ -203,12 +201,12 @@ def _sparse(entries: list[tuple[str, pl.Expr, pl.Expr]], indent: str, brackets: 
     inner = indent + "  "
     if not entries:
         return pl.lit(brackets)
-    items = pl.concat_list([pl.when(cond).then(pl.concat_str(pl.lit(inner + prefix), tok))
-                            .otherwise(pl.lit(None, pl.String))
-                            for prefix, cond, tok in entries]).list.drop_nulls()
-    return pl.when(items.list.len() > 0).then(pl.concat_str(
-        pl.lit(brackets[0] + "\n"), items.list.join(",\n"),
-        pl.lit(f"\n{indent}{brackets[1]}"))).otherwise(pl.lit(brackets))
+    # an entry's text is never empty (a token is at least ``""``), so "" means no entry
+    items = pl.concat_str([pl.when(cond).then(pl.concat_str(pl.lit(inner + prefix), tok))
+                           for prefix, cond, tok in entries], separator=",\n", ignore_nulls=True)
+    return pl.when(items != "").then(pl.concat_str(
+        pl.lit(brackets[0] + "\n"), items, pl.lit(f"\n{indent}{brackets[1]}"))).otherwise(
+        pl.lit(brackets))
 
 
 def _result_rows(res: Results, part: pl.DataFrame) -> pl.Series:
@@ -396,9 +394,9 @@ def flat_columns(res: Results) -> list[tuple[str, pl.Expr]]:
     if res.pay:
         cols += [(f"pay:{p}", pl.when(assessed).then(pl.col(c))) for p, c in res.pay]
         cols.append(("pay:total", pl.when(assessed).then(pl.col("pay_total"))))
-    flags = (pl.concat_list([pl.when(pl.col(c).fill_null(False)).then(pl.lit(f))
-                             .otherwise(pl.lit(None, pl.String)) for f, c in res.flags])
-             .list.drop_nulls().list.join(";") if res.flags else pl.lit(""))
+    flags = (pl.concat_str([pl.when(pl.col(c).fill_null(False)).then(pl.lit(f))
+                            for f, c in res.flags], separator=";", ignore_nulls=True)
+             if res.flags else pl.lit(""))
     cols += [("flags", flags), ("excluded", pl.when(assessed).then(pl.lit("0")).otherwise(pl.lit("1")))]
     cols += [(f"reason:{i}", pl.col(WHY + i)) for i in res.reasons]
     return cols
@@ -413,9 +411,10 @@ def _csv_frame(res: Results) -> pl.DataFrame:
             e = e.cast(pl.Int64).cast(pl.String)
         elif _money(name):
             e = _fixed2(e, name in cents)
-        else:
+        else:  # text: escaped so a spreadsheet cannot run it; empty text is an empty cell
             e = csv_text_expr(e)
-        exprs.append(pl.when(e != "").then(e).alias(name))  # blank cells are empty, not ""
+            e = pl.when(e != "").then(e)
+        exprs.append(e.alias(name))
     return res.frame.select(exprs)
 
 
@@ -440,8 +439,9 @@ def write_xlsx(res: Results, path: Path) -> None:
         exprs.append(e.alias(name))
     frame = res.frame.select(exprs)
     tmp = path.with_name(path.name + ".part")
-    wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, **WORKBOOK_OPTIONS})
+    tmp.touch()  # an unwritable place fails here, as an OSError, before any work
     try:
+        wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, **WORKBOOK_OPTIONS})
         ws = wb.add_worksheet("results")
         bold = wb.add_format({"bold": True})
         write_cells(ws, 0, [name for name, _ in cols], bold)
@@ -449,9 +449,10 @@ def write_xlsx(res: Results, path: Path) -> None:
         write_row = ws.write_row
         for i, row in enumerate(frame.iter_rows(), start=1):
             write_row(i, 0, row)
-    finally:
         wb.close()
-    tmp.replace(path)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def results_table(res: Results, *, compact: bool = False, period: str | None = None) -> Table:
