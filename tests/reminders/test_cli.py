@@ -42,7 +42,7 @@ def test_dry_run_lists_the_due_reminders_by_name_and_sends_nothing(shop: Shop) -
     r = kaohe(shop, "remind", "--dry-run", "--today", DAY, env=CHANNELS)
     assert r.returncode == 0, r.stderr
     out = r.stdout
-    assert out.startswith("2026年11月4日（周三）（北京时间）到期的提醒：11 条\n")
+    assert out.startswith("2026年11月4日（周三）到期的提醒（北京时间）：11 条\n")
     assert sorted(HEAD.findall(out)) == sorted([
         ("员工2", "自评"), ("员工3", "自评"), ("员工4", "自评"), ("员工5", "自评"),
         ("员工6", "自评"), ("林晓", "主管评分"), ("何静", "主管评分"), ("周敏", "申诉待受理"),

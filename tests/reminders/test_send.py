@@ -250,3 +250,14 @@ def test_two_runs_at_once_send_each_reminder_once(shop: Shop, smtp: Inbox,
     assert len(smtp.mails) == 9 and len(robots.at("/wecom")) == 5 and len(robots.at("/ding")) == 5
     assert sum(r.count(send.SENT) for r in reports) == 29
     assert len([e for e in reminder_events(shop) if e.action == "reminder.sent"]) == 29
+
+
+@pytest.mark.parametrize("status", [302, 404])
+def test_a_wrong_robot_address_fails_at_once(shop: Shop, smtp: Inbox, robots: Robots,
+                                             status: int) -> None:
+    robots.fail["/wecom"] = status
+    report = send.run(shop.db, config(smtp, robots), actor=hr(shop), today=TODAY)
+    assert len(robots.at("/wecom")) == 5  # one attempt per message
+    failed = [d for d in report.deliveries if d.state == send.FAILED]
+    assert {(d.channel, d.attempts, d.note) for d in failed} == {
+        ("wecom", 1, f"the robot answered HTTP {status}")}

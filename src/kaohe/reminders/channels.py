@@ -183,7 +183,7 @@ def post(client: httpx.Client, cfg: RemindConfig, url: Callable[[], str],
             raise Retryable(f"no answer from the robot ({type(exc).__name__}: {exc})") from None
         if r.status_code == 429 or r.status_code >= 500:
             raise Retryable(f"the robot answered HTTP {r.status_code}")
-        if r.status_code >= 400:
+        if r.status_code >= 300:  # a robot never redirects: a wrong address
             raise Failed(f"the robot answered HTTP {r.status_code}")
         try:
             answer = r.json()

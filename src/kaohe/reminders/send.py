@@ -30,6 +30,7 @@ from kaohe.text import N_
 from kaohe.workflow.audit import Actor, record
 from kaohe.workflow.cycles import require_role
 
+INTERRUPTED = "not sent: the run was interrupted; the next run sends it"
 #: a claim older than this is taken to belong to a run that died
 STALE = dt.timedelta(minutes=15)
 #: states of a delivery in a report
@@ -105,10 +106,15 @@ def run(db: Database, cfg: RemindConfig, *, actor: Actor, today: dt.date,
         if id(d) not in claimed:
             d.state = ALREADY
     work = [d for d in todo if id(d) in claimed]
-    with i18n.using(lang):
-        _deliver(cfg, [d for d in work if d.state == DUE], today, deadline)
-    with db.transaction() as session:
-        _record(session, work, today, actor)
+    try:
+        with i18n.using(lang):
+            _deliver(cfg, [d for d in work if d.state == DUE], today, deadline)
+    finally:  # whatever happened, what was claimed is recorded (and retried if not sent)
+        for d in work:
+            if d.state == DUE:
+                d.state, d.note = FAILED, INTERRUPTED
+        with db.transaction() as session:
+            _record(session, work, today, actor)
     return report
 
 
