@@ -103,13 +103,14 @@ def load_demo(db: Database, inputs: Path, work: Path,
             cid = cycles.open_cycle(s, scheme_ref="taobao-presales", period=period, actor=hr).id
         with db.transaction() as s:
             cycles.import_inputs(s, cycle_id=cid, path=sheet, actor=hr)
+        with db.transaction() as s:  # supervisors rate during the supervisor review
+            cycles.advance_all(s, cycle_id=cid, trigger="submit_self_review", actor=hr)
         with db.transaction() as s:
             _supervisor_ratings(s, cid, chosen, team_names)
         with db.transaction() as s:
             cycles.score_cycle(s, cycle_id=cid, actor=hr)
         with db.transaction() as s:
-            for step in ("submit_self_review", "submit_supervisor_review",
-                         "approve_second_review"):
+            for step in ("submit_supervisor_review", "approve_second_review"):
                 cycles.advance_all(s, cycle_id=cid, trigger=step, actor=hr)
             cycles.cycle_transition(s, cycle_id=cid, trigger="approve", actor=hr)
             cycles.cycle_transition(s, cycle_id=cid, trigger="publish", actor=hr,
