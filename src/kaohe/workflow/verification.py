@@ -29,6 +29,12 @@ from kaohe.workflow.audit import verify as verify_chain
 from kaohe.workflow.seal import FROZEN, KEEP_FAILING, TARGET, Mismatch, canonical, check, figure
 
 
+#: what scoring stores beside the engine's record to explain it (reasons in both languages,
+#: the adjustment and floor/cap lines, where a value came from): not compared, since the
+#: figures they explain are
+EXPLANATIONS = frozenset({"reasons", "reasons_en", "adjustments", "limit", "sources"})
+
+
 def _engine_results(session: Session, cycle: Cycle
                     ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """The engine's result of every employee of the cycle, scored from the stored inputs
@@ -96,7 +102,8 @@ def rescore(session: Session, *, sample: int | None, seed: int | None = None,
                        figure((got.get("pay") or {}).get("total")))
             columns = (figure(have.total), have.grade, figure(have.rank),
                        figure(have.pay_total))
-            stored_payload = {k: v for k, v in (have.payload or {}).items() if k != "reasons"}
+            stored_payload = {k: v for k, v in (have.payload or {}).items()
+                              if k not in EXPLANATIONS}
             if canonical(got) == canonical(stored_payload) and figures == columns \
                     and hashes.get(a.code) == have.input_hash:
                 continue
