@@ -56,7 +56,8 @@ def shop(db: Database, tmp_path: Path) -> Database:
     with db.transaction() as s:
         cycles.import_inputs(s, cycle_id=cid, path=write_inputs(tmp_path / "in.csv", rows),
                              actor=ADMIN)
-        sup1, _ = actor_for(s, "sup1")
+        cycles.advance_all(s, cycle_id=cid, trigger="submit_self_review", actor=ADMIN)
+        sup1, _ = actor_for(s, "sup1")  # rates in the supervisor review
         cycles.rate(s, appraisal_id=_app(db, "E001"), input_id="execution", value="非常满意",
                     actor=sup1, role="supervisor")
         cycles.add_incident(s, appraisal_id=_app(db, "E003"), input_id="bad_reviews",
@@ -64,7 +65,7 @@ def shop(db: Database, tmp_path: Path) -> Database:
                             actor=sup1)
     with db.transaction() as s:
         cycles.score_cycle(s, cycle_id=cid, actor=ADMIN)
-        for step in ("submit_self_review", "submit_supervisor_review", "approve_second_review"):
+        for step in ("submit_supervisor_review", "approve_second_review"):
             cycles.advance_all(s, cycle_id=cid, trigger=step, actor=ADMIN)
         cycles.cycle_transition(s, cycle_id=cid, trigger="approve", actor=ADMIN)
         cycles.cycle_transition(s, cycle_id=cid, trigger="publish", actor=ADMIN,
