@@ -42,7 +42,7 @@ class Results:
 
     scored: Scored
     frame: pl.DataFrame  # sorted by period, team, employee; the engine's columns (+ why:<id>)
-    reasons: list[str]  # indicator ids with a why:<id> column (empty without --reasons)
+    reasons: list[str]  # line ids with a why:<id> column (empty without --reasons)
     explained: bool = False  # reasons were asked for (the JSON then has a reasons object)
 
     @property
@@ -78,7 +78,7 @@ def collect(scored: Scored, *, reasons: bool = False, lang: str = "zh") -> Resul
         from kaohe.engine.explain import reason_frame
 
         why = reason_frame(plan, frame, lang=lang)
-        ids = [i for i, _ in plan.indicator_columns if i in why.columns]
+        ids = list(why.columns)  # every line explained: indicators, adjustments, total, pay …
         out = out.hstack([why[i].alias(WHY + i) for i in ids])
     out = out.sort(ORDER, nulls_last=False, maintain_order=True)
     return Results(scored, out, ids, explained=reasons)
@@ -251,7 +251,7 @@ def _result_rows(res: Results, part: pl.DataFrame) -> pl.Series:
     if res.explained:
         why = _sparse([(f"{_key(i)}: ", pl.col(f"t_{WHY}{i}") != "null",
                         pl.col(f"t_{WHY}{i}")) for i in res.reasons], "      ", "{}")
-        fields.append(("reasons", pl.when(pl.col("assessed")).then(why).otherwise(pl.lit("{}"))))
+        fields.append(("reasons", why))  # an excluded row says why (its eligibility)
     parts: list[pl.Expr] = [pl.lit("    {\n")]
     for k, (key, expr) in enumerate(fields):
         parts += [pl.lit(("" if k == 0 else ",\n") + f"      {_key(key)}: "), expr]
