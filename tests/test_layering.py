@@ -20,6 +20,7 @@ LAYERS: list[set[str]] = [
     {"errors", "text"},
     {"i18n"},
     {"numbers", "settings"},
+    {"localtime"},
     {"columns", "formatting"},
     {"scheme"},
     {"ingest"},

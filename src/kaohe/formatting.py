@@ -47,7 +47,10 @@ def cents(v: Any) -> float | None:
 def two(v: Any) -> str:
     """Two decimals, half-up (``—`` for a blank): ``30.00``."""
     d = dec(v)
-    return "—" if d is None else f"{d.quantize(CENT, rounding=ROUND_HALF_UP):f}"
+    if d is None:
+        return "—"
+    q = d.quantize(CENT, rounding=ROUND_HALF_UP)
+    return f"{abs(q) if q == 0 else q:f}"  # −0.004 is 0.00, not −0.00
 
 
 def money(v: Any) -> str:

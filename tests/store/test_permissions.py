@@ -376,7 +376,7 @@ def test_peer_marks_are_one_tally_no_row_pairs_with_a_ballot(db: Database,
     assert marks == ["240"]  # one tally: no single peer's mark is stored anywhere
     with db.read() as s:  # what the engine reads: the peers' mean
         cycle = cycles.get_cycle(s, cid)
-        frame = cycles._history_frame(s, cycle, cycles.scheme_of(cycle.scheme_version))
+        frame = cycles.history_frame(s, cycle, cycles.scheme_of(cycle.scheme_version))
         row = frame.filter(frame["employee"] == "E001").to_dicts()[0]
     assert Decimal(row["teamwork@peer"]) == 80 and row["teamwork@supervisor"] is None
 

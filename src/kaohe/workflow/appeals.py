@@ -2,7 +2,7 @@
 
 A published result changes only here: an appeal resolution or an HR correction with a
 reason. Both record the granted values as decisions (which count over imported inputs and
-ratings, the latest decision winning: see ``cycles._history_frame``), re-score the cycle
+ratings, the latest decision winning: see ``cycles.history_frame``), re-score the cycle
 with the engine, and store a new result revision for every appraisal whose numbers moved
 (a teammate's rank or pool share can move too), all in the caller's transaction with its
 audit event.
@@ -152,13 +152,13 @@ def _apply_and_rescore(session: Session, app: Appraisal, changes: dict[str, str]
                                key=repr(key), scheme=scheme.id,
                                hint=f" (one of {', '.join(f'{ident}@{r}' for r in spec.raters)})"
                                if spec is not None and spec.raters else ""))
-        cycles._check_value(spec, value, key)
+        cycles.check_value(spec, value, key)
         seq += 1
         decisions[key] = {"value": value, "by": by, "reason": reason, "seq": seq,
                           "was": counted.get(key)}
     app.decisions = decisions
     _flush(session, app)
-    recs, hashes, _ = cycles._compute(session, app.cycle)
+    recs, hashes, _ = cycles.compute_results(session, app.cycle)
     current = {r.appraisal_id: r.payload for r in session.scalars(
         select(Result).join(Appraisal).where(Appraisal.cycle_id == app.cycle_id,
                                              Result.is_current.is_(True)))}
@@ -168,14 +168,14 @@ def _apply_and_rescore(session: Session, app: Appraisal, changes: dict[str, str]
     moved = {codes[r["employee"]] for r in recs
              if codes.get(r["employee"]) is not None and current.get(codes[r["employee"]]) != r}
     moved.add(app.id)
-    cycles._write_results(session, app.cycle, recs, hashes, reason, only=moved)
+    cycles.write_results(session, app.cycle, recs, hashes, reason, only=moved)
     return sorted(moved)
 
 
 def _counted(session: Session, app: Appraisal) -> dict[str, Any]:
     """The input values of an appraisal that count now (before a decision replaces one)."""
     cycle = app.cycle
-    frame = cycles._history_frame(session, cycle, cycles.scheme_of(cycle.scheme_version))
+    frame = cycles.history_frame(session, cycle, cycles.scheme_of(cycle.scheme_version))
     hit = frame.filter((pl.col("employee") == app.employee.code)
                        & (pl.col("period") == cycle.period))
     return hit.to_dicts()[0] if hit.height else {}

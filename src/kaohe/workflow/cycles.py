@@ -18,14 +18,14 @@ from __future__ import annotations
 from kaohe.store.models import Cycle
 from kaohe.workflow.inputs import (
     ImportPreview,
-    _history_frame,
+    history_frame,
     import_inputs,
     input_hash,
     preview_inputs,
 )
 from kaohe.workflow.ratings import (
-    _check_value,
     add_incident,
+    check_value,
     correct_incident,
     period_days,
     rate,
@@ -33,7 +33,7 @@ from kaohe.workflow.ratings import (
     value_bounds,
 )
 from kaohe.workflow.schemes import save_scheme, scheme_of, scheme_text
-from kaohe.workflow.scoring import _compute, _write_results, score_cycle, scored_cycle, what_if
+from kaohe.workflow.scoring import compute_results, score_cycle, scored_cycle, what_if, write_results
 from kaohe.workflow.transitions import (
     PERIOD_RE,
     advance_all,
@@ -47,10 +47,34 @@ from kaohe.workflow.transitions import (
 )
 
 __all__ = [
-    "PERIOD_RE", "Cycle", "ImportPreview", "_check_value", "_compute",
-    "_history_frame", "_write_results", "add_incident", "advance_all", "correct_incident",
-    "cycle_transition", "find_cycle", "get_appraisal", "get_cycle", "import_inputs",
-    "input_hash", "open_cycle", "period_days", "preview_inputs", "rate", "remove_incident",
-    "require_role", "save_scheme", "scheme_of", "scheme_text", "score_cycle", "scored_cycle",
-    "transition", "value_bounds", "what_if",
+    "PERIOD_RE",
+    "Cycle",
+    "ImportPreview",
+    "add_incident",
+    "advance_all",
+    "check_value",
+    "compute_results",
+    "correct_incident",
+    "cycle_transition",
+    "find_cycle",
+    "get_appraisal",
+    "get_cycle",
+    "history_frame",
+    "import_inputs",
+    "input_hash",
+    "open_cycle",
+    "period_days",
+    "preview_inputs",
+    "rate",
+    "remove_incident",
+    "require_role",
+    "save_scheme",
+    "scheme_of",
+    "scheme_text",
+    "score_cycle",
+    "scored_cycle",
+    "transition",
+    "value_bounds",
+    "what_if",
+    "write_results",
 ]

@@ -144,7 +144,7 @@ def import_inputs(session: Session, *, cycle_id: int, path: str | Path, actor: A
     return len(updates)
 
 
-def _history_frame(session: Session, cycle: Cycle, scheme: Scheme,
+def history_frame(session: Session, cycle: Cycle, scheme: Scheme,
                    origins: dict[str, dict[str, str]] | None = None) -> pl.DataFrame:
     """Inputs of this cycle and every earlier cycle of the same scheme, as a text table the
     engine reads. Which value of an input counts, lowest first (the one precedence, see

@@ -38,7 +38,7 @@ def rate(session: Session, *, appraisal_id: int, input_id: str, value: str, acto
     spec = scheme.inputs.get(input_id)
     rater = permissions.check_rating(session, actor, app, input_id, spec, role)
     assert spec is not None
-    _check_value(spec, value, input_id)
+    check_value(spec, value, input_id)
     user = permissions.user_of(session, actor)
     if rater is RaterRole.peer:
         assert user is not None  # a colleague is a user with an employee record
@@ -107,7 +107,7 @@ def _peer_rating(session: Session, app: Appraisal, input_id: str, spec: Any, val
     return tally
 
 
-def _check_value(spec: Any, value: str, input_id: str) -> None:
+def check_value(spec: Any, value: str, input_id: str) -> None:
     if spec.type == "level":
         names = set(spec.levels or {}) | {a for al in (spec.levels or {}).values() for a in al}
         if value not in names:

@@ -31,16 +31,16 @@ from kaohe.text import N_, Text
 from kaohe.workflow import states
 from kaohe.workflow.audit import Actor, record
 from kaohe.workflow.errors import Invalid, WorkflowError
-from kaohe.workflow.inputs import _history_frame, input_hash
+from kaohe.workflow.inputs import history_frame, input_hash
 from kaohe.workflow.schemes import scheme_of
 from kaohe.workflow.transitions import get_cycle, require_role
 
 
-def _compute(session: Session, cycle: Cycle) -> tuple[list[dict[str, Any]], dict[str, str],
+def compute_results(session: Session, cycle: Cycle) -> tuple[list[dict[str, Any]], dict[str, str],
                                                        list[str]]:
     scheme = scheme_of(cycle.scheme_version)
     origins: dict[str, dict[str, str]] = {}
-    frame = _history_frame(session, cycle, scheme, origins)
+    frame = history_frame(session, cycle, scheme, origins)
     if frame.height == 0:
         raise WorkflowError(Text(N_("cycle %(id)s has no appraisals to score"), id=cycle.id))
     hashes = {(r[EMPLOYEE], r[PERIOD]): input_hash(r) for r in frame.iter_rows(named=True)}
@@ -96,7 +96,7 @@ def _dec(v: Any) -> Decimal | None:
     return None if v is None else Decimal(str(v))
 
 
-def _write_results(session: Session, cycle: Cycle, recs: list[dict[str, Any]],
+def write_results(session: Session, cycle: Cycle, recs: list[dict[str, Any]],
                    hashes: dict[str, str], reason: str, only: set[int] | None = None) -> int:
     apps = dict(session.execute(
         select(Employee.code, Appraisal.id).join(Appraisal, Appraisal.employee_id == Employee.id)
@@ -136,8 +136,8 @@ def score_cycle(session: Session, *, cycle_id: int, actor: Actor) -> tuple[int, 
         raise WorkflowError(Text(N_("cycle %(id)s is %(state)s: published results are frozen; "
                                     "change one through an appeal or an HR correction"),
                                  id=cycle.id, state=states.state_term(cycle.state.value)))
-    recs, hashes, warnings = _compute(session, cycle)
-    n = _write_results(session, cycle, recs, hashes, "score")
+    recs, hashes, warnings = compute_results(session, cycle)
+    n = write_results(session, cycle, recs, hashes, "score")
     if cycle.state is CycleState.open:
         cycle.state = CycleState.reviewing
     record(session, action="cycle.scored", actor=actor, target_type="cycle", target_id=cycle.id,
@@ -153,7 +153,7 @@ def scored_cycle(session: Session, *, cycle_id: int) -> tuple[Any, dict[str, Any
 
     cycle = get_cycle(session, cycle_id)
     scheme = scheme_of(cycle.scheme_version)
-    table = prepare(_history_frame(session, cycle, scheme), scheme,
+    table = prepare(history_frame(session, cycle, scheme), scheme,
                     f"cycle {cycle.scheme_id} {cycle.period}")
     scored: Scored = score_table(scheme, table)
     doc = to_document(scored.outcome, scored.table)
@@ -166,7 +166,7 @@ def what_if(session: Session, *, cycle_id: int, text: str) -> list[dict[str, Any
     or pay against the current results. Raises SchemeError for a scheme that does not load."""
     cycle = get_cycle(session, cycle_id)
     scheme = load_scheme_text(text, "edited scheme")
-    frame = _history_frame(session, cycle, scheme)
+    frame = history_frame(session, cycle, scheme)
     try:
         table = prepare(frame, scheme, "the cycle's stored inputs")
         outcome = score_table(scheme, table).outcome

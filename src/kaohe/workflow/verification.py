@@ -28,7 +28,6 @@ from kaohe.workflow.audit import Problem, Verdict
 from kaohe.workflow.audit import verify as verify_chain
 from kaohe.workflow.seal import FROZEN, KEEP_FAILING, TARGET, Mismatch, canonical, check, figure
 
-
 #: what scoring stores beside the engine's record to explain it (reasons in both languages,
 #: the adjustment and floor/cap lines, where a value came from): not compared, since the
 #: figures they explain are
@@ -48,7 +47,7 @@ def _engine_results(session: Session, cycle: Cycle
     from kaohe.workflow import cycles
 
     scheme = cycles.scheme_of(cycle.scheme_version)
-    frame = cycles._history_frame(session, cycle, scheme)
+    frame = cycles.history_frame(session, cycle, scheme)
     hashes = {r[EMPLOYEE]: cycles.input_hash(r) for r in frame.iter_rows(named=True)
               if r[PERIOD] == cycle.period}
     table = prepare(frame, scheme, f"cycle {cycle.scheme_id} {cycle.period}")
