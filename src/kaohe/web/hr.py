@@ -362,13 +362,14 @@ def hr_platform_export(cycle_id: RecordId, request: Request, session: SessionDep
     reading the export runs in the thread pool, never on the event loop."""
     from kaohe.metrics.importers import PLATFORMS, import_export, load_mapping, write_inputs
 
+    if request.method != "GET":
+        check_csrf(request, csrf)  # a forged post is refused before anything else
     require_hr(user)
     cycle = cycles.get_cycle(session, cycle_id)
     page: dict[str, Any] = {"user": user, "cycle": cycle, "platform": platform or "sycm",
                             "platforms": [(p, load_mapping(p).name) for p in PLATFORMS]}
     if request.method == "GET":
         return render(request, "import_export.html", **page)
-    check_csrf(request, csrf)
     if platform not in PLATFORMS or file is None:
         raise HTTPException(422, i18n.N_("Choose a platform and an export file."))
     name = _safe_name(file.filename or "")

@@ -212,12 +212,12 @@ class Overdue:
     appraisal_id: int
     employee: str
     detail: str  # in English, for the CLI (pages write their own, from the fields)
-    name: str = ""  # the employee's name
     team: str = ""  # the team's code when appraised
-    team_id: int | None = None
     appeal_id: int | None = None
-    period: str = ""
     since: dt.date | None = None  # the appeal's filing day
+    name: str = ""  # the employee's name
+    team_id: int | None = None
+    period: str = ""
 
 
 def overdue(session: Session, *, today: dt.date | None = None,
