@@ -125,8 +125,8 @@ def test_hostile_schemes_are_refused_quickly_with_a_message(shop: Database,  # n
 
 
 def test_division_by_a_literal_zero_names_file_line_and_field(tmp_path: Path) -> None:
-    from kaohe.errors import SchemeError
     from kaohe.engine.load import load_scheme
+    from kaohe.errors import SchemeError
 
     path = tmp_path / "s.yaml"
     path.write_text(HOSTILE_SCHEMES["division by zero"][0], "utf-8")
