@@ -289,14 +289,9 @@ def _staged(request: Request, token: str) -> Path:
     return files[0]
 
 
-@router.post("/cycles/{cycle_id}/inputs", response_class=HTMLResponse)
-def hr_upload(cycle_id: RecordId, request: Request, session: SessionDep, user: UserDep,
-              file: Annotated[UploadFile, File()], csrf: Csrf = None) -> HTMLResponse:
-    """Check an uploaded sheet and show every problem, or what would be stored; nothing is
-    saved until the preview is confirmed. A plain ``def``: FastAPI runs it in its thread
-    pool, so parsing a sheet never holds up the event loop (other users' pages)."""
-    check_csrf(request, csrf)
-    require_hr(user)
+def _stage(request: Request, file: UploadFile) -> tuple[str, Path]:
+    """An uploaded sheet, checked for type and size (read at most the limit and one byte),
+    written to a fresh staging folder: its token and path."""
     name = _safe_name(file.filename or "")
     if not name.lower().endswith(UPLOAD_TYPES):
         raise HTTPException(422, i18n.N_("Upload a .csv or .xlsx file."))
@@ -311,6 +306,19 @@ def hr_upload(cycle_id: RecordId, request: Request, session: SessionDep, user: U
     folder.mkdir(parents=True)
     path = folder / name
     path.write_bytes(data)
+    return token, path
+
+
+@router.post("/cycles/{cycle_id}/inputs", response_class=HTMLResponse)
+def hr_upload(cycle_id: RecordId, request: Request, session: SessionDep, user: UserDep,
+              file: Annotated[UploadFile, File()], csrf: Csrf = None) -> HTMLResponse:
+    """Check an uploaded sheet and show every problem, or what would be stored; nothing is
+    saved until the preview is confirmed. A plain ``def``: FastAPI runs it in its thread
+    pool, so parsing a sheet never holds up the event loop (other users' pages)."""
+    check_csrf(request, csrf)
+    require_hr(user)
+    token, path = _stage(request, file)
+    folder, name = path.parent, path.name
     preview = cycles.preview_inputs(session, cycle_id=cycle_id, path=path, actor=actor(user))
     if preview.errors:
         shutil.rmtree(folder, ignore_errors=True)
@@ -372,20 +380,8 @@ def hr_platform_export(cycle_id: RecordId, request: Request, session: SessionDep
         return render(request, "import_export.html", **page)
     if platform not in PLATFORMS or file is None:
         raise HTTPException(422, i18n.N_("Choose a platform and an export file."))
-    name = _safe_name(file.filename or "")
-    if not name.lower().endswith(UPLOAD_TYPES):
-        raise HTTPException(422, i18n.N_("Upload a .csv or .xlsx file."))
-    limit = settings().max_upload_bytes
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise HTTPException(413, Text(i18n.N_("The file is larger than %(mb)s MB."),
-                                      mb=f"{limit / 2**20:g}"))
-    token = secrets.token_urlsafe(16)
-    _sweep(_upload_dir(request), time.time())
-    folder = _upload_dir(request) / token
-    folder.mkdir(parents=True)
-    export = folder / name
-    export.write_bytes(data)
+    token, export = _stage(request, file)
+    folder, name = export.parent, export.name
     try:
         imported = import_export(export, load_mapping(platform), period=cycle.period)
     except KaoheError as exc:
