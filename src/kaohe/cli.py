@@ -89,6 +89,14 @@ def score(
         try:
             with out.destination(output) as fh:
                 (out.write_json if format is Format.json else out.write_csv)(res, fh)
+                if format is Format.csv and output is None and out.aggregate_views(res):
+                    fh.write(b"\n")  # the aggregates: a second table after a blank line
+                    out.write_aggregates_csv(res, fh)
+            if format is Format.csv and output is not None and out.aggregate_views(res):
+                sibling = out.aggregates_path(output)
+                with out.destination(sibling) as fh:
+                    out.write_aggregates_csv(res, fh)
+                err.print(f"wrote {sibling}", markup=False)
         except OSError as exc:
             if output is not None:
                 fail(f"cannot write {output}: {exc.strerror or exc}")
@@ -107,6 +115,7 @@ def score(
         err.print(f"wrote {output}")
     else:
         tables = [out.results_table(res)] + ([out.reasons_table(res)] if reasons else [])
+        tables += out.aggregate_tables(res)  # quarters and years, a table each
         if output is None:
             console = Console()
             for table in tables:
