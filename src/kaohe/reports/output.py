@@ -786,17 +786,13 @@ def aggregate_tables(res: Results) -> list[Table]:
             table.add_column(labels.get(ident, ident), justify="right")
         table.add_column("标记")
 
-        def whole(c: str) -> pl.Expr:
-            return (pl.col(c).cast(pl.Int64).cast(pl.String) if c in frame.columns
-                    else pl.lit(None, pl.String)).fill_null("-")
-
         cells = [
-            pl.col(PERIOD), pl.col(TEAM).fill_null("-").replace("", "-"), whole("rank"),
+            pl.col(PERIOD), pl.col(TEAM).fill_null("-").replace("", "-"), _whole(frame, "rank"),
             pl.col(EMPLOYEE), pl.col(NAME).fill_null("") if NAME in frame.columns else pl.lit(""),
             _fixed2(pl.col("score")).fill_null("-"),
             (pl.col("grade").cast(pl.String) if "grade" in frame.columns
              else pl.lit(None, pl.String)).fill_null("-"),
-            whole("months"),
+            _whole(frame, "months"),
             *[_exact_amount(pl.col(c)) for _, c in view.awards],
             *[_exact_text(pl.col(c)).fill_null("-") for _, c in view.values],
             (pl.concat_list([pl.when(pl.col(c).fill_null(False)).then(pl.lit(f))
@@ -811,6 +807,11 @@ def aggregate_tables(res: Results) -> list[Table]:
             table.add_row(*row)
         out.append(table)
     return out
+
+
+def _whole(frame: pl.DataFrame, c: str) -> pl.Expr:
+    return (pl.col(c).cast(pl.Int64).cast(pl.String) if c in frame.columns
+            else pl.lit(None, pl.String)).fill_null("-")
 
 
 def _exact_amount(e: pl.Expr) -> pl.Expr:
