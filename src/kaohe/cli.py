@@ -191,12 +191,16 @@ def explain(
     """Why each point: the reason behind every number of one appraisal, line by line."""
     from rich.table import Table
 
-    from kaohe.engine.explain import explain_lines, find_row
+    from kaohe.engine.explain import explain_lines, find_row, is_aggregate_period
     from kaohe.engine.score import score_file
     from kaohe.formatting import plain, two
 
     if lang not in ("zh", "en"):
         fail(f"unknown language {lang!r}; use zh or en")
+        return
+    if is_aggregate_period(period):
+        assert period is not None
+        _explain_aggregate(input, employee, preset, scheme, period, lang)
         return
     try:
         sch = _scheme(preset, scheme)
@@ -217,6 +221,38 @@ def explain(
         shown = "" if ln.points is None else plain(ln.points) if ln.id == "rank" else two(ln.points)
         table.add_row(ln.label, shown, ln.reason)
     Console(width=160).print(table)
+
+
+def _explain_aggregate(input: Path, employee: str, preset: str | None, scheme: Path | None,
+                       period: str, lang: str) -> None:
+    """A quarter or a year explained as the seed's 年度绩效考核表: a line per term of the
+    score (指标类型 | 平均得分 | 所占权重 | 折合分数), then grade, rank, awards, flags and
+    values."""
+    from rich.table import Table
+
+    from kaohe.engine.explain import explain_aggregate
+    from kaohe.engine.score import score_file
+    from kaohe.i18n import translations
+    from kaohe.text import N_
+
+    try:
+        sch = _scheme(preset, scheme)
+        scored = score_file(sch, input)
+        lines = explain_aggregate(scored.outcome, employee, period, lang)
+    except KaoheError as exc:
+        fail(str(exc))
+        return
+    g = translations(lang).gettext
+    name = (sch.name_en or sch.name) if lang == "en" else sch.name
+    table = Table(title=f"{name} — {employee} {period}")
+    table.add_column(g(N_("item type")))
+    table.add_column(g(N_("average")), justify="right")
+    table.add_column(g(N_("weight")), justify="right")
+    table.add_column(g(N_("weighted points")), justify="right")
+    table.add_column(g(N_("reason")))
+    for ln in lines:
+        table.add_row(ln.label, ln.average, ln.weight, ln.points, ln.reason)
+    Console(width=200).print(table)
 
 
 @app.command()

@@ -755,7 +755,8 @@ class Renderer:
 
 # -- rules in words (no values: the 评分标准 column of a form) -----------------------------
 
-def _labels(scheme: Scheme, lang: str, own: str | None) -> Callable[[str], str]:
+def _labels(scheme: Scheme, lang: str, own: str | None,
+            agg: bool = False) -> Callable[[str], str]:
     en = lang == "en"
     g = translations(lang).gettext
     computed: dict[str, str] = {"total": g(N_("total")), "grade": g(N_("grade")),
@@ -766,6 +767,9 @@ def _labels(scheme: Scheme, lang: str, own: str | None) -> Callable[[str], str]:
         for obj in group:
             computed[obj.id] = ((obj.label_en or obj.label or obj.id) if en
                                 else (obj.label or obj.id))
+    if agg:  # outside its calls, an aggregate formula reads the aggregate's own numbers
+        computed["score"] = g(N_("aggregate score"))
+        computed["months"] = g(N_("months counted"))
 
     def label(name: str) -> str:
         base, _, rater = name.partition("@")
@@ -778,12 +782,22 @@ def _labels(scheme: Scheme, lang: str, own: str | None) -> Callable[[str], str]:
     return label
 
 
-def rule_words(scheme: Scheme, node: Node, lang: str = "zh", own: str | None = None) -> str:
+#: an aggregate formula's calls over the months, in words
+_AGG_WORDS: dict[str, str] = {
+    "sum": N_("sum of the monthly %(what)s"), "mean": N_("mean of the monthly %(what)s"),
+    "min": N_("lowest monthly %(what)s"), "max": N_("highest monthly %(what)s"),
+    "last": N_("last month's %(what)s"), "count": N_("months with %(what)s"),
+}
+
+
+def rule_words(scheme: Scheme, node: Node, lang: str = "zh", own: str | None = None, *,
+               agg: bool = False) -> str:
     """A formula in words, with labels for names and no values: ``实际销售额 ÷ 计划销售额``;
     ``按等级：高级 400，中级 200，其他 0``. Inside the formula of ``own`` (an indicator,
-    adjustment or pay line), its own id names the input of that id."""
+    adjustment or pay line), its own id names the input of that id. ``agg``: an aggregate's
+    formula (``sum(total)`` reads 各月总分之和; ``score``, ``months`` are the aggregate's)."""
     g = translations(lang).gettext
-    label = _labels(scheme, lang, own)
+    label = _labels(scheme, lang, own, agg)
     comma = ", " if lang == "en" else "，"
 
     def words(n: Node, parent: str | None = None, right: bool = False) -> str:
@@ -822,6 +836,12 @@ def rule_words(scheme: Scheme, node: Node, lang: str = "zh", own: str | None = N
             case Call(func="if", args=args) if len(args) == 3:
                 return g(N_("if %(cond)s then %(then)s else %(else)s")) % {
                     "cond": words(args[0]), "then": words(args[1]), "else": words(args[2])}
+            case Call(func="months", args=()) if agg:
+                return g(N_("months counted"))
+            case Call(func=f, args=args) if agg and f in _AGG_WORDS and len(args) == 1:
+                # the call's argument is read month by month: the months' own names
+                inner = rule_words(scheme, args[0], lang, own)
+                return g(_AGG_WORDS[f]) % {"what": inner}
             case Call(func=f, args=args):
                 subject = words(args[0]) if args else ""
                 named = {
@@ -1072,3 +1092,468 @@ def explain_lines(plan: Plan, frame: pl.DataFrame, index: int, lang: str = "zh")
 def row_points(value: Any) -> str:
     """A line's number as ``explain`` prints it."""
     return two(value) if value is not None else ""
+
+
+# -- quarter and year results (aggregates) ---------------------------------------------------
+#
+# An aggregate is explained as the seed's 年度绩效考核表 reads: a line per term of its score
+# formula (指标类型 | 平均得分 | 所占权重 | 折合分数), each with the months it read, then the
+# score, grade, rank, awards, flags and values. The texts are built for every aggregate row
+# at once: the months' values are joined per employee and period by a Polars group-by.
+
+#: the reason columns of an aggregate row that are not a term, an award or a value
+AGG_MONTHS = "months"
+AGG_SCORE = "score"
+AGG_GRADE = "grade"
+AGG_RANK = "rank"
+AGG_FLAGS = "flags"
+_AGG_PERIOD = re.compile(r"^\d{4}(-Q[1-4])?$")
+
+
+@dataclass(frozen=True)
+class AggregateLine:
+    """One line of an aggregate's explanation: for a term of the score formula, its value
+    before the weight (平均得分), the weight (所占权重) and the weighted points (折合分数);
+    for the other lines, the number in ``points``."""
+
+    id: str
+    label: str
+    average: str
+    weight: str
+    points: str
+    reason: str
+
+
+def is_aggregate_period(period: str | None) -> bool:
+    """A quarter (``2026-Q4``) or a year (``2026``): the period of an aggregate."""
+    return period is not None and _AGG_PERIOD.match(period) is not None
+
+
+def _agg_period(kind: str) -> pl.Expr:
+    year = pl.col(PERIOD).str.slice(0, 4)
+    if kind == "year":
+        return year
+    month = pl.col(PERIOD).str.slice(5, 2).cast(pl.Int32)
+    return pl.concat_str([year, pl.lit("-Q"), ((month - 1) // 3 + 1).cast(pl.String)])
+
+
+def _terms(node: Node, sign: int = 1) -> list[tuple[int, Node]]:
+    """The signed terms of a sum: ``a + b - c`` → (+a), (+b), (−c)."""
+    match node:
+        case BinOp(op="+", left=a, right=b):
+            return _terms(a, sign) + _terms(b, sign)
+        case BinOp(op="-", left=a, right=b):
+            return _terms(a, sign) + _terms(b, -sign)
+    return [(sign, node)]
+
+
+def _weighted(term: Node) -> tuple[Node, Decimal | None]:
+    """A term's inner value and weight: ``round(mean(x) * 70%, 2)`` → (mean(x), 0.7)."""
+    if isinstance(term, Call) and term.func == "round" and term.args:
+        term = term.args[0]
+    if isinstance(term, BinOp) and term.op == "*":
+        if isinstance(term.right, Num):
+            return term.left, term.right.value
+        if isinstance(term.left, Num):
+            return term.right, term.left.value
+    if isinstance(term, BinOp) and term.op == "/" and isinstance(term.right, Num) \
+            and term.right.value != 0:
+        return term.left, Decimal(1) / term.right.value
+    return term, None
+
+
+def _calls(node: Node, acc: list[Call]) -> list[Call]:
+    """The calls over the months (sum, mean, count …) in a formula, each once, in order."""
+    from kaohe.engine.exprs import AGG_FUNCTIONS
+    from kaohe.scheme.expr import render
+
+    match node:
+        case Call(func=f) if f in AGG_FUNCTIONS:
+            if all(render(c) != render(node) for c in acc):
+                acc.append(node)
+        case Call(args=args):
+            for a in args:
+                _calls(a, acc)
+        case Neg(operand=o) | Not(operand=o):
+            _calls(o, acc)
+        case BinOp(left=a, right=b) | Compare(left=a, right=b):
+            _calls(a, acc)
+            _calls(b, acc)
+        case BoolOp(operands=ops):
+            for o in ops:
+                _calls(o, acc)
+        case _:
+            pass
+    return acc
+
+
+def _number(e: pl.Expr) -> pl.Expr:
+    """Two decimals where the value is a whole number of fen, else up to four (a raise of
+    0.025 keeps its digits); ``—`` when blank."""
+    d = e.cast(pl.Decimal(38, 10))
+    cents = d.cast(pl.Decimal(38, 2)).cast(pl.Decimal(38, 10)) == d
+    return pl.when(cents).then(two_expr(d)).otherwise(_plain4(d)).fill_null("—")
+
+
+class _AggregateRenderer:
+    """The texts of one aggregate spec's rows."""
+
+    def __init__(self, outcome: Any, index: int, lang: str) -> None:
+        self.outcome = outcome
+        self.plan: Plan = outcome.plan
+        self.s: Scheme = self.plan.scheme
+        entry = outcome.aggregate_specs[index]
+        self.index = index
+        self.spec = entry[0]
+        self.award_cols: list[tuple[str, str]] = list(entry[1])
+        self.flag_cols: list[tuple[str, str]] = list(entry[2])
+        self.r = Renderer(self.plan, lang)
+        self.lang = lang
+        self.g = self.r.g
+        self.sep = "、" if lang != "en" else ", "
+
+    def words(self, node: Node) -> str:
+        return rule_words(self.s, node, self.lang, agg=True)
+
+    # -- the months, per employee and period -----------------------------------------------
+    def monthly(self, calls: list[Call], terms: list[tuple[int, Node, Node]]) -> pl.DataFrame:
+        """Per employee and aggregate period: the months counted and not counted, each
+        call's value, its months' values in words and how many it read, and each term's
+        value with and without its weight."""
+        frame = self.outcome.frame
+        monthly = pl.col(PERIOD).str.contains(r"^\d{4}-\d{2}$").fill_null(False)
+        rows = (frame.filter(monthly).sort([EMPLOYEE, C.PIDX])
+                .with_columns(_agg_period(self.spec.period).alias("__aggp")))
+        keys = ["__aggp", EMPLOYEE]
+        row_low = Lowering(dict(self.plan.symbols), self.s.tables)
+        agg_low = Lowering(dict(self.plan.symbols), self.s.tables, mode="agg")
+        helpers: list[pl.Expr] = []
+        aggs: list[pl.Expr] = [pl.col(PERIOD).str.join(self.sep).alias("__months")]
+        for k, call in enumerate(calls):
+            value = self._lower(agg_low, call)
+            aggs.append((value if value is not None else pl.lit(None, pl.Decimal(38, 10)))
+                        .alias(f"__c{k}"))
+            arg = call.args[0] if call.args else None
+            if arg is None:
+                continue
+            shown = self._lower(row_low, arg, typed=True)
+            if shown is None:
+                continue
+            expr, kind = shown
+            if call.func == "count":
+                helpers.append(pl.when(expr.fill_null(False)).then(pl.col(PERIOD))
+                               .alias(f"__m{k}"))
+            else:
+                text = expr.cast(pl.String) if kind == "str" else _number(expr)
+                if isinstance(arg, Call) and arg.func == "lookup" and len(arg.args) >= 2:
+                    key = self._lower(row_low, arg.args[1], typed=True)
+                    if key is not None:
+                        key_text = (key[0].cast(pl.String) if key[1] == "str"
+                                    else _number(key[0])).fill_null("—")
+                        text = pl.concat_str([key_text, pl.lit(" → "), text])
+                helpers.append(pl.concat_str([pl.col(PERIOD), pl.lit(" "), text])
+                               .alias(f"__m{k}"))
+                helpers.append(expr.alias(f"__v{k}"))
+                aggs.append(pl.col(f"__v{k}").count().alias(f"__n{k}"))
+            aggs.append(pl.col(f"__m{k}").drop_nulls().str.join(
+                self.sep if call.func == "count" else " + ").alias(f"__m{k}"))
+            if call.func == "count":
+                aggs.append(pl.col(f"__m{k}").count().alias(f"__n{k}"))
+        for k, (_, term, inner) in enumerate(terms):
+            for name, node in ((f"__t{k}", term), (f"__i{k}", inner)):
+                value = self._lower(agg_low, node)
+                aggs.append((value if value is not None else pl.lit(None, pl.Decimal(38, 10)))
+                            .alias(name))
+        scored = rows.filter(pl.col(ASSESSED)).with_columns(helpers)
+        out = scored.group_by(keys, maintain_order=True).agg(aggs)
+        skipped = (rows.filter(~pl.col(ASSESSED)).group_by(keys, maintain_order=True)
+                   .agg(pl.col(PERIOD).str.join(self.sep).alias("__skipped")))
+        return out.join(skipped, on=keys, how="left").rename({"__aggp": PERIOD})
+
+    def _lower(self, low: Lowering, node: Node, typed: bool = False) -> Any:
+        try:
+            out = low.lower(node)
+        except (ExprError, KaoheError):
+            return None
+        return (out.expr, out.type) if typed else out.expr
+
+    # -- the texts -------------------------------------------------------------------------
+    def texts(self) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
+        """The aggregate rows of the spec with one text column per line; and (line id,
+        label) in the order of the form."""
+        from kaohe.engine.run import aggregate_plan
+
+        r, g, spec = self.r, self.g, self.spec
+        node = spec.score.tree
+        terms = [(sign, t, _weighted(t)[0]) for sign, t in _terms(node)]
+        calls = _calls(node, [])
+        part = self.outcome.aggregates.filter(pl.col("__spec") == self.index)
+        work = part.join(self.monthly(calls, terms), on=[PERIOD, EMPLOYEE], how="left",
+                         maintain_order="left")
+        texts: dict[str, pl.Expr] = {}
+        order: list[tuple[str, str]] = []
+        n_months = pl.col("months").cast(pl.Int64).cast(pl.String)
+        skipped = pl.when(pl.col("__skipped").is_not_null()).then(
+            r.t(N_("; not counted (not assessed): %(months)s"), months=pl.col("__skipped")))
+        texts[AGG_MONTHS] = pl.concat_str([
+            r.t(N_("%(months)s (%(n)s months)"), months=pl.col("__months").fill_null("—"),
+                n=n_months), skipped.fill_null("")])
+        order.append((AGG_MONTHS, g(N_("Months counted"))))
+        # how each call over the months came out
+        call_text: dict[int, pl.Expr] = {}
+        for k, call in enumerate(calls):
+            value = _number(pl.col(f"__c{k}"))
+            listed = pl.col(f"__m{k}") if f"__m{k}" in work.columns else pl.lit(None,
+                                                                                 pl.String)
+            if call.func == "months":
+                body = r.t(N_("%(n)s months"), n=n_months)
+            elif call.func == "count":
+                body = r.t(N_("%(months)s → %(n)s months"), months=listed.replace("", "—")
+                           .fill_null("—"), n=pl.col(f"__n{k}").cast(pl.String).fill_null("0"))
+            elif call.func == "sum":
+                body = pl.concat_str([listed.fill_null("—"), pl.lit(" = "), value])
+            elif call.func == "mean":
+                body = pl.concat_str([pl.lit("("), listed.fill_null("—"), pl.lit(") ÷ "),
+                                      pl.col(f"__n{k}").cast(pl.String).fill_null("0"),
+                                      pl.lit(" = "), value])
+            else:
+                body = pl.concat_str([listed.fill_null("—"), pl.lit(" → "), value])
+            call_text[k] = body
+        term_calls = {id(inner) for _, _, inner in terms}
+        for k, call in enumerate(calls):
+            if id(call) not in term_calls:  # a call inside a term: a line of its own
+                ident = f"call:{k}"
+                texts[ident] = call_text[k]
+                order.append((ident, self.words(call)))
+        for k, (sign, term, inner) in enumerate(terms):
+            ident = f"term:{k}"
+            _, weight = _weighted(term)
+            own = next((j for j, c in enumerate(calls) if c is inner), None)
+            how = call_text[own] if own is not None else pl.concat_str(
+                [pl.lit(self.words(inner) + " = "), _number(pl.col(f"__i{k}"))])
+            if weight is not None:
+                how = pl.concat_str([how, pl.lit(f"; × {pct(weight)} = "),
+                                     _number(pl.col(f"__t{k}"))])
+            texts[ident] = how
+            texts[f"avg:{k}"] = _number(pl.col(f"__i{k}"))
+            texts[f"weight:{k}"] = pl.lit(pct(weight) if weight is not None else "")
+            texts[f"pts:{k}"] = _number(pl.col(f"__t{k}") * (-1 if sign < 0 else 1))
+            order.append((ident, self.words(inner)))
+        # the score
+        score = _number(pl.col("score"))
+        if len(terms) > 1:
+            pieces: list[pl.Expr] = []
+            for k, (sign, _, _) in enumerate(terms):
+                if k or sign < 0:
+                    pieces.append(pl.lit(f" {MINUS} " if sign < 0 else " + ")
+                                  if k else pl.lit(MINUS))
+                pieces.append(_number(pl.col(f"__t{k}")))
+            body = pl.concat_str([*pieces, pl.lit(" = "), _number(pl.col("__sum"))])
+            work = work.with_columns(pl.sum_horizontal(
+                [pl.col(f"__t{k}") * (-1 if sign < 0 else 1)
+                 for k, (sign, _, _) in enumerate(terms)]).alias("__sum"))
+            raw = pl.col("__sum")
+        else:
+            body = pl.concat_str([pl.lit(self.words(node) + " = "), _number(pl.col("__t0"))])
+            raw = pl.col("__t0")
+        if spec.round is not None:
+            places = spec.round
+            body = pl.concat_str([body, pl.when(raw != pl.col("score")).then(r.t(
+                N_(", rounded half-up to %(n)s decimals = %(score)s"), n=str(places),
+                score=score)).fill_null("")])
+        texts[AGG_SCORE] = body
+        order.append((AGG_SCORE, g(N_("Score"))))
+        # grade
+        if spec.grades:
+            chain: pl.Expr = pl.lit(None, pl.String)
+            grades = spec.grades
+            for i, gr in enumerate(grades):
+                shown = (gr.label_en or gr.name) if r.en else gr.name
+                if gr.min is not None:
+                    rule = f" ≥ {plain(gr.min)} → {shown}"
+                else:
+                    above = next((x.min for x in reversed(grades[:i]) if x.min is not None),
+                                 None)
+                    rule = f" < {plain(above)} → {shown}" if above is not None else f" → {shown}"
+                chain = pl.when(pl.col("grade") == gr.name).then(pl.lit(rule)).otherwise(chain)
+            texts[AGG_GRADE] = pl.when(pl.col("grade").is_not_null()).then(pl.concat_str(
+                [pl.lit(f"{g(N_('aggregate score'))} "), score, chain]))
+            order.append((AGG_GRADE, g(N_("Grade"))))
+        # rank
+        if "rank" in work.columns:
+            n = pl.col("rank").is_not_null().sum().over(COHORT).cast(pl.String)
+            texts[AGG_RANK] = pl.when(pl.col("rank").is_not_null()).then(r.t(
+                N_("within the team by %(what)s high to low, then employee id: %(rank)s of "
+                   "%(n)s"), what=g(N_("aggregate score")),
+                rank=pl.col("rank").cast(pl.Int64).cast(pl.String), n=n))
+            order.append((AGG_RANK, g(N_("Rank"))))
+        # awards: the rule, the numbers it read, the amount
+        _, _, mapping, _, _ = aggregate_plan(self.plan, spec, f"aggregates[{self.index}]")
+        for (aid, col), award in zip(self.award_cols, spec.awards, strict=True):
+            read = self._read(award.amount.tree, mapping)
+            texts[f"award:{aid}"] = pl.concat_str([
+                pl.lit(self.words(award.amount.tree)), *read, pl.lit(" → "),
+                _number(pl.col(col))])
+            order.append((f"award:{aid}", str(getattr(award, "label", "") or aid)))
+        # flags raised, each with its condition and the numbers it read
+        shown_flags: list[pl.Expr] = []
+        for (text, col), flag in zip(self.flag_cols, spec.flags, strict=True):
+            name = (flag.label_en or text) if r.en else text
+            read = self._read(flag.when.tree, mapping)
+            open_, close = ("（", "）") if not r.en else (" (", ")")
+            shown_flags.append(pl.when(pl.col(col).fill_null(False)).then(pl.concat_str(
+                [pl.lit(f"{name}{open_}{self.words(flag.when.tree)}"), *read,
+                 pl.lit(close)])))
+        if shown_flags:
+            joined = pl.concat_str(shown_flags, separator="；" if not r.en else "; ",
+                                   ignore_nulls=True)
+            texts[AGG_FLAGS] = pl.when(joined != "").then(joined)
+            order.append((AGG_FLAGS, g(N_("Flags"))))
+        # values: outcomes that are not money (where the engine lists them)
+        from kaohe.reports.output import _aggregate_values  # noqa: PLC0415
+
+        specs_values = {str(getattr(v, "id", "")): v for v in getattr(spec, "values", None) or []}
+        entry = self.outcome.aggregate_specs[self.index]
+        for vid, col in _aggregate_values(self.outcome, self.index, entry):
+            if col not in work.columns:
+                continue
+            obj = specs_values.get(vid)
+            formula = next((getattr(obj, a) for a in ("value", "formula", "amount", "when")
+                            if hasattr(getattr(obj, a, None), "tree")), None)
+            words = [pl.lit(self.words(formula.tree)), *self._read(formula.tree, mapping),
+                     pl.lit(" → ")] if formula is not None else []
+            texts[f"value:{vid}"] = pl.concat_str([*words, _number(pl.col(col))])
+            label = (str(getattr(obj, "label_en", "") or getattr(obj, "label", "") or vid)
+                     if r.en else str(getattr(obj, "label", "") or vid))
+            order.append((f"value:{vid}", label))
+        keep = [PERIOD, EMPLOYEE]
+        return (work.select(*keep, *[e.cast(pl.String).alias(k) for k, e in texts.items()]),
+                order)
+
+    def _read(self, node: Node, mapping: dict[str, str]) -> list[pl.Expr]:
+        """``；名次 1，计入月数 3``: the aggregate's numbers a rule read (its names and its calls
+        over the months), or nothing."""
+        from kaohe.scheme.expr import render
+
+        label = _labels(self.s, self.lang, None, agg=True)
+        found: list[pl.Expr] = []
+        for name in _names_outside_calls(node):
+            if name == "score":
+                found.append(pl.concat_str([pl.lit(f"{label(name)} "), _number(pl.col(name))]))
+            elif name in ("months", "rank"):
+                found.append(pl.concat_str([pl.lit(f"{label(name)} "), pl.col(name).cast(
+                    pl.Int64).cast(pl.String).fill_null("—")]))
+            elif name == "grade":
+                found.append(pl.concat_str([pl.lit(f"{label(name)} "),
+                                            pl.col("grade").cast(pl.String).fill_null("—")]))
+        for call in _calls(node, []):
+            col = mapping.get(render(call))
+            if col is not None:
+                found.append(pl.concat_str([pl.lit(f"{self.words(call)} "),
+                                            _number(pl.col(col))]))
+        if not found:
+            return []
+        out: list[pl.Expr] = [pl.lit("；" if not self.r.en else "; ")]
+        for k, f in enumerate(found):
+            if k:
+                out.append(pl.lit("，" if not self.r.en else ", "))
+            out.append(f)
+        return out
+
+
+def _names_outside_calls(node: Node) -> list[str]:
+    """The names an aggregate's rule reads outside its calls over the months, in order."""
+    from kaohe.engine.exprs import AGG_FUNCTIONS
+
+    out: list[str] = []
+
+    def walk(n: Node) -> None:
+        match n:
+            case Name(id=ident):
+                if ident not in out:
+                    out.append(ident)
+            case Call(func=f) if f in AGG_FUNCTIONS:
+                return
+            case Call(func=f, args=args):
+                for a in args[1:] if f == "lookup" else args:
+                    walk(a)
+            case Neg(operand=o) | Not(operand=o):
+                walk(o)
+            case BinOp(left=a, right=b) | Compare(left=a, right=b):
+                walk(a)
+                walk(b)
+            case BoolOp(operands=ops):
+                for o in ops:
+                    walk(o)
+            case _:
+                pass
+
+    walk(node)
+    return out
+
+
+def aggregate_reason_frame(outcome: Any, lang: str = "zh") -> list[
+        tuple[int, pl.DataFrame, list[tuple[str, str]]]]:
+    """For each aggregate of the scheme with rows: its index, its rows' texts (``period``,
+    ``employee`` and one column per line: ``months``, ``term:<k>`` with ``avg:<k>``,
+    ``weight:<k>`` and ``pts:<k>``, ``score``, ``grade``, ``rank``, ``award:<id>``,
+    ``flags``, ``value:<id>``) and the lines' (id, label) in the order of the form."""
+    agg = outcome.aggregates
+    if agg is None or agg.height == 0:
+        return []
+    out = []
+    for i in range(len(outcome.aggregate_specs)):
+        if agg.filter(pl.col("__spec") == i).height == 0:
+            continue
+        frame, order = _AggregateRenderer(outcome, i, lang).texts()
+        out.append((i, frame, order))
+    return out
+
+
+def explain_aggregate(outcome: Any, employee: str, period: str,
+                      lang: str = "zh") -> list[AggregateLine]:
+    """The lines of one employee's quarter or year, in the order of the form."""
+    agg = outcome.aggregates
+    if agg is None or agg.height == 0:
+        raise KaoheError("the scheme has no quarter or year results for this input")
+    if agg.filter(pl.col(EMPLOYEE) == employee).height == 0:
+        if outcome.frame.filter(pl.col(EMPLOYEE) == employee).height == 0:
+            raise KaoheError(f"no row for employee {employee!r} in the input")
+        raise KaoheError(f"employee {employee!r} has no quarter or year result")
+    if agg.filter((pl.col(EMPLOYEE) == employee) & (pl.col(PERIOD) == period)).height == 0:
+        known = ", ".join(sorted(set(agg.filter(pl.col(EMPLOYEE) == employee)[PERIOD]
+                                     .to_list())))
+        raise KaoheError(f"employee {employee!r} has no result for period {period!r} "
+                         f"(quarters and years: {known})")
+    lines: list[AggregateLine] = []
+    for i, frame, order in aggregate_reason_frame(outcome, lang):
+        hit = frame.filter((pl.col(EMPLOYEE) == employee) & (pl.col(PERIOD) == period))
+        if hit.height == 0:
+            continue
+        row = hit.row(0, named=True)
+        numbers = agg.filter((pl.col("__spec") == i) & (pl.col(EMPLOYEE) == employee)
+                             & (pl.col(PERIOD) == period)).row(0, named=True)
+        for ident, label in order:
+            text = row.get(ident)
+            if text is None:
+                continue
+            kind, _, key = ident.partition(":")
+            average = weight = points = ""
+            if kind == "term":
+                average, weight, points = (row[f"avg:{key}"] or "", row[f"weight:{key}"] or "",
+                                           row[f"pts:{key}"] or "")
+            elif ident == AGG_MONTHS:
+                points = plain(numbers["months"]) if numbers.get("months") is not None else ""
+            elif ident == AGG_SCORE:
+                points = two(numbers["score"])
+            elif ident == AGG_RANK:
+                points = plain(numbers["rank"])
+            elif kind in ("award", "value"):
+                points = _points_of(text)
+            lines.append(AggregateLine(ident, label, average, weight, points, text))
+    return lines
+
+
+def _points_of(text: str) -> str:
+    """The number a rule's reason ends with (``… → 800.00``)."""
+    return text.rpartition(" → ")[2] if " → " in text else ""
