@@ -1449,8 +1449,9 @@ class _AggregateRenderer:
         for call in _calls(node, []):
             col = mapping.get(render(call))
             if col is not None:
-                found.append(pl.concat_str([pl.lit(f"{self.words(call)} "),
-                                            _number(pl.col(col))]))
+                value = (pl.col(col).cast(pl.Int64).cast(pl.String).fill_null("—")
+                         if call.func in ("count", "months") else _number(pl.col(col)))
+                found.append(pl.concat_str([pl.lit(f"{self.words(call)} "), value]))
         if not found:
             return []
         out: list[pl.Expr] = [pl.lit("；" if not self.r.en else "; ")]
