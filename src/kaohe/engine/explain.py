@@ -63,8 +63,12 @@ __all__ = [
     "FLAGS",
     "REASONS",
     "Line",
+    "aggregate_reason_frame",
+    "aggregate_value_columns",
+    "explain_aggregate",
     "explain_lines",
     "find_row",
+    "is_aggregate_period",
     "reason_frame",
     "short_reasons",
 ]
@@ -1110,6 +1114,27 @@ AGG_FLAGS = "flags"
 _AGG_PERIOD = re.compile(r"^\d{4}(-Q[1-4])?$")
 
 
+def _pairs(found: object) -> list[tuple[str, str]]:
+    """A list of (id, column) pairs, or nothing."""
+    if not isinstance(found, list | tuple):
+        return []
+    return [(str(p[0]), str(p[1])) for p in found
+            if isinstance(p, list | tuple) and len(p) == 2]
+
+
+def aggregate_value_columns(outcome: Any, index: int) -> list[tuple[str, str]]:
+    """The (value id, column) pairs of one aggregate: where the engine lists them (a fourth
+    member of its aggregate spec entry, or ``Outcome.aggregate_values``)."""
+    entry = outcome.aggregate_specs[index]
+    extra = list(entry)[3:] if isinstance(entry, tuple | list) else []
+    if extra:
+        return _pairs(extra[0])
+    per_spec = getattr(outcome, "aggregate_values", None)
+    if isinstance(per_spec, list | tuple) and index < len(per_spec):
+        return _pairs(per_spec[index])
+    return []
+
+
 @dataclass(frozen=True)
 class AggregateLine:
     """One line of an aggregate's explanation: for a term of the score formula, its value
@@ -1220,7 +1245,7 @@ class _AggregateRenderer:
         """Per employee and aggregate period: the months counted and not counted, each
         call's value, its months' values in words and how many it read, and each term's
         value with and without its weight."""
-        frame = self.outcome.frame
+        frame: pl.DataFrame = self.outcome.frame
         monthly = pl.col(PERIOD).str.contains(r"^\d{4}-\d{2}$").fill_null(False)
         rows = (frame.filter(monthly).sort([EMPLOYEE, C.PIDX])
                 .with_columns(_agg_period(self.spec.period).alias("__aggp")))
@@ -1391,10 +1416,10 @@ class _AggregateRenderer:
         _, _, mapping, _, _ = aggregate_plan(self.plan, spec, f"aggregates[{self.index}]")
         for (aid, col), award in zip(self.award_cols, spec.awards, strict=True):
             read = self._read(award.amount.tree, mapping)
-            texts[f"award:{aid}"] = pl.concat_str([
+            texts[f"awards.{aid}"] = pl.concat_str([
                 pl.lit(self.words(award.amount.tree)), *read, pl.lit(" → "),
                 _number(pl.col(col))])
-            order.append((f"award:{aid}", str(getattr(award, "label", "") or aid)))
+            order.append((f"awards.{aid}", str(getattr(award, "label", "") or aid)))
         # flags raised, each with its condition and the numbers it read
         shown_flags: list[pl.Expr] = []
         for (text, col), flag in zip(self.flag_cols, spec.flags, strict=True):
@@ -1410,11 +1435,8 @@ class _AggregateRenderer:
             texts[AGG_FLAGS] = pl.when(joined != "").then(joined)
             order.append((AGG_FLAGS, g(N_("Flags"))))
         # values: outcomes that are not money (where the engine lists them)
-        from kaohe.reports.output import _aggregate_values  # noqa: PLC0415
-
         specs_values = {str(getattr(v, "id", "")): v for v in getattr(spec, "values", None) or []}
-        entry = self.outcome.aggregate_specs[self.index]
-        for vid, col in _aggregate_values(self.outcome, self.index, entry):
+        for vid, col in aggregate_value_columns(self.outcome, self.index):
             if col not in work.columns:
                 continue
             obj = specs_values.get(vid)
@@ -1422,10 +1444,10 @@ class _AggregateRenderer:
                             if hasattr(getattr(obj, a, None), "tree")), None)
             words = [pl.lit(self.words(formula.tree)), *self._read(formula.tree, mapping),
                      pl.lit(" → ")] if formula is not None else []
-            texts[f"value:{vid}"] = pl.concat_str([*words, _number(pl.col(col))])
+            texts[f"values.{vid}"] = pl.concat_str([*words, _number(pl.col(col))])
             label = (str(getattr(obj, "label_en", "") or getattr(obj, "label", "") or vid)
                      if r.en else str(getattr(obj, "label", "") or vid))
-            order.append((f"value:{vid}", label))
+            order.append((f"values.{vid}", label))
         keep = [PERIOD, EMPLOYEE]
         return (work.select(*keep, *[e.cast(pl.String).alias(k) for k, e in texts.items()]),
                 order)
@@ -1497,8 +1519,8 @@ def aggregate_reason_frame(outcome: Any, lang: str = "zh") -> list[
         tuple[int, pl.DataFrame, list[tuple[str, str]]]]:
     """For each aggregate of the scheme with rows: its index, its rows' texts (``period``,
     ``employee`` and one column per line: ``months``, ``term:<k>`` with ``avg:<k>``,
-    ``weight:<k>`` and ``pts:<k>``, ``score``, ``grade``, ``rank``, ``award:<id>``,
-    ``flags``, ``value:<id>``) and the lines' (id, label) in the order of the form."""
+    ``weight:<k>`` and ``pts:<k>``, ``score``, ``grade``, ``rank``, ``awards.<id>``,
+    ``flags``, ``values.<id>``) and the lines' (id, label) in the order of the form."""
     agg = outcome.aggregates
     if agg is None or agg.height == 0:
         return []
@@ -1549,7 +1571,7 @@ def explain_aggregate(outcome: Any, employee: str, period: str,
                 points = two(numbers["score"])
             elif ident == AGG_RANK:
                 points = plain(numbers["rank"])
-            elif kind in ("award", "value"):
+            elif ident.startswith(("awards.", "values.")):
                 points = _points_of(text)
             lines.append(AggregateLine(ident, label, average, weight, points, text))
     return lines

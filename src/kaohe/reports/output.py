@@ -623,28 +623,10 @@ class AggregateView:
         return AGGREGATE_TITLES.get(self.kind, self.kind)
 
 
-def _pairs(found: object) -> list[tuple[str, str]]:
-    """A list of (id, column) pairs, or nothing."""
-    if not isinstance(found, list | tuple):
-        return []
-    return [(str(p[0]), str(p[1])) for p in found
-            if isinstance(p, list | tuple) and len(p) == 2]
-
-
-def _aggregate_values(outcome: object, index: int, entry: object) -> list[tuple[str, str]]:
-    """The (value id, column) pairs of one aggregate: where the engine lists them (a fourth
-    member of its aggregate spec entry, or ``Outcome.aggregate_values``)."""
-    extra = list(entry)[3:] if isinstance(entry, tuple | list) else []
-    if extra:
-        return _pairs(extra[0])
-    per_spec = getattr(outcome, "aggregate_values", None)
-    if isinstance(per_spec, list | tuple) and index < len(per_spec):
-        return _pairs(per_spec[index])
-    return []
-
-
 def aggregate_views(res: Results) -> list[AggregateView]:
     """The scheme's aggregates that have rows, in the scheme's order."""
+    from kaohe.engine.explain import aggregate_value_columns
+
     outcome = res.scored.outcome
     agg = outcome.aggregates
     if agg is None or agg.height == 0:
@@ -662,7 +644,8 @@ def aggregate_views(res: Results) -> list[AggregateView]:
         if names is not None:
             part = part.join(names, on=EMPLOYEE, how="left", maintain_order="left")
         part = part.sort([PERIOD, pl.col(TEAM).fill_null(""), EMPLOYEE], maintain_order=True)
-        values = [(v, c) for v, c in _aggregate_values(outcome, i, entry) if c in part.columns]
+        values = [(v, c) for v, c in aggregate_value_columns(outcome, i)
+                  if c in part.columns]
         views.append(AggregateView(spec.period, spec.label, part, list(award_cols),
                                    list(flag_cols), values))
     return views

@@ -1,0 +1,269 @@
+"""Quarter and year results (aggregates) in `kaohe score`'s table, CSV and xlsx, with the
+sections' subtotals and the computed values, through the real command (Typer's runner).
+
+Every expected number is worked out by hand from the rulebook (§4.4, §4.5, §4.8).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from kaohe.cli import app
+
+RUNNER = CliRunner()
+
+
+def run(*args: str) -> Any:
+    res = RUNNER.invoke(app, list(args))
+    if res.exception is not None and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    assert res.exit_code == 0, res.stderr
+    return res
+
+
+def write(folder: Path, name: str, header: list[str], rows: list[dict[str, str]]) -> Path:
+    path = folder / name
+    lines = [",".join(header)] + [",".join(r[c] for c in header) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def sheet(path: Path, title: str) -> list[dict[str, Any]]:
+    wb = load_workbook(path, read_only=True)
+    rows = [list(r) for r in wb[title].iter_rows(values_only=True)]
+    return [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+
+
+# -- 4.4 ecommerce-commission: quarters ---------------------------------------------------------
+EC_HEADER = ["employee", "name", "period", "team", "response_s", "received", "replied",
+             "very_satisfied", "satisfied", "surveys", "inquiries", "buyers", "sales"]
+# response 25 s → 15; 500/500 = 100% → 15; (150 + 42)/200 = 96% → 20: total 2 × 50 = 100.00
+EC_DEFAULT = {"response_s": "25", "received": "500", "replied": "500", "very_satisfied": "150",
+              "satisfied": "42", "surveys": "200", "inquiries": "300", "buyers": "180",
+              "sales": "200000"}
+
+
+def ec(employee: str, period: str, team: str = "T1", **over: str) -> dict[str, str]:
+    return {"employee": employee, "name": f"员工{employee}", "period": period, "team": team,
+            **EC_DEFAULT, **over}
+
+
+EC_ROWS = [
+    ec("A1", "2026-10"),  # 100.00
+    # 35 s → 12; 495/500 = 99% → 12; 96% → 20: 2 × 44 = 88.00
+    ec("A1", "2026-11", response_s="35", replied="495"),
+    # 45 s → 8; 100% → 15; (150 + 30)/200 = 90% → 12: 2 × 35 = 70.00
+    ec("A1", "2026-12", response_s="45", satisfied="30"),
+    ec("B2", "2026-10"), ec("B2", "2026-11"),  # 100.00 + 100.00
+    ec("C3", "2026-12", response_s="55"),  # 55 s → 4: 2 × (4 + 15 + 20) = 78.00
+    ec("D4", "2026-10", team="T2"),  # alone in T2: 100.00
+]
+# quarter sums: A1 100 + 88 + 70 = 258; B2 200; C3 78; D4 100
+# T1 by sum: A1 1st (800), B2 2nd (600), C3 3rd (300); T2: D4 1st (800)
+EC_EXPECTED = {
+    "A1": ("T1", "258.00", "1", "3", "800.00"),
+    "B2": ("T1", "200.00", "2", "2", "600.00"),
+    "C3": ("T1", "78.00", "3", "1", "300.00"),
+    "D4": ("T2", "100.00", "1", "1", "800.00"),
+}
+
+
+@pytest.fixture
+def ec_input(tmp_path: Path) -> Path:
+    return write(tmp_path, "q4.csv", EC_HEADER, EC_ROWS)
+
+
+def _check_ec_aggregates(rows: list[dict[str, str]]) -> None:
+    got = {r["employee"]: r for r in rows}
+    assert set(got) == set(EC_EXPECTED)
+    for emp, (team, score, rank, months, award) in EC_EXPECTED.items():
+        r = got[emp]
+        assert (r["kind"], r["period"], r["team"]) == ("quarter", "2026-Q4", team)
+        assert (r["score"], r["rank"], r["months"]) == (score, rank, months)
+        assert r["award:quarterly_award"] == award
+        assert r["grade"] == "" and r["flags"] == ""  # 4.4 quarters have no grade
+
+
+def test_csv_with_output_writes_the_aggregates_beside_it(tmp_path: Path, ec_input: Path) -> None:
+    out = tmp_path / "res.csv"
+    res = run("score", "--preset", "ecommerce-commission", "-i", str(ec_input), "-f", "csv",
+              "-o", str(out))
+    sibling = tmp_path / "res-aggregates.csv"
+    assert str(sibling) in res.stderr
+    results = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert len(results) == len(EC_ROWS) and "kind" not in results[0]
+    # the computed value (the commission rate, 180/300 = 60% → 6‰) is a column of its own
+    assert {r["value:commission_rate"] for r in results} == {"0.006"}
+    aggregates = list(csv.DictReader(sibling.open(encoding="utf-8")))
+    assert list(aggregates[0])[:8] == ["kind", "period", "employee", "team", "score", "grade",
+                                       "rank", "months"]
+    _check_ec_aggregates(aggregates)
+
+
+def test_csv_on_stdout_has_the_aggregates_after_a_blank_line(ec_input: Path) -> None:
+    res = run("score", "--preset", "ecommerce-commission", "-i", str(ec_input), "-f", "csv")
+    results_text, aggregates_text = res.stdout.split("\n\n")
+    results = list(csv.DictReader(io.StringIO(results_text)))
+    assert [(r["period"], r["employee"]) for r in results][:3] == [
+        ("2026-10", "A1"), ("2026-10", "B2"), ("2026-10", "D4")]
+    _check_ec_aggregates(list(csv.DictReader(io.StringIO(aggregates_text))))
+
+
+def test_xlsx_has_a_quarter_sheet(tmp_path: Path, ec_input: Path) -> None:
+    out = tmp_path / "res.xlsx"
+    run("score", "--preset", "ecommerce-commission", "-i", str(ec_input), "-f", "xlsx",
+        "-o", str(out))
+    assert load_workbook(out, read_only=True).sheetnames == ["results", "季度汇总"]
+    rows = {r["employee"]: r for r in sheet(out, "季度汇总")}
+    for emp, (team, score, rank, months, award) in EC_EXPECTED.items():
+        r = rows[emp]
+        assert (r["period"], r["team"]) == ("2026-Q4", team)
+        # numbers as numbers
+        assert r["score"] == float(score) and r["rank"] == int(rank)
+        assert r["months"] == int(months) and r["award:quarterly_award"] == float(award)
+    results = sheet(out, "results")
+    assert {r["value:commission_rate"] for r in results} == {0.006}
+
+
+def test_table_has_a_quarter_block(tmp_path: Path, ec_input: Path) -> None:
+    out = tmp_path / "res.txt"
+    run("score", "--preset", "ecommerce-commission", "-i", str(ec_input), "-o", str(out))
+    text = out.read_text(encoding="utf-8")
+    results, _, block = text.partition("季度汇总")
+    assert block, "no quarter block"
+    assert "2026-10" in results and "2026-Q4" not in results
+    lines = [ln for ln in block.splitlines() if "2026-Q4" in ln]
+    assert len(lines) == 4
+    a1 = next(ln for ln in lines if " A1 " in ln)
+    for cell in ("员工A1", "258.00", "800.00", " 3 ", " 1 "):
+        assert cell in a1
+    # by period, team and rank: A1, B2, C3 in T1, then D4 in T2
+    assert [next(e for e in EC_EXPECTED if f" {e} " in ln) for ln in lines] == [
+        "A1", "B2", "C3", "D4"]
+
+
+# -- 4.5 sales-rep: years, and the section 日常工作考核 ---------------------------------------------
+SR_INPUTS = ["dealer_lapses", "weekly_report_points", "market_feedback", "quality_feedback",
+             "ad_plan_lapses", "promo_plan_lapses", "promo_review_lapses",
+             "vehicle_violations", "absent_days", "salary_total", "plan_completion",
+             "over_plan_bonus"]
+SR_HEADER = ["employee", "period", "team", *SR_INPUTS]
+# dealer 30 − 5 = 25; weekly 36; market 如实 5; quality 不符 0; ad 5 − 2 = 3; promo 5;
+# review 5 − 4 = 1; vehicle 5: daily 80. Attendance: 1.5 days → 2 → 100 − 8 = 92.
+# total = 80 × 70% + 92 × 30% = 56.00 + 27.60 = 83.60
+SR_DEFAULT = {"dealer_lapses": "1", "weekly_report_points": "36", "market_feedback": "如实",
+              "quality_feedback": "不符", "ad_plan_lapses": "1", "promo_plan_lapses": "0",
+              "promo_review_lapses": "2", "vehicle_violations": "0", "absent_days": "1.5",
+              "salary_total": "6000", "plan_completion": "90%", "over_plan_bonus": "0"}
+ZERO_DAILY = {"dealer_lapses": "6", "weekly_report_points": "0", "market_feedback": "不符",
+              "quality_feedback": "不符", "ad_plan_lapses": "3", "promo_plan_lapses": "3",
+              "promo_review_lapses": "3", "vehicle_violations": "1", "absent_days": "0"}
+
+
+def sr(employee: str, period: str, **over: str) -> dict[str, str]:
+    return {"employee": employee, "period": period, "team": "T1", **SR_DEFAULT, **over}
+
+
+SR_ROWS = [
+    sr("S1", "2026-01"),  # 83.60, daily 80
+    sr("S1", "2026-02", absent_days="0"),  # attendance 100: 56.00 + 30.00 = 86.00
+    sr("S1", "2026-03", weekly_report_points="40"),  # daily 84: 58.80 + 27.60 = 86.40
+    sr("S2", "2026-01", absent_days="0"),  # 86.00
+    sr("S3", "2026-01", **ZERO_DAILY),  # every daily item 0: daily 0.00, total 0 + 30 = 30.00
+]
+# annual mean: S1 (83.60 + 86.00 + 86.40)/3 = 256/3 = 85.333… → 85.33; S2 86.00; S3 30.00
+# ranks within T1: S2 1, S1 2, S3 3
+
+
+@pytest.fixture
+def sr_input(tmp_path: Path) -> Path:
+    return write(tmp_path, "year.csv", SR_HEADER, SR_ROWS)
+
+
+def test_sales_rep_year_and_sections_in_csv(tmp_path: Path, sr_input: Path) -> None:
+    out = tmp_path / "year.csv.out"
+    run("score", "--preset", "sales-rep", "-i", str(sr_input), "-f", "csv", "-o", str(out))
+    results = {(r["period"], r["employee"]): r
+               for r in csv.DictReader(out.open(encoding="utf-8"))}
+    assert results[("2026-01", "S1")]["section:daily"] == "80.00"
+    assert results[("2026-03", "S1")]["section:daily"] == "84.00"
+    assert results[("2026-01", "S3")]["section:daily"] == "0.00"  # zeros included
+    assert results[("2026-01", "S3")]["total"] == "30.00"
+    aggregates = {r["employee"]: r for r in csv.DictReader(
+        (tmp_path / "year.csv-aggregates.out").open(encoding="utf-8"))}
+    assert {e: (r["kind"], r["period"], r["score"], r["rank"], r["months"])
+            for e, r in aggregates.items()} == {
+        "S1": ("year", "2026", "85.33", "2", "3"), "S2": ("year", "2026", "86.00", "1", "1"),
+        "S3": ("year", "2026", "30.00", "3", "1")}
+    assert not any(c.startswith("award:") for c in aggregates["S1"])
+
+
+def test_sales_rep_year_in_xlsx_and_table(tmp_path: Path, sr_input: Path) -> None:
+    out = tmp_path / "year.xlsx"
+    run("score", "--preset", "sales-rep", "-i", str(sr_input), "-f", "xlsx", "-o", str(out))
+    assert load_workbook(out, read_only=True).sheetnames == ["results", "年度汇总"]
+    year = {r["employee"]: r for r in sheet(out, "年度汇总")}
+    assert (year["S1"]["score"], year["S1"]["rank"], year["S1"]["months"]) == (85.33, 2, 3)
+    assert year["S3"]["score"] == 30 and year["S3"]["grade"] is None
+    results = {(r["period"], r["employee"]): r for r in sheet(out, "results")}
+    assert results[("2026-01", "S3")]["section:daily"] == 0  # a number, not a blank
+    assert results[("2026-03", "S1")]["section:daily"] == 84
+
+    text_out = tmp_path / "year.txt"
+    run("score", "--preset", "sales-rep", "-i", str(sr_input), "-o", str(text_out))
+    text = text_out.read_text(encoding="utf-8")
+    assert "日常工作考核小计" in text
+    results_part, _, block = text.partition("年度汇总")
+    s3 = next(ln for ln in results_part.splitlines() if " S3 " in ln)
+    assert "0.00" in s3 and "30.00" in s3
+    s1 = next(ln for ln in block.splitlines() if " S1 " in ln)
+    assert "85.33" in s1 and "2026" in s1
+
+
+# -- 4.8 operator-monthly: a year with a grade, an award and a flag -------------------------------
+def test_operator_year_grade_award_and_flag(tmp_path: Path) -> None:
+    rows = [{"employee": "O1", "period": f"2026-{m:02d}", "team": "T1", "grade": g,
+             "base_salary": "3000"} for m, g in enumerate("AAAAAAAAAAAB", start=1)]
+    rows += [{"employee": "O2", "period": f"2026-{m:02d}", "team": "T1", "grade": g,
+              "base_salary": "3000"} for m, g in enumerate("DDDDDDCC", start=1)]
+    src = write(tmp_path, "op.csv", ["employee", "period", "team", "grade", "base_salary"], rows)
+    out = tmp_path / "op.xlsx"
+    run("score", "--preset", "operator-monthly", "-i", str(src), "-f", "xlsx", "-o", str(out))
+    year = {r["employee"]: r for r in sheet(out, "年度汇总")}
+    # O1: 11 × 0.5 + 0 = 5.5 ≥ 5 → A; all A or B with 11 A ≥ 10 → raise 2%
+    assert (year["O1"]["score"], year["O1"]["grade"], year["O1"]["rank"]) == (5.5, "A", 1)
+    assert year["O1"]["months"] == 12 and year["O1"]["award:raise"] == 0.02
+    assert year["O1"]["flags"] is None
+    # O2: 6 × −0.5 + 2 × −0.3 = −3.6 < 0 → D; 6 D → 辞退; no raise (0, shown)
+    assert (year["O2"]["score"], year["O2"]["grade"], year["O2"]["rank"]) == (-3.6, "D", 2)
+    assert year["O2"]["award:raise"] == 0 and year["O2"]["flags"] == "辞退"
+
+    res = run("score", "--preset", "operator-monthly", "-i", str(src), "-f", "csv")
+    aggregates = {r["employee"]: r for r in csv.DictReader(
+        io.StringIO(res.stdout.split("\n\n")[1]))}
+    assert (aggregates["O2"]["score"], aggregates["O2"]["flags"]) == ("-3.60", "辞退")
+    assert aggregates["O1"]["award:raise"] == "0.02"
+
+
+def test_a_scheme_without_aggregates_is_unchanged(tmp_path: Path) -> None:
+    from tests.test_cli_score import HEADER, ROW
+
+    src = tmp_path / "m.csv"
+    src.write_text(f"{HEADER}\n{ROW}\n", encoding="utf-8")
+    res = run("score", "--preset", "taobao-presales", "-i", str(src), "-f", "csv")
+    assert "\n\n" not in res.stdout and "kind" not in res.stdout
+    run("score", "--preset", "taobao-presales", "-i", str(src), "-f", "csv", "-o",
+        str(tmp_path / "r.csv"))
+    assert not (tmp_path / "r-aggregates.csv").exists()
+    run("score", "--preset", "taobao-presales", "-i", str(src), "-f", "xlsx", "-o",
+        str(tmp_path / "r.xlsx"))
+    assert load_workbook(tmp_path / "r.xlsx", read_only=True).sheetnames == ["results"]
+    text = run("score", "--preset", "taobao-presales", "-i", str(src)).stdout
+    assert "季度汇总" not in text and "年度汇总" not in text
