@@ -179,7 +179,7 @@ SR_ROWS = [
     sr("S3", "2026-01", **ZERO_DAILY),  # every daily item 0: daily 0.00, total 0 + 30 = 30.00
 ]
 # annual mean: S1 (83.60 + 86.00 + 86.40)/3 = 256/3 = 85.333… → 85.33; S2 86.00; S3 30.00
-# ranks within T1: S2 1, S1 2, S3 3
+# (4.5 does not rank its years: rank blank)
 
 
 @pytest.fixture
@@ -200,8 +200,8 @@ def test_sales_rep_year_and_sections_in_csv(tmp_path: Path, sr_input: Path) -> N
         (tmp_path / "year.csv-aggregates.out").open(encoding="utf-8"))}
     assert {e: (r["kind"], r["period"], r["score"], r["rank"], r["months"])
             for e, r in aggregates.items()} == {
-        "S1": ("year", "2026", "85.33", "2", "3"), "S2": ("year", "2026", "86.00", "1", "1"),
-        "S3": ("year", "2026", "30.00", "3", "1")}
+        "S1": ("year", "2026", "85.33", "", "3"), "S2": ("year", "2026", "86.00", "", "1"),
+        "S3": ("year", "2026", "30.00", "", "1")}
     assert not any(c.startswith("award:") for c in aggregates["S1"])
 
 
@@ -210,7 +210,7 @@ def test_sales_rep_year_in_xlsx_and_table(tmp_path: Path, sr_input: Path) -> Non
     run("score", "--preset", "sales-rep", "-i", str(sr_input), "-f", "xlsx", "-o", str(out))
     assert load_workbook(out, read_only=True).sheetnames == ["results", "年度汇总"]
     year = {r["employee"]: r for r in sheet(out, "年度汇总")}
-    assert (year["S1"]["score"], year["S1"]["rank"], year["S1"]["months"]) == (85.33, 2, 3)
+    assert (year["S1"]["score"], year["S1"]["rank"], year["S1"]["months"]) == (85.33, None, 3)
     assert year["S3"]["score"] == 30 and year["S3"]["grade"] is None
     results = {(r["period"], r["employee"]): r for r in sheet(out, "results")}
     assert results[("2026-01", "S3")]["section:daily"] == 0  # a number, not a blank
@@ -238,11 +238,12 @@ def test_operator_year_grade_award_and_flag(tmp_path: Path) -> None:
     run("score", "--preset", "operator-monthly", "-i", str(src), "-f", "xlsx", "-o", str(out))
     year = {r["employee"]: r for r in sheet(out, "年度汇总")}
     # O1: 11 × 0.5 + 0 = 5.5 ≥ 5 → A; all A or B with 11 A ≥ 10 → raise 2%
-    assert (year["O1"]["score"], year["O1"]["grade"], year["O1"]["rank"]) == (5.5, "A", 1)
+    # 4.8 does not rank its years
+    assert (year["O1"]["score"], year["O1"]["grade"], year["O1"]["rank"]) == (5.5, "A", None)
     assert year["O1"]["months"] == 12 and year["O1"]["award:raise"] == 0.02
     assert year["O1"]["flags"] is None
     # O2: 6 × −0.5 + 2 × −0.3 = −3.6 < 0 → D; 6 D → 辞退; no raise (0, shown)
-    assert (year["O2"]["score"], year["O2"]["grade"], year["O2"]["rank"]) == (-3.6, "D", 2)
+    assert (year["O2"]["score"], year["O2"]["grade"], year["O2"]["rank"]) == (-3.6, "D", None)
     assert year["O2"]["award:raise"] == 0 and year["O2"]["flags"] == "辞退"
 
     res = run("score", "--preset", "operator-monthly", "-i", str(src), "-f", "csv")

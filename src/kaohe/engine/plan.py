@@ -19,11 +19,25 @@ import polars as pl
 from kaohe import columns as C
 from kaohe.columns import ASSESSED, COHORT
 from kaohe.engine.exprs import Lowering, Symbol, Type, cohort_rank, safe_div
+from kaohe.engine.items import ItemCall, item_calls
 from kaohe.engine.rules import LOWERINGS, ItemScope
 from kaohe.errors import ExprError, SchemeError
 from kaohe.numbers import DEC, dlit, round_half_up
 from kaohe.scheme.expr import BinOp, Node, names, parse
-from kaohe.scheme.models import Adjustment, BandsRule, Deduction, FormulaText, Grade, Levels, Scheme, ScoredItem
+from kaohe.scheme.intervals import Interval
+from kaohe.scheme.models import (
+    Adjustment,
+    BandsRule,
+    Deduction,
+    FormulaText,
+    Grade,
+    Levels,
+    Scheme,
+    ScoredItem,
+    grade_intervals,
+    table_depth,
+    table_rows,
+)
 
 Builder = Callable[[Lowering], pl.Expr]
 
@@ -65,6 +79,8 @@ class Plan:
     #: a formula reads earlier periods (streak, count_so_far, prev): rows must be in
     #: employee and period order before evaluation
     needs_history: bool = True
+    #: item-table function calls, each computed into a column joined to the rows
+    item_calls: list[ItemCall] = field(default_factory=list)
 
 
 def input_column(ident: str) -> str:
@@ -142,9 +158,13 @@ class PlanBuilder:
         for sec in s.sections:
             members = [it.id for it in s.indicators if it.section == sec.id]
             cols = [C.indicator_col(m) for m in members]
+            build_sec = _sum_builder(cols)
+            if sec.out_of is not None:
+                assert sec.points is not None
+                build_sec = _scaled_builder(cols, sec.out_of, sec.points)
             self._define(sec.id, Step(
                 C.section_col(sec.id), "num", set(members),
-                _sum_builder(cols), f"sections.{sec.id}",
+                build_sec, f"sections.{sec.id}",
             ))
         for i, adj in enumerate(s.adjustments):
             where = f"adjustments[{i}].points"
@@ -215,6 +235,7 @@ class PlanBuilder:
             has_total=not s.total.none,
             reason_parts=self._reason_parts(),
             needs_history=_uses_history(s),
+            item_calls=item_calls(s),
         )
 
     def _reason_parts(self) -> dict[str, dict[str, pl.Expr]]:
@@ -336,9 +357,10 @@ class PlanBuilder:
                 return 0
             if node.func == "lookup" and node.args and isinstance(node.args[0], Name):
                 table = self.s.tables.get(node.args[0].id, {})
-                vals = [*table.values()]
-                if len(node.args) == 3:
-                    d = self._scale(node.args[2])
+                vals = [v for _, v in table_rows(table)] if table else []
+                depth = table_depth(table) if table else 1
+                if len(node.args) == depth + 2:
+                    d = self._scale(node.args[-1])
                     if d is None:
                         return None
                     vals.append(Decimal(1).scaleb(-d))
@@ -571,6 +593,12 @@ def _sum_builder(cols: list[str]) -> Builder:
     return lambda _low: _sum_cols(cols)
 
 
+def _scaled_builder(cols: list[str], out_of: Decimal, points: Decimal) -> Builder:
+    """A section reported on another scale (``out_of``): the sum × out_of / points, rounded
+    half-up to 0.01 once."""
+    return lambda _low: round_half_up(_sum_cols(cols) * dlit(out_of) / dlit(points), 2)
+
+
 def _flag_builder(node: Node, where: str) -> Builder:
     return lambda low: low.lower(node, "bool", where).expr.fill_null(False)
 
@@ -586,11 +614,27 @@ def _sum_cols(cols: list[str]) -> pl.Expr:
 
 def grade_expr(score: pl.Expr, grades: list[Grade]) -> pl.Expr:
     """Read a grade from a (rounded) score: grades listed from the highest down."""
+    ivs = grade_intervals(grades)
+    if ivs is not None:
+        ranged: pl.Expr = pl.lit(None, dtype=pl.String)
+        for g, iv in reversed(list(zip(grades, ivs, strict=True))):
+            ranged = pl.when(in_interval(score, iv)).then(pl.lit(g.name)).otherwise(ranged)
+        return pl.when(score.is_not_null()).then(ranged)
     chain: pl.Expr = pl.lit(grades[-1].name)
     for g in reversed(grades[:-1]):
         assert g.min is not None
         chain = pl.when(score >= dlit(g.min)).then(pl.lit(g.name)).otherwise(chain)
     return pl.when(score.is_not_null()).then(chain)
+
+
+def in_interval(x: pl.Expr, iv: Interval) -> pl.Expr:
+    """Whether ``x`` lies in the interval (exact Decimal comparisons)."""
+    cond: pl.Expr = pl.lit(True)
+    if iv.lo is not None:
+        cond = cond & ((x >= dlit(iv.lo)) if iv.lo_closed else (x > dlit(iv.lo)))
+    if iv.hi is not None:
+        cond = cond & ((x <= dlit(iv.hi)) if iv.hi_closed else (x < dlit(iv.hi)))
+    return cond
 
 
 def compile_scheme(scheme: Scheme) -> Plan:
