@@ -268,3 +268,112 @@ def test_a_scheme_without_aggregates_is_unchanged(tmp_path: Path) -> None:
     assert load_workbook(tmp_path / "r.xlsx", read_only=True).sheetnames == ["results"]
     text = run("score", "--preset", "taobao-presales", "-i", str(src)).stdout
     assert "季度汇总" not in text and "年度汇总" not in text
+
+
+# -- 4.12 foreign-trade: quarters and years, ranks, awards and a value ----------------------------
+FT_HEADER = ["employee", "team", "period", "position", "job_grade", "score@self",
+             "score@supervisor", "score@manager", "attendance_days", "collected", "costs",
+             "violation"]
+
+
+def ft(employee: str, period: str, mark: str, **over: str) -> dict[str, str]:
+    return {"employee": employee, "team": "T", "period": period, "position": "业务员",
+            "job_grade": "Ⅱ级", "score@self": mark, "score@supervisor": mark,
+            "score@manager": mark, "attendance_days": "21", "collected": "0", "costs": "0",
+            "violation": "0", **over}
+
+
+FT_ROWS = [
+    # 84.50 → 良, commission coefficient 1.0: (500000 − 200000) × 0.92% × 1.0 = 2760.00,
+    # reserve −30% × 2760.00 = −828.00
+    ft("F1", "2026-10", "84.5", collected="500000", costs="200000"),
+    ft("F1", "2026-11", "90"), ft("F1", "2026-12", "80"),
+    ft("F2", "2026-10", "95"), ft("F2", "2026-11", "95", violation="1"),  # excluded month
+    ft("F2", "2026-12", "75"),
+    ft("F3", "2026-10", "60"),
+]
+# quarter = year (all in Q4 2026): F1 (84.5 + 90 + 80)/3 = 84.8333… → 84.83, 3 months;
+# F2 (95 + 75)/2 = 85.00, 2 months (November excluded); F3 60.00, 1 month.
+# ranks: F2 1, F1 2, F3 3. Quarter award: rank 1 & ≥ 80 → 2000; rank 2 & ≥ 70 → 1500;
+# rank 3 & ≥ 60 → 800. Year award: 3000 / 2000 / 1000. reserve_held: F1 828, others 0.
+FT_QUARTER = {"F1": (84.83, 2, 3, 1500), "F2": (85.0, 1, 2, 2000), "F3": (60.0, 3, 1, 800)}
+FT_YEAR = {"F1": (84.83, 2, 3, 2000, 828), "F2": (85.0, 1, 2, 3000, 0),
+           "F3": (60.0, 3, 1, 1000, 0)}
+
+
+def test_foreign_trade_quarter_and_year_sheets(tmp_path: Path) -> None:
+    src = write(tmp_path, "ft.csv", FT_HEADER, FT_ROWS)
+    out = tmp_path / "ft.xlsx"
+    run("score", "--preset", "foreign-trade", "-i", str(src), "-f", "xlsx", "-o", str(out))
+    assert load_workbook(out, read_only=True).sheetnames == ["results", "季度汇总", "年度汇总"]
+    quarter = {r["employee"]: r for r in sheet(out, "季度汇总")}
+    for emp, (score, rank, months, award) in FT_QUARTER.items():
+        r = quarter[emp]
+        assert (r["period"], r["score"], r["rank"], r["months"]) == ("2026-Q4", score, rank,
+                                                                      months)
+        assert r["award:quarter_award"] == award
+        assert not any(k.startswith("value:") for k in r)  # quarters have no values
+    year = {r["employee"]: r for r in sheet(out, "年度汇总")}
+    for emp, (score, rank, months, award, held) in FT_YEAR.items():
+        r = year[emp]
+        assert (r["period"], r["score"], r["rank"], r["months"]) == ("2026", score, rank,
+                                                                      months)
+        assert r["award:annual_award"] == award
+        assert r["value:reserve_held"] == held  # zeros included
+
+    res = run("score", "--preset", "foreign-trade", "-i", str(src), "-f", "csv")
+    rows = list(csv.DictReader(io.StringIO(res.stdout.split("\n\n")[1])))
+    assert list(rows[0]) == ["kind", "period", "employee", "team", "score", "grade", "rank",
+                             "months", "award:quarter_award", "award:annual_award",
+                             "value:reserve_held", "flags"]
+    by = {(r["kind"], r["employee"]): r for r in rows}
+    assert by[("quarter", "F1")]["award:annual_award"] == ""  # not an award of quarters
+    assert by[("year", "F2")]["value:reserve_held"] == "0"
+    assert by[("year", "F1")]["value:reserve_held"] == "828"
+    assert by[("quarter", "F3")]["award:quarter_award"] == "800.00"
+
+
+# -- 4.11 rnd-annual: a year row with values ------------------------------------------------------
+RND_MONTHLY = ["responsibility", "initiative", "teamwork", "learning_attitude", "analysis",
+               "judgement", "planning", "innovation", "learning", "adaptability",
+               "understanding"]
+RND_ANNUAL = ["role", "kpi1", "kpi2", "kpi3", "kpi4", "kpi5", "bonus_points", "salary_step",
+              "step_min", "step_max"]
+RND_HEADER = ["employee", "team", "period", *RND_MONTHLY, *RND_ANNUAL]
+# attitude 30 + 20 + 20 + 20 = 90; ability (20 + 20 + 16 + 12 + 12 + 6 + 2) × 100/110 = 80.00
+RND_LEVELS = ["优", "良", "良", "优", "优", "优", "良", "良", "良", "中", "差"]
+
+
+def rnd_rows() -> list[dict[str, str]]:
+    """Rulebook 4.11's worked example: 12 months at 90 / 80, KPI 90, 80, 100, 60, 50."""
+    rows = [dict.fromkeys(RND_HEADER, "") | {"employee": "E1", "team": "R",
+                                           "period": f"2026-{m:02d}"}
+            | dict(zip(RND_MONTHLY, RND_LEVELS, strict=True)) for m in range(1, 13)]
+    rows.append(dict.fromkeys(RND_HEADER, "") | {
+        "employee": "E1", "team": "R", "period": "2026", "role": "研发人员", "kpi1": "90",
+        "kpi2": "80", "kpi3": "100", "kpi4": "60", "kpi5": "50", "bonus_points": "2",
+        "salary_step": "5", "step_min": "1", "step_max": "8"})
+    return rows
+
+
+def test_rnd_annual_year_with_values_and_sections(tmp_path: Path) -> None:
+    src = write(tmp_path, "rnd.csv", RND_HEADER, rnd_rows())
+    out = tmp_path / "rnd.xlsx"
+    run("score", "--preset", "rnd-annual", "-i", str(src), "-f", "xlsx", "-o", str(out))
+    [year] = sheet(out, "年度汇总")
+    # 27 + 20 + 20 + 9 + 5 = 81 → 56.70; 90 × 15% = 13.50; 80 × 15% = 12.00; + 2 = 84.20
+    assert (year["period"], year["score"], year["grade"]) == ("2026", 84.2, "符合要求")
+    assert year["rank"] is None and year["months"] == 12  # 4.11 does not rank
+    # 80 < 84.20 ≤ 95 → +1: step 5 → 6 (within 1–8)
+    assert (year["value:step_change"], year["value:new_step"]) == (1, 6)
+    assert year["flags"] == "提升培训"
+    results = sheet(out, "results")
+    assert len(results) == 12  # the year row is not a result
+    assert {(r["section:attitude"], r["section:ability"]) for r in results} == {(90, 80)}
+
+    text_out = tmp_path / "rnd.txt"
+    run("score", "--preset", "rnd-annual", "-i", str(src), "-o", str(text_out))
+    block = text_out.read_text(encoding="utf-8").partition("年度汇总")[2]
+    e1 = next(ln for ln in block.splitlines() if " E1 " in ln)
+    for cell in ("84.20", "符合要求", "提升培训", " 1 ", " 6 ", " 12 "):
+        assert cell in e1

@@ -205,3 +205,46 @@ def test_no_such_quarter_or_employee(ec_input: Path) -> None:
     text = explain("--preset", "ecommerce-commission", "-i", str(ec_input), "-e", "A1",
                    "--period", "2026-10")
     assert re.search(r"100\.00", text) and "指标类型" not in text
+
+
+def test_rnd_annual_worked_example(tmp_path: Path) -> None:
+    from tests.test_aggregate_outputs import RND_HEADER, rnd_rows
+
+    src = write(tmp_path, "rnd.csv", RND_HEADER, rnd_rows())
+    zh = rows(explain("--preset", "rnd-annual", "-i", str(src), "-e", "E1", "--period", "2026"))
+    # the seed's 年度绩效考核表: 指标类型 | 平均得分 | 所占权重 | 折合分数
+    assert zh["工作业绩"][1:4] == ["81.00", "70%", "56.70"]
+    assert zh["工作态度平均分"][1:4] == ["90.00", "15%", "13.50"]
+    assert zh["工作能力平均分"][1:4] == ["80.00", "15%", "12.00"]
+    assert zh["特别加分"][3] == "2.00"
+    assert "÷ 12 = 90.00" in zh["工作态度平均分"][4]
+    assert zh["得分"][3] == "84.20" and "56.70 + 13.50 + 12.00 + 2.00 = 84.20" in zh["得分"][4]
+    assert "符合要求" in zh["等级"][4] and "提升培训" in zh["标记"][4]
+    assert zh["薪资等级变动"][3] == "1" and zh["调整后薪资等级"][3] == "6"
+    en = rows(explain("--preset", "rnd-annual", "-i", str(src), "-e", "E1", "--period", "2026",
+                      "--lang", "en"))
+    assert en["Performance"][1:4] == ["81.00", "70%", "56.70"]
+    assert en["Score"][3] == "84.20" and "meets requirements" in en["Grade"][4]
+    assert en["New salary step"][3] == "6"
+
+
+def test_foreign_trade_quarter_with_item_table(tmp_path: Path) -> None:
+    from tests.test_aggregate_outputs import FT_HEADER, FT_ROWS
+
+    src = write(tmp_path, "ft.csv", FT_HEADER, FT_ROWS)
+    deals = tmp_path / "deals.csv"
+    deals.write_text("employee,period,deal,amount,days_late,deal_commission\n"
+                     "F1,2026-10,D1,100000,16,920\n", encoding="utf-8")
+    lines = rows(explain("--preset", "foreign-trade", "-i", str(src), "--table",
+                         f"late_payments={deals}", "-e", "F2", "--period", "2026-Q4"))
+    # (95 + 75)/2 = 85.00: November is excluded (违规); first of three; ≥ 80 → 2000
+    assert "2026-10、2026-12（共 2 个月）" in lines["计入月份"][4]
+    assert "不计入（不参评）：2026-11" in lines["计入月份"][4]
+    assert "(2026-10 95.00 + 2026-12 75.00) ÷ 2 = 85.00" in lines["各月总分平均"][4]
+    assert lines["名次"][3] == "1" and lines["quarter_award"][3] == "2000.00"
+    assert "名次 1，得分 85.00 → 2000.00" in lines["quarter_award"][4]
+    year = rows(explain("--preset", "foreign-trade", "-i", str(src), "-e", "F1", "--period",
+                        "2026", "--lang", "en"))
+    # rank 2 → 2000; the reserve held: −(−828.00) = 828
+    assert year["annual_award"][3] == "2000.00" and year["Rank"][3] == "2"
+    assert year["Risk reserve held in the year"][3] == "828"

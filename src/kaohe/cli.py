@@ -202,10 +202,14 @@ def explain(
     employee: Annotated[str, typer.Option("--employee", "-e")],
     preset: Annotated[str | None, typer.Option()] = None,
     scheme: Annotated[Path | None, typer.Option()] = None,
-    period: Annotated[str | None, typer.Option(help="the period to explain, e.g. 2026-10")] = None,
+    period: Annotated[str | None, typer.Option(help="the period to explain: a month "
+                                               "2026-10, a quarter 2026-Q4 or a year 2026")] = None,
     lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
+    item_table: Annotated[list[str] | None, typer.Option(
+        "--table", help="an item table of the scheme: NAME=FILE.csv (as for score)")] = None,
 ) -> None:
-    """Why each point: the reason behind every number of one appraisal, line by line."""
+    """Why each point: the reason behind every number of one appraisal, or of a quarter or
+    year, line by line."""
     from rich.table import Table
 
     from kaohe.engine.explain import explain_lines, find_row, is_aggregate_period
@@ -215,13 +219,14 @@ def explain(
     if lang not in ("zh", "en"):
         fail(f"unknown language {lang!r}; use zh or en")
         return
+    tables = _item_tables(item_table)
     if is_aggregate_period(period):
         assert period is not None
-        _explain_aggregate(input, employee, preset, scheme, period, lang)
+        _explain_aggregate(input, employee, preset, scheme, period, lang, tables)
         return
     try:
         sch = _scheme(preset, scheme)
-        scored = score_file(sch, input)
+        scored = score_file(sch, input, tables=tables)
         frame = scored.outcome.frame
         index = find_row(frame, employee, period)
         lines = explain_lines(scored.outcome.plan, frame, index, lang)
@@ -241,7 +246,7 @@ def explain(
 
 
 def _explain_aggregate(input: Path, employee: str, preset: str | None, scheme: Path | None,
-                       period: str, lang: str) -> None:
+                       period: str, lang: str, tables: dict[str, Path]) -> None:
     """A quarter or a year explained as the seed's 年度绩效考核表: a line per term of the
     score (指标类型 | 平均得分 | 所占权重 | 折合分数), then grade, rank, awards, flags and
     values."""
@@ -254,7 +259,7 @@ def _explain_aggregate(input: Path, employee: str, preset: str | None, scheme: P
 
     try:
         sch = _scheme(preset, scheme)
-        scored = score_file(sch, input)
+        scored = score_file(sch, input, tables=tables)
         lines = explain_aggregate(scored.outcome, employee, period, lang)
     except KaoheError as exc:
         fail(str(exc))

@@ -1427,7 +1427,8 @@ class _AggregateRenderer:
         if exact is None:
             from kaohe.engine.exprs import AGG_FUNCTIONS
 
-            exact = (isinstance(node, Name) and (node.id in self.s.inputs
+            exact = (isinstance(node, Name) and node.id not in ("score", "months", "rank")
+                     and (node.id in self.s.inputs
                                                  or node.id in self.reported
                                                  or node.id in self.computes)) or (
                 isinstance(node, Call) and node.func not in AGG_FUNCTIONS

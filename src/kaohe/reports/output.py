@@ -708,7 +708,13 @@ def _aggregate_csv_frame(res: Results, views: list[AggregateView]) -> pl.DataFra
                 e = pl.when(e != "").then(e)
             exprs.append(e.alias(name))
         parts.append(frame.select(exprs))
-    return pl.concat(parts, how="diagonal") if parts else pl.DataFrame()
+    if not parts:
+        return pl.DataFrame()
+    out = pl.concat(parts, how="diagonal")
+    # the columns every aggregate has, then the awards, the values and the flags
+    head = [c for c in out.columns if ":" not in c and c != "flags"]
+    return out.select(*head, *[c for c in out.columns if c.startswith("award:")],
+                      *[c for c in out.columns if c.startswith("value:")], "flags")
 
 
 def write_aggregates_csv(res: Results, out: IO[bytes]) -> bool:
