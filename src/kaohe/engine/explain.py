@@ -1308,11 +1308,12 @@ class _AggregateRenderer:
     inputs); each call over the months (``mean(total)``) is worked out again here from the
     month rows, with the months' values in words."""
 
-    def __init__(self, outcome: Any, index: int, lang: str) -> None:
+    def __init__(self, outcome: Any, index: int, lang: str, employee: str | None = None) -> None:
         from kaohe.engine.run import annual_inputs
         from kaohe.scheme.expr import render
 
         self.outcome = outcome
+        self.employee = employee  # texts for this employee only (``kaohe explain``)
         self.plan: Plan = outcome.plan
         self.s: Scheme = self.plan.scheme
         meta = outcome.aggregate_meta[index]
@@ -1370,6 +1371,8 @@ class _AggregateRenderer:
         over the months worked out again (``__c<k>``), its months' values in words
         (``__m<k>``) and how many values it read (``__n<k>``)."""
         frame: pl.DataFrame = self.outcome.frame
+        if self.employee is not None:
+            frame = frame.filter(pl.col(EMPLOYEE) == self.employee)
         monthly = pl.col(PERIOD).str.contains(r"^\d{4}-\d{2}$").fill_null(False)
         rows = (frame.filter(monthly).sort([EMPLOYEE, C.PIDX])
                 .with_columns(_agg_period(self.spec.period).alias("__aggp")))
@@ -1561,6 +1564,11 @@ class _AggregateRenderer:
         node = spec.score.tree
         terms = [(sign, t, _weighted(t)) for sign, t in _terms(node)]
         part = self.outcome.aggregates.filter(pl.col("__spec") == self.index)
+        # how many are ranked in each team and period (before keeping one employee's rows)
+        part = part.with_columns(pl.col("rank").is_not_null().sum().over(COHORT)
+                                 .alias("__ranked"))
+        if self.employee is not None:
+            part = part.filter(pl.col(EMPLOYEE) == self.employee)
         work = part.join(self.monthly(), on=[PERIOD, EMPLOYEE], how="left",
                          maintain_order="left")
         self.columns = set(work.columns)
@@ -1622,7 +1630,7 @@ class _AggregateRenderer:
             texts[AGG_GRADE] = self.grade(score)
             order.append((AGG_GRADE, g(N_("Grade"))))
         if "rank" in work.columns:
-            n = pl.col("rank").is_not_null().sum().over(COHORT).cast(pl.String)
+            n = pl.col("__ranked").cast(pl.String)
             texts[AGG_RANK] = pl.when(pl.col("rank").is_not_null()).then(r.t(
                 N_("within the team by %(what)s high to low, then employee id: %(rank)s of "
                    "%(n)s"), what=g(N_("aggregate score")),
@@ -1740,12 +1748,13 @@ def _names_outside_calls(node: Node) -> list[str]:
     return out
 
 
-def aggregate_reason_frame(outcome: Any, lang: str = "zh") -> list[
-        tuple[int, pl.DataFrame, list[tuple[str, str]]]]:
+def aggregate_reason_frame(outcome: Any, lang: str = "zh", *, employee: str | None = None,
+                           ) -> list[tuple[int, pl.DataFrame, list[tuple[str, str]]]]:
     """For each aggregate of the scheme with rows: its index, its rows' texts (``period``,
     ``employee`` and one column per line: ``months``, ``term:<k>`` with ``avg:<k>``,
     ``weight:<k>`` and ``pts:<k>``, ``score``, ``grade``, ``rank``, ``awards.<id>``,
-    ``flags``, ``values.<id>``) and the lines' (id, label) in the order of the form."""
+    ``flags``, ``compute.<id>``, ``values.<id>``; ``<line>#n`` its number) and the lines'
+    (id, label) in the order of the form. ``employee``: that employee's rows only."""
     agg = outcome.aggregates
     if agg is None or agg.height == 0:
         return []
@@ -1753,7 +1762,7 @@ def aggregate_reason_frame(outcome: Any, lang: str = "zh") -> list[
     for i in range(len(outcome.aggregate_meta)):
         if agg.filter(pl.col("__spec") == i).height == 0:
             continue
-        frame, order = _AggregateRenderer(outcome, i, lang).texts()
+        frame, order = _AggregateRenderer(outcome, i, lang, employee).texts()
         out.append((i, frame, order))
     return out
 
@@ -1774,7 +1783,7 @@ def explain_aggregate(outcome: Any, employee: str, period: str,
         raise KaoheError(f"employee {employee!r} has no result for period {period!r} "
                          f"(quarters and years: {known})")
     lines: list[AggregateLine] = []
-    for i, frame, order in aggregate_reason_frame(outcome, lang):
+    for i, frame, order in aggregate_reason_frame(outcome, lang, employee=employee):
         hit = frame.filter((pl.col(EMPLOYEE) == employee) & (pl.col(PERIOD) == period))
         if hit.height == 0:
             continue
