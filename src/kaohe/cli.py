@@ -90,16 +90,17 @@ def score(
         fail(str(exc))
         return
     if format in (Format.json, Format.csv):
+        views = out.aggregate_views(res) if format is Format.csv else []
         try:
             with out.destination(output) as fh:
                 (out.write_json if format is Format.json else out.write_csv)(res, fh)
-                if format is Format.csv and output is None and out.aggregate_views(res):
+                if views and output is None:
                     fh.write(b"\n")  # the aggregates: a second table after a blank line
-                    out.write_aggregates_csv(res, fh)
-            if format is Format.csv and output is not None and out.aggregate_views(res):
+                    out.write_aggregates_csv(res, fh, views)
+            if views and output is not None:  # beside the results: FILE-aggregates.csv
                 sibling = out.aggregates_path(output)
                 with out.destination(sibling) as fh:
-                    out.write_aggregates_csv(res, fh)
+                    out.write_aggregates_csv(res, fh, views)
                 err.print(f"wrote {sibling}", markup=False)
         except OSError as exc:
             if output is not None:

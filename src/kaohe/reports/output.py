@@ -717,10 +717,11 @@ def _aggregate_csv_frame(res: Results, views: list[AggregateView]) -> pl.DataFra
                       *[c for c in out.columns if c.startswith("value:")], "flags")
 
 
-def write_aggregates_csv(res: Results, out: IO[bytes]) -> bool:
-    """The aggregates as CSV (header row, ``kind`` = quarter or year); false, writing
-    nothing, when there are none."""
-    views = aggregate_views(res)
+def write_aggregates_csv(res: Results, out: IO[bytes],
+                         views: list[AggregateView] | None = None) -> bool:
+    """The aggregates (``views``, by default all) as CSV (header row, ``kind`` = quarter or
+    year); false, writing nothing, when there are none."""
+    views = aggregate_views(res) if views is None else views
     if not views:
         return False
     out.flush()
