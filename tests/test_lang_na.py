@@ -34,8 +34,16 @@ sections:
   - {id: s1, label: 一, points: 30}
   - {id: s2, label: 二, points: 20}
 indicators:
-  - {id: a, label: 甲, section: s1, points: 10, levels: {scale: fraction, points: {好: 1, 中: 0.5, 差: 0}, not_applicable: [不适用]}}
-  - {id: b, label: 乙, section: s1, points: 20, levels: {scale: fraction, points: {好: 1, 中: 0.5, 差: 0}, not_applicable: 不适用}}
+  - id: a
+    label: 甲
+    section: s1
+    points: 10
+    levels: {scale: fraction, points: {好: 1, 中: 0.5, 差: 0}, not_applicable: [不适用]}
+  - id: b
+    label: 乙
+    section: s1
+    points: 20
+    levels: {scale: fraction, points: {好: 1, 中: 0.5, 差: 0}, not_applicable: 不适用}
   - {id: c, label: 丙, section: s2, points: 20, levels: {scale: fraction, points: {好: 1, 差: 0}}}
 adjustments:
   - {id: extra, label: 加分, points: bonus}
