@@ -288,3 +288,10 @@ def test_item_sums_are_the_sums_of_each_items_rounded_penalty(
             want += raw.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     assert Decimal(str(r["pay"]["late_penalty"])) == -want
     assert r["flags"] == (["风险赔偿审查"] if any(d > 180 for _, d, _ in deals) else [])
+
+
+def test_monthly_formula_reading_a_year_input_is_a_load_error() -> None:
+    text = QUARTERLY.replace("formula: mark}", "formula: mark + target}")
+    with pytest.raises(SchemeError, match=r"indicators\[0\].*'target' is an input of the "
+                                          r"quarter row"):
+        load_scheme_text(text)

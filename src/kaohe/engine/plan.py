@@ -573,6 +573,15 @@ class PlanBuilder:
 
         errors = list(self.errors)
         reported: set[tuple[str, str]] = set()
+        # an input of the year / quarter row is blank on every monthly row
+        periodic = {i: sp.period for i, sp in self.s.inputs.items() if sp.period != "month"}
+        for _name, step in steps:
+            wrong = sorted(d for d in step.deps if d in periodic and d not in by_name)
+            if wrong:
+                errors.append(
+                    f"{step.where}: {wrong[0]!r} is an input of the {periodic[wrong[0]]} row "
+                    f"(period: {periodic[wrong[0]]}), blank on the monthly rows; read it in "
+                    f"the {periodic[wrong[0]]} aggregate's formulas")
         for _name, step in steps:
             unknown = [d for d in sorted(step.deps) if d not in by_name and d not in self.input_names]
             if unknown:
