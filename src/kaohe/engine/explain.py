@@ -434,6 +434,11 @@ class Renderer:
             return self.text(value, money_expr)
         if node.func == "is_missing":
             return self.helper(value.cast(pl.String).fill_null("—"), 2)
+        if node.func == "lookup" and isinstance(first, Name) and first.id in self.s.tables:
+            # a table of rates (0.92%) reads with 4 decimals (0.0092), not rounded to 0.01
+            places = max([2, *(max(0, -int(v.normalize().as_tuple().exponent))
+                              for _, v in table_rows(self.s.tables[first.id]))])
+            return self.text(value, _plain4 if places > 2 else plain_expr)
         return self.text(value, plain_expr)
 
     def _call(self, node: Call, own: str | None) -> pl.Expr:
