@@ -209,3 +209,13 @@ def test_alias_bombs_and_recursive_aliases_are_refused() -> None:
         load_scheme_text(merge_bomb, "bomb.yaml")
     with pytest.raises(SchemeError, match=r"^r\.yaml:1: .*nested more than 40 levels"):
         load_scheme_text("a: &a [1, *a]\n", "r.yaml")
+
+
+def test_a_rescaled_total_is_not_shown_as_a_floor_or_cap_line() -> None:
+    from kaohe.workflow.scoring import _limit_line
+
+    rec = {"total": 80, "indicators": {"a": 10, "b": 58}, "adjustments": {}}
+    assert _limit_line(load_preset("property-service"), rec) is None
+    capped = load_scheme_text(NA_SCHEME.replace("total: {rescale: applicable}",
+                                                "total: {cap: 40}"), "s.yaml")
+    assert _limit_line(capped, {"total": 40, "indicators": {"a": 10, "b": 40}}) == -10

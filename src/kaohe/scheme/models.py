@@ -566,6 +566,23 @@ class Grade(Model):
         return self
 
 
+def _grade_list(value: Any) -> Any:
+    """Grades may also be written like bands, as a mapping of range → name (or → the rest
+    of the grade): ``{">90": 优, "(80,90]": {name: 良, coefficient: 1}}``."""
+    if not isinstance(value, dict):
+        return value
+    out = []
+    for key, body in value.items():
+        if isinstance(body, dict):
+            out.append({"range": key, **body})
+        else:
+            out.append({"range": key, "name": body})
+    return out
+
+
+GradeList = Annotated[list[Grade], BeforeValidator(_grade_list)]
+
+
 def grade_intervals(grades: list[Grade]) -> list[Interval] | None:
     """The grades' ranges as read (a closed top range is open-ended), or None for grades
     written with ``min``."""
@@ -723,7 +740,7 @@ class AggregateSpec(Model):
     #: ``compute``/``values`` entries read one value per employee
     score: Formula
     round: int | None = 2
-    grades: list[Grade] | None = None
+    grades: GradeList | None = None
     #: report the rank within team (score desc, then employee id); by default reported when
     #: an award or flag reads ``rank``
     rank: bool | None = None
@@ -782,7 +799,7 @@ class Scheme(Model):
     adjustments: list[Adjustment] = Field(default_factory=list)
     total: Total = Field(default_factory=Total)
     grade_input: Ident | None = None
-    grades: list[Grade] = Field(default_factory=list)
+    grades: GradeList = Field(default_factory=list)
     #: ranking keys after the total: formulas with `desc`/`asc`, e.g. "sales desc"
     rank_by: list[str] = Field(default_factory=lambda: ["total desc"])
     #: lookup tables: key → number, or nested mappings for two or more keys
