@@ -101,7 +101,7 @@ def _excluded_warnings(plan: Plan, frame: pl.DataFrame) -> list[str]:
 
 def _blank_excluded(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
     """Excluded rows are not scored: null every computed column."""
-    if plan.scheme.eligibility is None:
+    if plan.scheme.eligibility is None and not plan.none_applicable_excludes:
         return frame
     computed = [c for c in frame.columns if C.is_computed(c)]
     computed += [c for c in ("total", "grade", "coefficient", "rank", "pay_total") if c in frame.columns]
@@ -121,6 +121,12 @@ def _fmt(value: object) -> str:
 def _warnings(plan: Plan, frame: pl.DataFrame) -> list[str]:
     out: list[str] = []
     scheme = plan.scheme
+    if plan.none_applicable_excludes:
+        none = ~pl.any_horizontal(list(plan.applies.values()))
+        for row in frame.filter(none).sort([PERIOD, TEAM, EMPLOYEE]).select(
+                PERIOD, EMPLOYEE).iter_rows():
+            out.append(f"{row[0] or '-'} {row[1]}: excluded: 无适用项 (no applicable item: "
+                       "every item is not applicable)")
     for w in plan.warns:
         if w.column not in frame.columns:
             continue

@@ -28,10 +28,7 @@ from kaohe.columns import (
     NAME,
     PERIOD,
     REASON,
-    SECTION,
     TEAM,
-    VALUE,
-    section_col,
     value_col,
 )
 from kaohe.numbers import DEC, dlit, round_half_up, to_json_number
@@ -67,30 +64,26 @@ class Results:
         return list(self.scored.outcome.plan.pay_columns)
 
     @property
+    def sections(self) -> list[tuple[str, str]]:
+        return list(self.scored.outcome.plan.section_columns)
+
+    @property
     def flags(self) -> list[tuple[str, str]]:
         return list(self.scored.outcome.plan.flag_columns)
 
     @property
-    def sections(self) -> list[tuple[str, str]]:
-        """(id, column) of the scheme's sections (小计)."""
-        return [(i, c) for i, c in _subtotal_columns(self.scored.outcome.plan, self.frame)
-                if c.startswith(SECTION)]
-
-    @property
     def values(self) -> list[tuple[str, str]]:
         """(id, column) of the scheme's computed values."""
-        return [(i, c) for i, c in _subtotal_columns(self.scored.outcome.plan, self.frame)
-                if c.startswith(VALUE)]
+        return _subtotal_columns(self.scored.outcome.plan, self.frame)
 
     def has(self, column: str) -> bool:
         return column in self.frame.columns
 
 
 def _subtotal_columns(plan: Plan, frame: pl.DataFrame) -> list[tuple[str, str]]:
-    """(id, column) of the sections, then the values, that the engine computed."""
-    s = plan.scheme
-    cols = [(x.id, section_col(x.id)) for x in s.sections]
-    cols += [(x.id, value_col(x.id)) for x in s.values]
+    """(id, column) of the values that the engine computed (the sections are the plan's
+    ``section_columns``)."""
+    cols = [(x.id, value_col(x.id)) for x in plan.scheme.values]
     return [(i, c) for i, c in cols if c in frame.columns]
 
 
@@ -104,8 +97,8 @@ def collect(scored: Scored, *, reasons: bool = False, lang: str = "zh") -> Resul
         cols.append(NAME)
     cols += [c for c in ("total", "grade", "coefficient", "rank", "pay_total") if c in frame.columns]
     cols += [c for _, c in plan.indicator_columns] + [c for _, c in plan.pay_columns]
-    cols += [c for _, c in plan.flag_columns]
-    cols += [c for _, c in _subtotal_columns(plan, frame)]  # sections and values
+    cols += [c for _, c in plan.flag_columns] + [c for _, c in plan.section_columns]
+    cols += [c for _, c in _subtotal_columns(plan, frame)]  # the computed values
     out = frame.select(list(dict.fromkeys(cols)))
     ids: list[str] = []
     if reasons:
@@ -254,7 +247,8 @@ def _result_rows(res: Results, part: pl.DataFrame) -> pl.Series:
         *tk.value(TEAM if table.has_team else None, "t_team"),
         *[x for c in ("total", "grade", "coefficient", "rank", "pay_total")
           for x in tk.value(c if res.has(c) else None, f"t_{c}")],
-        *[x for _, col in res.indicators + res.pay for x in tk.value(col, f"t_{col}")],
+        *[x for _, col in res.indicators + res.pay + res.sections
+          for x in tk.value(col, f"t_{col}")],
         *[x for i in res.reasons for x in tk.value(WHY + i, f"t_{WHY}{i}")],
     ]
     if period is not None:
@@ -265,9 +259,19 @@ def _result_rows(res: Results, part: pl.DataFrame) -> pl.Series:
     assessed = pl.col(ASSESSED).fill_null(False)
     tokens = tk.finish(part.select(*base, assessed.alias("assessed"),
                                    *[pl.col(c).fill_null(False).alias(c) for _, c in res.flags]))
-    ind = (pl.when(pl.col("assessed")).then(_obj([(i, f"t_{c}") for i, c in res.indicators],
-                                                 "      ")).otherwise(pl.lit("{}"))
-           if res.indicators else pl.lit("{}"))
+    applies = res.scored.outcome.plan.applies
+    if applies:  # an item that is not applicable (不适用) is left out
+        ind = pl.when(pl.col("assessed")).then(_sparse(
+            [(f"{_key(i)}: ", pl.col(f"t_{c}") != "null" if i in applies else pl.lit(True),
+              pl.col(f"t_{c}")) for i, c in res.indicators], "      ", "{}")).otherwise(
+            pl.lit("{}"))
+    else:
+        ind = (pl.when(pl.col("assessed")).then(_obj([(i, f"t_{c}") for i, c in res.indicators],
+                                                     "      ")).otherwise(pl.lit("{}"))
+               if res.indicators else pl.lit("{}"))
+    secs = (pl.when(pl.col("assessed")).then(_obj([(i, f"t_{c}") for i, c in res.sections],
+                                                  "      ")).otherwise(pl.lit("{}"))
+            if res.sections else pl.lit("{}"))
     pay_entries = [(p, f"t_{c}") for p, c in res.pay] + [("total", "t_pay_total")]
     pay = (pl.when(pl.col("assessed")).then(_obj(list(dict(pay_entries).items()), "      "))
            .otherwise(pl.lit("{}")) if res.pay else pl.lit("{}"))
@@ -278,7 +282,8 @@ def _result_rows(res: Results, part: pl.DataFrame) -> pl.Series:
         fields.append(("name", pl.col("t_name")))
     fields += [("team", pl.col("t_team")), ("total", pl.col("t_total")),
                ("grade", pl.col("t_grade")), ("coefficient", pl.col("t_coefficient")),
-               ("rank", pl.col("t_rank")), ("indicators", ind), ("pay", pay),
+               ("rank", pl.col("t_rank")), ("indicators", ind), ("sections", secs),
+               ("pay", pay),
                ("flags", flags),
                ("excluded", pl.when(pl.col("assessed")).then(pl.lit("false"))
                 .otherwise(pl.lit("true")))]
