@@ -377,3 +377,34 @@ def test_rnd_annual_year_with_values_and_sections(tmp_path: Path) -> None:
     e1 = next(ln for ln in block.splitlines() if " E1 " in ln)
     for cell in ("84.20", "符合要求", "提升培训", " 1 ", " 6 ", " 12 "):
         assert cell in e1
+
+
+# -- 4.10 property-service: 不适用 items, a section all 不适用 shows 0, a quarter flag --------------
+PS_ITEMS = ["phone_hours", "phone_staffing", "answer_speed", "greeting", "listening", "closing",
+            "move_in", "renovation", "billing", "requests", "complaints"]
+Y, B, G, N, NA = "符合", "基本符合", "一般符合", "不符合", "不适用"
+# the rulebook's worked example: phone 10 + 8 + 3 + (n/a) + 5 + 0 = 26; reception 15 + (n/a)
+# + 8 + 9 + 10 = 42; total 68 × 100 ÷ 85 = 80.00; closing 不符合 → 需整改
+PS_WORKED = [Y, B, G, NA, Y, N, Y, NA, B, G, Y]
+
+
+def test_property_service_sections_and_quarter_flag(tmp_path: Path) -> None:
+    rows = [dict(zip(["employee", "team", "period", *PS_ITEMS],
+                     ["u1", "A", f"2026-{m}", *PS_WORKED], strict=True)) for m in (10, 11, 12)]
+    # every phone item 不适用: the section shows 0; reception 15 + 10 + 10 + 15 + 10 = 60 of 60
+    rows.append(dict(zip(["employee", "team", "period", *PS_ITEMS],
+                         ["u2", "A", "2026-10", *[NA] * 6, *[Y] * 5], strict=True)))
+    src = write(tmp_path, "ps.csv", ["employee", "team", "period", *PS_ITEMS], rows)
+    out = tmp_path / "ps.xlsx"
+    run("score", "--preset", "property-service", "-i", str(src), "-f", "xlsx", "-o", str(out))
+    results = {(r["period"], r["employee"]): r for r in sheet(out, "results")}
+    u1, u2 = results[("2026-10", "u1")], results[("2026-10", "u2")]
+    assert (u1["section:phone"], u1["section:reception"], u1["total"]) == (26, 42, 80)
+    assert u1["indicator:greeting"] is None  # 不适用: no points
+    assert (u2["section:phone"], u2["section:reception"], u2["total"]) == (0, 60, 100)
+    quarter = {r["employee"]: r for r in sheet(out, "季度汇总")}
+    # (80 + 80 + 80) / 3 = 80.00 with 需整改 in all three months → 连续整改
+    assert (quarter["u1"]["score"], quarter["u1"]["months"], quarter["u1"]["flags"]) == (
+        80, 3, "连续整改")
+    assert (quarter["u2"]["score"], quarter["u2"]["months"], quarter["u2"]["flags"]) == (
+        100, 1, None)
