@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
@@ -408,3 +410,43 @@ def test_property_service_sections_and_quarter_flag(tmp_path: Path) -> None:
         80, 3, "连续整改")
     assert (quarter["u2"]["score"], quarter["u2"]["months"], quarter["u2"]["flags"]) == (
         100, 1, None)
+
+
+# -- every format says the same: the aggregates CSV and xlsx against the JSON document ------------
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["A1", "B2", "C3", "D4"]),
+                          st.sampled_from(["2026-01", "2026-02", "2026-04", "2026-12"]),
+                          st.sampled_from(["T1", "T2"]), st.integers(10, 70),
+                          st.integers(440, 500), st.integers(0, 300_000)),
+                min_size=1, max_size=12, unique_by=lambda t: (t[0], t[1])))
+def test_aggregates_agree_across_formats(tmp_path: Path,
+                                         data: list[tuple[str, str, str, int, int, int]]) -> None:
+    import json
+    from decimal import Decimal
+
+    rows = [ec(e, p, team=t, response_s=str(r), replied=str(rep), sales=str(s))
+            for e, p, t, r, rep, s in data]
+    folder = tmp_path / f"case{len(list(tmp_path.iterdir()))}"
+    folder.mkdir()
+    src = write(folder, "in.csv", EC_HEADER, rows)
+    doc = json.loads(run("score", "--preset", "ecommerce-commission", "-i", str(src), "-f",
+                         "json").stdout)
+    run("score", "--preset", "ecommerce-commission", "-i", str(src), "-f", "csv", "-o",
+        str(folder / "r.csv"))
+    run("score", "--preset", "ecommerce-commission", "-i", str(src), "-f", "xlsx", "-o",
+        str(folder / "r.xlsx"))
+    from_csv = {(r["period"], r["employee"]): r
+                for r in csv.DictReader((folder / "r-aggregates.csv").open(encoding="utf-8"))}
+    from_xlsx = {(r["period"], r["employee"]): r for r in sheet(folder / "r.xlsx", "季度汇总")}
+    assert set(from_csv) == set(from_xlsx) == {(a["period"], a["employee"])
+                                               for a in doc["aggregates"]}
+    for a in doc["aggregates"]:
+        c, x = from_csv[(a["period"], a["employee"])], from_xlsx[(a["period"], a["employee"])]
+        award = Decimal(str(a["awards"].get("quarterly_award", 0)))
+        assert Decimal(c["score"]) == Decimal(str(a["score"])) == Decimal(str(x["score"]))
+        assert int(c["rank"]) == a["rank"] == x["rank"]
+        assert int(c["months"]) == a["months"] == x["months"]
+        assert Decimal(c["award:quarterly_award"]) == award == Decimal(
+            str(x["award:quarterly_award"]))
+        assert c["team"] == a["team"] == x["team"]
