@@ -248,3 +248,46 @@ def test_foreign_trade_quarter_with_item_table(tmp_path: Path) -> None:
     # rank 2 → 2000; the reserve held: −(−828.00) = 828
     assert year["annual_award"][3] == "2000.00" and year["Rank"][3] == "2"
     assert year["Risk reserve held in the year"][3] == "828"
+
+
+def test_year_form_as_xlsx(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from tests.test_aggregate_outputs import RND_HEADER, rnd_rows
+
+    src = write(tmp_path, "rnd.csv", RND_HEADER, rnd_rows())
+    out = tmp_path / "E1-2026.xlsx"
+    res = RUNNER.invoke(app, ["explain", "--preset", "rnd-annual", "-i", str(src), "-e", "E1",
+                              "--period", "2026", "-o", str(out)])
+    assert res.exit_code == 0, res.stderr
+    assert res.stdout == "" and str(out) in res.stderr
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["年度绩效考核表"]
+    cells = [list(r) for r in wb["年度绩效考核表"].iter_rows(values_only=True)]
+    assert "E1" in cells[1][0] and "2026" in cells[1][0] and "R" in cells[1][0]
+    assert cells[2] == ["指标类型", "平均得分", "所占权重", "折合分数", "理由"]
+    lines = {r[0]: r[1:4] for r in cells[3:]}
+    # numbers as numbers: 81 × 70% = 56.70, 90 × 15% = 13.50, 80 × 15% = 12.00, bonus 2
+    assert lines["工作业绩"] == [81, 0.7, 56.7]
+    assert lines["工作态度平均分"] == [90, 0.15, 13.5]
+    assert lines["工作能力平均分"] == [80, 0.15, 12]
+    assert lines["得分"][2] == 84.2 and lines["等级"][2] == "符合要求"
+    assert lines["薪资等级变动"][2] == 1 and lines["调整后薪资等级"][2] == 6
+
+    en = tmp_path / "en.xlsx"
+    res = RUNNER.invoke(app, ["explain", "--preset", "rnd-annual", "-i", str(src), "-e", "E1",
+                              "--period", "2026", "-o", str(en), "--lang", "en"])
+    assert res.exit_code == 0, res.stderr
+    sheet = load_workbook(en)["Annual appraisal form"]
+    rows_en = {r[0]: r[1:4] for r in sheet.iter_rows(min_row=4, values_only=True)}
+    assert rows_en["Grade"][2] == "meets requirements" and rows_en["Score"][2] == 84.2
+
+
+def test_month_form_as_xlsx(ec_input: Path, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    out = tmp_path / "A1-2026-10.xlsx"
+    res = RUNNER.invoke(app, ["explain", "--preset", "ecommerce-commission", "-i", str(ec_input),
+                              "-e", "A1", "--period", "2026-10", "-o", str(out)])
+    assert res.exit_code == 0, res.stderr
+    assert load_workbook(out).sheetnames == ["考核表"]

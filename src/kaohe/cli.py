@@ -208,6 +208,9 @@ def explain(
     lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
     item_table: Annotated[list[str] | None, typer.Option(
         "--table", help="an item table of the scheme: NAME=FILE.csv, as for score")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="write the form as xlsx instead (a month's 考核表, a quarter's "
+                               "or year's 年度绩效考核表)")] = None,
 ) -> None:
     """Why each point: the reason behind every number of one appraisal, or of a quarter or
     year, line by line."""
@@ -223,7 +226,7 @@ def explain(
     tables = _item_tables(item_table)
     if is_aggregate_period(period):
         assert period is not None
-        _explain_aggregate(input, employee, preset, scheme, period, lang, tables)
+        _explain_aggregate(input, employee, preset, scheme, period, lang, tables, output)
         return
     try:
         sch = _scheme(preset, scheme)
@@ -235,6 +238,9 @@ def explain(
         fail(str(exc))
         return
     row_period = frame["period"][index] or ""
+    if output is not None:
+        _month_form(scored, employee, row_period, lang, output)
+        return
     name = (sch.name_en or sch.name) if lang == "en" else sch.name
     table = Table(title=f"{name} — {employee} {row_period}".strip())
     table.add_column("item" if lang == "en" else "项目")
@@ -246,8 +252,24 @@ def explain(
     Console(width=160).print(table)
 
 
+def _month_form(scored: Any, employee: str, period: str, lang: str, output: Path) -> None:
+    """A month's 考核表 of one employee, as xlsx."""
+    from kaohe.engine.results import to_document
+    from kaohe.reports.forms import write_agent_form
+
+    doc = to_document(scored.outcome, scored.table)
+    record = next(r for r in doc["results"] if r["employee"] == employee
+                  and (r["period"] or "") == period)
+    try:
+        write_agent_form(scored, record, output, lang=lang)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
+    err.print(f"wrote {output}", markup=False)
+
+
 def _explain_aggregate(input: Path, employee: str, preset: str | None, scheme: Path | None,
-                       period: str, lang: str, tables: dict[str, Path]) -> None:
+                       period: str, lang: str, tables: dict[str, Path],
+                       output: Path | None = None) -> None:
     """A quarter or a year explained as the seed's 年度绩效考核表: a line per term of the
     score (指标类型 | 平均得分 | 所占权重 | 折合分数), then grade, rank, awards, flags and
     values."""
@@ -264,6 +286,15 @@ def _explain_aggregate(input: Path, employee: str, preset: str | None, scheme: P
         lines = explain_aggregate(scored.outcome, employee, period, lang)
     except KaoheError as exc:
         fail(str(exc))
+        return
+    if output is not None:
+        from kaohe.reports.forms import write_aggregate_form
+
+        try:
+            write_aggregate_form(scored, employee, period, output, lang=lang)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror or exc}")
+        err.print(f"wrote {output}", markup=False)
         return
     g = translations(lang).gettext
     name = (sch.name_en or sch.name) if lang == "en" else sch.name

@@ -1821,6 +1821,10 @@ def aggregate_reason_frame(outcome: Any, lang: str = "zh", *, employee: str | No
     return out
 
 
+def _aggregate_grades(outcome: Any, index: int) -> list[Any]:
+    return list(outcome.aggregate_meta[index].spec.grades or [])
+
+
 def explain_aggregate(outcome: Any, employee: str, period: str,
                       lang: str = "zh") -> list[AggregateLine]:
     """The lines of one employee's quarter or year, in the order of the form."""
@@ -1857,6 +1861,11 @@ def explain_aggregate(outcome: Any, employee: str, period: str,
                 points = plain(numbers["months"]) if numbers.get("months") is not None else ""
             elif ident == AGG_SCORE:
                 points = two(numbers["score"])
+            elif ident == AGG_GRADE and numbers.get("grade") is not None:
+                grade = str(numbers["grade"])
+                points = next(((gr.label_en or gr.name) if lang == "en" else gr.name
+                               for gr in _aggregate_grades(outcome, i) if gr.name == grade),
+                              grade)
             elif ident == AGG_RANK and numbers.get("rank") is not None:
                 points = plain(numbers["rank"])
             elif row.get(f"{ident}#n") is not None:
