@@ -450,3 +450,12 @@ def test_aggregates_agree_across_formats(tmp_path: Path,
         assert Decimal(c["award:quarterly_award"]) == award == Decimal(
             str(x["award:quarterly_award"]))
         assert c["team"] == a["team"] == x["team"]
+
+
+def test_csv_pair_is_written_whole_or_not_at_all(tmp_path: Path, ec_input: Path) -> None:
+    (tmp_path / "r-aggregates.csv").mkdir()  # the aggregates' place cannot be written
+    res = RUNNER.invoke(app, ["score", "--preset", "ecommerce-commission", "-i", str(ec_input),
+                              "-f", "csv", "-o", str(tmp_path / "r.csv")])
+    assert res.exit_code == 2 and "cannot write" in res.stderr
+    assert not (tmp_path / "r.csv").exists()
+    assert not list(tmp_path.glob("*.part"))

@@ -97,11 +97,13 @@ def score(
                 if views and output is None:
                     fh.write(b"\n")  # the aggregates: a second table after a blank line
                     out.write_aggregates_csv(res, fh, views)
-            if views and output is not None:  # beside the results: FILE-aggregates.csv
-                sibling = out.aggregates_path(output)
-                with out.destination(sibling) as fh:
-                    out.write_aggregates_csv(res, fh, views)
-                err.print(f"wrote {sibling}", markup=False)
+                elif views and output is not None:
+                    # beside the results, FILE-aggregates.csv; inside the results' own write,
+                    # so a failure leaves neither
+                    sibling = out.aggregates_path(output)
+                    with out.destination(sibling) as agg_fh:
+                        out.write_aggregates_csv(res, agg_fh, views)
+                    err.print(f"wrote {sibling}", markup=False)
         except OSError as exc:
             if output is not None:
                 fail(f"cannot write {output}: {exc.strerror or exc}")
