@@ -295,3 +295,14 @@ def test_monthly_formula_reading_a_year_input_is_a_load_error() -> None:
     with pytest.raises(SchemeError, match=r"indicators\[0\].*'target' is an input of the "
                                           r"quarter row"):
         load_scheme_text(text)
+
+
+def test_last_of_a_text_is_text_in_aggregates() -> None:
+    scheme, table = _table(
+        "employee,period,mark,lv\nA,2026-10,40,高\nA,2026-11,50,低\n",
+        (AGG % "values: [{id: v, formula: 'if(last(lv) = \"低\", 1, 0)'}]").replace(
+            "  mark: {label: 考评分, type: score, min: 0, max: 100}\n",
+            "  mark: {label: 考评分, type: score, min: 0, max: 100}\n"
+            "  lv: {type: level, levels: [高, 低]}\n"))
+    [a] = _doc(scheme, table)["aggregates"]
+    assert a["values"] == {"v": 1}
