@@ -242,9 +242,9 @@ def test_docs_annual_and_items_examples_give_their_results(tmp_path: Path) -> No
     scheme, table = _table("employee,period,attitude,ability,kpi,step\n"
                            "E1,2026-01,优,良,,\nE1,2026-02,良,优,,\nE1,2026,,,90,5\n", annual)
     [a] = _doc(scheme, table)["aggregates"]
-    # kpi 90 → 63.00; manner mean (30 + 24) / 2 = 27 → 27 × 10% / 3 × 10 = 9.00 → 72.00
-    assert a["score"] == 72 and a["grade"] == "合格" and a["rank"] is None
-    assert a["values"] == {"step_change": 0, "new_step": 5} and a["months"] == 2
+    # kpi 90 → 63.00; manner mean (30 + 24) / 2 = 27 → 90.00: 优秀, above 80: one step up
+    assert a["score"] == 90 and a["grade"] == "优秀" and a["rank"] is None
+    assert a["values"] == {"step_change": 1, "new_step": 6} and a["months"] == 2
     items = next(b for b in blocks if "id: items-example" in b)
     scheme, table = _table("employee,period,mark\nA,2026-10,80\n", items)
     deals = pl.DataFrame({"employee": ["A"] * 3, "period": ["2026-10"] * 3,
@@ -295,3 +295,14 @@ def test_monthly_formula_reading_a_year_input_is_a_load_error() -> None:
     with pytest.raises(SchemeError, match=r"indicators\[0\].*'target' is an input of the "
                                           r"quarter row"):
         load_scheme_text(text)
+
+
+def test_last_of_a_text_is_text_in_aggregates() -> None:
+    scheme, table = _table(
+        "employee,period,mark,lv\nA,2026-10,40,高\nA,2026-11,50,低\n",
+        (AGG % "values: [{id: v, formula: 'if(last(lv) = \"低\", 1, 0)'}]").replace(
+            "  mark: {label: 考评分, type: score, min: 0, max: 100}\n",
+            "  mark: {label: 考评分, type: score, min: 0, max: 100}\n"
+            "  lv: {type: level, levels: [高, 低]}\n"))
+    [a] = _doc(scheme, table)["aggregates"]
+    assert a["values"] == {"v": 1}
