@@ -921,6 +921,7 @@ _AGG_WORDS: dict[str, str] = {
     "sum": N_("sum of the monthly %(what)s"), "mean": N_("mean of the monthly %(what)s"),
     "min": N_("lowest monthly %(what)s"), "max": N_("highest monthly %(what)s"),
     "last": N_("last month's %(what)s"), "count": N_("months with %(what)s"),
+    "any": N_("any month with %(what)s"),
 }
 
 
@@ -1318,11 +1319,11 @@ def _weighted(term: Node) -> tuple[Node, Decimal | None]:
 
 def _calls(node: Node, acc: list[Call]) -> list[Call]:
     """The calls over the months (sum, mean, count …) in a formula, each once, in order."""
-    from kaohe.engine.exprs import AGG_FUNCTIONS
+    from kaohe.engine.exprs import is_agg_call
     from kaohe.scheme.expr import render
 
     match node:
-        case Call(func=f) if f in AGG_FUNCTIONS:
+        case Call() if is_agg_call(node):
             if all(render(c) != render(node) for c in acc):
                 acc.append(node)
         case Call(args=args):
@@ -1390,6 +1391,9 @@ class _AggregateRenderer:
         for n in nodes:
             _calls(n, self.calls)
         self.call_cols = {render(c): f"__c{k}" for k, c in enumerate(self.calls)}
+        agg_low = Lowering(dict(self.plan.symbols), self.s.tables, mode="agg")
+        typed = {render(c): self._lower(agg_low, c, typed=True) for c in self.calls}
+        call_types: dict[str, Any] = {k: t[1] for k, t in typed.items() if t is not None}
         syms: dict[str, Symbol] = {"score": Symbol("score", "num"),
                                    "months": Symbol("months", "num"),
                                    "rank": Symbol("rank", "num")}
@@ -1402,7 +1406,8 @@ class _AggregateRenderer:
         for v in spec.values:
             syms[v.id] = Symbol(f"{C.AGG_VALUE}{v.id}", "num")
         self.syms = syms
-        self.post = Lowering(syms, self.s.tables, mode="post_agg", agg_columns=self.call_cols)
+        self.post = Lowering(syms, self.s.tables, mode="post_agg", agg_columns=self.call_cols,
+                             agg_types=call_types)
         names = {k: self._own_label(o) for k, o in [*self.computes.items(),
                                                    *self.reported.items()]}
         self.names = names
@@ -1444,7 +1449,7 @@ class _AggregateRenderer:
             if shown is None:
                 continue
             expr, kind = shown
-            if call.func == "count":
+            if call.func in ("count", "any"):
                 helpers.append(pl.when(expr.fill_null(False)).then(pl.col(PERIOD))
                                .alias(f"__m{k}"))
                 aggs.append(pl.col(f"__m{k}").count().alias(f"__n{k}"))
@@ -1461,7 +1466,7 @@ class _AggregateRenderer:
                 helpers.append(expr.alias(f"__v{k}"))
                 aggs.append(pl.col(f"__v{k}").count().alias(f"__n{k}"))
             aggs.append(pl.col(f"__m{k}").drop_nulls().str.join(
-                self.sep if call.func == "count" else " + ").alias(f"__m{k}"))
+                self.sep if call.func in ("count", "any") else " + ").alias(f"__m{k}"))
         scored = rows.filter(pl.col(ASSESSED)).with_columns(helpers)
         out = scored.group_by(keys, maintain_order=True).agg(aggs)
         skipped = (rows.filter(~pl.col(ASSESSED)).group_by(keys, maintain_order=True)
@@ -1482,14 +1487,12 @@ class _AggregateRenderer:
         two decimals for points, or (``exact``; by default for inputs and reported values)
         as written, ``90``, ``0.3``."""
         if exact is None:
-            from kaohe.engine.exprs import AGG_FUNCTIONS
+            from kaohe.engine.exprs import is_agg_call
 
             exact = (isinstance(node, Name) and node.id not in ("score", "months", "rank")
-                     and (node.id in self.s.inputs
-                                                 or node.id in self.reported
-                                                 or node.id in self.computes)) or (
-                isinstance(node, Call) and node.func not in AGG_FUNCTIONS
-                and node.func != "round")
+                     and (node.id in self.s.inputs or node.id in self.reported
+                          or node.id in self.computes)) or (
+                isinstance(node, Call) and not is_agg_call(node) and node.func != "round")
         low = self._lower(self.post, node, typed=True)
         if low is None:
             return pl.lit("—")
@@ -1498,7 +1501,8 @@ class _AggregateRenderer:
         if kind == "str":
             return expr.cast(pl.String).fill_null("—")
         if kind == "bool":
-            return pl.lit("")
+            return pl.when(expr.fill_null(False)).then(pl.lit(self.g(N_("holds")))).otherwise(
+                pl.lit(self.g(N_("does not hold"))))
         if (isinstance(node, Name) and node.id in ("rank", "months")) or (
                 isinstance(node, Call) and node.func in ("count", "months")):
             return expr.cast(pl.Int64).cast(pl.String).fill_null("—")
@@ -1506,7 +1510,7 @@ class _AggregateRenderer:
 
     def fx(self, node: Node) -> list[pl.Expr]:
         """A formula with every name and call over the months shown with its value."""
-        from kaohe.engine.exprs import AGG_FUNCTIONS
+        from kaohe.engine.exprs import is_agg_call
 
         match node:
             case Num(value=v):
@@ -1533,7 +1537,7 @@ class _AggregateRenderer:
                 return out
             case Not(operand=o):
                 return [pl.lit(self.g(N_("not "))), *self.fx(o)]
-            case Call(func=f) if f in AGG_FUNCTIONS:
+            case Call() if is_agg_call(node):
                 return [pl.lit(f"{self.words(node)} "), self.value(node)]
             case Call(func="round" | "coalesce", args=args) if args:
                 return self.fx(args[0])
@@ -1586,6 +1590,9 @@ class _AggregateRenderer:
         if call.func == "count":
             return r.t(N_("%(months)s → %(n)s months"),
                        months=listed.replace("", "—").fill_null("—"), n=count)
+        if call.func == "any":
+            return pl.concat_str([listed.replace("", "—").fill_null("—"), pl.lit(" → "),
+                                  self.value(call)])
         if call.func == "sum":
             return pl.concat_str([listed.fill_null("—"), pl.lit(" = "), value])
         if call.func == "mean":
@@ -1773,7 +1780,7 @@ def _inside(call: Call, node: Node) -> bool:
 
 def _names_outside_calls(node: Node) -> list[str]:
     """The names an aggregate's rule reads outside its calls over the months, in order."""
-    from kaohe.engine.exprs import AGG_FUNCTIONS
+    from kaohe.engine.exprs import is_agg_call
 
     out: list[str] = []
 
@@ -1782,7 +1789,7 @@ def _names_outside_calls(node: Node) -> list[str]:
             case Name(id=ident):
                 if ident not in out:
                     out.append(ident)
-            case Call(func=f) if f in AGG_FUNCTIONS:
+            case Call() if is_agg_call(n):
                 return
             case Call(func=f, args=args):
                 for a in args[1:] if f == "lookup" else args:
