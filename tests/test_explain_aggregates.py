@@ -291,3 +291,24 @@ def test_month_form_as_xlsx(ec_input: Path, tmp_path: Path) -> None:
                               "-e", "A1", "--period", "2026-10", "-o", str(out)])
     assert res.exit_code == 0, res.stderr
     assert load_workbook(out).sheetnames == ["考核表"]
+
+
+def test_any_and_one_argument_max_in_words(tmp_path: Path) -> None:
+    scheme = tmp_path / "annual3.yaml"
+    scheme.write_text(ANNUAL.replace(
+        "      - {flag: 提升培训, label_en: advanced training, when: score >= 80}\n",
+        "      - {flag: 提升培训, label_en: advanced training, when: score >= 80}\n"
+        "      - {flag: 曾低分, label_en: had a low month, when: \"any(perf_mark < 65)\"}\n"
+        "    awards:\n"
+        "      - {id: top, amount: \"if(max(perf_mark) >= 90, 100, 0)\"}\n"), encoding="utf-8")
+    src = tmp_path / "annual.csv"
+    src.write_text(ANNUAL_ROWS, encoding="utf-8")
+    r2 = rows(explain("--scheme", str(scheme), "-i", str(src), "-e", "R2", "--period", "2026"))
+    # R2's only month: 60 < 65 → 曾低分; highest 60 < 90 → no award
+    assert "曾低分" in r2["标记"][4] and "是" in r2["标记"][4]
+    assert r2["top"][3] == "0.00" and "各月业绩分最高值 60.00 → 0.00" in r2["top"][4]
+    r1 = rows(explain("--scheme", str(scheme), "-i", str(src), "-e", "R1", "--period", "2026",
+                      "--lang", "en"))
+    # R1's counted months 90 and 85 (March excluded): highest 90 → 100; no month below 65
+    assert r1["top"][3] == "100.00"
+    assert "had a low month" not in r1.get("Flags", ["", "", "", "", ""])[4]
