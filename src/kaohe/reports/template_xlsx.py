@@ -8,8 +8,9 @@ formats for amounts and a frozen header; a second sheet explains every column.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -76,10 +77,27 @@ def _rule(spec: InputSpec) -> str:
     return "；".join(parts)
 
 
+def cell_value(spec: InputSpec, text: Any) -> Any:
+    """A stored input (the text of an earlier upload) as the template's cell: a number for
+    numeric inputs (a percent as its fraction, for a percent-formatted cell), text else."""
+    if text is None or str(text).strip() == "":
+        return None
+    raw = str(text).strip()
+    if spec.type == "level":
+        return raw
+    try:
+        if raw.endswith("%"):
+            return Decimal(raw[:-1].replace(",", "")) / 100
+        return Decimal(raw.replace(",", ""))
+    except InvalidOperation:
+        return raw
+
+
 def write_template(scheme: Scheme, people: Sequence[tuple[str, str, str]], path: Path, *,
-                   period: str) -> int:
-    """Write the template of ``scheme`` for ``people`` (工号, 姓名, 团队) to ``path``; the
-    number of people written."""
+                   period: str, stored: Mapping[str, Mapping[str, Any]] | None = None) -> int:
+    """Write the template of ``scheme`` for ``people`` (工号, 姓名, 团队) to ``path``, with the
+    inputs already ``stored`` per 工号 filled in (an upload replaces a row's inputs: a cell
+    left as it is keeps its value, an emptied one clears it); the number of people."""
     import xlsxwriter
 
     columns = template_columns(scheme)
@@ -110,8 +128,9 @@ def write_template(scheme: Scheme, people: Sequence[tuple[str, str, str]], path:
     for j, c in enumerate(columns, start=width):
         nf = _num_format(c.spec)
         ws.set_column(j, j, max(12, len(c.header) * 2 + 2), formats[nf] if nf else plain)
-        for i in range(1, len(people) + 1):  # the cells themselves carry the format too
-            write_cell(ws, i, j, None, formats[nf] if nf else plain)
+        for i, person in enumerate(people, start=1):  # the cells carry the format too
+            value = cell_value(c.spec, (stored or {}).get(person[0], {}).get(c.ident))
+            write_cell(ws, i, j, value, formats[nf] if nf else plain)
         if c.spec.type == "level" and c.spec.levels:
             names = list(c.spec.levels)
             if len(",".join(names)) <= 250:
@@ -155,7 +174,8 @@ def _instructions(wb: Any, ws: Any, scheme: Scheme, columns: list[TemplateColumn
     ws.write_string(0, 0, f"{scheme.name} {period} 数据录入模板", title)
     notes = [
         f"“{DATA_SHEET}”表已列出本周期的 {people} 人（工号、姓名、团队已填好，请勿修改工号）。",
-        "按列填写各项数据；留空的单元格保留系统中已有的值，不会被清空。",
+        "系统中已有的数据已经填入；上传后每人的数据以表中为准：保留的值不变，清空的单元格会清除该项。",
+        "不需要上传的列可以整列删除（删除的列保留系统中的值）。",
         "等级列请从下拉列表中选择；比率列填百分比（如 96.5%）；金额填数字（元）。",
         "填好后在 HR 控制台的本周期页面“上传”，先检查预览中的每一行，确认后才会保存。",
         "不要改动第一行的列名，也不要调整工作表顺序（上传读取第一个工作表）。",

@@ -388,13 +388,15 @@ def hr_template(cycle_id: RecordId, session: SessionDep, user: UserDep) -> Respo
     require_hr(user)
     cycle = cycles.get_cycle(session, cycle_id)
     scheme = cycles.scheme_of(cycle.scheme_version)
-    people = [(code, name or "", team or "") for code, name, team in session.execute(
-        select(Employee.code, Employee.name, Appraisal.team_code)
+    rows = session.execute(
+        select(Employee.code, Employee.name, Appraisal.team_code, Appraisal.inputs)
         .join(Appraisal, Appraisal.employee_id == Employee.id)
-        .where(Appraisal.cycle_id == cycle.id).order_by(Appraisal.team_code, Employee.code))]
+        .where(Appraisal.cycle_id == cycle.id).order_by(Appraisal.team_code, Employee.code)).all()
+    people = [(code, name or "", team or "") for code, name, team, _ in rows]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "template.xlsx"
-        write_template(scheme, people, path, period=cycle.period)
+        write_template(scheme, people, path, period=cycle.period,
+                       stored={code: dict(inputs or {}) for code, _, _, inputs in rows})
         data = path.read_bytes()
     return download(data, XLSX, export_name("录入模板", scheme.name, cycle.period, ext="xlsx"),
                     fallback=f"template-{cycle.period}.xlsx")
