@@ -130,8 +130,8 @@ def test_a_filled_template_uploads_pages_and_imports(shop: Database,  # noqa: F8
                         follow_redirects=False)
         assert r.status_code == 303, re.sub(r"<[^>]+>", " ", r.text)[-1500:]
     with shop.transaction() as s:
-        stored = {code: inputs for code, inputs in s.execute(
-            select(Employee.code, Appraisal.inputs).join(Appraisal))}
+        stored = dict(s.execute(
+            select(Employee.code, Appraisal.inputs).join(Appraisal)).tuples().all())
     for i in range(1, 7):
         got = stored[f"E{i:03d}"]
         assert Decimal(got["sales"]) == 90000 + i
@@ -202,3 +202,111 @@ def test_an_empty_workbook_is_a_clear_problem(shop: Database, tmp_path: Path) ->
                         files={"file": ("空.xlsx", out.getvalue())})
         assert r.status_code == 422 and 'type="file"' in r.text
     assert ids(shop)
+
+
+# -- in the browser: template → fill → upload → page through → import; the board sorted,
+# searched, exported and printed ---------------------------------------------------------
+def test_uploads_board_and_exports_in_the_browser(shop: Database, tmp_path: Path,  # noqa: F811
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from .test_browser import CHROMIUM, _go, _login, _shot, expect
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    import threading
+    import time
+
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+
+    from .served import free_port
+
+    monkeypatch.setattr(hr, "PREVIEW_PAGE", 4)
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(shop, secret="browser-test"),
+                                        host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+                "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update"])
+            ctx = browser.new_context(accept_downloads=True)
+            page = ctx.new_page()
+            _login(page, base, "hr")
+            page.goto(f"{base}/hr/cycles/1")
+            # the template, from the cycle's page
+            with page.expect_download() as dl:
+                page.click("a[href='/hr/cycles/1/template.xlsx']")
+            assert dl.value.suggested_filename == "录入模板-淘宝售前客服月度KPI-2026-10.xlsx"
+            template = tmp_path / dl.value.suggested_filename
+            dl.value.save_as(template)
+            filled = tmp_path / "十月数据.xlsx"
+            filled.write_bytes(fill(template.read_bytes(), {
+                f"E{i:03d}": {"执行力": LEVELS[i % 4], "差评数": 0} for i in range(1, 7)}))
+            page.set_input_files("input[type=file]", str(filled))
+            _go(page, page.locator("button:text-is('校验文件')"))
+            main = page.locator("main")
+            expect(main).to_contain_text("全部 6 行校验通过")
+            expect(page.locator("#preview-rows thead")).to_contain_text("执行力")
+            expect(page.locator("#preview-rows tbody tr")).to_have_count(4)
+            _shot(page, "hr-upload-preview-page1")
+            _go(page, page.locator("nav.pager a[rel=next]"))
+            expect(page.locator("#preview-rows tbody tr")).to_have_count(2)
+            expect(page.locator("nav.pager")).to_contain_text("第 5–6 行，共 6 行")
+            _shot(page, "hr-upload-preview-page2")
+            _go(page, page.locator("button:text-is('导入全部 6 行')"))
+            expect(main).to_contain_text("已从 十月数据.xlsx 导入 6 行")
+            _go(page, page.locator("button:text-is('立即评分')"))
+            # the board of 一组: sorted by total, searched as you type and by the form
+            page.goto(f"{base}/team?period=2026-10&team=一组")
+            _go(page, page.locator("#board-table th a", has_text="总分"))
+            assert "sort=-total" in page.url  # the highest first
+            rows = page.locator("#board-table tbody tr")
+            expect(rows).to_have_count(3)
+            page.fill("input[name=q]", "员工3")  # hidden at once by the script
+            expect(page.locator("#board-table tbody tr:visible")).to_have_count(1)
+            expect(page.locator("#board-count")).to_contain_text("1 / 3")
+            _go(page, page.locator("#board-search button"))
+            assert "q=%E5%91%98%E5%B7%A53" in page.url or "q=员工3" in page.url
+            expect(rows).to_have_count(1)
+            _shot(page, "team-board-searched")
+            with page.expect_download() as dl:
+                page.click("#board-search a.button")
+            assert dl.value.suggested_filename == "团队看板-2026-10-一组.xlsx"
+            # printed: the menu, the forms and the buttons are not on paper
+            page.goto(f"{base}/team?period=2026-10&team=一组")
+            page.emulate_media(media="print")
+            expect(page.locator("header")).to_be_hidden()
+            expect(page.locator("#board-search")).to_be_hidden()
+            expect(page.locator("#board-table")).to_be_visible()
+            _shot(page, "team-board-print")
+            page.emulate_media(media="screen")
+            expect(page.locator("header")).to_be_visible()
+            # the months side by side, and the payroll once published
+            page.goto(f"{base}/team/months?team=一组&year=2026")
+            expect(page.locator("#months-table tfoot")).to_contain_text("团队平均")
+            _shot(page, "team-months")
+            _go(page, page.locator("#months-table a", has_text="E001 员工1"))
+            expect(page.locator("#year-table tbody tr")).to_have_count(1)
+            expect(page.locator("h1")).to_contain_text("2026 年度")
+            _shot(page, "agent-year")
+            publish(shop)
+            page.goto(f"{base}/hr/cycles/1")
+            with page.expect_download() as dl:
+                page.click("a[href='/hr/cycles/1/payroll.xlsx?team=%E4%B8%80%E7%BB%84']")
+            assert dl.value.suggested_filename == "工资表-2026-10-一组.xlsx"
+            payroll = tmp_path / "payroll.xlsx"
+            dl.value.save_as(payroll)
+            ws = load_workbook(payroll).active
+            assert [r[1] for r in ws.iter_rows(values_only=True)][-2:] == ["小计", "合计"]
+            ctx.close()
+            browser.close()
+    finally:
+        srv.should_exit = True
+        thread.join(10)

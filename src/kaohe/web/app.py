@@ -30,8 +30,7 @@ from kaohe.errors import InputError, KaoheError, shorten
 from kaohe.formatting import two
 from kaohe.settings import settings
 from kaohe.store.db import Database
-from kaohe.web import admin, api, hr, i18n, pages, timefmt
-from kaohe.web import exports, teamviews
+from kaohe.web import admin, api, exports, hr, i18n, pages, teamviews, timefmt
 from kaohe.web.deps import lang_of, render
 from kaohe.workflow import permissions, states
 from kaohe.workflow.errors import WorkflowError
