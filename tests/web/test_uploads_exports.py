@@ -130,8 +130,8 @@ def test_a_filled_template_uploads_pages_and_imports(shop: Database,  # noqa: F8
                         follow_redirects=False)
         assert r.status_code == 303, re.sub(r"<[^>]+>", " ", r.text)[-1500:]
     with shop.transaction() as s:
-        stored = dict(s.execute(
-            select(Employee.code, Appraisal.inputs).join(Appraisal)).tuples().all())
+        stored = {r.code: r.inputs for r in s.execute(
+            select(Employee.code, Appraisal.inputs).join(Appraisal))}
     for i in range(1, 7):
         got = stored[f"E{i:03d}"]
         assert Decimal(got["sales"]) == 90000 + i

@@ -354,8 +354,8 @@ def preview_page(session: SessionDep, cycle: Cycle, preview: Any, page: int) -> 
     page = min(max(page, 1), pages)
     shown = rows[(page - 1) * PREVIEW_PAGE:page * PREVIEW_PAGE]
     codes = [r["employee"] for r in shown]
-    names = dict(session.execute(select(Employee.code, Employee.name).where(
-        Employee.code.in_(codes))).tuples().all()) if codes else {}
+    names = {r.code: r.name for r in session.execute(select(Employee.code, Employee.name)
+                                                     .where(Employee.code.in_(codes)))}
     return {"rows": [{**r, "name": names.get(r["employee"], "")} for r in shown],
             "columns": [(c, label(c)) for c in preview.columns], "page": page,
             "pages": pages, "total": len(rows),
