@@ -1,6 +1,7 @@
 """The payroll workbook opened back with openpyxl: 总分 and 等级 beside every pay line, team
 subtotals and the grand total equal to the sums of the rounded lines (checked by hand and as a
-property), ¥ formats, frozen header, filter and a landscape page one sheet wide."""
+property), ¥ formats, frozen header, filter and a landscape page one sheet wide; and the
+input template, whose cells filled in as HR types them read back as typed."""
 
 from __future__ import annotations
 
@@ -97,3 +98,45 @@ def test_every_subtotal_is_the_sum_of_its_rounded_lines(lines: list[tuple[str, D
     for j in (6, 7, 8):
         assert total[j] == sum((s[j] for s in subtotal), Decimal(0))
     assert sheet.kinds.count("person") == len(rows)
+
+
+# -- the input template: what HR types into it is what the upload reads ---------------------
+LEVELS = ["非常满意", "比较满意", "一般", "不满意"]
+typed_rows = st.lists(st.tuples(
+    st.decimals(0, 10**7, places=2), st.sampled_from(LEVELS),
+    st.decimals(0, 1, places=4), st.integers(0, 999)), min_size=1, max_size=8)
+
+
+@settings(max_examples=25, deadline=None)
+@given(typed_rows)
+def test_a_filled_template_reads_back_as_typed(tmp_path_factory: Any, typed: list[Any]) -> None:
+    from kaohe.columns import EMPLOYEE, NAME, TEAM, input_col
+    from kaohe.ingest.table import prepare, read_raw
+    from kaohe.presets import load_preset
+    from kaohe.reports.template_xlsx import write_template
+
+    scheme = load_preset("taobao-presales")
+    folder = tmp_path_factory.mktemp("template")
+    people = [(f"{i:03d}", f"员工{i}", "售前一组" if i % 2 else "售前二组")
+              for i in range(1, len(typed) + 1)]
+    path = folder / "模板.xlsx"
+    write_template(scheme, people, path, period="2026-11")
+    wb = load_workbook(path)
+    ws = wb.worksheets[0]
+    col = {c.value: c.column for c in ws[1]}
+    for i, (sales, level, ratio, bad) in enumerate(typed, start=2):
+        ws.cell(i, col["实际销售额"]).value = float(sales)
+        ws.cell(i, col["执行力"]).value = level
+        ws.cell(i, col["旺旺满意度"]).value = float(ratio)  # a percent cell holds the fraction
+        ws.cell(i, col["差评数"]).value = bad
+    wb.save(path)
+    frame, source = read_raw(path)
+    table = prepare(frame, scheme, source, default_period="2026-11", partial=True).frame
+    rows = table.sort(EMPLOYEE).iter_rows(named=True)
+    for (code, name, team), (sales, level, ratio, bad), row in zip(people, typed, rows,
+                                                                   strict=True):
+        assert (row[EMPLOYEE], row[NAME], row[TEAM]) == (code, name, team)  # "001" stays text
+        assert row[input_col("sales")] == sales
+        assert row[input_col("execution")] == level
+        assert row[input_col("satisfaction")] == ratio
+        assert row[input_col("bad_reviews")] == bad
