@@ -19,6 +19,7 @@ import polars as pl
 from kaohe import columns as C
 from kaohe.columns import ASSESSED, COHORT
 from kaohe.engine.exprs import Lowering, Symbol, Type, cohort_rank, safe_div
+from kaohe.engine.items import ItemCall, item_calls
 from kaohe.engine.rules import LOWERINGS, ItemScope
 from kaohe.errors import ExprError, SchemeError
 from kaohe.numbers import DEC, dlit, round_half_up
@@ -78,6 +79,8 @@ class Plan:
     #: a formula reads earlier periods (streak, count_so_far, prev): rows must be in
     #: employee and period order before evaluation
     needs_history: bool = True
+    #: item-table function calls, each computed into a column joined to the rows
+    item_calls: list[ItemCall] = field(default_factory=list)
     #: indicator id → where it applies (false: its level is 不适用, the item is left out)
     applies: dict[str, pl.Expr] = field(default_factory=dict)
     #: every indicator can be not applicable: a row where none applies is excluded (无适用项)
@@ -167,9 +170,13 @@ class PlanBuilder:
         for sec in s.sections:
             members = [it.id for it in s.indicators if it.section == sec.id]
             cols = [C.indicator_col(m) for m in members]
+            build_sec = _sum_builder(cols, self.fill)
+            if sec.out_of is not None:
+                assert sec.points is not None
+                build_sec = _scaled_builder(cols, sec.out_of, sec.points, self.fill)
             self._define(sec.id, Step(
                 C.section_col(sec.id), "num", set(members),
-                _sum_builder(cols, self.fill), f"sections.{sec.id}",
+                build_sec, f"sections.{sec.id}",
             ))
         for i, adj in enumerate(s.adjustments):
             where = f"adjustments[{i}].points"
@@ -240,6 +247,7 @@ class PlanBuilder:
             has_total=not s.total.none,
             reason_parts=self._reason_parts(),
             needs_history=_uses_history(s),
+            item_calls=item_calls(s),
             applies=self.applies,
             none_applicable_excludes=na_excludes,
             section_columns=[(x.id, C.section_col(x.id)) for x in s.sections],
@@ -565,6 +573,15 @@ class PlanBuilder:
 
         errors = list(self.errors)
         reported: set[tuple[str, str]] = set()
+        # an input of the year / quarter row is blank on every monthly row
+        periodic = {i: sp.period for i, sp in self.s.inputs.items() if sp.period != "month"}
+        for _name, step in steps:
+            wrong = sorted(d for d in step.deps if d in periodic and d not in by_name)
+            if wrong:
+                errors.append(
+                    f"{step.where}: {wrong[0]!r} is an input of the {periodic[wrong[0]]} row "
+                    f"(period: {periodic[wrong[0]]}), blank on the monthly rows; read it in "
+                    f"the {periodic[wrong[0]]} aggregate's formulas")
         for _name, step in steps:
             unknown = [d for d in sorted(step.deps) if d not in by_name and d not in self.input_names]
             if unknown:
@@ -634,6 +651,13 @@ def _blank_builder() -> Builder:
 
 def _sum_builder(cols: list[str], fill: frozenset[str] = frozenset()) -> Builder:
     return lambda _low: _sum_cols(cols, fill)
+
+
+def _scaled_builder(cols: list[str], out_of: Decimal, points: Decimal,
+                    fill: frozenset[str] = frozenset()) -> Builder:
+    """A section reported on another scale (``out_of``): the sum × out_of / points, rounded
+    half-up to 0.01 once."""
+    return lambda _low: round_half_up(_sum_cols(cols, fill) * dlit(out_of) / dlit(points), 2)
 
 
 def _flag_builder(node: Node, where: str) -> Builder:

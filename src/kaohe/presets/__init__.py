@@ -23,6 +23,8 @@ PRESET_IDS: tuple[str, ...] = (
     "operator-monthly",
     "taobao-policy",
     "property-service",
+    "rnd-annual",
+    "foreign-trade",
 )
 
 
