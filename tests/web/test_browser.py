@@ -124,7 +124,7 @@ def test_month_in_the_browser(server: str, browser: Any, shop: Database,  # noqa
     page.set_input_files("input[type=file]", _sheet(tmp_path / "november.csv", good))
     _go(page, page.locator("button:text-is('校验文件')"))
     expect(page.locator("main")).to_contain_text("全部 6 行校验通过")
-    _go(page, page.locator("button:text-is('导入这些数据')"))
+    _go(page, page.locator("button:text-is('导入全部 6 行')"))
     expect(page.locator("main")).to_contain_text("已从 november.csv 导入 6 行")
     ctx.close()
     with shop.transaction() as s:

@@ -70,7 +70,7 @@ def test_month_through_the_web(shop: Database) -> None:  # noqa: F811
         assert state(shop, a1) is AppraisalState.published
         r = hr.get("/hr/cycles/1/payroll.xlsx")
         ws = load_workbook(io.BytesIO(r.content)).active
-        assert ws.cell(1, 1).value == "工号" and ws.max_row == 7
+        assert ws.cell(1, 1).value == "工号" and ws.max_row == 10  # 6, 2 subtotals, total
     with TestClient(create_app(shop, secret="s")) as agent:
         login(agent, "e1")
         html = agent.get(page).text

@@ -133,7 +133,7 @@ class Route:
         url = self.url or self.path
         ids = {"aid": ctx.aid[code], "cid": ctx.cycle, "appeal": ctx.appeal or 1,
                "uid": ctx.user_id,
-               "inc": ctx.incident or 1}
+               "inc": ctx.incident or 1, "up": ctx.upload or "x" * 22, "code": code}
         if record is not None:
             ids = dict.fromkeys(ids, record)
         return url.format(**ids)
@@ -232,6 +232,12 @@ ROUTES: list[Route] = [
           writes=True, done="/hr/cycles/{cid}"),
     Route("GET", "/hr/cycles/{cycle_id}/payroll.xlsx", "/hr/cycles/{cid}/payroll.xlsx",
           prep=_always("published")),
+    Route("GET", "/hr/cycles/{cycle_id}/template.xlsx", "/hr/cycles/{cid}/template.xlsx"),
+    Route("GET", "/hr/cycles/{cycle_id}/inputs/preview",
+          "/hr/cycles/{cid}/inputs/preview?token={up}&page=1", prep=_hr_upload),
+    Route("GET", "/team/months"),
+    Route("GET", "/team/people/{code}", "/team/people/{code}"),
+    Route("GET", "/team/export.xlsx"),
     Route("GET", "/hr/cycles/{cycle_id}/forms.zip", "/hr/cycles/{cid}/forms.zip"),
     Route("GET", "/hr/cycles/{cycle_id}/scheme", "/hr/cycles/{cid}/scheme"),
     Route("POST", "/hr/cycles/{cycle_id}/what-if", "/hr/cycles/{cid}/what-if",
@@ -302,6 +308,12 @@ MATRIX: dict[tuple[str, str], tuple[int | str, ...]] = {
     ("POST", "/hr/cycles/{cycle_id}/export"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
     ("POST", "/hr/cycles/{cycle_id}/inputs/confirm"): (L, 404, 404, 404, 404, 404, 404, 404, R, R),
     ("GET", "/hr/cycles/{cycle_id}/payroll.xlsx"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
+    ("GET", "/hr/cycles/{cycle_id}/template.xlsx"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
+    ("GET", "/hr/cycles/{cycle_id}/inputs/preview"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
+    # the board's team and year views and its tables as xlsx (an agent: their own year only)
+    ("GET", "/team/months"): (L, 404, 404, 404, 200, 200, 200, 200, 200, 200),
+    ("GET", "/team/people/{code}"): (L, 200, 404, 404, 200, 200, 404, 200, 200, 200),
+    ("GET", "/team/export.xlsx"): (L, 404, 404, 404, 200, 200, 200, 200, 200, 200),
     ("GET", "/hr/cycles/{cycle_id}/forms.zip"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
     ("GET", "/hr/cycles/{cycle_id}/scheme"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
     ("POST", "/hr/cycles/{cycle_id}/what-if"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),

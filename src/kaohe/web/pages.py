@@ -26,7 +26,7 @@ from kaohe.store.models import (
     Result,
     User,
 )
-from kaohe.web import charts, i18n, timefmt
+from kaohe.web import charts, i18n, teamviews, timefmt
 from kaohe.web.deps import (
     XLSX,
     RecordId,
@@ -126,10 +126,12 @@ def my_reminders(request: Request, session: SessionDep, user: UserDep,
 
 @router.get("/team", response_class=HTMLResponse)
 def team(request: Request, session: SessionDep, user: UserDep, period: str | None = None,
-         team: str | None = None) -> HTMLResponse:
+         team: str | None = None, q: teamviews.Search = "",
+         sort: teamviews.Sort = "rank") -> HTMLResponse:
     if not is_staff(user):
         raise HTTPException(404, "not found")
     board = board_rows(session, user, period=period, team=team)
+    shown = teamviews.search_sort(board["rows"], q, sort)  # the table as searched and sorted
     ranked = sorted((r for r in board["rows"] if r["result"]
                      and r["result"].get("total") is not None),
                     key=lambda r: -float(r["result"]["total"]))
@@ -146,7 +148,8 @@ def team(request: Request, session: SessionDep, user: UserDep, period: str | Non
     return render(request, "team.html", user=user, board=board,
                   ranking=Markup(charts.bars(ranking)) if ranking else "",
                   grades=Markup(charts.distribution(ordered)) if grades else "",
-                  late=late)
+                  late=late, shown=shown, q=q, sort=sort,
+                  flagged=teamviews.flagged(board["rows"]))
 
 
 # -- one appraisal ------------------------------------------------------------------------

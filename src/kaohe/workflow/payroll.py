@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import csv
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kaohe.reports.cells import WORKBOOK_OPTIONS, csv_text, write_cell, write_cells
+from kaohe.reports.cells import csv_text
 from kaohe.store.models import Appraisal, AppraisalState, Employee, Result
 from kaohe.workflow import cycles
 from kaohe.workflow.errors import WorkflowError
@@ -48,23 +48,34 @@ def _money(v: Any) -> Decimal | None:
     return None if v is None else Decimal(str(v)).quantize(Decimal("0.01"))
 
 
-def write_payroll(session: Session, *, cycle_id: int, path: Path) -> int:
+def payroll_scores(session: Session, *, cycle_id: int
+                   ) -> dict[str, tuple[Decimal | None, str | None]]:
+    """Each employee's current 总分 (to the hundredth) and 等级 in a cycle, by 工号."""
+    q = (select(Employee.code, Result.total, Result.grade)
+         .join(Appraisal, Appraisal.employee_id == Employee.id)
+         .join(Result, (Result.appraisal_id == Appraisal.id) & Result.is_current.is_(True))
+         .where(Appraisal.cycle_id == cycle_id))
+    return {code: (None if total is None else Decimal(str(total)).quantize(
+        Decimal("0.01"), ROUND_HALF_UP), grade) for code, total, grade in session.execute(q)}
+
+
+def write_payroll(session: Session, *, cycle_id: int, path: Path,
+                  team: str | None = None) -> int:
+    """Write the payroll (of one team, or of all) as xlsx (laid out by
+    :mod:`kaohe.reports.payroll_xlsx`) or CSV; the number of people."""
     header, rows = payroll_rows(session, cycle_id=cycle_id)
+    if team is not None:
+        rows = [r for r in rows if (r[2] or "") == team]
+        if not rows:
+            raise WorkflowError(f"team {team} has no published results to pay in cycle "
+                                f"{cycle_id}")
     tmp = path.with_name(path.name + ".part")
     if path.suffix.lower() == ".xlsx":
-        import xlsxwriter
+        from kaohe.reports.payroll_xlsx import write_payroll_xlsx
 
-        wb = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
-        ws = wb.add_worksheet("工资表")
-        bold = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-        money = wb.add_format({"num_format": "#,##0.00", "border": 1})
-        text = wb.add_format({"border": 1})
-        write_cells(ws, 0, header, bold)
-        for i, row in enumerate(rows, start=1):
-            for j, v in enumerate(row):
-                write_cell(ws, i, j, v, money if isinstance(v, Decimal) else text)
-        ws.set_column(0, len(header) - 1, 12)
-        wb.close()
+        cycle = cycles.get_cycle(session, cycle_id)
+        write_payroll_xlsx(tmp, header, rows, payroll_scores(session, cycle_id=cycle_id),
+                           title=" ".join(p for p in ("工资表", cycle.period, team) if p))
     else:
         with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
             w = csv.writer(fh)
