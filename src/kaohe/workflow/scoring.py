@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 
 from kaohe.columns import ADJUSTMENT, EMPLOYEE, PERIOD, TEAM
 from kaohe.engine.load import load_scheme_text
-from kaohe.engine.results import result_records
+from kaohe.engine.results import aggregate_records, result_records
 from kaohe.engine.score import score_table
 from kaohe.errors import InputError
 from kaohe.ingest.table import prepare
 from kaohe.numbers import to_json_number
 from kaohe.scheme.models import Scheme
 from kaohe.store.models import (
+    AggregateResult,
     Appraisal,
     Cycle,
     CycleState,
@@ -67,7 +68,70 @@ def compute_results(session: Session, cycle: Cycle) -> tuple[list[dict[str, Any]
             rec["sources"] = origins.get(rec["employee"], {})
             recs.append(rec)
     warnings = [w for w in outcome.warnings if w.startswith(cycle.period)]
+    # the quarter and year this cycle is part of, as of this month: stored by write_results
+    session.info.setdefault(_AGGREGATES, {})[cycle.id] = [
+        a for a in aggregate_records(outcome, table) if covers(a["period"], cycle.period)]
     return recs, {k[0]: v for k, v in hashes.items() if k[1] == cycle.period}, warnings
+
+
+#: where compute_results leaves a cycle's aggregates for write_results (so every caller
+#: that scores and writes a cycle, an appeal's re-score too, stores them with the results)
+_AGGREGATES = "kaohe.aggregates"
+
+
+def aggregate_periods(period: str) -> tuple[str | None, str]:
+    """The quarter (``2026-Q4``) and year (``2026``) a cycle's period belongs to; no quarter
+    for a yearly cycle."""
+    year, _, rest = period.partition("-")
+    if rest.startswith("Q"):
+        return period, year
+    if rest.isdigit():
+        return f"{year}-Q{(int(rest) - 1) // 3 + 1}", year
+    return None, year
+
+
+def covers(aggregate: str, period: str) -> bool:
+    """Whether the aggregate period (``2026-Q4``, ``2026``) contains the cycle's period."""
+    return aggregate in aggregate_periods(period)
+
+
+def closes(aggregate: str, period: str) -> bool:
+    """Whether the cycle's period is the last of the aggregate period: its awards are paid
+    with this cycle (a quarter's in its third month, a year's in December)."""
+    if not covers(aggregate, period):
+        return False
+    year, _, rest = period.partition("-")
+    if not rest or aggregate == period:
+        return True
+    last_month = 12 if aggregate == year else 3 * int(aggregate[-1])
+    return rest == f"{last_month:02d}" or (aggregate == year and rest == "Q4")
+
+
+def write_aggregates(session: Session, cycle: Cycle, aggs: list[dict[str, Any]]) -> int:
+    """Store the cycle's quarter and year results as a new revision (the previous ones of the
+    cycle stop being current)."""
+    codes = {a["employee"] for a in aggs}
+    ids = dict(session.execute(select(Employee.code, Employee.id)
+                               .where(Employee.code.in_(sorted(codes)))).all()) if codes else {}
+    rev = session.scalar(select(func.max(AggregateResult.revision))
+                         .where(AggregateResult.cycle_id == cycle.id)) or 0
+    session.execute(update(AggregateResult).where(AggregateResult.cycle_id == cycle.id,
+                                                  AggregateResult.is_current.is_(True))
+                    .values(is_current=False))
+    now = utcnow()
+    rows = [{
+        "cycle_id": cycle.id, "scheme_id": cycle.scheme_id, "period": a["period"],
+        "kind": "quarter" if "Q" in a["period"] else "year",
+        "closes": closes(a["period"], cycle.period), "employee_id": ids[a["employee"]],
+        "team_code": a.get("team") or "", "revision": rev + 1, "is_current": True,
+        "score": _dec(a.get("score")), "grade": a.get("grade"),
+        "rank": None if a.get("rank") is None else int(a["rank"]),
+        "months": int(a.get("months") or 0), "payload": a,
+        "scheme_hash": cycle.scheme_version.content_hash, "created_at": now,
+    } for a in aggs if a["employee"] in ids]
+    if rows:
+        session.execute(insert(AggregateResult), rows)
+    return len(rows)
 
 
 def _adjustment_lines(scheme: Scheme, frame: pl.DataFrame) -> list[dict[str, Any]]:
@@ -98,6 +162,9 @@ def _dec(v: Any) -> Decimal | None:
 
 def write_results(session: Session, cycle: Cycle, recs: list[dict[str, Any]],
                    hashes: dict[str, str], reason: str, only: set[int] | None = None) -> int:
+    aggs = session.info.get(_AGGREGATES, {}).pop(cycle.id, None)
+    if aggs is not None:
+        write_aggregates(session, cycle, aggs)
     apps = dict(session.execute(
         select(Employee.code, Appraisal.id).join(Appraisal, Appraisal.employee_id == Employee.id)
         .where(Appraisal.cycle_id == cycle.id)).all())
