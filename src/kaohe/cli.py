@@ -69,6 +69,9 @@ def score(
                                           "(json: a reasons object; csv, xlsx: reason:<id> "
                                           "columns; table: a reasons column)")] = False,
     lang: Annotated[Lang, typer.Option(help="language of the reasons")] = Lang.zh,
+    table: Annotated[list[str] | None, typer.Option(
+        "--table", help="an item table of the scheme: NAME=FILE.csv (rows per employee and "
+                        "period, e.g. late_payments=deals.csv); repeat for several")] = None,
 ) -> None:
     """Score an input table with a scheme (rulebook §5)."""
     from kaohe.engine.score import score_file
@@ -80,7 +83,8 @@ def score(
         sch = _scheme(preset, scheme)
         big = sum(p.stat().st_size for p in input if p.exists()) > 20_000_000
         with err.status(f"scoring {input[0].name} …") if big else nullcontext():
-            scored = score_file(sch, input if len(input) > 1 else input[0], period=period)
+            scored = score_file(sch, input if len(input) > 1 else input[0], period=period,
+                                tables=_item_tables(table))
             res = out.collect(scored, reasons=reasons, lang=lang.value)
     except KaoheError as exc:
         fail(str(exc))
@@ -117,6 +121,19 @@ def score(
             for table in tables:
                 buf.print(table)
             _emit_text(buf.export_text(), output)
+
+
+def _item_tables(given: list[str] | None) -> dict[str, Path]:
+    """``--table NAME=FILE`` options as name → path (a name given twice is an error)."""
+    out: dict[str, Path] = {}
+    for text in given or []:
+        name, sep, path = text.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            fail(f"--table {text!r}: expected NAME=FILE.csv, e.g. late_payments=deals.csv")
+        if name.strip() in out:
+            fail(f"--table {name.strip()!r} is given twice")
+        out[name.strip()] = Path(path.strip())
+    return out
 
 
 def _print_warnings(console: Console, warnings: list[str], limit: int = 20) -> None:

@@ -20,7 +20,7 @@ from typing import Literal
 
 import polars as pl
 
-from kaohe.columns import ASSESSED, COHORT, EMPLOYEE, PIDX
+from kaohe.columns import ASSESSED, COHORT, EMPLOYEE, PIDX, items_col
 from kaohe.errors import ExprError
 from kaohe.numbers import DEC, dlit, round_half_up
 from kaohe.scheme.expr import (
@@ -36,6 +36,7 @@ from kaohe.scheme.expr import (
     Str,
     render,
 )
+from kaohe.scheme.expr import ITEM_FUNCTIONS
 
 Type = Literal["num", "bool", "str"]
 
@@ -56,9 +57,17 @@ class Symbol:
 ROW_FUNCTIONS = {
     "min", "max", "clamp", "if", "round", "ceil", "floor", "abs", "lookup", "is_missing",
     "coalesce", "team_sum", "team_mean", "team_count", "team_rank", "team_max", "team_min",
-    "streak", "count_so_far", "prev",
+    "streak", "count_so_far", "prev", *ITEM_FUNCTIONS,
 }
-AGG_FUNCTIONS = {"sum", "mean", "count", "months", "last", "min", "max"}
+AGG_FUNCTIONS = {"sum", "mean", "count", "months", "last", "min", "max", "any"}
+
+
+def is_agg_call(node: Call) -> bool:
+    """A call over the months of a quarter or year (``min``/``max`` of one argument; with
+    two or more they are the row functions, e.g. ``max(mean(total), 60)``)."""
+    if node.func not in AGG_FUNCTIONS:
+        return False
+    return node.func not in ("min", "max") or len(node.args) == 1
 
 
 def safe_div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
@@ -145,16 +154,17 @@ class Lowering:
 
     def _call(self, node: Call) -> Typed:
         f, args = node.func, node.args
-        if self.mode == "post_agg" and f in AGG_FUNCTIONS and render(node) in self.agg_columns:
+        agg = is_agg_call(node)
+        if self.mode == "post_agg" and agg and render(node) in self.agg_columns:
             col = self.agg_columns[render(node)]
-            return Typed(pl.col(col), "num")
-        if self.mode == "agg" and f in AGG_FUNCTIONS:
+            return Typed(pl.col(col), "bool" if f == "any" else "num")
+        if self.mode == "agg" and agg:
             return self._agg_call(node)
-        if self.mode == "post_agg" and f in AGG_FUNCTIONS and self.on_agg_call is not None:
+        if self.mode == "post_agg" and agg and self.on_agg_call is not None:
             return Typed(pl.col(self.on_agg_call(node)), "num")
         if f not in ROW_FUNCTIONS or (self.mode != "row" and f.startswith("team_")
                                       and f != "team_count") or (
-            self.mode != "row" and f in ("streak", "count_so_far", "prev")
+            self.mode != "row" and f in ("streak", "count_so_far", "prev", *ITEM_FUNCTIONS)
         ):
             known = sorted(ROW_FUNCTIONS | (AGG_FUNCTIONS if self.mode != "row" else set()))
             raise ExprError(f"unknown function {f!r}; known functions: {', '.join(known)}")
@@ -246,6 +256,33 @@ class Lowering:
             chain = pl.when(test).then(dlit(v)).otherwise(chain)
         return Typed(chain, "num")
 
+    # -- item tables (rows per employee and period) ------------------------------
+    # The plan computes each call over the item table once (kaohe.engine.items) and joins
+    # it to the row as a column; here the call reads that column. A month with no items
+    # sums to 0, counts 0 and has no item (any: false; max: null).
+    def _item_column(self, node: Call, args: tuple[Node, ...], lo: int, hi: int) -> str:
+        self._arity(node, lo, hi)
+        if not isinstance(args[0], Name):
+            raise ExprError(f"{node.func}()'s first argument must name an item table in "
+                            f"{render(node)!r}")
+        return items_col(render(node))
+
+    def _fn_sum_items(self, node: Call, args: tuple[Node, ...]) -> Typed:
+        col = self._item_column(node, args, 2, 2)
+        return Typed(pl.col(col).fill_null(dlit(0)), "num")
+
+    def _fn_max_items(self, node: Call, args: tuple[Node, ...]) -> Typed:
+        col = self._item_column(node, args, 2, 2)
+        return Typed(pl.col(col), "num")
+
+    def _fn_count_items(self, node: Call, args: tuple[Node, ...]) -> Typed:
+        col = self._item_column(node, args, 1, 2)
+        return Typed(pl.col(col).fill_null(dlit(0)), "num")
+
+    def _fn_any_items(self, node: Call, args: tuple[Node, ...]) -> Typed:
+        col = self._item_column(node, args, 2, 2)
+        return Typed(pl.col(col).fill_null(False), "bool")
+
     # -- cohort (team and period) ---------------------------------------------
     def _assessed(self, expr: pl.Expr) -> pl.Expr:
         return pl.when(pl.col(ASSESSED)).then(expr)
@@ -309,6 +346,9 @@ class Lowering:
         if f == "count":
             self._arity(node, 1)
             return Typed(self._bool(args[0]).fill_null(False).sum().cast(DEC), "num")
+        if f == "any":
+            self._arity(node, 1)
+            return Typed(self._bool(args[0]).fill_null(False).any(), "bool")
         self._arity(node, 1)
         if f == "last":
             last = self._lower(args[0])

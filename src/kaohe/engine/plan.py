@@ -19,6 +19,7 @@ import polars as pl
 from kaohe import columns as C
 from kaohe.columns import ASSESSED, COHORT
 from kaohe.engine.exprs import Lowering, Symbol, Type, cohort_rank, safe_div
+from kaohe.engine.items import ItemCall, item_calls
 from kaohe.engine.rules import LOWERINGS, ItemScope
 from kaohe.errors import ExprError, SchemeError
 from kaohe.numbers import DEC, dlit, round_half_up
@@ -65,6 +66,8 @@ class Plan:
     #: a formula reads earlier periods (streak, count_so_far, prev): rows must be in
     #: employee and period order before evaluation
     needs_history: bool = True
+    #: item-table function calls, each computed into a column joined to the rows
+    item_calls: list[ItemCall] = field(default_factory=list)
 
 
 def input_column(ident: str) -> str:
@@ -142,9 +145,13 @@ class PlanBuilder:
         for sec in s.sections:
             members = [it.id for it in s.indicators if it.section == sec.id]
             cols = [C.indicator_col(m) for m in members]
+            build_sec = _sum_builder(cols)
+            if sec.out_of is not None:
+                assert sec.points is not None
+                build_sec = _scaled_builder(cols, sec.out_of, sec.points)
             self._define(sec.id, Step(
                 C.section_col(sec.id), "num", set(members),
-                _sum_builder(cols), f"sections.{sec.id}",
+                build_sec, f"sections.{sec.id}",
             ))
         for i, adj in enumerate(s.adjustments):
             where = f"adjustments[{i}].points"
@@ -215,6 +222,7 @@ class PlanBuilder:
             has_total=not s.total.none,
             reason_parts=self._reason_parts(),
             needs_history=_uses_history(s),
+            item_calls=item_calls(s),
         )
 
     def _reason_parts(self) -> dict[str, dict[str, pl.Expr]]:
@@ -569,6 +577,12 @@ def _blank_builder() -> Builder:
 
 def _sum_builder(cols: list[str]) -> Builder:
     return lambda _low: _sum_cols(cols)
+
+
+def _scaled_builder(cols: list[str], out_of: Decimal, points: Decimal) -> Builder:
+    """A section reported on another scale (``out_of``): the sum × out_of / points, rounded
+    half-up to 0.01 once."""
+    return lambda _low: round_half_up(_sum_cols(cols) * dlit(out_of) / dlit(points), 2)
 
 
 def _flag_builder(node: Node, where: str) -> Builder:

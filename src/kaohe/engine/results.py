@@ -67,14 +67,15 @@ def aggregate_records(outcome: Outcome, table: InputTable) -> list[dict[str, Any
     if agg is None:
         return []
     out: list[dict[str, Any]] = []
-    for spec_i, (_spec, award_cols, flag_cols) in enumerate(outcome.aggregate_specs):
+    for spec_i, meta in enumerate(outcome.aggregate_meta):
         part = agg.filter(pl.col("__spec") == spec_i)
-        cols = [PERIOD, EMPLOYEE, TEAM, "score", "grade", "months"]
-        cols += [c for _, c in award_cols] + [c for _, c in flag_cols]
+        cols = [PERIOD, EMPLOYEE, TEAM, "score", "grade", "rank", "months"]
+        cols += [c for _, c in meta.awards] + [c for _, c in meta.flags]
+        cols += [c for _, c in meta.values]
         data = part.select(cols).to_dict(as_series=False)
         for i in range(part.height):
             awards = {}
-            for aid, col in award_cols:
+            for aid, col in meta.awards:
                 v = data[col][i]
                 if v is not None and v != 0:
                     awards[aid] = _num(v)
@@ -84,9 +85,11 @@ def aggregate_records(outcome: Outcome, table: InputTable) -> list[dict[str, Any
                 "team": data[TEAM][i] if table.has_team else None,
                 "score": _num(data["score"][i]),
                 "grade": data["grade"][i],
+                "rank": _num(data["rank"][i]),
                 "months": _num(data["months"][i]),
-                "flags": [flag for flag, col in flag_cols if data[col][i]],
+                "flags": [flag for flag, col in meta.flags if data[col][i]],
                 "awards": awards,
+                "values": {vid: _num(data[col][i]) for vid, col in meta.values},
             })
     return out
 

@@ -29,6 +29,7 @@ from kaohe.reports.cells import WORKBOOK_OPTIONS, csv_text_expr, write_cells
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from kaohe.engine.run import AggregateMeta
     from kaohe.engine.score import Scored
 
 ORDER = [PERIOD, TEAM, EMPLOYEE]  # the results' order in every format
@@ -259,28 +260,31 @@ def _result_rows(res: Results, part: pl.DataFrame) -> pl.Series:
     return tokens.select(pl.concat_str(parts).alias("row")).to_series()
 
 
-def _aggregate_frame(res: Results) -> tuple[pl.DataFrame, list[tuple[list[tuple[str, str]],
-                                                                     list[tuple[str, str]]]]]:
+def _aggregate_frame(res: Results) -> tuple[pl.DataFrame, list[AggregateMeta]]:
     outcome = res.scored.outcome
     return (outcome.aggregates if outcome.aggregates is not None else pl.DataFrame(),
-            [(awards, flags) for _, awards, flags in outcome.aggregate_specs])
+            list(outcome.aggregate_meta))
 
 
 def _aggregate_rows(res: Results) -> Iterator[pl.Series]:
-    """The contract's ``aggregates`` entries (indent 4), spec by spec, in the engine's order."""
+    """The contract's ``aggregates`` entries (indent 4), spec by spec, in the engine's order:
+    period, employee, team, score, grade, rank, months, flags, awards, values."""
     agg, specs = _aggregate_frame(res)
     if agg.height == 0:
         return
     has_team = res.scored.table.has_team
-    for spec_i, (award_cols, flag_cols) in enumerate(specs):
+    for spec_i, meta in enumerate(specs):
+        award_cols, flag_cols, value_cols = meta.awards, meta.flags, meta.values
         part = agg.filter(pl.col("__spec") == spec_i)
         if part.height == 0:
             continue
         tk = _Tokens(part)
         base = [*tk.value(PERIOD, "t_period"), *tk.value(EMPLOYEE, "t_employee"),
                 *tk.value(TEAM if has_team else None, "t_team"), *tk.value("score", "t_score"),
-                *tk.value("grade", "t_grade"), *tk.value("months", "t_months"),
-                *[x for _, c in award_cols for x in tk.value(c, f"t_{c}")]]
+                *tk.value("grade", "t_grade"), *tk.value("rank", "t_rank"),
+                *tk.value("months", "t_months"),
+                *[x for _, c in award_cols for x in tk.value(c, f"t_{c}")],
+                *[x for _, c in value_cols for x in tk.value(c, f"t_{c}")]]
         tokens = tk.finish(part.select(
             *base, *[pl.col(c).fill_null(False).alias(c) for _, c in flag_cols],
             *[(pl.col(c).is_not_null() & (pl.col(c) != dlit(0))).alias(f"has_{c}")
@@ -288,11 +292,14 @@ def _aggregate_rows(res: Results) -> Iterator[pl.Series]:
         flags = _sparse([("", pl.col(c), pl.lit(_key(f))) for f, c in flag_cols], "      ", "[]")
         awards = _sparse([(f"{_key(a)}: ", pl.col(f"has_{c}"), pl.col(f"t_{c}"))
                           for a, c in award_cols], "      ", "{}")
+        values = (_obj([(v, f"t_{c}") for v, c in value_cols], "      ") if value_cols
+                  else pl.lit("{}"))
         fields: list[tuple[str, pl.Expr]] = [
             ("period", pl.col("t_period")), ("employee", pl.col("t_employee")),
             ("team", pl.col("t_team")), ("score", pl.col("t_score")),
-            ("grade", pl.col("t_grade")), ("months", pl.col("t_months")), ("flags", flags),
-            ("awards", awards)]
+            ("grade", pl.col("t_grade")), ("rank", pl.col("t_rank")),
+            ("months", pl.col("t_months")), ("flags", flags), ("awards", awards),
+            ("values", values)]
         parts: list[pl.Expr] = [pl.lit("    {\n")]
         for k, (key, expr) in enumerate(fields):
             parts += [pl.lit(("" if k == 0 else ",\n") + f"      {_key(key)}: "), expr]

@@ -8,6 +8,7 @@ each one parses and reads only names the scheme defines.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -101,6 +102,10 @@ class InputSpec(Model):
     #: the same value must be repeated on every row of a team and period
     team_level: bool = False
     aliases: list[str] = Field(default_factory=list)
+    #: the kind of row that carries this input: ``month`` rows (``2026-10``), or the
+    #: ``year`` (``2026``) / ``quarter`` (``2026-Q4``) row of an employee, which feeds that
+    #: year's or quarter's aggregate; a cell of the other kind of row is ignored
+    period: Literal["month", "quarter", "year"] = "month"
 
     @field_validator("levels", mode="before")
     @classmethod
@@ -473,6 +478,15 @@ class Section(Model):
     label: str = ""
     label_en: str = ""
     points: Num | None = None
+    #: report the section on this scale: round(sum × out_of / points, 2) (a form whose items
+    #: add up to 110 read as points out of 100)
+    out_of: Num | None = None
+
+    @model_validator(mode="after")
+    def _scaled(self) -> Section:
+        if self.out_of is not None and (self.points is None or self.points <= 0):
+            raise ValueError("`out_of` rescales the section's `points`; give its points")
+        return self
 
 
 class Adjustment(Model):
@@ -554,6 +568,8 @@ class Flag(Model):
 class Eligibility(Model):
     exclude_if: Formula
     reason: str = ""
+    #: list each excluded row, with the reason, in the results' warnings
+    warn: bool = False
 
 
 class Award(Model):
@@ -564,15 +580,66 @@ class Award(Model):
     paid: bool = True
 
 
+class AggregateValue(Model):
+    """A quantity of a quarter or year: ``compute`` ones are steps of other formulas, the
+    ``values`` ones are reported (outcomes that are not money, zeros included)."""
+
+    id: Ident
+    label: str = ""
+    label_en: str = ""
+    formula: Formula
+    #: decimals to round to (none: not rounded)
+    round: int | None = None
+
+
 class AggregateSpec(Model):
     period: Literal["quarter", "year"]
     label: str = ""
-    #: aggregate formula: sum(x), mean(x), count(cond), months(), first(x)
+    #: aggregate formula: sum(x), mean(x), count(cond), months(), last(x), min(x), max(x)
+    #: over the months; the names of the period's own inputs (``period: year``) and of the
+    #: ``compute``/``values`` entries read one value per employee
     score: Formula
     round: int | None = 2
     grades: list[Grade] | None = None
+    #: report the rank within team (score desc, then employee id); by default reported when
+    #: an award or flag reads ``rank``
+    rank: bool | None = None
+    compute: list[AggregateValue] = Field(default_factory=list)
+    values: list[AggregateValue] = Field(default_factory=list)
     awards: list[Award] = Field(default_factory=list)
     flags: list[Flag] = Field(default_factory=list)
+
+    @property
+    def ranked(self) -> bool:
+        """Whether the aggregate's rank is reported."""
+        if self.rank is not None:
+            return self.rank
+        return any(re.search(r"\brank\b", str(x.amount)) for x in self.awards) or any(
+            re.search(r"\brank\b", str(f.when)) for f in self.flags)
+
+
+class ItemValue(Model):
+    """A quantity computed on each row of an item table (per-item rounding and caps)."""
+
+    id: Ident
+    label: str = ""
+    label_en: str = ""
+    formula: Formula
+    round: int | None = 2
+    floor: Num | None = None
+    cap: Num | None = None
+
+
+class ItemTable(Model):
+    """A second input table: rows per employee and period (none or many), e.g. late deals.
+    Read with ``--table NAME=FILE.csv``; summed into formulas with ``sum_items``,
+    ``count_items``, ``any_items``."""
+
+    label: str = ""
+    label_en: str = ""
+    #: the table's columns besides ``employee`` and ``period`` (as inputs are written)
+    columns: dict[Ident, InputSpec]
+    values: list[ItemValue] = Field(default_factory=list)
 
 
 class Scheme(Model):
@@ -601,6 +668,8 @@ class Scheme(Model):
     pay: list[PayLine] = Field(default_factory=list)
     flags: list[Flag] = Field(default_factory=list)
     aggregates: list[AggregateSpec] = Field(default_factory=list)
+    #: item tables (a second input table per name), see :class:`ItemTable`
+    items: dict[Ident, ItemTable] = Field(default_factory=dict)
 
     @field_validator("tables", mode="before")
     @classmethod
