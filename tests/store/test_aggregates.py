@@ -79,7 +79,7 @@ def _current(db: Database, cid: int) -> dict[str, AggregateResult]:
                          .where(AggregateResult.cycle_id == cid,
                                 AggregateResult.is_current.is_(True))).all()
         s.expunge_all()
-        return {code: agg for code, agg in rows}
+        return dict(rows)
 
 
 def test_each_scored_cycle_stores_its_quarter_as_of_that_month(db: Database,

@@ -33,21 +33,70 @@ from kaohe.workflow import states
 from kaohe.workflow.audit import Actor, record
 from kaohe.workflow.errors import Invalid, WorkflowError
 from kaohe.workflow.inputs import history_frame, input_hash
+from kaohe.workflow.items import item_frames, item_index
 from kaohe.workflow.schemes import scheme_of
 from kaohe.workflow.transitions import get_cycle, require_role
+
+
+def with_annual_rows(frame: pl.DataFrame, scheme: Scheme) -> pl.DataFrame:
+    """The stored inputs with the year's (and quarter's) inputs as rows of their own: an
+    input the scheme declares ``period: year`` (``quarter``) is entered on a month's
+    appraisal and read on the employee's ``2026`` (``2026-Q4``) row, the latest month's
+    value winning; the engine reads those rows for the aggregates only."""
+    kinds: dict[str, list[str]] = {}
+    for ident, spec in scheme.inputs.items():
+        if spec.period != "month":
+            kinds.setdefault(spec.period, []).extend(
+                c for c in ([f"{ident}@{r}" for r in spec.raters] if spec.raters else [ident])
+                if c in frame.columns)
+    if not kinds or frame.height == 0:
+        return frame
+    parts = [frame]
+    month = pl.col(PERIOD).str.slice(5, 2).cast(pl.Int64, strict=False)
+    for kind, cols in kinds.items():
+        if not cols:
+            continue
+        has = frame.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cols])
+                           & pl.col(PERIOD).str.contains(r"^\d{4}-\d{2}$"))
+        if not has.height:
+            continue
+        period = (pl.col(PERIOD).str.slice(0, 4) if kind == "year" else pl.format(
+            "{}-Q{}", pl.col(PERIOD).str.slice(0, 4), ((month - 1) // 3 + 1).cast(pl.String)))
+        rows = (has.sort(PERIOD).with_columns(period.alias("__p"))
+                .group_by([EMPLOYEE, "__p"], maintain_order=True)
+                .agg(pl.col("name").last(), pl.col(TEAM).last(),
+                     *[pl.col(c).drop_nulls().last() for c in cols])
+                .rename({"__p": PERIOD}))
+        parts.append(rows)
+    return pl.concat(parts, how="diagonal_relaxed")
+
+
+def engine_inputs(session: Session, cycle: Cycle, scheme: Scheme,
+                  origins: dict[str, dict[str, str]] | None = None
+                  ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], dict[tuple[str, str], str]]:
+    """What the engine scores a cycle from: the stored inputs of the cycle and the earlier
+    ones (with the year's inputs as rows of their own), the item tables, and the hash of each
+    employee-month's inputs and items (as a result records what it was scored from)."""
+    frame = history_frame(session, cycle, scheme, origins)
+    tables = item_frames(session, cycle, scheme)
+    index = item_index(tables)
+    hashes = {}
+    for r in frame.iter_rows(named=True):
+        key = (r[EMPLOYEE], r[PERIOD])
+        hashes[key] = input_hash({**r, "__items": index[key]} if key in index else r)
+    return with_annual_rows(frame, scheme), tables, hashes
 
 
 def compute_results(session: Session, cycle: Cycle) -> tuple[list[dict[str, Any]], dict[str, str],
                                                        list[str]]:
     scheme = scheme_of(cycle.scheme_version)
     origins: dict[str, dict[str, str]] = {}
-    frame = history_frame(session, cycle, scheme, origins)
+    frame, tables, hashes = engine_inputs(session, cycle, scheme, origins)
     if frame.height == 0:
         raise WorkflowError(Text(N_("cycle %(id)s has no appraisals to score"), id=cycle.id))
-    hashes = {(r[EMPLOYEE], r[PERIOD]): input_hash(r) for r in frame.iter_rows(named=True)}
     try:
         table = prepare(frame, scheme, f"cycle {cycle.scheme_id} {cycle.period}")
-        outcome = score_table(scheme, table).outcome
+        outcome = score_table(scheme, table, tables=tables).outcome
     except InputError as exc:
         raise WorkflowError(Text(N_("the stored inputs cannot be scored: %(problem)s"),
                                  problem=exc)) from None
@@ -220,9 +269,9 @@ def scored_cycle(session: Session, *, cycle_id: int) -> tuple[Any, dict[str, Any
 
     cycle = get_cycle(session, cycle_id)
     scheme = scheme_of(cycle.scheme_version)
-    table = prepare(history_frame(session, cycle, scheme), scheme,
-                    f"cycle {cycle.scheme_id} {cycle.period}")
-    scored: Scored = score_table(scheme, table)
+    frame, tables, _ = engine_inputs(session, cycle, scheme)
+    table = prepare(frame, scheme, f"cycle {cycle.scheme_id} {cycle.period}")
+    scored: Scored = score_table(scheme, table, tables=tables)
     doc = to_document(scored.outcome, scored.table)
     doc["results"] = [r for r in doc["results"] if r["period"] == cycle.period]
     return scored, doc
@@ -233,10 +282,10 @@ def what_if(session: Session, *, cycle_id: int, text: str) -> list[dict[str, Any
     or pay against the current results. Raises SchemeError for a scheme that does not load."""
     cycle = get_cycle(session, cycle_id)
     scheme = load_scheme_text(text, "edited scheme")
-    frame = history_frame(session, cycle, scheme)
+    frame, tables, _ = engine_inputs(session, cycle, scheme)
     try:
         table = prepare(frame, scheme, "the cycle's stored inputs")
-        outcome = score_table(scheme, table).outcome
+        outcome = score_table(scheme, table, tables=tables).outcome
     except InputError as exc:
         raise Invalid(f"the edited scheme cannot read this cycle's inputs: {exc}") from None
     new = {r["employee"]: r for r in result_records(outcome, table)

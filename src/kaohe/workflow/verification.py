@@ -40,18 +40,17 @@ def _engine_results(session: Session, cycle: Cycle
     (and earlier cycles, for streak rules) with the cycle's scheme version, and the hash of
     each employee's inputs as scoring stores it. Reasons are not worked out: they explain
     the figures, which is what is compared."""
-    from kaohe.columns import EMPLOYEE, PERIOD
     from kaohe.engine.results import result_records
     from kaohe.engine.score import score_table
     from kaohe.ingest.table import prepare
     from kaohe.workflow import cycles
+    from kaohe.workflow.scoring import engine_inputs
 
     scheme = cycles.scheme_of(cycle.scheme_version)
-    frame = cycles.history_frame(session, cycle, scheme)
-    hashes = {r[EMPLOYEE]: cycles.input_hash(r) for r in frame.iter_rows(named=True)
-              if r[PERIOD] == cycle.period}
+    frame, tables, all_hashes = engine_inputs(session, cycle, scheme)
+    hashes = {e: h for (e, p), h in all_hashes.items() if p == cycle.period}
     table = prepare(frame, scheme, f"cycle {cycle.scheme_id} {cycle.period}")
-    outcome = score_table(scheme, table).outcome
+    outcome = score_table(scheme, table, tables=tables).outcome
     return ({r["employee"]: r for r in result_records(outcome, table)
              if r["period"] == cycle.period}, hashes)
 
