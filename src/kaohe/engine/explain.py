@@ -55,6 +55,8 @@ from kaohe.scheme.models import (
     Rated,
     Scheme,
     ScoredItem,
+    table_depth,
+    table_rows,
 )
 from kaohe.text import N_
 
@@ -416,7 +418,7 @@ class Renderer:
                           cond=self.fx(args[0], own), then=self.fx(args[1], own),
                           **{"else": self.fx(args[2], own)})
         if f == "lookup" and len(args) >= 2:
-            return pl.concat_str([self.fx(args[1], own), pl.lit(" → "),
+            return pl.concat_str([*self._lookup_keys(node, own), pl.lit(" → "),
                                   self._call_value(node, own)])
         name = self.g(_FUNCTION_LABELS[f]) if f in _FUNCTION_LABELS else f
         inner: list[pl.Expr] = []
@@ -426,6 +428,18 @@ class Renderer:
             inner += self._fx(a, own)
         return pl.concat_str([pl.lit(f"{name}("), *inner, pl.lit(") "),
                               self._call_value(node, own)])
+
+    def _lookup_keys(self, node: Call, own: str | None) -> list[pl.Expr]:
+        """The keys a lookup reads, shown ``职位 业务员 × 职等 Ⅱ级``."""
+        first = node.args[0]
+        table = self.s.tables.get(first.id, {}) if isinstance(first, Name) else {}
+        depth = table_depth(table) if table else 1
+        out: list[pl.Expr] = []
+        for k, a in enumerate(node.args[1:1 + depth]):
+            if k:
+                out.append(pl.lit(" × "))
+            out.append(self.fx(a, own))
+        return out
 
     def outcome(self, node: Node, result: pl.Expr, own: str | None = None) -> pl.Expr:
         """A formula and its result: ``a × b = 12.00`` for arithmetic, ``等级 高级 → 400.00``
@@ -438,7 +452,7 @@ class Renderer:
         if isinstance(node, Name) and node.id in self._computed and node.id != own:
             return pl.concat_str([self.named(node.id, own), pl.lit(" → "), result])
         if isinstance(node, Call) and node.func == "lookup" and len(node.args) >= 2:
-            return pl.concat_str([self.fx(node.args[1], own), pl.lit(" → "), result])
+            return pl.concat_str([*self._lookup_keys(node, own), pl.lit(" → "), result])
         if isinstance(node, Call) and node.func == "if":
             # a choice: the values it read, then what it gave
             read = [self.named(n, own) for n in _names_in_order(node)]
@@ -575,7 +589,11 @@ class Renderer:
         grades = s.grades
         for i, g in enumerate(grades):
             name = (g.label_en or g.name) if self.en else g.name
-            if g.min is not None:
+            if g.range is not None:
+                shown = _interval(g.range.text)
+                rule = (f" {shown[:1]} {shown[1:]} → {name}" if shown[:1] in "<>≤≥="
+                        else f" ∈ {shown} → {name}")
+            elif g.min is not None:
                 rule = f" ≥ {plain(g.min)} → {name}"
             else:
                 above = next((x.min for x in reversed(grades[:i]) if x.min is not None), None)
@@ -814,11 +832,13 @@ def rule_words(scheme: Scheme, node: Node, lang: str = "zh", own: str | None = N
                 return g(N_("not ")) + words(o)
             case Call(func="lookup", args=args) if len(args) >= 2 and isinstance(args[0], Name):
                 table = scheme.tables.get(args[0].id, {})
-                entries = [f"{k} {plain(v)}" for k, v in table.items()]
-                if len(args) == 3:
-                    entries.append(g(N_("otherwise %(x)s")) % {"x": words(args[2])})
-                return g(N_("by %(key)s: %(entries)s")) % {"key": words(args[1]),
-                                                           "entries": comma.join(entries)}
+                depth = table_depth(table) if table else 1
+                entries = [f"{'/'.join(k)} {plain(v)}" for k, v in table_rows(table)]
+                if len(args) == depth + 2:
+                    entries.append(g(N_("otherwise %(x)s")) % {"x": words(args[-1])})
+                return g(N_("by %(key)s: %(entries)s")) % {
+                    "key": "/".join(words(a) for a in args[1:1 + depth]),
+                    "entries": comma.join(entries)}
             case Call(func="if", args=args) if len(args) == 3:
                 return g(N_("if %(cond)s then %(then)s else %(else)s")) % {
                     "cond": words(args[0]), "then": words(args[1]), "else": words(args[2])}

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -81,7 +81,7 @@ class Lowering:
     """Lowers formulas given the symbols visible at one stage of the plan."""
 
     symbols: Mapping[str, Symbol]
-    tables: Mapping[str, Mapping[str, Decimal]]
+    tables: Mapping[str, Mapping[str, Any]]
     mode: Literal["row", "agg", "post_agg"] = "row"
     #: in post-aggregate mode: rendered aggregate call → its column
     agg_columns: Mapping[str, str] = field(default_factory=dict)
@@ -234,25 +234,38 @@ class Lowering:
         return Typed(pl.coalesce([p.expr for p in parts]), parts[0].type)
 
     def _fn_lookup(self, node: Call, args: tuple[Node, ...]) -> Typed:
-        self._arity(node, 2, 3)
+        from kaohe.scheme.models import table_depth, table_rows
+
+        self._arity(node, 2, 2 + 4)
         if not isinstance(args[0], Name) or args[0].id not in self.tables:
             raise ExprError(
                 f"lookup()'s first argument must name a table of the scheme "
                 f"({', '.join(sorted(self.tables)) or 'none defined'}) in {render(node)!r}"
             )
-        table = self.tables[args[0].id]
-        key = self._lower(args[1])
-        default = self._num(args[2]) if len(args) == 3 else pl.lit(None, dtype=DEC)
+        table = dict(self.tables[args[0].id])
+        depth = table_depth(table)
+        if len(args) - 1 not in (depth, depth + 1):
+            raise ExprError(
+                f"table {args[0].id!r} has {depth} key{'s' if depth > 1 else ''}: "
+                f"lookup({args[0].id}, {', '.join(f'key{i + 1}' for i in range(depth))}"
+                f"[, default]) in {render(node)!r}")
+        keys = [self._lower(a) for a in args[1:1 + depth]]
+        default = self._num(args[1 + depth]) if len(args) == depth + 2 else pl.lit(None, dtype=DEC)
         chain: pl.Expr = default
-        for k, v in reversed(list(table.items())):
-            if key.type == "str":
-                test = key.expr == pl.lit(k, dtype=pl.String)
-            else:
-                try:
-                    kd = Decimal(k)
-                except ArithmeticError as exc:
-                    raise ExprError(f"table {args[0].id!r} key {k!r} is not a number") from exc
-                test = key.expr == dlit(kd)
+        for ks, v in reversed(table_rows(table)):
+            test: pl.Expr | None = None
+            for key, k in zip(keys, ks, strict=True):
+                if key.type == "str":
+                    one = key.expr == pl.lit(k, dtype=pl.String)
+                else:
+                    try:
+                        kd = Decimal(k)
+                    except ArithmeticError as exc:
+                        raise ExprError(
+                            f"table {args[0].id!r} key {k!r} is not a number") from exc
+                    one = key.expr == dlit(kd)
+                test = one if test is None else test & one
+            assert test is not None
             chain = pl.when(test).then(dlit(v)).otherwise(chain)
         return Typed(chain, "num")
 

@@ -24,7 +24,20 @@ from kaohe.engine.rules import LOWERINGS, ItemScope
 from kaohe.errors import ExprError, SchemeError
 from kaohe.numbers import DEC, dlit, round_half_up
 from kaohe.scheme.expr import BinOp, Node, names, parse
-from kaohe.scheme.models import Adjustment, BandsRule, Deduction, FormulaText, Grade, Levels, Scheme, ScoredItem
+from kaohe.scheme.intervals import Interval
+from kaohe.scheme.models import (
+    Adjustment,
+    BandsRule,
+    Deduction,
+    FormulaText,
+    Grade,
+    Levels,
+    Scheme,
+    ScoredItem,
+    grade_intervals,
+    table_depth,
+    table_rows,
+)
 
 Builder = Callable[[Lowering], pl.Expr]
 
@@ -344,9 +357,10 @@ class PlanBuilder:
                 return 0
             if node.func == "lookup" and node.args and isinstance(node.args[0], Name):
                 table = self.s.tables.get(node.args[0].id, {})
-                vals = [*table.values()]
-                if len(node.args) == 3:
-                    d = self._scale(node.args[2])
+                vals = [v for _, v in table_rows(table)] if table else []
+                depth = table_depth(table) if table else 1
+                if len(node.args) == depth + 2:
+                    d = self._scale(node.args[-1])
                     if d is None:
                         return None
                     vals.append(Decimal(1).scaleb(-d))
@@ -600,11 +614,27 @@ def _sum_cols(cols: list[str]) -> pl.Expr:
 
 def grade_expr(score: pl.Expr, grades: list[Grade]) -> pl.Expr:
     """Read a grade from a (rounded) score: grades listed from the highest down."""
+    ivs = grade_intervals(grades)
+    if ivs is not None:
+        ranged: pl.Expr = pl.lit(None, dtype=pl.String)
+        for g, iv in reversed(list(zip(grades, ivs, strict=True))):
+            ranged = pl.when(in_interval(score, iv)).then(pl.lit(g.name)).otherwise(ranged)
+        return pl.when(score.is_not_null()).then(ranged)
     chain: pl.Expr = pl.lit(grades[-1].name)
     for g in reversed(grades[:-1]):
         assert g.min is not None
         chain = pl.when(score >= dlit(g.min)).then(pl.lit(g.name)).otherwise(chain)
     return pl.when(score.is_not_null()).then(chain)
+
+
+def in_interval(x: pl.Expr, iv: Interval) -> pl.Expr:
+    """Whether ``x`` lies in the interval (exact Decimal comparisons)."""
+    cond: pl.Expr = pl.lit(True)
+    if iv.lo is not None:
+        cond = cond & ((x >= dlit(iv.lo)) if iv.lo_closed else (x > dlit(iv.lo)))
+    if iv.hi is not None:
+        cond = cond & ((x <= dlit(iv.hi)) if iv.hi_closed else (x < dlit(iv.hi)))
+    return cond
 
 
 def compile_scheme(scheme: Scheme) -> Plan:

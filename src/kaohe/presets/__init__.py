@@ -22,6 +22,8 @@ PRESET_IDS: tuple[str, ...] = (
     "aftersales-service",
     "operator-monthly",
     "taobao-policy",
+    "rnd-annual",
+    "foreign-trade",
 )
 
 

@@ -231,6 +231,11 @@ def _check(root: Node, source: str) -> None:
         stack.extend((child, depth + 1) for child in _children(node))
 
 
+def children(node: Node) -> tuple[Node, ...]:
+    """The direct sub-formulas of a node."""
+    return _children(node)
+
+
 def _children(node: Node) -> tuple[Node, ...]:
     match node:
         case Neg(operand=o) | Not(operand=o):

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from kaohe.errors import SchemeError
-from kaohe.scheme.models import Scheme
+from kaohe.scheme.expr import Call, Name, Node, children, render
+from kaohe.scheme.intervals import order_and_check
+from kaohe.scheme.models import FormulaText, Scheme, grade_intervals, table_depth, table_rows
 
 Path_ = tuple[str | int, ...]
 
@@ -289,6 +291,7 @@ def _static_checks(s: Scheme) -> None:
     for i, agg in enumerate(s.aggregates):
         if agg.grades:
             _check_grades(agg.grades, f"aggregates[{i}].grades", needs_min=True)
+    _check_lookups(s)
     # each rule kind's own checks against the scheme (its inputs, levels, raters)
     for group, items in (("values", s.values), ("indicators", s.indicators)):
         for i, item in enumerate(items):
@@ -317,7 +320,103 @@ def _static_checks(s: Scheme) -> None:
             )
 
 
+def _formulas(obj: Any, path: str) -> list[tuple[str, FormulaText]]:
+    """Every formula of a scheme with its field path (``pay[0].amount``)."""
+    out: list[tuple[str, FormulaText]] = []
+    if isinstance(obj, FormulaText):
+        out.append((path, obj))
+    elif isinstance(obj, BaseModel):
+        for name in type(obj).model_fields:
+            value = getattr(obj, name)
+            if value is not None:
+                key = path if name == "rule" else (f"{path}.{name}" if path else name)
+                out += _formulas(value, key)
+    elif isinstance(obj, list | tuple):
+        for i, v in enumerate(obj):
+            out += _formulas(v, f"{path}[{i}]")
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            out += _formulas(v, f"{path}.{k}")
+    return out
+
+
+def _check_lookups(s: Scheme) -> None:
+    """A lookup names a table and gives one key per key of the table (and perhaps a
+    default); a key that is a level input must find every level in the table, unless a
+    default is given, and every key of the table must be one of its levels."""
+    for where, text in _formulas(s, ""):
+        stack: list[Node] = [text.tree]
+        while stack:
+            node = stack.pop()
+            stack.extend(children(node))
+            if not (isinstance(node, Call) and node.func == "lookup" and node.args):
+                continue
+            first = node.args[0]
+            if not (isinstance(first, Name) and first.id in s.tables):
+                continue
+            name = first.id
+            table = s.tables[name]
+            depth = table_depth(table)
+            given = len(node.args) - 1
+            if given not in (depth, depth + 1):
+                keys = ", ".join(f"key{i + 1}" for i in range(depth))
+                raise SchemeError(
+                    f"{where}: table {name!r} has {depth} key{'s' if depth > 1 else ''}: "
+                    f"write lookup({name}, {keys}) or lookup({name}, {keys}, default); "
+                    f"got {render(node)!r}")
+            has_default = given == depth + 1
+            rows = table_rows(table)
+            for pos, arg in enumerate(node.args[1:1 + depth]):
+                if not isinstance(arg, Name):
+                    continue
+                spec = s.inputs.get(arg.id)
+                if spec is None or spec.type != "level" or not spec.levels:
+                    continue
+                levels = spec.levels
+                seen = {ks[pos] for ks, _ in rows}
+                for key in seen:
+                    if key not in levels:
+                        alias = next((lv for lv, al in levels.items() if key in al), None)
+                        hint = (f"; {key!r} is a spelling of level {alias!r}, write the level"
+                                if alias else f" (levels: {', '.join(levels)})")
+                        raise SchemeError(
+                            f"tables.{name}: key {key!r} is not a level of input "
+                            f"{arg.id!r}{hint}")
+                if has_default:
+                    continue
+                for ks, _ in rows:
+                    prefix = ks[:pos]
+                    here = {k[pos] for k, _ in rows if k[:pos] == prefix}
+                    missing = [lv for lv in levels if lv not in here]
+                    if missing:
+                        at = " × ".join((*prefix, missing[0]))
+                        raise SchemeError(
+                            f"tables.{name}: no entry for {at} (level {missing[0]!r} of input "
+                            f"{arg.id!r}, read by {where}); add it, or give lookup() a "
+                            "default")
+
+
 def _check_grades(grades: list[Any], where: str, needs_min: bool) -> None:
+    ranged = [k for k, g in enumerate(grades) if g.range is not None]
+    if ranged:
+        plain = [k for k, g in enumerate(grades) if g.range is None]
+        if plain:
+            raise SchemeError(
+                f"{where}[{plain[0]}].range: grade {grades[plain[0]].name!r} has no range; "
+                "when one grade is written as a range, every grade is")
+        ivs = grade_intervals(grades)
+        assert ivs is not None
+        try:
+            order_and_check(ivs)
+        except ValueError as exc:
+            msg = str(exc)
+            found = [(msg.find(repr(g.range.text)), k) for k, g in enumerate(grades)
+                     if g.range is not None and repr(g.range.text) in msg]
+            k = min(found)[1] if found else 0
+            raise SchemeError(f"{where}[{k}].range: "
+                              + msg.replace("bands ", "grades ").replace("no band", "no grade")
+                              ) from None
+        return
     if not needs_min:
         return
     for k, g in enumerate(grades[:-1]):

@@ -26,7 +26,7 @@ from pydantic import (
 from kaohe.errors import ExprError, SchemeError
 from kaohe.numbers import parse_number
 from kaohe.scheme.expr import Node, parse
-from kaohe.scheme.intervals import Interval, open_top, order_and_check, parse_interval
+from kaohe.scheme.intervals import Interval, open_ended, order_and_check, parse_interval
 
 
 def _to_decimal(value: Any) -> Any:
@@ -177,21 +177,9 @@ class Bands(Model):
 
 def make_bands(value: Any) -> Bands:
     raw = _bands(value)
-    ivs: list[Interval] = [r["interval"] for r in raw]
     # A top band written closed ([90,100], =100%) is open-ended: nothing is left above.
-    top = max(
-        (i for i, iv in enumerate(ivs) if iv.hi is not None),
-        key=lambda i: (ivs[i].hi, ivs[i].hi_closed),
-        default=None,
-    )
-    if top is not None:
-        hi = ivs[top].hi
-        assert hi is not None
-        if ivs[top].hi_closed and not any(
-            iv.lo is not None and iv.lo >= hi for j, iv in enumerate(ivs) if j != top
-        ) and not any(iv.hi is None for iv in ivs):
-            raw[top]["interval"] = open_top(ivs[top])
-    return Bands(bands=tuple(Band(interval=r["interval"], score=r["score"]) for r in raw))
+    ivs = open_ended([r["interval"] for r in raw])
+    return Bands(bands=tuple(Band(interval=iv, score=r["score"]) for iv, r in zip(ivs, raw, strict=True)))
 
 
 BandTable = Annotated[Bands, BeforeValidator(lambda v: v if isinstance(v, Bands) else make_bands(v))]
@@ -509,11 +497,115 @@ class Total(Model):
     none: bool = False
 
 
+def _grade_range(value: Any) -> Any:
+    if value is None or isinstance(value, Interval):
+        return value
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise ValueError("a grade's range is an interval such as '>90', '(80,90]' or '<=60'")
+    try:
+        return parse_interval(str(value))
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+
+
+GradeRange = Annotated[Interval | None, BeforeValidator(_grade_range),
+                       PlainSerializer(lambda iv: iv.text if iv is not None else None)]
+
+
 class Grade(Model):
+    """A grade: either the scores in its ``range`` (interval notation, as bands:
+    ``'>90'``, ``'(80,90]'``, ``'<=60'``) or, the older form, every score from ``min`` up
+    to the next grade's min (grades listed from the highest down, the last without min)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
     name: str
     label_en: str = ""
     min: Num | None = None
+    range: GradeRange = None
     coefficient: Num | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Grade:
+        if self.min is not None and self.range is not None:
+            raise ValueError("a grade has a `range` or a `min`, not both")
+        return self
+
+
+def grade_intervals(grades: list[Grade]) -> list[Interval] | None:
+    """The grades' ranges as read (a closed top range is open-ended), or None for grades
+    written with ``min``."""
+    if not grades or any(g.range is None for g in grades):
+        return None
+    return open_ended([g.range for g in grades if g.range is not None])
+
+
+#: a lookup table has at most this many keys (职位 × 职等 × … )
+MAX_TABLE_KEYS = 4
+
+
+def _lookup_table(value: Any) -> Any:
+    """A lookup table: ``key: number``, or nested mappings for two or more keys
+    (``业务员: {Ⅰ级: 3000, Ⅱ级: 3500}``); every entry has the same number of keys."""
+    if not isinstance(value, dict) or not value:
+        raise ValueError("a table is a mapping of key → number (or key → mapping, for more "
+                         "than one key)")
+    depths: set[int] = set()
+
+    def walk(node: dict[Any, Any], depth: int, path: tuple[str, ...]) -> dict[str, Any]:
+        if depth > MAX_TABLE_KEYS:
+            raise ValueError(f"a table has at most {MAX_TABLE_KEYS} keys")
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            key = str(k)
+            if isinstance(v, dict):
+                if not v:
+                    raise ValueError(f"entry {' × '.join((*path, key))} is empty")
+                out[key] = walk(v, depth + 1, (*path, key))
+            else:
+                try:
+                    out[key] = _to_decimal(v)
+                    if not isinstance(out[key], Decimal | int):
+                        raise ValueError
+                    out[key] = Decimal(out[key])
+                except ValueError:
+                    raise ValueError(f"entry {' × '.join((*path, key))}: expected a number, "
+                                     f"got {v!r}") from None
+                depths.add(depth)
+        return out
+
+    out = walk(value, 1, ())
+    if len(depths) > 1:
+        raise ValueError(f"every entry of a table needs the same number of keys; found entries "
+                         f"with {' and '.join(str(d) for d in sorted(depths))} keys")
+    return out
+
+
+LookupTable = Annotated[dict[str, Any], BeforeValidator(_lookup_table)]
+
+
+def table_depth(table: dict[str, Any]) -> int:
+    """How many keys a table's entries have."""
+    depth, node = 0, table
+    while isinstance(node, dict):
+        depth += 1
+        node = next(iter(node.values()))
+    return depth
+
+
+def table_rows(table: dict[str, Any]) -> list[tuple[tuple[str, ...], Decimal]]:
+    """Every entry of a table as (keys, value), in the order written."""
+    out: list[tuple[tuple[str, ...], Decimal]] = []
+
+    def walk(node: dict[str, Any], keys: tuple[str, ...]) -> None:
+        for k, v in node.items():
+            if isinstance(v, dict):
+                walk(v, (*keys, k))
+            else:
+                out.append(((*keys, k), v))
+
+    walk(table, ())
+    return out
 
 
 class ShareRule(Model):
@@ -662,7 +754,8 @@ class Scheme(Model):
     grades: list[Grade] = Field(default_factory=list)
     #: ranking keys after the total: formulas with `desc`/`asc`, e.g. "sales desc"
     rank_by: list[str] = Field(default_factory=lambda: ["total desc"])
-    tables: dict[Ident, dict[str, Num]] = Field(default_factory=dict)
+    #: lookup tables: key → number, or nested mappings for two or more keys
+    tables: dict[Ident, LookupTable] = Field(default_factory=dict)
     eligibility: Eligibility | None = None
     pools: list[Pool] = Field(default_factory=list)
     pay: list[PayLine] = Field(default_factory=list)
@@ -670,13 +763,3 @@ class Scheme(Model):
     aggregates: list[AggregateSpec] = Field(default_factory=list)
     #: item tables (a second input table per name), see :class:`ItemTable`
     items: dict[Ident, ItemTable] = Field(default_factory=dict)
-
-    @field_validator("tables", mode="before")
-    @classmethod
-    def _table_keys(cls, v: Any) -> Any:
-        if isinstance(v, dict):
-            return {
-                name: {str(k): val for k, val in (t or {}).items()} if isinstance(t, dict) else t
-                for name, t in v.items()
-            }
-        return v
