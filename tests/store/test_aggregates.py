@@ -14,9 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from kaohe.errors import InputError
 from kaohe.store.db import Database
 from kaohe.store.models import AggregateResult, Employee
-from kaohe.workflow import cycles, org, payroll
+from kaohe.workflow import cycles, items, org, payroll
+from kaohe.workflow.errors import WorkflowError
 from kaohe.workflow.scoring import aggregate_periods, closes, covers
 
 from .factories import ADMIN, write_org
@@ -76,7 +78,7 @@ def _current(db: Database, cid: int) -> dict[str, AggregateResult]:
     with db.transaction() as s:
         rows = s.execute(select(Employee.code, AggregateResult)
                          .join(Employee, Employee.id == AggregateResult.employee_id)
-                         .where(AggregateResult.cycle_id == cid,
+                         .where(AggregateResult.cycle_id == cid, AggregateResult.kind == "quarter",
                                 AggregateResult.is_current.is_(True))).all()
         s.expunge_all()
         return dict(rows)
@@ -165,3 +167,127 @@ def test_a_month_belongs_to_one_quarter_and_closes_it_only_at_its_end(year: int,
     assert closes(quarters[0], period) == (month % 3 == 0)
     assert closes(str(year), period) == (month == 12)
     assert not covers(str(year + 1), period)
+
+
+# -- foreign-trade (rulebook 4.12): an item table uploaded per cycle, quarter and year awards
+FT_HEADER = ["employee", "period", "position", "job_grade", "score@self", "score@supervisor",
+             "score@manager", "attendance_days", "collected", "costs", "violation"]
+#: marks (self, supervisor, manager): E001 the rulebook's worked example (84.50 良)
+MARKS = {"E001": ("90", "85", "80"), "E002": ("95", "95", "95"), "E003": ("75", "75", "75"),
+         "E004": ("90", "90", "90")}
+
+
+def _ft_sheet(path: Path, period: str) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(FT_HEADER)
+        for code, marks in MARKS.items():
+            # E004 broke the rules every month: excluded, never ranked
+            w.writerow([code, period, "业务员", "Ⅱ级", *marks, "18", "500000", "200000",
+                        "1" if code == "E004" else "0"])
+    return path
+
+
+def _deals(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["工号", "period", "deal", "未回款金额", "逾期天数", "该笔提成"])
+        w.writerows(rows)
+    return path
+
+
+def _foreign_trade(db: Database, tmp: Path) -> dict[str, int]:
+    with db.transaction() as s:
+        org.import_employees(s, path=write_org(tmp / "org.csv", 4, teams=("一组",)), actor=ADMIN)
+    ids = {}
+    for period in ("2026-10", "2026-11", "2026-12"):
+        with db.transaction() as s:
+            cid = cycles.open_cycle(s, scheme_ref="foreign-trade", period=period,
+                                    actor=ADMIN).id
+            cycles.import_inputs(s, cycle_id=cid, path=_ft_sheet(tmp / f"{period}.csv", period),
+                                 actor=ADMIN)
+        ids[period] = cid
+    return ids
+
+
+def test_an_item_row_matching_no_employee_is_refused_and_nothing_is_written(
+        db: Database, tmp_path: Path) -> None:
+    ids = _foreign_trade(db, tmp_path)
+    bad = _deals(tmp_path / "deals.csv", [["E001", "2026-12", "A", "100000", "16", "920"],
+                                          ["E999", "2026-12", "B", "80000", "60", "100"],
+                                          ["E002", "2026-11", "C", "80000", "60", "100"]])
+    with db.transaction() as s:
+        preview = items.preview_items(s, cycle_id=ids["2026-12"], table="late_payments",
+                                      path=bad, actor=ADMIN)
+    assert [(e.row, e.column, e.value) for e in preview.errors] == [
+        (3, "工号", "E999"), (4, "period", "2026-11")]
+    assert "employee 'E999' has no appraisal in cycle 2026-12" in str(preview.errors[0])
+    with pytest.raises(InputError, match=r"row 3.*E999"), db.transaction() as s:
+        items.import_items(s, cycle_id=ids["2026-12"], table="late_payments", path=bad,
+                           actor=ADMIN)
+    with db.transaction() as s:
+        assert items.item_counts(s, cycle_id=ids["2026-12"]) == {}
+        with pytest.raises(WorkflowError, match="no item table 'deals'"):
+            items.preview_items(s, cycle_id=ids["2026-12"], table="deals", path=bad,
+                                actor=ADMIN)
+
+
+def test_item_table_quarter_and_year_awards_reach_the_december_payroll(
+        db: Database, tmp_path: Path) -> None:
+    ids = _foreign_trade(db, tmp_path)
+    deals = _deals(tmp_path / "deals.csv", [["E001", "2026-12", "A", "100000", "16", "920"],
+                                            ["E001", "2026-12", "B", "80000", "60", "100"]])
+    with db.transaction() as s:
+        preview = items.preview_items(s, cycle_id=ids["2026-12"], table="late_payments",
+                                      path=deals, actor=ADMIN)
+        assert (preview.errors, preview.rows) == ([], 2)
+        assert preview.sample[0] == {"employee": "E001", "amount": "100000", "days_late": "16",
+                                     "deal_commission": "920"}
+        assert items.import_items(s, cycle_id=ids["2026-12"], table="late_payments",
+                                  path=deals, actor=ADMIN) == 2
+    for cid in ids.values():
+        with db.transaction() as s:
+            cycles.score_cycle(s, cycle_id=cid, actor=ADMIN)
+    dec = _current(db, ids["2026-12"])
+    quarter = {c: (a.score, a.rank, a.months, a.payload["awards"]) for c, a in dec.items()
+               if a.kind == "quarter"}
+    assert quarter == {"E001": (Decimal("84.50"), 2, 3, {"quarter_award": 1500}),
+                       "E002": (Decimal("95.00"), 1, 3, {"quarter_award": 2000}),
+                       "E003": (Decimal("75.00"), 3, 3, {"quarter_award": 800})}
+    year = _year(db, ids["2026-12"])
+    assert {c: (a.rank, a.payload["awards"]) for c, a in year.items()} == {
+        "E001": (2, {"annual_award": 2000}), "E002": (1, {"annual_award": 3000}),
+        "E003": (3, {"annual_award": 1000})}
+    # reserve held: 30% of the commission, three months: 828 × 3; 910.80 × 3; 662.40 × 3
+    assert {c: a.payload["values"] for c, a in year.items()} == {
+        "E001": {"reserve_held": 2484}, "E002": {"reserve_held": 2732.4},
+        "E003": {"reserve_held": 1987.2}}
+    _publish(db, ids["2026-12"])
+    with db.transaction() as s:
+        header, rows = payroll.payroll_rows(s, cycle_id=ids["2026-12"])
+    assert header[4:] == ["基本工资", "浮动工资", "业务津贴", "业务提成", "风险保证金",
+                          "逾期回款扣款", "2026-Q4 季度个人奖 quarter_award",
+                          "2026 年度个人奖 annual_award", "应发合计"]
+    m = [[None if v is None else str(v) for v in r[4:]] for r in rows]
+    assert m == [
+        # 4550 + 550 × 50% + 300 × 50% + 300000 × 0.92% × 1.0 − 828 − (50 + 100) + awards
+        ["4550.00", "275.00", "150.00", "2760.00", "-828.00", "-150.00", "1500.00", "2000.00",
+         "10257.00"],
+        # 优: commission × 1.1 = 3036.00, reserve −910.80
+        ["4550.00", "275.00", "150.00", "3036.00", "-910.80", "0.00", "2000.00", "3000.00",
+         "12100.20"],
+        # 中: commission × 0.8 = 2208.00, reserve −662.40
+        ["4550.00", "275.00", "150.00", "2208.00", "-662.40", "0.00", "800.00", "1000.00",
+         "8320.60"],
+        # excluded (违规): no pay, no award
+        [None, None, None, None, None, None, "0.00", "0.00", None]]
+
+
+def _year(db: Database, cid: int) -> dict[str, AggregateResult]:
+    with db.transaction() as s:
+        rows = s.execute(select(Employee.code, AggregateResult)
+                         .join(Employee, Employee.id == AggregateResult.employee_id)
+                         .where(AggregateResult.cycle_id == cid, AggregateResult.kind == "year",
+                                AggregateResult.is_current.is_(True))).all()
+        s.expunge_all()
+        return dict(rows)
