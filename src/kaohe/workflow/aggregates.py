@@ -47,7 +47,8 @@ def _view(session: Session, agg: AggregateResult, as_of: str, code: str, name: s
             "period": agg.period, "kind": agg.kind, "as_of": as_of, "closes": agg.closes,
             "employee": code, "name": name, "team": agg.team_code, "score": p.get("score"),
             "grade": agg.grade, "rank": agg.rank, "months": agg.months,
-            "flags": list(p.get("flags") or []), "awards": awards, "values": values}
+            "flags": list(p.get("flags") or []), "awards": awards, "values": values,
+            "at": agg.created_at}
 
 
 def _labels(session: Session, cycle_ids: set[int]) -> dict[str, str]:

@@ -24,7 +24,7 @@ from kaohe.store.models import Appraisal, AppraisalState, Cycle, Employee, ItemR
 from kaohe.text import N_, Text
 from kaohe.workflow import states
 from kaohe.workflow.audit import Actor, record
-from kaohe.workflow.errors import WorkflowError
+from kaohe.workflow.errors import NotFound, WorkflowError
 from kaohe.workflow.inputs import ImportPreview
 from kaohe.workflow.schemes import scheme_of
 from kaohe.workflow.transitions import get_cycle, require_role
@@ -42,7 +42,7 @@ def _table(cycle: Cycle, name: str) -> tuple[Scheme, ItemTable]:
     scheme = scheme_of(cycle.scheme_version)
     spec = scheme.items.get(name)
     if spec is None:
-        raise WorkflowError(Text(N_("scheme %(scheme)s has no item table %(name)s (item "
+        raise NotFound(Text(N_("scheme %(scheme)s has no item table %(name)s (item "
                                     "tables: %(known)s)"), scheme=scheme.id, name=repr(name),
                                  known=", ".join(sorted(scheme.items)) or "-"))
     return scheme, spec
