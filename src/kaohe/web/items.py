@@ -10,8 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from kaohe.web import i18n
 from kaohe.store.models import Cycle
+from kaohe.web import i18n
 from kaohe.web.deps import (
     RecordId,
     SessionDep,

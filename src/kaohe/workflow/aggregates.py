@@ -47,7 +47,7 @@ def _view(session: Session, agg: AggregateResult, as_of: str, code: str, name: s
             "period": agg.period, "kind": agg.kind, "as_of": as_of, "closes": agg.closes,
             "employee": code, "name": name, "team": agg.team_code, "score": p.get("score"),
             "grade": agg.grade, "rank": agg.rank, "months": agg.months,
-            "flags": list(p.get("flags") or []), "awards": awards, "values": values,
+            "flags": list(p.get("flags") or []), "awards": awards, "outcomes": values,
             "at": agg.created_at}
 
 
@@ -130,4 +130,6 @@ def team_aggregates(session: Session, *, user: User, period: str | None,
             g["awards"][award] = g["awards"].get(award, Decimal(0)) + Decimal(str(amount))
     for g in groups.values():
         g["rows"].sort(key=lambda v: (v["rank"] is None, v["rank"] or 0, v["employee"]))
-    return {"groups": list(groups.values()), "truncated": truncated}
+    ordered = sorted(groups.values(), key=lambda g: (g["scheme"], g["kind"] == "year",
+                                                     g["period"], g["team"]))
+    return {"groups": ordered, "truncated": truncated}
