@@ -87,7 +87,7 @@ def test_hr_uploads_the_item_table_with_a_preview(db: Database, tmp_path: Path) 
                                           ["E001", "2026-12", "B", "80000", "60", "100"]])
     with TestClient(create_app(db, secret="s")) as hr:
         login(hr, "hr")
-        assert "/hr/cycles/%d/items" % dec in hr.get(f"/hr/cycles/{dec}").text
+        assert f"/hr/cycles/{dec}/items" in hr.get(f"/hr/cycles/{dec}").text
         page = hr.get(f"/hr/cycles/{dec}/items").text
         assert "逾期未回款" in page and "未回款金额" in page and "已存 0 行。" in page
         r = _upload(hr, dec, bad.read_bytes())
