@@ -291,3 +291,59 @@ def _year(db: Database, cid: int) -> dict[str, AggregateResult]:
                                 AggregateResult.is_current.is_(True))).all()
         s.expunge_all()
         return dict(rows)
+
+
+def test_a_stored_award_changed_after_publication_is_caught_and_not_paid(
+        db: Database, tmp_path: Path) -> None:
+    from sqlalchemy import update
+
+    from kaohe.workflow.seal import Tampered, check
+    from kaohe.workflow.verification import verify_all
+
+    ids = _quarter(db, tmp_path)
+    dec = ids["2026-12"]
+    _publish(db, dec)
+    with db.transaction() as s:
+        assert check(s, cycle_ids=[dec])[1] == []
+        report = verify_all(s, scope="full")
+        assert report.ok, [m.message for m in report.mismatches]
+    with db.transaction() as s:
+        e3 = s.scalar(select(Employee.id).where(Employee.code == "E003"))
+        row = s.scalar(select(AggregateResult).where(AggregateResult.cycle_id == dec,
+                                                     AggregateResult.employee_id == e3,
+                                                     AggregateResult.is_current.is_(True)))
+        assert row is not None
+        payload = dict(row.payload) | {"awards": {"quarterly_award": 300}}
+        s.execute(update(AggregateResult).where(AggregateResult.id == row.id)
+                  .values(payload=payload))
+    with db.transaction() as s:
+        _, found = check(s, cycle_ids=[dec])
+        assert [(m.employee, m.period, m.what) for m in found] == [
+            ("E003", "2026-12", "aggregates")]
+        assert "differ from what was sealed" in found[0].detail
+        with pytest.raises(Tampered, match=r"E003 2026-12 \(aggregates\)"):
+            payroll.payroll_rows(s, cycle_id=dec)
+
+
+def test_verification_scores_the_aggregates_again(db: Database, tmp_path: Path) -> None:
+    """A stored quarter result that the engine does not give (edited, and re-sealed as if
+    legitimately) is found by scoring the cycle again."""
+    from sqlalchemy import update
+
+    from kaohe.workflow.seal import seal_unsealed
+    from kaohe.workflow.verification import rescore
+
+    ids = _quarter(db, tmp_path)
+    dec = ids["2026-12"]
+    _publish(db, dec)
+    with db.transaction() as s:
+        assert rescore(s, sample=None)[2] == []
+        e1 = s.scalar(select(Employee.id).where(Employee.code == "E001"))
+        s.execute(update(AggregateResult).where(AggregateResult.cycle_id == dec,
+                                                AggregateResult.employee_id == e1)
+                  .values(payload={"period": "2026-Q4", "employee": "E001", "score": 1}))
+        assert seal_unsealed(s, cycle_id=dec, actor=ADMIN, reason="x") == 0
+    with db.transaction() as s:
+        found = rescore(s, sample=None)[2]
+        assert [(m.employee, m.what) for m in found] == [("E001", "rescore")]
+        assert "quarter and year results differ" in found[0].detail

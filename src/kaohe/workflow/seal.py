@@ -10,7 +10,9 @@ a canonical form of exactly what was decided:
   of the payload, the ``Numeric`` columns, the scheme hash and input hash it was scored
   from, its revision and whether it is current;
 
-plus the scheme version's hash for the cycle, the employee code and the period, the key
+plus, per employee, the digest of the cycle's current quarter and year results (the
+``aggregate_results`` rows stored when it was scored: score, grade, rank, months, flags,
+awards, values), plus the scheme version's hash for the cycle, the employee code and the period, the key
 figures in plain text (so a mismatch can say what it was), and the digest of the audit
 log's events about the appraisal so far (its own, its appeals', its cycle's), so an event
 removed from the log before the seal names the appraisals it was about. The newest seal of
@@ -42,6 +44,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from kaohe.store.models import (
+    AggregateResult,
     Appraisal,
     AppraisalState,
     AuditEvent,
@@ -189,6 +192,22 @@ def _load(session: Session, where: list[ColumnElement[bool]]) -> dict[int, _Reco
     return recs
 
 
+def aggregate_digests(session: Session, cycle_id: int) -> dict[str, str]:
+    """Each employee's current quarter and year results of a cycle, as one digest."""
+    rows: dict[str, list[Any]] = {}
+    for r in session.execute(
+            select(Employee.code, AggregateResult.period, AggregateResult.kind,
+                   AggregateResult.closes, AggregateResult.team_code, AggregateResult.score,
+                   AggregateResult.grade, AggregateResult.rank, AggregateResult.months,
+                   AggregateResult.payload, AggregateResult.scheme_hash)
+            .join(Employee, Employee.id == AggregateResult.employee_id)
+            .where(AggregateResult.cycle_id == cycle_id, AggregateResult.is_current.is_(True))):
+        rows.setdefault(r.code, []).append([
+            r.period, r.kind, bool(r.closes), r.team_code, _fixed(r.score, Q2), r.grade, r.rank,
+            r.months, r.payload, r.scheme_hash])
+    return {code: digest(sorted(v, key=lambda x: str(x[0]))) for code, v in rows.items()}
+
+
 @dataclass
 class _History:
     """The audit log's events about appraisals (their own, their appeals', their cycle's,
@@ -257,7 +276,8 @@ def seal(session: Session, *, cycle_id: int, actor: Actor, reason: str,
     record(session, action=SEALED, actor=actor, target_type=TARGET, target_id=cycle_id,
            details={"cycle": cycle_id, "scheme": cycle.scheme_id, "period": cycle.period,
                     "scheme_hash": cycle.scheme_version.content_hash, "reason": reason,
-                    "appraisals": entries})
+                    "appraisals": entries,
+                    "aggregates": aggregate_digests(session, cycle_id)})
     return len(recs)
 
 
@@ -306,6 +326,48 @@ def _seals(session: Session, cycle_ids: Collection[int] | None) -> dict[int, _Se
                 out[int(key)] = _Sealed(ev.seq, int(ev.target_id) if ev.target_id.isdigit()
                                         else 0, str(details.get("scheme_hash", "")), entry,
                                         intact)
+    return out
+
+
+def _aggregate_seals(session: Session, cycle_ids: Collection[int]
+                     ) -> dict[int, tuple[int, dict[str, str]]]:
+    """The newest intact seal of each cycle that holds its aggregates: (seq, digests)."""
+    out: dict[int, tuple[int, dict[str, str]]] = {}
+    for ev in session.scalars(select(AuditEvent).where(
+            AuditEvent.action == SEALED, AuditEvent.target_type == TARGET,
+            AuditEvent.target_id.in_([str(c) for c in cycle_ids])).order_by(AuditEvent.seq)):
+        details = ev.details if isinstance(ev.details, dict) else {}
+        aggs = details.get("aggregates")
+        if isinstance(aggs, dict) and ev.target_id.isdigit():
+            out[int(ev.target_id)] = (ev.seq, {str(k): str(v) for k, v in aggs.items()})
+    return out
+
+
+def _check_aggregates(session: Session, cids: list[int], recs: dict[int, _Record],
+                      filtered: bool) -> list[Mismatch]:
+    """Each cycle's current quarter and year results against its newest seal: an employee
+    whose results differ (or were added or removed) is named, with their appraisal in the
+    cycle. Under a filter (a team, some appraisals) only the appraisals in scope count."""
+    sealed = _aggregate_seals(session, cids)
+    if not sealed:
+        return []
+    apps = {(r.cycle_id, r.employee): (k, r.period) for k, r in recs.items()}
+    periods = dict(session.execute(select(Cycle.id, Cycle.period).where(
+        Cycle.id.in_(list(sealed)))).all())
+    out: list[Mismatch] = []
+    for cid, (seq, was) in sealed.items():
+        now = aggregate_digests(session, cid)
+        for code in sorted(set(was) | set(now)):
+            if was.get(code) == now.get(code):
+                continue
+            app = apps.get((cid, code))
+            if app is None and filtered:
+                continue
+            how = ("were removed" if code not in now else "were added" if code not in was
+                   else "differ from what was sealed")
+            out.append(Mismatch(app[0] if app else 0, code, app[1] if app else periods[cid],
+                                "aggregates", f"the stored quarter and year results {how} "
+                                              f"(sealed in audit event {seq})"))
     return out
 
 
@@ -460,6 +522,8 @@ def check(session: Session, *, cycle_ids: Collection[int] | None = None,
                                    str(sealed.entry.get("period", "?")), "missing",
                                    f"sealed in audit event {sealed.seq}, but the appraisal "
                                    "is gone"))
+    if cids:
+        mismatches += _check_aggregates(session, cids, recs, filtered)
     mismatches.sort(key=lambda m: (m.period, m.employee, m.appraisal_id, m.what))
     return checked, mismatches
 
