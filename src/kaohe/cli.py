@@ -69,7 +69,7 @@ def score(
                                           "(json: a reasons object; csv, xlsx: reason:<id> "
                                           "columns; table: a reasons column)")] = False,
     lang: Annotated[Lang, typer.Option(help="language of the reasons")] = Lang.zh,
-    table: Annotated[list[str] | None, typer.Option(
+    item_table: Annotated[list[str] | None, typer.Option(
         "--table", help="an item table of the scheme: NAME=FILE.csv (rows per employee and "
                         "period, e.g. late_payments=deals.csv); repeat for several")] = None,
 ) -> None:
@@ -84,7 +84,7 @@ def score(
         big = sum(p.stat().st_size for p in input if p.exists()) > 20_000_000
         with err.status(f"scoring {input[0].name} …") if big else nullcontext():
             scored = score_file(sch, input if len(input) > 1 else input[0], period=period,
-                                tables=_item_tables(table))
+                                tables=_item_tables(item_table))
             res = out.collect(scored, reasons=reasons, lang=lang.value)
     except KaoheError as exc:
         fail(str(exc))

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .inprocess import D, aggs, by_key, run_preset
+from .inprocess import D, by_key, run_preset
 
 PRESET = "rnd-annual"
 MONTHLY = ["responsibility", "initiative", "teamwork", "learning_attitude", "analysis",

@@ -45,7 +45,20 @@ from kaohe.formatting import (
     written,
 )
 from kaohe.i18n import translations
-from kaohe.scheme.expr import BinOp, BoolOp, Call, Compare, Name, Neg, Node, Not, Num, Str
+from kaohe.numbers import dlit
+from kaohe.scheme.expr import (
+    ITEM_FUNCTIONS,
+    BinOp,
+    BoolOp,
+    Call,
+    Compare,
+    Name,
+    Neg,
+    Node,
+    Not,
+    Num,
+    Str,
+)
 from kaohe.scheme.models import (
     BandsRule,
     Deduction,
@@ -135,6 +148,8 @@ def _names_in_order(node: Node) -> list[str]:
                 for o in ops:
                     walk(o)
             case Call(func=f, args=args):
+                if f in ITEM_FUNCTIONS:
+                    return  # its arguments read the item table, not the row
                 for a in args[1:] if f == "lookup" else args:
                     walk(a)
             case _:
@@ -142,6 +157,43 @@ def _names_in_order(node: Node) -> list[str]:
 
     walk(node)
     return out
+
+
+def item_words(scheme: Scheme, node: Call, lang: str = "zh") -> str:
+    """An item-table call in words: ``逾期未回款的逾期扣款合计``, ``逾期未回款中逾期天数 > 180
+    的笔数`` (labels of the table and its columns, no ids)."""
+    g = translations(lang).gettext
+    en = lang == "en"
+    first = node.args[0] if node.args else None
+    spec = scheme.items.get(first.id) if isinstance(first, Name) else None
+    if spec is None:
+        return node.func
+    table = (spec.label_en or spec.label or first.id) if en else (spec.label or first.id)  # type: ignore[union-attr]
+    labels: dict[str, str] = {}
+    for ident, col in spec.columns.items():
+        labels[ident] = (col.label_en or col.label or ident) if en else (col.label or ident)
+    for v in spec.values:
+        labels[v.id] = (v.label_en or v.label or v.id) if en else (v.label or v.id)
+    inner = Scheme.model_construct(
+        id=scheme.id, name=scheme.name, inputs={}, indicators=[], values=[], sections=[],
+        adjustments=[], pools=[], pay=[], tables=scheme.tables, items={})
+    arg = node.args[1] if len(node.args) > 1 else None
+    what = _relabel(rule_words(inner, arg, lang), labels, arg) if arg is not None else ""
+    template = {
+        "sum_items": N_("total %(what)s of %(table)s"),
+        "max_items": N_("largest %(what)s of %(table)s"),
+        "any_items": N_("any of %(table)s with %(what)s"),
+        "count_items": (N_("number of %(table)s with %(what)s") if arg is not None
+                        else N_("number of %(table)s")),
+    }[node.func]
+    return g(template) % {"table": table, "what": what}
+
+
+def _relabel(text: str, labels: dict[str, str], node: Node) -> str:
+    """``rule_words`` of a formula over an item row spells the row's names as ids (the
+    scheme has no inputs of those names); put their labels in."""
+    return re.sub(r"\b[A-Za-z_][A-Za-z0-9_]*\b", lambda m: labels.get(m.group(0), m.group(0)),
+                  text)
 
 
 def _interval(text: str) -> str:
@@ -406,6 +458,9 @@ class Renderer:
             what = self.g(N_("last period's %(what)s")) % {"what": subject}
         if what is not None:
             return pl.concat_str([pl.lit(f"{what} "), self._call_value(node, own)])
+        if f in ITEM_FUNCTIONS:
+            return pl.concat_str([pl.lit(item_words(self.s, node, self.lang) + " "),
+                                  self._call_value(node, own)])
         if f in ("streak", "count_so_far") and arg is not None:
             template = (N_("months in a row with %(cond)s") if f == "streak"
                         else N_("periods so far with %(cond)s"))
@@ -547,6 +602,15 @@ class Renderer:
         members = [(self.label(it), C.indicator_col(it.id)) for it in self.s.indicators
                    if it.section == sec.id]
         total = self.text(pl.col(C.section_col(sec.id)))
+        if sec.out_of is not None and sec.points is not None:
+            # a section on another scale: the sum, then × out_of ÷ points
+            raw = dlit(0)
+            if members:
+                raw = pl.col(members[0][1])
+                for _, c in members[1:]:
+                    raw = raw + pl.col(c)
+            total = pl.concat_str([self.text(raw), pl.lit(
+                f" × {plain(sec.out_of)} ÷ {plain(sec.points)} = "), total])
         return pl.when(pl.col(ASSESSED)).then(self.line(self.label(sec), self._sum(members, total)))
 
     def total(self) -> pl.Expr:
@@ -856,6 +920,8 @@ def rule_words(scheme: Scheme, node: Node, lang: str = "zh", own: str | None = N
                 }.get(f)
                 if f == "team_count":
                     return g(N_("members of the team"))
+                if f in ITEM_FUNCTIONS:
+                    return item_words(scheme, n, lang)
                 if named is not None:
                     return g(named) % {"what": subject, "cond": subject}
                 name = g(_FUNCTION_LABELS[f]) if f in _FUNCTION_LABELS else f

@@ -24,6 +24,7 @@ from kaohe.columns import ASSESSED, COHORT, EMPLOYEE, PIDX, items_col
 from kaohe.errors import ExprError
 from kaohe.numbers import DEC, dlit, round_half_up
 from kaohe.scheme.expr import (
+    ITEM_FUNCTIONS,
     BinOp,
     BoolOp,
     Call,
@@ -36,7 +37,6 @@ from kaohe.scheme.expr import (
     Str,
     render,
 )
-from kaohe.scheme.expr import ITEM_FUNCTIONS
 
 Type = Literal["num", "bool", "str"]
 

@@ -125,8 +125,8 @@ def _check_call(scheme: Scheme, call: Call) -> tuple[str, Node | None]:
     args = call.args
     lo, hi = (1, 2) if call.func == "count_items" else (2, 2)
     if not lo <= len(args) <= hi:
-        want = f"{lo}" if lo == hi else f"{lo} to {hi}"
-        raise ExprError(f"{call.func}() takes {want} arguments, got {len(args)} in "
+        arity = f"{lo}" if lo == hi else f"{lo} to {hi}"
+        raise ExprError(f"{call.func}() takes {arity} arguments, got {len(args)} in "
                         f"{render(call)!r}")
     if not isinstance(args[0], Name) or args[0].id not in scheme.items:
         raise ExprError(

@@ -24,8 +24,23 @@ from kaohe.numbers import DEC, dlit
 from kaohe.scheme.models import InputSpec, Scheme
 from kaohe.text import N_, Text
 
-__all__ = ["KIND", "NAME", "ROW", "InputTable", "ItemRows", "prepare_items", "read_items", "collecting", "decode", "fail", "map_headers",
-           "prepare", "problem", "read_raw", "read_table"]
+__all__ = [
+    "KIND",
+    "NAME",
+    "ROW",
+    "InputTable",
+    "ItemRows",
+    "collecting",
+    "decode",
+    "fail",
+    "map_headers",
+    "prepare",
+    "prepare_items",
+    "problem",
+    "read_items",
+    "read_raw",
+    "read_table",
+]
 #: at most this many problems are listed by :func:`collecting` (the rest are counted)
 MAX_LISTED = 500
 _collector: ContextVar[list[InputError] | None] = ContextVar("kaohe_input_errors", default=None)
@@ -398,7 +413,7 @@ def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
         frame = frame.with_columns(pl.lit("", dtype=pl.String).alias(TEAM))
     else:
         frame = frame.with_columns(pl.col(TEAM).fill_null(""))
-    kinds = {spec.period for spec in scheme.inputs.values()} - {"month"}
+    kinds: set[str] = {str(spec.period) for spec in scheme.inputs.values()} - {"month"}
     frame = _periods(frame, source, header_of, has_period, default_period, kinds)
     if kinds:  # a cell that belongs to the other kind of row is ignored
         frame = frame.with_columns([
@@ -671,14 +686,14 @@ def prepare_items(frame: pl.DataFrame, scheme: Scheme, name: str, source: str, *
             lookup[n] = ident
     mapping: dict[str, str] = {}
     for header in frame.columns:
-        canon = lookup.get(header.strip())
-        if canon is None:
+        found = lookup.get(header.strip())
+        if found is None:
             continue  # extra columns (a deal number, a note) are ignored
-        if canon in mapping.values():
+        if found in mapping.values():
             raise InputError(Text(N_("the column %(name)s appears twice in the header; keep "
-                                     "one"), name=repr(canon)), file=source, row=1,
+                                     "one"), name=repr(found)), file=source, row=1,
                              column=header)
-        mapping[header] = canon
+        mapping[header] = found
     header_of = {canon: header for header, canon in mapping.items()}
     frame = frame.with_row_index(ROW, offset=2)
     frame = frame.filter(~pl.all_horizontal(
