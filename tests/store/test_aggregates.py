@@ -347,3 +347,47 @@ def test_verification_scores_the_aggregates_again(db: Database, tmp_path: Path) 
         found = rescore(s, sample=None)[2]
         assert [(m.employee, m.what) for m in found] == [("E001", "rescore")]
         assert "quarter and year results differ" in found[0].detail
+
+
+# -- rnd-annual (rulebook 4.11): the year's inputs entered on a month's appraisal ----------
+RND_MONTHLY = ["responsibility", "initiative", "teamwork", "learning_attitude", "analysis",
+               "judgement", "planning", "innovation", "learning", "adaptability",
+               "understanding"]
+#: attitude 30 + 20 + 20 + 20 = 90; ability all 良: 88 of 110 → 80.00
+RND_LEVELS = ["优", "良", "良", "优"] + ["良"] * 7
+RND_ANNUAL = {"role": "研发人员", "kpi1": "90", "kpi2": "80", "kpi3": "100", "kpi4": "60",
+              "kpi5": "50", "bonus_points": "2", "salary_step": "5", "step_min": "1",
+              "step_max": "8"}
+
+
+def test_the_years_inputs_on_decembers_appraisal_feed_the_year(db: Database,
+                                                               tmp_path: Path) -> None:
+    with db.transaction() as s:
+        org.import_employees(s, path=write_org(tmp_path / "org.csv", 2, teams=("研发",)),
+                             actor=ADMIN)
+    ids = {}
+    for period in ("2026-11", "2026-12"):
+        path = tmp_path / f"{period}.csv"
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            annual = list(RND_ANNUAL) if period == "2026-12" else []
+            w.writerow(["employee", "period", *RND_MONTHLY, *annual])
+            # E002 has no annual inputs: no year result (the engine warns)
+            w.writerow(["E001", period, *RND_LEVELS, *[RND_ANNUAL[k] for k in annual]])
+            w.writerow(["E002", period, *RND_LEVELS, *[""] * len(annual)])
+        with db.transaction() as s:
+            cid = cycles.open_cycle(s, scheme_ref="rnd-annual", period=period, actor=ADMIN).id
+            cycles.import_inputs(s, cycle_id=cid, path=path, actor=ADMIN)
+        with db.transaction() as s:
+            cycles.score_cycle(s, cycle_id=cid, actor=ADMIN)
+        ids[period] = cid
+    assert _year(db, ids["2026-11"]) == {}
+    year = _year(db, ids["2026-12"])
+    assert list(year) == ["E001"]
+    a = year["E001"]
+    # performance 27 + 20 + 20 + 9 + 5 = 81; 81 × 70% + 90 × 15% + 80 × 15% + 2 = 84.20
+    assert (a.period, a.score, a.grade, a.rank, a.months, a.closes) == (
+        "2026", Decimal("84.20"), "符合要求", None, 2, True)
+    assert a.payload["values"] == {"step_change": 1, "new_step": 6}
+    assert a.payload["flags"] == ["提升培训"]
+    assert a.team_code == "研发"
