@@ -133,7 +133,7 @@ def test_agent_sees_their_quarter_and_year_once_published(db: Database,
         me = _text(agent.get("/me").text)
         # the quarter: mean 84.50, second of three assessed → 1500; the year: 2000
         assert ("2026-Q4 季度个人奖 · 已结束 84.50 - 2 3 quarter_award ¥1,500.00 - -" in me), me
-        assert "2026 年度个人奖 · 已结束 84.50 - 2 3 annual_award ¥2,000.00 reserve_held 2484 -" in me
+        assert "2026 年度个人奖 · 已结束 84.50 - 2 3 annual_award ¥2,000.00 年度风险保证金 2484 -" in me
         assert "北京时间" in me
         card = _text(agent.get(f"/appraisals/{aid}").text)
         assert "quarter_award ¥1,500.00" in card and "annual_award ¥2,000.00" in card
@@ -141,6 +141,7 @@ def test_agent_sees_their_quarter_and_year_once_published(db: Database,
         assert agent.get("/team/results").status_code == 404
         en = _text(agent.get("/me?lang=en").text)
         assert "Quarter and year" in en and "Months counted" in en and "final" in en
+        assert "Risk reserve held in the year 2484" in en
 
 
 def test_hr_and_supervisors_see_each_teams_awards(db: Database, tmp_path: Path) -> None:
@@ -217,7 +218,7 @@ def test_year_and_quarter_awards_in_the_browser(served: str) -> None:
             year = page.locator('#aggregates tr[data-period="2026"]')
             expect(year).to_contain_text("annual_award ¥2,000.00")
             expect(year).to_contain_text("84.50")
-            expect(year).to_contain_text("reserve_held 2484")
+            expect(year).to_contain_text("年度风险保证金 2484")
             expect(page.locator('#aggregates tr[data-period="2026-Q4"]')).to_contain_text(
                 "quarter_award ¥1,500.00")
             OUT.mkdir(parents=True, exist_ok=True)

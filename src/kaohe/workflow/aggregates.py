@@ -37,10 +37,14 @@ def _view(session: Session, agg: AggregateResult, as_of: str, code: str, name: s
     raise ratio) are outcomes: they are listed with the values, not as money."""
     p = agg.payload or {}
     awards: dict[str, Any] = {}
-    values: dict[str, Any] = dict(p.get("values") or {})
+    # outcomes: (label, English label, value)
+    values: list[tuple[str, str, Any]] = []
+    for vid, value in (p.get("values") or {}).items():
+        key = f"{agg.scheme_id}:{agg.kind}:value:{vid}"
+        values.append((labels.get(key, vid), labels.get(key + ":en", vid), value))
     for award, amount in (p.get("awards") or {}).items():
         if f"{agg.scheme_id}:{agg.kind}:{award}" in labels:
-            values[award] = amount
+            values.append((award, award, amount))
         else:
             awards[award] = amount
     return {"scheme": agg.scheme_id, "label": labels.get(f"{agg.scheme_id}:{agg.kind}", ""),
@@ -52,8 +56,9 @@ def _view(session: Session, agg: AggregateResult, as_of: str, code: str, name: s
 
 
 def _labels(session: Session, cycle_ids: set[int]) -> dict[str, str]:
-    """Each scheme's aggregate labels (``季度累计``), by ``scheme:quarter|year``, and its
-    awards that are not paid, by ``scheme:quarter|year:award``."""
+    """Each scheme's aggregate labels (``季度累计``), by ``scheme:quarter|year``; its awards
+    that are not paid, by ``scheme:quarter|year:award``; its values' labels, by
+    ``scheme:quarter|year:value:id`` (``…:en`` in English)."""
     out: dict[str, str] = {}
     seen: set[str] = set()
     for cycle in session.scalars(select(Cycle).where(Cycle.id.in_(sorted(cycle_ids)))):
@@ -65,6 +70,10 @@ def _labels(session: Session, cycle_ids: set[int]) -> dict[str, str]:
             for award in spec.awards:
                 if not award.paid:
                     out[f"{cycle.scheme_id}:{spec.period}:{award.id}"] = award.id
+            for value in spec.values:
+                key = f"{cycle.scheme_id}:{spec.period}:value:{value.id}"
+                out[key] = value.label or value.id
+                out[key + ":en"] = value.label_en or value.label or value.id
     return out
 
 

@@ -194,18 +194,28 @@ def _load(session: Session, where: list[ColumnElement[bool]]) -> dict[int, _Reco
 
 def aggregate_digests(session: Session, cycle_id: int) -> dict[str, str]:
     """Each employee's current quarter and year results of a cycle, as one digest."""
-    rows: dict[str, list[Any]] = {}
+    return _aggregate_digests(session, [cycle_id]).get(cycle_id, {})
+
+
+def _aggregate_digests(session: Session, cycle_ids: list[int]) -> dict[int, dict[str, str]]:
+    """:func:`aggregate_digests` of several cycles, in one statement."""
+    rows: dict[tuple[int, str], list[Any]] = {}
     for r in session.execute(
-            select(Employee.code, AggregateResult.period, AggregateResult.kind,
+            select(AggregateResult.cycle_id, Employee.code, AggregateResult.period,
+                   AggregateResult.kind,
                    AggregateResult.closes, AggregateResult.team_code, AggregateResult.score,
                    AggregateResult.grade, AggregateResult.rank, AggregateResult.months,
                    AggregateResult.payload, AggregateResult.scheme_hash)
             .join(Employee, Employee.id == AggregateResult.employee_id)
-            .where(AggregateResult.cycle_id == cycle_id, AggregateResult.is_current.is_(True))):
-        rows.setdefault(r.code, []).append([
+            .where(AggregateResult.cycle_id.in_(cycle_ids),
+                   AggregateResult.is_current.is_(True))):
+        rows.setdefault((r.cycle_id, r.code), []).append([
             r.period, r.kind, bool(r.closes), r.team_code, _fixed(r.score, Q2), r.grade, r.rank,
             r.months, r.payload, r.scheme_hash])
-    return {code: digest(sorted(v, key=lambda x: str(x[0]))) for code, v in rows.items()}
+    out: dict[int, dict[str, str]] = {}
+    for (cid, code), v in rows.items():
+        out.setdefault(cid, {})[code] = digest(sorted(v, key=lambda x: str(x[0])))
+    return out
 
 
 @dataclass
@@ -308,8 +318,11 @@ class _Sealed:
     intact: bool  # the seal event still matches its own hash
 
 
-def _seals(session: Session, cycle_ids: Collection[int] | None) -> dict[int, _Sealed]:
-    """The newest seal of every appraisal (of the given cycles)."""
+def _seals(session: Session, cycle_ids: Collection[int] | None,
+           aggregates: dict[int, tuple[int, dict[str, str]]] | None = None
+           ) -> dict[int, _Sealed]:
+    """The newest seal of every appraisal (of the given cycles); ``aggregates``, when given,
+    receives each cycle's newest sealed quarter and year digests, as (seq, digests)."""
     q = select(AuditEvent).where(AuditEvent.action == SEALED)
     if cycle_ids is not None:
         q = q.where(AuditEvent.target_type == TARGET,
@@ -320,6 +333,9 @@ def _seals(session: Session, cycle_ids: Collection[int] | None) -> dict[int, _Se
             seq=ev.seq, at=ev.at, action=ev.action, actor=ev.actor, target_type=ev.target_type,
             target_id=ev.target_id, details=ev.details, prev_hash=ev.prev_hash)
         details = ev.details if isinstance(ev.details, dict) else {}
+        aggs = details.get("aggregates")
+        if aggregates is not None and isinstance(aggs, dict) and ev.target_id.isdigit():
+            aggregates[int(ev.target_id)] = (ev.seq, {str(k): str(v) for k, v in aggs.items()})
         apps = details.get("appraisals") if isinstance(details.get("appraisals"), dict) else {}
         for key, entry in (apps or {}).items():
             if str(key).isdigit() and isinstance(entry, dict):
@@ -329,34 +345,21 @@ def _seals(session: Session, cycle_ids: Collection[int] | None) -> dict[int, _Se
     return out
 
 
-def _aggregate_seals(session: Session, cycle_ids: Collection[int]
-                     ) -> dict[int, tuple[int, dict[str, str]]]:
-    """The newest intact seal of each cycle that holds its aggregates: (seq, digests)."""
-    out: dict[int, tuple[int, dict[str, str]]] = {}
-    for ev in session.scalars(select(AuditEvent).where(
-            AuditEvent.action == SEALED, AuditEvent.target_type == TARGET,
-            AuditEvent.target_id.in_([str(c) for c in cycle_ids])).order_by(AuditEvent.seq)):
-        details = ev.details if isinstance(ev.details, dict) else {}
-        aggs = details.get("aggregates")
-        if isinstance(aggs, dict) and ev.target_id.isdigit():
-            out[int(ev.target_id)] = (ev.seq, {str(k): str(v) for k, v in aggs.items()})
-    return out
-
-
 def _check_aggregates(session: Session, cids: list[int], recs: dict[int, _Record],
-                      filtered: bool) -> list[Mismatch]:
+                      filtered: bool, sealed: dict[int, tuple[int, dict[str, str]]]
+                      ) -> list[Mismatch]:
     """Each cycle's current quarter and year results against its newest seal: an employee
     whose results differ (or were added or removed) is named, with their appraisal in the
     cycle. Under a filter (a team, some appraisals) only the appraisals in scope count."""
-    sealed = _aggregate_seals(session, cids)
+    sealed = {cid: v for cid, v in sealed.items() if cid in cids}
     if not sealed:
         return []
     apps = {(r.cycle_id, r.employee): (k, r.period) for k, r in recs.items()}
-    periods = dict(session.execute(select(Cycle.id, Cycle.period).where(
-        Cycle.id.in_(list(sealed)))).all())
+    periods = {r.cycle_id: r.period for r in recs.values()}
+    current = _aggregate_digests(session, sorted(sealed))
     out: list[Mismatch] = []
     for cid, (seq, was) in sealed.items():
-        now = aggregate_digests(session, cid)
+        now = current.get(cid, {})
         for code in sorted(set(was) | set(now)):
             if was.get(code) == now.get(code):
                 continue
@@ -365,7 +368,8 @@ def _check_aggregates(session: Session, cids: list[int], recs: dict[int, _Record
                 continue
             how = ("were removed" if code not in now else "were added" if code not in was
                    else "differ from what was sealed")
-            out.append(Mismatch(app[0] if app else 0, code, app[1] if app else periods[cid],
+            out.append(Mismatch(app[0] if app else 0, code,
+                                app[1] if app else periods.get(cid, f"cycle {cid}"),
                                 "aggregates", f"the stored quarter and year results {how} "
                                               f"(sealed in audit event {seq})"))
     return out
@@ -487,7 +491,8 @@ def check(session: Session, *, cycle_ids: Collection[int] | None = None,
     """Recompute the digests of the published appraisals (all, or of some cycles, one team,
     some appraisals) and compare them with their newest seals. Returns how many appraisals
     were checked and every mismatch, in employee order."""
-    seals = _seals(session, cycle_ids)
+    sealed_aggregates: dict[int, tuple[int, dict[str, str]]] = {}
+    seals = _seals(session, cycle_ids, sealed_aggregates)
     cids = _scope(session, cycle_ids, seals)
     where: list[ColumnElement[bool]] = [Appraisal.cycle_id.in_(cids)]
     if team is not None:
@@ -523,7 +528,7 @@ def check(session: Session, *, cycle_ids: Collection[int] | None = None,
                                    f"sealed in audit event {sealed.seq}, but the appraisal "
                                    "is gone"))
     if cids:
-        mismatches += _check_aggregates(session, cids, recs, filtered)
+        mismatches += _check_aggregates(session, cids, recs, filtered, sealed_aggregates)
     mismatches.sort(key=lambda m: (m.period, m.employee, m.appraisal_id, m.what))
     return checked, mismatches
 
