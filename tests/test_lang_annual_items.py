@@ -7,11 +7,13 @@ from __future__ import annotations
 import io
 import json
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kaohe.engine.load import load_scheme_text
 from kaohe.engine.results import to_document
@@ -240,9 +242,9 @@ def test_docs_annual_and_items_examples_give_their_results(tmp_path: Path) -> No
     scheme, table = _table("employee,period,attitude,ability,kpi,step\n"
                            "E1,2026-01,优,良,,\nE1,2026-02,良,优,,\nE1,2026,,,90,5\n", annual)
     [a] = _doc(scheme, table)["aggregates"]
-    # kpi 90 → 63.00; manner mean (30 + 24) / 2 = 27 → 27 × 10% / 3 × 10 = 9.00 → 72.00
-    assert a["score"] == 72 and a["grade"] == "合格" and a["rank"] is None
-    assert a["values"] == {"step_change": 0, "new_step": 5} and a["months"] == 2
+    # kpi 90 → 63.00; manner mean (30 + 24) / 2 = 27 → 90.00: 优秀, above 80: one step up
+    assert a["score"] == 90 and a["grade"] == "优秀" and a["rank"] is None
+    assert a["values"] == {"step_change": 1, "new_step": 6} and a["months"] == 2
     items = next(b for b in blocks if "id: items-example" in b)
     scheme, table = _table("employee,period,mark\nA,2026-10,80\n", items)
     deals = pl.DataFrame({"employee": ["A"] * 3, "period": ["2026-10"] * 3,
@@ -252,3 +254,55 @@ def test_docs_annual_and_items_examples_give_their_results(tmp_path: Path) -> No
     assert r["pay"]["late_penalty"] == -151  # 50 + 100 + min(32.5, 1)
     assert r["flags"] == ["风险赔偿审查", "多笔逾期", "长期逾期"]
     assert Decimal(str(r["total"])) == 80
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10_000_000), st.integers(0, 400),
+                          st.integers(0, 500_000)), max_size=6))
+def test_item_sums_are_the_sums_of_each_items_rounded_penalty(
+        deals: list[tuple[int, int, int]]) -> None:
+    """Each deal's penalty (in fen) is rounded on its own, never above the deal's commission
+    and never negative; the month's line is their sum; the flag is any deal past 180 days."""
+    from kaohe.presets import load_preset
+
+    scheme = load_preset("foreign-trade")
+    main = pl.DataFrame({"employee": ["A"], "period": ["2026-10"], "position": ["业务员"],
+                         "job_grade": ["Ⅱ级"], "score@self": ["80"], "score@supervisor": ["80"],
+                         "score@manager": ["80"], "attendance_days": ["21"],
+                         "collected": ["0"], "costs": ["0"]})
+    table = prepare(main, scheme, "in.csv")
+    items = pl.DataFrame({
+        "employee": ["A"] * len(deals), "period": ["2026-10"] * len(deals),
+        "amount": [str(Decimal(a) / 100) for a, _, _ in deals],
+        "days_late": [str(d) for _, d, _ in deals],
+        "deal_commission": [str(Decimal(c) / 100) for _, _, c in deals]},
+        schema={"employee": pl.String, "period": pl.String, "amount": pl.String,
+                "days_late": pl.String, "deal_commission": pl.String})
+    scored = score_table(scheme, table, tables={"late_payments": items})
+    [r] = to_document(scored.outcome, scored.table)["results"]
+    want = Decimal(0)
+    for amount, days, commission in deals:
+        if days > 15:
+            steps = -(-(days - 15) // 15)
+            raw = min(Decimal(amount) / 100 * Decimal("0.0005") * steps, Decimal(commission) / 100)
+            want += raw.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assert Decimal(str(r["pay"]["late_penalty"])) == -want
+    assert r["flags"] == (["风险赔偿审查"] if any(d > 180 for _, d, _ in deals) else [])
+
+
+def test_monthly_formula_reading_a_year_input_is_a_load_error() -> None:
+    text = QUARTERLY.replace("formula: mark}", "formula: mark + target}")
+    with pytest.raises(SchemeError, match=r"indicators\[0\].*'target' is an input of the "
+                                          r"quarter row"):
+        load_scheme_text(text)
+
+
+def test_last_of_a_text_is_text_in_aggregates() -> None:
+    scheme, table = _table(
+        "employee,period,mark,lv\nA,2026-10,40,高\nA,2026-11,50,低\n",
+        (AGG % "values: [{id: v, formula: 'if(last(lv) = \"低\", 1, 0)'}]").replace(
+            "  mark: {label: 考评分, type: score, min: 0, max: 100}\n",
+            "  mark: {label: 考评分, type: score, min: 0, max: 100}\n"
+            "  lv: {type: level, levels: [高, 低]}\n"))
+    [a] = _doc(scheme, table)["aggregates"]
+    assert a["values"] == {"v": 1}

@@ -183,3 +183,14 @@ def test_two_key_tables_are_checked_at_load(old: str, new: str, words: str) -> N
     assert old in LOOKUP
     with pytest.raises(SchemeError, match=words):
         load_scheme_text(LOOKUP.replace(old, new), "bad.yaml")
+
+
+def test_grades_written_like_bands(tmp_path: Path) -> None:
+    text = GRADED.split("grades:")[0] + textwrap.dedent("""\
+        grades: {">90": {name: 优, coefficient: 1.2}, "(60,90]": 合格, "<=60": 不合格}
+        """)
+    doc = _score(text, "employee,score\na,90.01\nb,90\nc,60\n", tmp_path)
+    assert [(r["grade"], r["coefficient"]) for r in doc["results"]] == [
+        ("优", 1.2), ("合格", None), ("不合格", None)]
+    with pytest.raises(SchemeError, match=r"^bad\.yaml:7: grades\[2\]\.range: .*overlap at 60"):
+        load_scheme_text(text.replace('"(60,90]"', '"[60,90]"'), "bad.yaml")

@@ -83,3 +83,15 @@ def test_every_yaml_block_of_the_docs_loads_scores_and_explains(index: int,
         if scheme.eligibility is not None:
             excluded = texts.filter(~pl.Series(assessed))["eligibility"]
             assert excluded.null_count() == 0
+
+
+def test_every_aggregate_and_item_function_runs_in_a_docs_example() -> None:
+    """The functions of quarter/year formulas and of item tables each appear in a YAML block
+    (which the test above loads and scores)."""
+    from kaohe.engine.exprs import AGG_FUNCTIONS
+    from kaohe.scheme.expr import ITEM_FUNCTIONS
+
+    blocks = "\n".join(BLOCKS)
+    missing = sorted(f for f in AGG_FUNCTIONS | ITEM_FUNCTIONS
+                     if not re.search(rf"\b{f}\(", blocks))
+    assert missing == [], f"no runnable example in docs/schemes.md for {missing}"

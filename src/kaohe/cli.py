@@ -195,6 +195,8 @@ def explain(
     scheme: Annotated[Path | None, typer.Option()] = None,
     period: Annotated[str | None, typer.Option(help="the period to explain, e.g. 2026-10")] = None,
     lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
+    item_table: Annotated[list[str] | None, typer.Option(
+        "--table", help="an item table of the scheme: NAME=FILE.csv, as for score")] = None,
 ) -> None:
     """Why each point: the reason behind every number of one appraisal, line by line."""
     from rich.table import Table
@@ -208,7 +210,7 @@ def explain(
         return
     try:
         sch = _scheme(preset, scheme)
-        scored = score_file(sch, input)
+        scored = score_file(sch, input, tables=_item_tables(item_table))
         frame = scored.outcome.frame
         index = find_row(frame, employee, period)
         lines = explain_lines(scored.outcome.plan, frame, index, lang)

@@ -87,7 +87,7 @@ def test_worked_example(ft: Any) -> None:
              [deal("F1", "100000", "16", "920"), deal("F1", "80000", "60", "100")])
     [r] = doc["results"]
     assert r["total"] == 84.5 and r["grade"] == "良" and r["coefficient"] == 1.1
-    assert r["indicators"] == {"score": 84.5}
+    assert r["indicators"] == {"score": 84.5} and r["sections"] == {}
     assert r["rank"] == 1 and r["flags"] == [] and r["excluded"] is False
     assert {k: D(v) for k, v in r["pay"].items()} == {
         "base": 4550, "float_pay": Decimal("275.00"), "allowance": Decimal("150.00"),

@@ -70,12 +70,14 @@ def test_worked_example(cli: Any) -> None:
     assert doc["warnings"] == []
 
 
-def test_sections_when_reported(cli: Any) -> None:
-    doc = cli(to_csv([month("E1", "2026-01"), year("E1")]))
-    r = doc["results"][0]
-    if "sections" in r:  # the contract's sections (rulebook §5 additions)
-        assert D(r["sections"]["attitude"]) == Decimal("90")
-        assert D(r["sections"]["ability"]) == Decimal("80")
+def test_sections(cli: Any) -> None:
+    # Jan: ability 88 → 80.00; Feb: attitude 24+20+20+16 = 80, ability 12×3+8+8+6+6 = 64
+    # → 64 × 100 / 110 = 58.1818… → 58.18
+    feb = ["良", "良", "良", "良", "中", "中", "中", "中", "中", "中", "中"]
+    doc = cli(to_csv([month("E1", "2026-01"), month("E1", "2026-02", feb), year("E1")]))
+    res = by_key(doc)
+    assert res[("2026-01", "E1")]["sections"] == {"attitude": 90, "ability": 80}
+    assert res[("2026-02", "E1")]["sections"] == {"attitude": 80, "ability": 58.18}
 
 
 def test_averages_of_rounded_sections_half_up(cli: Any) -> None:

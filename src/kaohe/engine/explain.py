@@ -29,8 +29,8 @@ import polars as pl
 
 from kaohe import columns as C
 from kaohe.columns import ASSESSED, COHORT, EMPLOYEE, PERIOD
-from kaohe.engine.exprs import Lowering, Symbol
-from kaohe.engine.plan import Plan
+from kaohe.engine.exprs import Lowering, Symbol, safe_div
+from kaohe.engine.plan import Plan, rescale_parts
 from kaohe.errors import ExprError, KaoheError
 from kaohe.formatting import (
     MINUS,
@@ -45,7 +45,7 @@ from kaohe.formatting import (
     written,
 )
 from kaohe.i18n import translations
-from kaohe.numbers import dlit
+from kaohe.numbers import dlit, round_half_up
 from kaohe.scheme.expr import (
     ITEM_FUNCTIONS,
     BinOp,
@@ -434,6 +434,11 @@ class Renderer:
             return self.text(value, money_expr)
         if node.func == "is_missing":
             return self.helper(value.cast(pl.String).fill_null("—"), 2)
+        if node.func == "lookup" and isinstance(first, Name) and first.id in self.s.tables:
+            # a table of rates (0.92%) reads with 4 decimals (0.0092), not rounded to 0.01
+            places = max([2, *(max(0, -int(v.normalize().as_tuple().exponent))
+                              for _, v in table_rows(self.s.tables[first.id]))])
+            return self.text(value, _plain4 if places > 2 else plain_expr)
         return self.text(value, plain_expr)
 
     def _call(self, node: Call, own: str | None) -> pl.Expr:
@@ -582,6 +587,9 @@ class Renderer:
     def _sum(self, names: Sequence[tuple[str, str]], result: pl.Expr,
              fmt: Callable[[pl.Expr], pl.Expr] = two_expr) -> pl.Expr:
         """``a 1.00 + b 2.00 = 3.00`` (signs folded in: ``+ −50.00`` reads ``− 50.00``)."""
+        optional = {C.indicator_col(i) for i in self.plan.applies}
+        if any(col in optional for _, col in names):
+            return self._sum_applicable(names, result, optional, fmt)
         pieces: list[pl.Expr] = []
         for k, (label, col) in enumerate(names):
             v = pl.col(col)
@@ -596,6 +604,22 @@ class Renderer:
         if not pieces:
             return result
         return pl.concat_str([*pieces, pl.lit(" = "), result])
+
+    def _sum_applicable(self, names: Sequence[tuple[str, str]], result: pl.Expr,
+                        optional: set[str], fmt: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+        """A sum that leaves out the items that are not applicable (``—`` when none is)."""
+        pieces: list[pl.Expr] = []
+        for label, col in names:
+            v = pl.col(col)
+            named = "" if self.compact else f"{label} "
+            piece = pl.concat_str([
+                pl.when(v < 0).then(pl.lit(f" {MINUS} ")).otherwise(pl.lit(" + ")),
+                pl.lit(named), self.text(v.abs(), fmt).fill_null("—")])
+            pieces.append(pl.when(v.is_not_null()).then(piece) if col in optional else piece)
+        joined = pl.concat_str(pieces, ignore_nulls=True).str.strip_prefix(" + ").str.strip_prefix(
+            " ")
+        return pl.when(joined != "").then(pl.concat_str([joined, pl.lit(" = "), result])
+                                          ).otherwise(result)
 
     def section(self, index: int) -> pl.Expr:
         sec = self.s.sections[index]
@@ -619,9 +643,23 @@ class Renderer:
         result = self.text(pl.col("total"))
         parts = [(self.label(it), C.indicator_col(it.id)) for it in s.indicators] + [
             (self.label(a), C.adjustment_col(a.id)) for a in s.adjustments]
-        if tot.formula is not None:
-            body = self.outcome(tot.formula.tree, result)
+        if tot.rescale == "applicable":
+            points, std, full = rescale_parts(s, self.plan.applies)
+            inds = [(self.label(it), C.indicator_col(it.id)) for it in s.indicators]
+            scaled = round_half_up(safe_div(points * dlit(full), std), 2)
+            body = pl.concat_str([
+                self._sum(inds, self.text(points)) if len(inds) <= 12 else self.text(points),
+                self.t(N_(" (points of the applicable items) × %(full)s ÷ %(std)s (their "
+                          "standard points) = %(scaled)s"), full=plain(full),
+                       std=self.text(std, plain_expr), scaled=self.text(scaled))])
+            if s.adjustments:
+                adj = pl.sum_horizontal([pl.col(C.adjustment_col(a.id)) for a in s.adjustments])
+                body = pl.concat_str([body, self.t(
+                    N_(" + adjustments %(adj)s = %(total)s"), adj=self.text(adj), total=result)])
             raw: pl.Expr | None = None
+        elif tot.formula is not None:
+            body = self.outcome(tot.formula.tree, result)
+            raw = None
         else:
             raw_sum = pl.sum_horizontal([pl.col(c) for _, c in parts]) if parts else pl.lit(0)
             raw = raw_sum
@@ -757,12 +795,22 @@ class Renderer:
 
     def eligibility(self) -> pl.Expr:
         elig = self.s.eligibility
+        none: pl.Expr | None = None
+        if self.plan.none_applicable_excludes:
+            none = ~pl.any_horizontal(list(self.plan.applies.values()))
+            na = self.line(self.g(N_("Not assessed")), pl.lit(self.g(N_(
+                "无适用项: no applicable item (every item is not applicable)"))))
         if elig is None:
-            return pl.lit(None, dtype=pl.String)
+            if none is None:
+                return pl.lit(None, dtype=pl.String)
+            return pl.when(~pl.col(ASSESSED) & none).then(na)
         reason = elig.reason or self.g(N_("not assessed"))
         body = self.t(N_("%(reason)s (%(rule)s)"), reason=reason,
                       rule=self.fx(elig.exclude_if.tree))
-        return pl.when(~pl.col(ASSESSED)).then(self.line(self.g(N_("Not assessed")), body))
+        text = self.line(self.g(N_("Not assessed")), body)
+        if none is not None:
+            text = pl.when(none).then(na).otherwise(text)
+        return pl.when(~pl.col(ASSESSED)).then(text)
 
     def warnings(self) -> pl.Expr:
         """The engine's warnings of the row, worded for people (the JSON document keeps its
@@ -983,9 +1031,15 @@ def _levels(r: Renderer, item: ScoredItem, rule: Levels) -> pl.Expr:
     shown = [f"{pct(v)} × {plain(rule.base(item))}" if rule.scale == "fraction" else plain(v)
              for v in rule.points.values()]
     score = level.replace_strict(names, shown, default="—", return_dtype=pl.String)
-    return r.t(N_("%(input)s “%(level)s” → %(score)s points%(weight)s = %(points)s"),
+    text = r.t(N_("%(input)s “%(level)s” → %(score)s points%(weight)s = %(points)s"),
                input=r.input_label(source), level=level.fill_null("—"), score=score,
                weight=r.weight(item), points=r.points(item))
+    if not rule.not_applicable:
+        return text
+    out = r.t(N_("%(input)s “%(level)s” → not applicable: the item is left out of the form "
+                 "and of the total"), input=r.input_label(source), level=level.fill_null("—"))
+    return pl.when(level.is_in(list(rule.not_applicable)).fill_null(False)).then(out).otherwise(
+        text)
 
 
 def _deduction(r: Renderer, item: ScoredItem, rule: Deduction) -> pl.Expr:

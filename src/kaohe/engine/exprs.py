@@ -86,6 +86,8 @@ class Lowering:
     #: in post-aggregate mode: rendered aggregate call → its column
     agg_columns: Mapping[str, str] = field(default_factory=dict)
     on_agg_call: Callable[[Call], str] | None = None
+    #: in post-aggregate mode: rendered aggregate call → its type (default: a number)
+    agg_types: Mapping[str, Type] = field(default_factory=dict)
 
     def lower(self, node: Node, expect: Type | None = None, what: str = "formula") -> Typed:
         out = self._lower(node)
@@ -156,8 +158,9 @@ class Lowering:
         f, args = node.func, node.args
         agg = is_agg_call(node)
         if self.mode == "post_agg" and agg and render(node) in self.agg_columns:
-            col = self.agg_columns[render(node)]
-            return Typed(pl.col(col), "bool" if f == "any" else "num")
+            key = render(node)
+            return Typed(pl.col(self.agg_columns[key]),
+                         self.agg_types.get(key, "bool" if f == "any" else "num"))
         if self.mode == "agg" and agg:
             return self._agg_call(node)
         if self.mode == "post_agg" and agg and self.on_agg_call is not None:

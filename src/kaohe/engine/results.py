@@ -30,7 +30,8 @@ def result_records(outcome: Outcome, table: InputTable) -> list[dict[str, Any]]:
     ind_cols = [c for _, c in plan.indicator_columns]
     pay_cols = [c for _, c in plan.pay_columns]
     flag_cols = [c for _, c in plan.flag_columns]
-    data = f.select(cols + ind_cols + pay_cols + flag_cols).sort(
+    sec_cols = [c for _, c in plan.section_columns]
+    data = f.select(cols + ind_cols + sec_cols + pay_cols + flag_cols).sort(
         [PERIOD, TEAM, EMPLOYEE], nulls_last=False).to_dict(as_series=False)
     out: list[dict[str, Any]] = []
     for i in range(f.height):
@@ -47,7 +48,12 @@ def result_records(outcome: Outcome, table: InputTable) -> list[dict[str, Any]]:
         rec["coefficient"] = _num(data["coefficient"][i]) if "coefficient" in data else None
         rec["rank"] = _num(data["rank"][i]) if "rank" in data else None
         rec["indicators"] = (
-            {ident: _num(data[col][i]) for ident, col in plan.indicator_columns}
+            {ident: _num(data[col][i]) for ident, col in plan.indicator_columns
+             if not (ident in plan.applies and data[col][i] is None)}  # 不适用: left out
+            if assessed else {}
+        )
+        rec["sections"] = (
+            {ident: _num(data[col][i]) for ident, col in plan.section_columns}
             if assessed else {}
         )
         if plan.pay_columns and assessed:

@@ -17,7 +17,7 @@ import polars as pl
 
 from kaohe import columns as C
 from kaohe.columns import ASSESSED, COHORT, EMPLOYEE, PERIOD, PIDX, TEAM
-from kaohe.engine.exprs import Lowering, Symbol, cohort_rank, is_agg_call
+from kaohe.engine.exprs import Lowering, Symbol, Type, cohort_rank, is_agg_call
 from kaohe.engine.items import join_items
 from kaohe.engine.plan import Plan, grade_expr
 from kaohe.errors import ExprError, InputError, SchemeError
@@ -101,7 +101,7 @@ def _excluded_warnings(plan: Plan, frame: pl.DataFrame) -> list[str]:
 
 def _blank_excluded(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
     """Excluded rows are not scored: null every computed column."""
-    if plan.scheme.eligibility is None:
+    if plan.scheme.eligibility is None and not plan.none_applicable_excludes:
         return frame
     computed = [c for c in frame.columns if C.is_computed(c)]
     computed += [c for c in ("total", "grade", "coefficient", "rank", "pay_total") if c in frame.columns]
@@ -121,6 +121,12 @@ def _fmt(value: object) -> str:
 def _warnings(plan: Plan, frame: pl.DataFrame) -> list[str]:
     out: list[str] = []
     scheme = plan.scheme
+    if plan.none_applicable_excludes:
+        none = ~pl.any_horizontal(list(plan.applies.values()))
+        for row in frame.filter(none).sort([PERIOD, TEAM, EMPLOYEE]).select(
+                PERIOD, EMPLOYEE).iter_rows():
+            out.append(f"{row[0] or '-'} {row[1]}: excluded: 无适用项 (no applicable item: "
+                       "every item is not applicable)")
     for w in plan.warns:
         if w.column not in frame.columns:
             continue
@@ -269,13 +275,16 @@ def aggregate_plan(plan: Plan, spec: AggregateSpec, where: str) -> AggregatePlan
         _agg_calls(node, calls)
     agg_exprs: list[tuple[str, pl.Expr]] = []
     mapping: dict[str, str] = {}
+    types: dict[str, Type] = {}
     try:
         for c in calls:
             key = render(c)
             if key not in mapping:
                 col = f"{C.AGG_CALL}{len(mapping)}"
                 mapping[key] = col
-                agg_exprs.append((col, agg_low.lower(c, None, where).expr))
+                typed = agg_low.lower(c, None, where)
+                types[key] = typed.type
+                agg_exprs.append((col, typed.expr))
     except (ExprError, SchemeError) as exc:
         raise SchemeError(f"{where}: {exc}") from None
     ann = annual_inputs(plan, spec)
@@ -289,7 +298,7 @@ def aggregate_plan(plan: Plan, spec: AggregateSpec, where: str) -> AggregatePlan
         syms[ident] = plan.symbols.get(ident, Symbol(C.input_col(ident), "num"))
     for name, col, _n, _r, _w in entries:
         syms[name] = Symbol(col, "num")
-    low = Lowering(syms, scheme.tables, mode="post_agg", agg_columns=mapping)
+    low = Lowering(syms, scheme.tables, mode="post_agg", agg_columns=mapping, agg_types=types)
     # order: each entry after the names it reads; grade and rank after the score
     deps = {name: _outer_names(node) & (seen | {"grade", "rank"})
             for name, _c, node, _r, _w in entries}

@@ -55,6 +55,10 @@ class Results:
         return list(self.scored.outcome.plan.pay_columns)
 
     @property
+    def sections(self) -> list[tuple[str, str]]:
+        return list(self.scored.outcome.plan.section_columns)
+
+    @property
     def flags(self) -> list[tuple[str, str]]:
         return list(self.scored.outcome.plan.flag_columns)
 
@@ -72,7 +76,7 @@ def collect(scored: Scored, *, reasons: bool = False, lang: str = "zh") -> Resul
         cols.append(NAME)
     cols += [c for c in ("total", "grade", "coefficient", "rank", "pay_total") if c in frame.columns]
     cols += [c for _, c in plan.indicator_columns] + [c for _, c in plan.pay_columns]
-    cols += [c for _, c in plan.flag_columns]
+    cols += [c for _, c in plan.flag_columns] + [c for _, c in plan.section_columns]
     out = frame.select(list(dict.fromkeys(cols)))
     ids: list[str] = []
     if reasons:
@@ -221,7 +225,8 @@ def _result_rows(res: Results, part: pl.DataFrame) -> pl.Series:
         *tk.value(TEAM if table.has_team else None, "t_team"),
         *[x for c in ("total", "grade", "coefficient", "rank", "pay_total")
           for x in tk.value(c if res.has(c) else None, f"t_{c}")],
-        *[x for _, col in res.indicators + res.pay for x in tk.value(col, f"t_{col}")],
+        *[x for _, col in res.indicators + res.pay + res.sections
+          for x in tk.value(col, f"t_{col}")],
         *[x for i in res.reasons for x in tk.value(WHY + i, f"t_{WHY}{i}")],
     ]
     if period is not None:
@@ -232,9 +237,19 @@ def _result_rows(res: Results, part: pl.DataFrame) -> pl.Series:
     assessed = pl.col(ASSESSED).fill_null(False)
     tokens = tk.finish(part.select(*base, assessed.alias("assessed"),
                                    *[pl.col(c).fill_null(False).alias(c) for _, c in res.flags]))
-    ind = (pl.when(pl.col("assessed")).then(_obj([(i, f"t_{c}") for i, c in res.indicators],
-                                                 "      ")).otherwise(pl.lit("{}"))
-           if res.indicators else pl.lit("{}"))
+    applies = res.scored.outcome.plan.applies
+    if applies:  # an item that is not applicable (不适用) is left out
+        ind = pl.when(pl.col("assessed")).then(_sparse(
+            [(f"{_key(i)}: ", pl.col(f"t_{c}") != "null" if i in applies else pl.lit(True),
+              pl.col(f"t_{c}")) for i, c in res.indicators], "      ", "{}")).otherwise(
+            pl.lit("{}"))
+    else:
+        ind = (pl.when(pl.col("assessed")).then(_obj([(i, f"t_{c}") for i, c in res.indicators],
+                                                     "      ")).otherwise(pl.lit("{}"))
+               if res.indicators else pl.lit("{}"))
+    secs = (pl.when(pl.col("assessed")).then(_obj([(i, f"t_{c}") for i, c in res.sections],
+                                                  "      ")).otherwise(pl.lit("{}"))
+            if res.sections else pl.lit("{}"))
     pay_entries = [(p, f"t_{c}") for p, c in res.pay] + [("total", "t_pay_total")]
     pay = (pl.when(pl.col("assessed")).then(_obj(list(dict(pay_entries).items()), "      "))
            .otherwise(pl.lit("{}")) if res.pay else pl.lit("{}"))
@@ -245,7 +260,8 @@ def _result_rows(res: Results, part: pl.DataFrame) -> pl.Series:
         fields.append(("name", pl.col("t_name")))
     fields += [("team", pl.col("t_team")), ("total", pl.col("t_total")),
                ("grade", pl.col("t_grade")), ("coefficient", pl.col("t_coefficient")),
-               ("rank", pl.col("t_rank")), ("indicators", ind), ("pay", pay),
+               ("rank", pl.col("t_rank")), ("indicators", ind), ("sections", secs),
+               ("pay", pay),
                ("flags", flags),
                ("excluded", pl.when(pl.col("assessed")).then(pl.lit("false"))
                 .otherwise(pl.lit("true")))]

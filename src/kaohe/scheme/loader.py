@@ -31,6 +31,9 @@ MAX_DEPTH = 40
 MAX_DIGITS = 30
 #: the exponent of a number (``1e30``); larger ones only overflow later
 MAX_EXPONENT = 30
+#: values a scheme may hold once its aliases are expanded: the largest preset holds about
+#: 1 500; a few lines of nested aliases (an "alias bomb") would expand to billions
+MAX_NODES = 50_000
 
 
 class _Refused(yaml.YAMLError):
@@ -43,17 +46,16 @@ class _Refused(yaml.YAMLError):
 
 
 class _Loader(yaml.SafeLoader):
-    """Safe loader that keeps numbers as written (``0.1`` stays exact), refuses aliases
-    (``*name``: a few lines of them expand to gigabytes) and nesting deeper than
-    :data:`MAX_DEPTH` (which would exhaust the composer's recursion)."""
+    """Safe loader that keeps numbers as written (``0.1`` stays exact) and refuses nesting
+    deeper than :data:`MAX_DEPTH` (which would exhaust the composer's recursion). Anchors,
+    aliases and merge keys (``<<: *base``) are composed as shared nodes; :func:`_build`
+    expands them within :data:`MAX_NODES` values, so an alias bomb is refused."""
 
     _depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise _Refused(f"aliases (*{event.anchor}) are not allowed in a scheme; write the "
-                           "value out", event.start_mark)
+            return super().compose_node(parent, index)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
@@ -75,14 +77,30 @@ def _compose(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
     if node is None:
         raise SchemeError(f"{source}: the scheme file is empty")
     lines: dict[Path_, int] = {}
-    return _build(node, (), lines, source), lines
+    return _build(node, (), lines, source, [MAX_NODES]), lines
 
 
-def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -> Any:
-    lines[path] = node.start_mark.line + 1
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str,
+           budget: list[int]) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise SchemeError(
+            f"{source}:{node.start_mark.line + 1}: {_dotted(path)}: aliases expand the scheme "
+            f"to more than {MAX_NODES} values; write the values out or use fewer aliases")
+    if len(path) > MAX_DEPTH:
+        raise SchemeError(f"{source}:{node.start_mark.line + 1}: {_dotted(path)}: nested more "
+                          f"than {MAX_DEPTH} levels deep (through aliases)")
+    lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        merged: dict[str, Any] = {}
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                merged.update(_merge(value_node, path, lines, source, budget))
+                continue
             key = key_node.value
             if key in out:
                 raise SchemeError(
@@ -90,11 +108,18 @@ def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -
                     "this key appears twice"
                 )
             lines[path + (key,)] = key_node.start_mark.line + 1
-            out[key] = _build(value_node, path + (key,), lines, source)
+            out[key] = _build(value_node, path + (key,), lines, source, budget)
             lines[path + (key,)] = key_node.start_mark.line + 1
+        if merged:  # keys written out win over merged ones (YAML merge keys)
+            out = {**{k: v for k, v in merged.items() if k not in out}, **out}
+        lines[path] = node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(v, path + (i,), lines, source) for i, v in enumerate(node.value)]
+        out_list = [_build(v, path + (i,), lines, source, budget)
+                    for i, v in enumerate(node.value)]
+        lines[path] = node.start_mark.line + 1
+        return out_list
+    lines[path] = node.start_mark.line + 1
     assert isinstance(node, yaml.ScalarNode)
     tag = node.tag
     value = node.value
@@ -106,6 +131,22 @@ def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -
         return None
     _not_a_huge_number(value, path, node, source)
     return value
+
+
+def _merge(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str,
+           budget: list[int]) -> dict[str, Any]:
+    """The keys a merge key (``<<: *base`` or ``<<: [*a, *b]``) brings in; earlier mappings
+    of a list win, as YAML says."""
+    parts = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    out: dict[str, Any] = {}
+    for part in parts:
+        if not isinstance(part, yaml.MappingNode):
+            raise SchemeError(f"{source}:{part.start_mark.line + 1}: {_dotted(path)}: `<<` "
+                              "merges a mapping (`<<: *name` where `&name` marks a mapping)")
+        built = _build(part, path, lines, source, budget)
+        for k, v in built.items():
+            out.setdefault(k, v)
+    return out
 
 
 def _not_a_huge_number(value: str, path: Path_, node: yaml.Node, source: str) -> None:
@@ -310,6 +351,12 @@ def _static_checks(s: Scheme) -> None:
                 f"sections[{j}].points: the indicators of section {sec.id!r} give at most "
                 f"{_num(got)} points, the section says {_num(sec.points)}"
             )
+    if s.total.rescale is not None:
+        unknown = [i for i, ind in enumerate(s.indicators) if maxima[ind.id] is None]
+        if unknown:
+            raise SchemeError(
+                f"indicators[{unknown[0]}].points: `total.rescale` needs every indicator's "
+                f"standard points; give {s.indicators[unknown[0]].id!r} its `points`")
     if s.max_total is not None and all(v is not None for v in maxima.values()):
         got = sum((v or Decimal(0) for v in maxima.values()), Decimal(0))
         if got != s.max_total:

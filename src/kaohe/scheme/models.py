@@ -231,6 +231,19 @@ class Levels(Model):
     points: dict[str, Num]
     #: ``fraction``: each level's number multiplies the indicator's ``points``
     scale: Literal["points", "fraction"] = "points"
+    #: levels meaning "not applicable" (不适用): the item is taken out of the form — it
+    #: gives no points, is left out of ``indicators`` and of its section, and a total with
+    #: ``rescale: applicable`` is rescaled over the items that apply
+    not_applicable: list[str] = Field(default_factory=list)
+
+    @field_validator("not_applicable", mode="before")
+    @classmethod
+    def _na(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [v]
+        if isinstance(v, list):
+            return [str(x) for x in v]
+        return v
 
     @field_validator("points", mode="before")
     @classmethod
@@ -262,7 +275,17 @@ class Levels(Model):
         if spec is None or spec.type != "level":
             raise SchemeError(f"{where}.levels.input: {source!r} is not an input of type level")
         assert spec.levels is not None
-        missing = [name for name in spec.levels if name not in self.points]
+        both = [name for name in self.not_applicable if name in self.points]
+        if both:
+            raise SchemeError(f"{where}.levels.not_applicable: level {both[0]!r} both scores "
+                              "and is not applicable; list it in one of the two")
+        stray = [name for name in self.not_applicable if name not in spec.levels]
+        if stray:
+            raise SchemeError(
+                f"{where}.levels.not_applicable: {stray[0]!r} is not a level of input "
+                f"{source!r} (levels: {', '.join(spec.levels)})")
+        missing = [name for name in spec.levels
+                   if name not in self.points and name not in self.not_applicable]
         if missing:
             raise SchemeError(
                 f"{where}.levels: level {missing[0]!r} of input {source!r} has no score")
@@ -495,6 +518,17 @@ class Total(Model):
     veto: Formula | None = None
     #: the scheme gives no total (e.g. a grade entered directly)
     none: bool = False
+    #: ``applicable``: with some items not applicable, the total is the applicable items'
+    #: points rescaled to the full scale: round(Σ points × Σ all standard points ÷ Σ
+    #: standard points of the applicable items, 2), plus the adjustments
+    rescale: Literal["applicable"] | None = None
+
+    @model_validator(mode="after")
+    def _rescale(self) -> Total:
+        if self.rescale is not None and (self.formula is not None or self.none):
+            raise ValueError("`rescale` rescales the default total (the sum of the "
+                             "indicators); it cannot go with a total `formula` or `none`")
+        return self
 
 
 def _grade_range(value: Any) -> Any:
@@ -530,6 +564,23 @@ class Grade(Model):
         if self.min is not None and self.range is not None:
             raise ValueError("a grade has a `range` or a `min`, not both")
         return self
+
+
+def _grade_list(value: Any) -> Any:
+    """Grades may also be written like bands, as a mapping of range → name (or → the rest
+    of the grade): ``{">90": 优, "(80,90]": {name: 良, coefficient: 1}}``."""
+    if not isinstance(value, dict):
+        return value
+    out = []
+    for key, body in value.items():
+        if isinstance(body, dict):
+            out.append({"range": key, **body})
+        else:
+            out.append({"range": key, "name": body})
+    return out
+
+
+GradeList = Annotated[list[Grade], BeforeValidator(_grade_list)]
 
 
 def grade_intervals(grades: list[Grade]) -> list[Interval] | None:
@@ -692,7 +743,7 @@ class AggregateSpec(Model):
     #: ``compute``/``values`` entries read one value per employee
     score: Formula
     round: int | None = 2
-    grades: list[Grade] | None = None
+    grades: GradeList | None = None
     #: report the rank within team (score desc, then employee id); by default reported when
     #: an award or flag reads ``rank``
     rank: bool | None = None
@@ -751,7 +802,7 @@ class Scheme(Model):
     adjustments: list[Adjustment] = Field(default_factory=list)
     total: Total = Field(default_factory=Total)
     grade_input: Ident | None = None
-    grades: list[Grade] = Field(default_factory=list)
+    grades: GradeList = Field(default_factory=list)
     #: ranking keys after the total: formulas with `desc`/`asc`, e.g. "sales desc"
     rank_by: list[str] = Field(default_factory=lambda: ["total desc"])
     #: lookup tables: key → number, or nested mappings for two or more keys
@@ -763,3 +814,5 @@ class Scheme(Model):
     aggregates: list[AggregateSpec] = Field(default_factory=list)
     #: item tables (a second input table per name), see :class:`ItemTable`
     items: dict[Ident, ItemTable] = Field(default_factory=dict)
+    #: a place for YAML anchors (``&item``) that items merge in (``<<: *item``); not read
+    templates: dict[str, Any] = Field(default_factory=dict)

@@ -196,8 +196,10 @@ def _adjustment_lines(scheme: Scheme, frame: pl.DataFrame) -> list[dict[str, Any
 def _limit_line(scheme: Scheme, rec: dict[str, Any]) -> Any:
     """What the total's floor, cap or veto changed (total minus the sum of the indicator and
     adjustment lines), so that the lines shown always add up to the total; None when the
-    total is its lines' sum or is a formula of its own."""
-    if scheme.total.formula is not None or rec.get("total") is None:
+    total is its lines' sum, is a formula of its own or is rescaled over the applicable
+    items (its reason says how)."""
+    if scheme.total.formula is not None or scheme.total.rescale is not None \
+            or rec.get("total") is None:
         return None
     parts = [*(rec.get("indicators") or {}).values(), *(rec.get("adjustments") or {}).values()]
     diff = Decimal(str(rec["total"])) - sum((Decimal(str(p)) for p in parts if p is not None),
