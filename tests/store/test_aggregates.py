@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from kaohe.errors import InputError
 from kaohe.store.db import Database
-from kaohe.store.models import AggregateResult, Employee
+from kaohe.store.models import AggregateResult, Appraisal, Employee
 from kaohe.workflow import cycles, items, org, payroll
 from kaohe.workflow.errors import WorkflowError
 from kaohe.workflow.scoring import aggregate_periods, closes, covers
@@ -391,3 +391,36 @@ def test_the_years_inputs_on_decembers_appraisal_feed_the_year(db: Database,
     assert a.payload["values"] == {"step_change": 1, "new_step": 6}
     assert a.payload["flags"] == ["提升培训"]
     assert a.team_code == "研发"
+
+
+def test_an_hr_correction_rescores_the_quarter_and_seals_it_again(db: Database,
+                                                                  tmp_path: Path) -> None:
+    """E003's December response time corrected from 55 s (4 points) to 25 s (15 points):
+    December's total 32 → 54, the quarter 144 → 166, now ahead of E004 (164): third place
+    and the 300 award move from E004 to E003, and the payroll that follows pays it so."""
+    from kaohe.workflow.appeals import correct
+    from kaohe.workflow.seal import check
+
+    ids = _quarter(db, tmp_path)
+    dec = ids["2026-12"]
+    with db.transaction() as s:
+        org.create_user(s, username="hr", roles=["hr"], actor=ADMIN)
+    _publish(db, dec)
+    with db.transaction() as s:
+        app = s.scalar(select(Appraisal.id).join(Employee).where(
+            Appraisal.cycle_id == dec, Employee.code == "E003"))
+        hr, _ = org.actor_for(s, "hr")
+        correct(s, appraisal_id=int(app or 0), changes={"response_s": "25"},
+                reason="响应时间统计有误", actor=hr)
+    quarter = _current(db, dec)
+    assert {c: (a.score, a.rank, a.payload["awards"]) for c, a in quarter.items()} == {
+        "E001": (Decimal("300.00"), 1, {"quarterly_award": 800}),
+        "E002": (Decimal("240.00"), 2, {"quarterly_award": 600}),
+        "E003": (Decimal("166.00"), 3, {"quarterly_award": 300}),
+        "E004": (Decimal("164.00"), 4, {})}
+    with db.transaction() as s:
+        assert check(s, cycle_ids=[dec])[1] == []
+        _, rows = payroll.payroll_rows(s, cycle_id=dec)
+    # E003: commission 20000 × 6‰ × 54 / 100 = 64.80, sales award 100, quarter award 300
+    assert [str(v) for v in rows[2][4:]] == ["64.80", "100.00", "300.00", "464.80"]
+    assert [str(v) for v in rows[3][4:]] == ["60.00", "0.00", "0.00", "60.00"]
