@@ -718,6 +718,9 @@ class Eligibility(Model):
 class Award(Model):
     id: Ident
     amount: Formula
+    #: money paid with the cycle that closes the quarter or year (payroll carries it);
+    #: ``false`` for an outcome that is not paid, such as a raise ratio
+    paid: bool = True
 
 
 class AggregateValue(Model):

@@ -611,3 +611,9 @@ def hr_resolve(appeal_id: RecordId, request: Request, session: SessionDep, user:
                            actor=actor(user))
     _flash(request, i18n.gettext("Appeal %(id)s resolved.") % {"id": appeal_id})
     return _redirect("/hr/appeals")
+
+
+# the upload steps the item tables' pages share (kaohe.web.items)
+stage = _stage
+staged = _staged
+error_row = _error_row

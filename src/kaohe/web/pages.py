@@ -43,6 +43,7 @@ from kaohe.web.deps import (
 )
 from kaohe.web.services import appraisal_doc, board_rows, history, rows_for
 from kaohe.workflow import accounts, appeals, cycles, org, permissions, states
+from kaohe.workflow.aggregates import appraisal_aggregates, my_aggregates
 from kaohe.workflow.cycles import scheme_of
 from kaohe.workflow.permissions import get_visible, is_staff, visible_appraisals
 from kaohe.workflow.seal import require_intact
@@ -110,7 +111,8 @@ def me(request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
     return render(request, "me.html", user=user, rows=rows,
                   trend=Markup(charts.line(trend)) if len(trend) > 1 else "",
                   reminders_on=not user.reminders_off, contact_email=user.contact_email,
-                  contact_mobile=user.contact_mobile)
+                  contact_mobile=user.contact_mobile,
+                  aggregates=my_aggregates(session, user=user))
 
 
 @router.post("/me/reminders")
@@ -236,7 +238,8 @@ def appraisal_page(appraisal_id: RecordId, request: Request, session: SessionDep
                   period_first=first.isoformat(), period_last=last.isoformat(),
                   incident_day=min(max(today, first), last).isoformat(),
                   history=history(session, app_, user),
-                  trend=Markup(charts.line(trend)) if len(trend) > 1 else "")
+                  trend=Markup(charts.line(trend)) if len(trend) > 1 else "",
+                  aggregates=appraisal_aggregates(session, user=user, appraisal=app_))
 
 
 def _column_label(col: str, inputs: dict[str, str]) -> str:
