@@ -32,6 +32,7 @@ from kaohe.workflow import states
 from kaohe.workflow.audit import Actor, record
 from kaohe.workflow.errors import Invalid, WorkflowError
 from kaohe.workflow.inputs import history_frame, input_hash
+from kaohe.workflow.precheck import require_complete
 from kaohe.workflow.schemes import scheme_of
 from kaohe.workflow.transitions import get_cycle, require_role
 
@@ -136,6 +137,7 @@ def score_cycle(session: Session, *, cycle_id: int, actor: Actor) -> tuple[int, 
         raise WorkflowError(Text(N_("cycle %(id)s is %(state)s: published results are frozen; "
                                     "change one through an appeal or an HR correction"),
                                  id=cycle.id, state=states.state_term(cycle.state.value)))
+    require_complete(session, cycle)  # every missing required input, by person, first
     recs, hashes, warnings = compute_results(session, cycle)
     n = write_results(session, cycle, recs, hashes, "score")
     if cycle.state is CycleState.open:
