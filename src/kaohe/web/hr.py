@@ -35,7 +35,7 @@ from kaohe.store.models import (
     SchemeVersion,
 )
 from kaohe.text import Text
-from kaohe.web import i18n
+from kaohe.web import cycle_desk, i18n
 from kaohe.web.deps import (
     XLSX,
     RecordId,
@@ -51,6 +51,7 @@ from kaohe.web.deps import (
 )
 from kaohe.workflow import appeals, cycles, states
 from kaohe.workflow.payroll import write_payroll
+from kaohe.workflow.precheck import IncompleteInputs
 from kaohe.workflow.seal import require_intact
 
 router = APIRouter(prefix="/hr")
@@ -206,7 +207,8 @@ def hr_cycle(cycle_id: RecordId, request: Request, session: SessionDep,
         Appraisal.cycle_id == cycle.id, Result.is_current.is_(True)))
     return render(request, "hr_cycle.html", user=user, cycle=cycle, counts=counts,
                   steps=_steps(cycle, counts), teams=teams, scored=scored,
-                  importable=cycle.state.value in ("open", "reviewing"))
+                  importable=cycle.state.value in ("open", "reviewing"),
+                  **cycle_desk.cycle_context(session, cycle))
 
 
 @router.post("/cycles/{cycle_id}/step/{step}")
@@ -216,10 +218,13 @@ def hr_cycle_step(cycle_id: RecordId, step: str, request: Request, session: Sess
     check_csrf(request, csrf)
     require_hr(user)
     who = actor(user)
-    if step == "close" and confirm != "yes":  # closing archives: asked for explicitly
-        raise HTTPException(422, i18n.N_("Tick the box to confirm closing the cycle."))
+    if step != "score" and confirm != "yes":  # every move asks first, with its count
+        return _redirect(f"/hr/cycles/{cycle_id}/confirm/{step}")
     if step == "score":
-        n, warnings = cycles.score_cycle(session, cycle_id=cycle_id, actor=who)
+        try:
+            n, warnings = cycles.score_cycle(session, cycle_id=cycle_id, actor=who)
+        except IncompleteInputs as exc:  # the pre-check's list, by person and team
+            return cycle_desk.score_refused(request, user, cycle_id, exc, session)
         _flash(request, i18n.gettext("Scored %(n)s appraisals.") % {"n": n}
                + ("" if not warnings else " " + "; ".join(warnings[:5])))
     elif step in states.CYCLE:
