@@ -30,7 +30,7 @@ from kaohe.errors import InputError, KaoheError, shorten
 from kaohe.formatting import two
 from kaohe.settings import settings
 from kaohe.store.db import Database
-from kaohe.web import admin, api, cycle_desk, hr, i18n, pages, timefmt
+from kaohe.web import admin, api, appeal_desk, cycle_desk, hr, i18n, pages, timefmt
 from kaohe.web.deps import lang_of, render
 from kaohe.workflow import permissions, states
 from kaohe.workflow.errors import WorkflowError
@@ -258,6 +258,7 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
     app.include_router(pages.router)
     app.include_router(hr.router)
     app.include_router(cycle_desk.router)
+    app.include_router(appeal_desk.router)
     app.include_router(admin.router)
     app.include_router(api.router)
     return app

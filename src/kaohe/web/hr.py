@@ -35,7 +35,7 @@ from kaohe.store.models import (
     SchemeVersion,
 )
 from kaohe.text import Text
-from kaohe.web import cycle_desk, i18n
+from kaohe.web import appeal_desk, cycle_desk, i18n
 from kaohe.web.deps import (
     XLSX,
     RecordId,
@@ -501,7 +501,8 @@ def hr_appeals(request: Request, session: SessionDep, user: UserDep) -> HTMLResp
     done = session.execute(q.where(Appeal.state.in_([AppealState.rejected,
                                                      AppealState.resolved]))
                            .order_by(Appeal.id.desc()).limit(50)).all()
-    return render(request, "hr_appeals.html", user=user, open=open_, done=done)
+    return render(request, "hr_appeals.html", user=user, open=open_, done=done,
+                  **appeal_desk.desk_context(session, list(open_), user))
 
 
 @router.post("/appeals/{appeal_id}/decide")
@@ -518,16 +519,14 @@ def hr_decide(appeal_id: RecordId, request: Request, session: SessionDep, user: 
 @router.post("/appeals/{appeal_id}/resolve")
 def hr_resolve(appeal_id: RecordId, request: Request, session: SessionDep, user: UserDep,
                resolution: Annotated[str, Form(min_length=1, max_length=5000)],
-               csrf: Csrf = None, changes: Annotated[str, Form(max_length=5000)] = "") -> Response:
+               csrf: Csrf = None, changes: Annotated[str, Form(max_length=5000)] = "",
+               input_id: appeal_desk.Keys = [],  # noqa: B006
+               value: appeal_desk.Values = []) -> Response:  # noqa: B006
+    """Resolve with the values the desk's form grants (inputs by id or label, levels from
+    the scheme), as previewed; ``changes`` (INPUT=VALUE lines) is still read."""
     check_csrf(request, csrf)
     require_hr(user)
-    granted: dict[str, str] = {}
-    for line in changes.splitlines():
-        if line.strip():
-            k, sep, v = line.partition("=")
-            if not sep:
-                raise HTTPException(422, f"write each change as INPUT=VALUE, not {line!r}")
-            granted[k.strip()] = v.strip()
+    granted = appeal_desk.changes_of(input_id, value, changes)
     appeals.resolve_appeal(session, appeal_id=appeal_id, changes=granted, resolution=resolution,
                            actor=actor(user))
     _flash(request, i18n.gettext("Appeal %(id)s resolved.") % {"id": appeal_id})
