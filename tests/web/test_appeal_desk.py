@@ -1,0 +1,173 @@
+"""The appeal desk by form (HTTP, forms and CSRF tokens): inputs by their Chinese label and
+levels from the scheme, the current result beside the previewed one before confirming,
+evidence files attached by the appellant (limited, seen by them and HR only, downloaded
+under their own names), overdue appeals marked, and the agent's 确认结果 asking first."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from urllib.parse import quote
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from kaohe.store.db import Database
+from kaohe.store.models import Appeal, AppealEvidence, AppraisalState
+from kaohe.web.app import create_app
+
+from .test_access import ids, login, publish, shop  # noqa: F401 - the fixture is shared
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def token(client: TestClient, path: str) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
+    assert m, path
+    return m.group(1)
+
+
+def appealed(db: Database) -> tuple[int, int]:
+    """The shop published, E001's appeal filed through the page: (appraisal, appeal)."""
+    publish(db)
+    a1 = ids(db)["E001"]
+    with TestClient(create_app(db, secret="s")) as agent:
+        login(agent, "e1")
+        page = f"/appraisals/{a1}"
+        r = agent.post(f"{page}/appeal", data={"csrf": token(agent, page),
+                                               "reason": "执行力评级有误"},
+                       follow_redirects=False)
+        assert r.status_code == 303
+    with db.read() as s:
+        appeal = s.scalar(select(Appeal.id))
+    assert appeal is not None
+    return a1, appeal
+
+
+def test_hr_resolves_by_label_and_level_after_seeing_the_new_result(shop: Database) -> None:  # noqa: F811
+    a1, appeal = appealed(shop)
+    with TestClient(create_app(shop, secret="s")) as hr:
+        login(hr, "hr")
+        r = hr.post(f"/hr/appeals/{appeal}/decide", data={
+            "csrf": token(hr, "/hr/appeals"), "decision": "accept"}, follow_redirects=False)
+        assert r.status_code == 303
+        desk = hr.get("/hr/appeals").text
+        card = desk[desk.index(f'id="appeal-{appeal}"'):]
+        assert "当前结果" in card and "总分 90.00" in card  # the current result on the card
+        assert "执行力" in card and "execution=" not in card and "<textarea" not in card
+        # 执行力's levels are offered, as the scheme lists them
+        for level in ("非常满意", "比较满意", "一般", "不满意"):
+            assert f'<option value="{level}">{level}</option>' in card
+        keys = re.findall(r'name="input_id" value="([^"]+)"', card)
+        values = ["一般" if k == "execution" else "" for k in keys]
+        tok = token(hr, "/hr/appeals")
+        r = hr.post(f"/hr/appeals/{appeal}/preview", data={
+            "csrf": tok, "input_id": keys, "value": values, "resolution": "复核后调整"})
+        assert r.status_code == 200
+        preview = r.text
+        assert "执行力" in preview and "一般" in preview
+        assert "90.00" in preview and "88.00" in preview  # now, and after the decision
+        assert "高级" in preview and "中级" in preview
+        with shop.read() as s:  # nothing is saved by the preview
+            assert s.get(Appeal, appeal).state.value == "accepted"  # type: ignore[union-attr]
+        # the confirmation carries exactly the previewed decision
+        assert re.findall(r'name="input_id" value="([^"]+)"', preview) == ["execution"]
+        r = hr.post(f"/hr/appeals/{appeal}/resolve", data={
+            "csrf": tok, "input_id": ["execution"], "value": ["一般"],
+            "resolution": "复核后调整"}, follow_redirects=False)
+        assert r.status_code == 303
+        scorecard = hr.get(f"/appraisals/{a1}").text
+        assert "88.00" in scorecard
+    with shop.read() as s:
+        ap = s.get(Appeal, appeal)
+        assert ap is not None and ap.changes == {"execution": "一般"}
+        assert ap.state.value == "resolved"
+
+
+def test_a_bad_level_in_the_preview_is_refused_with_its_name(shop: Database) -> None:  # noqa: F811
+    _, appeal = appealed(shop)
+    with TestClient(create_app(shop, secret="s")) as hr:
+        login(hr, "hr")
+        hr.post(f"/hr/appeals/{appeal}/decide", data={
+            "csrf": token(hr, "/hr/appeals"), "decision": "accept"})
+        r = hr.post(f"/hr/appeals/{appeal}/preview", data={
+            "csrf": token(hr, "/hr/appeals"), "input_id": ["执行力"], "value": ["超级满意"]})
+        assert r.status_code == 422 and "超级满意" in r.text
+
+
+def test_evidence_is_attached_by_the_agent_and_seen_by_them_and_hr_only(shop: Database) -> None:  # noqa: F811
+    a1, appeal = appealed(shop)
+    page = f"/appeals/{appeal}/evidence"
+    with TestClient(create_app(shop, secret="s")) as agent:
+        login(agent, "e1")
+        assert f'href="{page}"' in agent.get(f"/appraisals/{a1}").text
+        r = agent.post(page, data={"csrf": token(agent, page)},
+                       files={"file": ("聊天 截图.png", PNG, "image/png")},
+                       follow_redirects=False)
+        assert r.status_code == 303
+        listing = agent.get(page).text
+        assert "聊天 截图.png" in listing and "只有你和 HR 可以查看这些文件" in listing
+        # a renamed executable is refused, naming the file; nothing stored
+        r = agent.post(page, data={"csrf": token(agent, page)},
+                       files={"file": ("invoice.pdf", b"MZ\x90\x00", "application/pdf")})
+        assert r.status_code == 422 and "invoice.pdf" in r.text and "PDF" in r.text
+        # a file over 5 MB is refused
+        big = PNG + b"\x00" * (5 * 2**20)
+        r = agent.post(page, data={"csrf": token(agent, page)},
+                       files={"file": ("big.png", big, "image/png")})
+        assert r.status_code in (413, 422) and ("5 MB" in r.text or "过大" in r.text
+                                                or "超过" in r.text)
+    with shop.read() as s:
+        ev = s.scalars(select(AppealEvidence.id)).all()
+    assert len(ev) == 1
+    url = f"{page}/{ev[0]}"
+    with TestClient(create_app(shop, secret="s")) as hr:
+        login(hr, "hr")
+        assert "聊天 截图.png" in hr.get("/hr/appeals").text  # on the appeal's card
+        r = hr.get(url)
+        assert r.status_code == 200 and r.content == PNG
+        assert r.headers["content-type"] == "image/png"
+        assert f"filename*=UTF-8''{quote('聊天 截图.png', safe='')}" in \
+            r.headers["content-disposition"]
+    with TestClient(create_app(shop, secret="s")) as sup:
+        login(sup, "sup1")  # sees E001's appraisal, but not the evidence
+        assert sup.get(url).status_code == 403
+    with TestClient(create_app(shop, secret="s")) as other:
+        login(other, "e3")  # not even the appraisal
+        assert other.get(url).status_code == 404 and other.get(page).status_code == 404
+
+
+def test_overdue_appeals_are_marked_on_the_desk(shop: Database) -> None:  # noqa: F811
+    _, appeal = appealed(shop)
+    with shop.transaction() as s:  # filed three weeks ago: the answer is long overdue
+        s.execute(update(Appeal).values(filed_on=dt.date(2026, 10, 1),
+                                        accept_due=dt.date(2026, 10, 9),
+                                        resolve_due=dt.date(2026, 10, 23)))
+    with TestClient(create_app(shop, secret="s")) as hr:
+        login(hr, "hr")
+        desk = hr.get("/hr/appeals").text
+    assert f'class="card overdue" id="appeal-{appeal}"' in desk
+    assert "受理已逾期" in desk and "1 个申诉已逾期" in desk
+
+
+def test_the_agent_confirms_before_acknowledging(shop: Database) -> None:  # noqa: F811
+    publish(shop)
+    a3 = ids(shop)["E003"]
+    page = f"/appraisals/{a3}"
+    with TestClient(create_app(shop, secret="s")) as agent:
+        login(agent, "e3")
+        html = agent.get(page).text
+        assert f'action="/appraisals/{a3}/confirm/acknowledge"' in html
+        confirm = agent.get(f"{page}/confirm/acknowledge").text
+        assert "确认后，本月结果不能再申诉" in confirm and "2026-10" in confirm
+        m = re.search(r'name="version" value="(\d+)"', confirm)
+        assert m
+        r = agent.post(f"{page}/action", data={"csrf": token(agent, page), "confirm": "yes",
+                                               "action": "acknowledge",
+                                               "version": m.group(1)},
+                       follow_redirects=False)
+        assert r.status_code == 303
+    with shop.read() as s:
+        from kaohe.store.models import Appraisal
+
+        assert s.get(Appraisal, a3).state is AppraisalState.acknowledged  # type: ignore[union-attr]
