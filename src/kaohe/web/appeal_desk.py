@@ -30,7 +30,7 @@ from kaohe.web.deps import (
     render,
     require_hr,
 )
-from kaohe.workflow import appeals, evidence, states
+from kaohe.workflow import appeals, evidence, permissions, states
 from kaohe.workflow.calendar import workdays_between
 from kaohe.workflow.errors import NotAllowed, NotFound
 from kaohe.workflow.permissions import get_visible
@@ -165,7 +165,10 @@ def confirm_acknowledge(appraisal_id: RecordId, request: Request, session: Sessi
                         user: UserDep) -> HTMLResponse:
     """The agent's confirmation of 确认结果: it moves one person (themselves) for good."""
     app = get_visible(session, user, appraisal_id)
-    t = states.find(states.APPRAISAL, "acknowledge", app.state.value, "appraisal")
+    t = states.APPRAISAL["acknowledge"]
+    if not t.roles & permissions.capacities(actor(user), user, app):
+        raise NotAllowed(i18n.N_("Only the appraised employee acknowledges their result."))
+    states.find(states.APPRAISAL, "acknowledge", app.state.value, "appraisal")
     preview = {"n": 1, "teams": {}, "sources": t.sources, "dest": t.dest, "reverse": False}
     return render(request, "confirm.html", user=user, preview=preview,
                   action=f"/appraisals/{app.id}/action", back=f"/appraisals/{app.id}",

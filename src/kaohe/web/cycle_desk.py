@@ -233,6 +233,7 @@ def hr_undo(cycle_id: RecordId, event_id: RecordId, request: Request, session: S
     """Undo the cycle's last bulk move, once confirmed (recorded in the audit log)."""
     check_csrf(request, csrf)
     require_hr(user)
+    cycles.get_cycle(session, cycle_id)
     if confirm != "yes":
         return _redirect(f"/hr/cycles/{cycle_id}/confirm/undo?event={event_id}")
     n = transitions.undo_bulk(session, cycle_id=cycle_id, event_id=event_id, actor=actor(user))
