@@ -77,8 +77,8 @@ def page_url(cid: int) -> str:
     return f"/hr/cycles/{cid}"
 
 
-def test_complete_inputs_are_scored_from_the_precheck_page(shop: Database,
-                                                           tmp_path: Path) -> None:  # noqa: F811
+def test_complete_inputs_are_scored_from_the_precheck_page(
+        shop: Database, tmp_path: Path) -> None:  # noqa: F811
     cid = november(shop, tmp_path, {})
     with TestClient(create_app(shop, secret="s")) as hr:
         login(hr, "hr")
@@ -92,8 +92,8 @@ def test_complete_inputs_are_scored_from_the_precheck_page(shop: Database,
         assert s.scalar(select(Cycle.state).where(Cycle.id == cid)).value == "reviewing"
 
 
-def test_progress_per_team_and_step_with_working_day_deadlines(shop: Database,
-                                                               tmp_path: Path) -> None:  # noqa: F811
+def test_progress_per_team_and_step_with_working_day_deadlines(
+        shop: Database, tmp_path: Path) -> None:  # noqa: F811
     cid = november(shop, tmp_path, {})
     with TestClient(create_app(shop, secret="s")) as hr:
         login(hr, "hr")
@@ -109,8 +109,8 @@ def test_progress_per_team_and_step_with_working_day_deadlines(shop: Database,
     assert "6 人仍在自评" in nxt and f"/hr/cycles/{cid}/confirm/submit_self_review" in nxt
 
 
-def test_bulk_moves_ask_first_with_the_count_and_can_be_undone(shop: Database,
-                                                               tmp_path: Path) -> None:  # noqa: F811
+def test_bulk_moves_ask_first_with_the_count_and_can_be_undone(
+        shop: Database, tmp_path: Path) -> None:  # noqa: F811
     cid = november(shop, tmp_path, {})
     with TestClient(create_app(shop, secret="s")) as hr:
         login(hr, "hr")

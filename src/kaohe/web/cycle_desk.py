@@ -101,7 +101,7 @@ def next_step(cycle: Cycle, total: dict[str, int], found: Precheck | None, unsco
             if total.get(key):
                 return {"text": i18n.N_("%(n)s people are still in %(step)s; when it is time, "
                                         "end the step for everyone."),
-                        "n": total[key], "step": dict((s[0], s[1]) for s in STEPS)[key],
+                        "n": total[key], "step": {s[0]: s[1] for s in STEPS}[key],
                         "action": ENDS[key]}
         if found is not None and not found.ok:
             return {"text": i18n.N_("%(n)s required inputs are missing: complete them before "

@@ -128,7 +128,10 @@ def precheck(session: Session, cycle: Cycle) -> Precheck:
                 if values[i] is None and (i, ident) not in seen:
                     allowed.append(missing(i, col))
     order = {c: n for n, c in enumerate(frame.columns)}
-    key = (lambda m: (m.period != cycle.period, m.team, m.code, order.get(m.input_id, 0)))
+
+    def key(m: Missing) -> tuple[bool, str, str, int]:
+        return (m.period != cycle.period, m.team, m.code, order.get(m.input_id, 0))
+
     blocking.sort(key=key)
     allowed.sort(key=key)
     teams: dict[str, dict[str, int]] = defaultdict(lambda: {"people": 0, "blocking": 0})
