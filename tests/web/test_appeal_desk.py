@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
@@ -17,6 +20,7 @@ from kaohe.store.models import Appeal, AppealEvidence, AppraisalState
 from kaohe.web.app import create_app
 
 from .test_access import ids, login, publish, shop  # noqa: F401 - the fixture is shared
+from .test_browser import CHROMIUM, _go, _login, _shot, browser, expect, server  # noqa: F401
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -171,3 +175,89 @@ def test_the_agent_confirms_before_acknowledging(shop: Database) -> None:  # noq
         from kaohe.store.models import Appraisal
 
         assert s.get(Appraisal, a3).state is AppraisalState.acknowledged  # type: ignore[union-attr]
+
+
+# -- in a real browser (Debian's Chromium) --------------------------------------------------
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_appeal_desk_in_the_browser(server: str, browser: Any, shop: Database,  # noqa: F811
+                                    tmp_path: Path) -> None:
+    publish(shop)
+    a1, a3, a5 = (ids(shop)[c] for c in ("E001", "E003", "E005"))
+    shot = tmp_path / "聊天截图.png"
+    shot.write_bytes(PNG)
+    # an agent on a phone: appeal, then attach a screenshot as evidence
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    page = phone.new_page()
+    _login(page, server, "e1")
+    page.goto(f"{server}/appraisals/{a1}")
+    page.fill("textarea[name=reason]", "执行力评级有误，当天已按要求跟进")
+    _go(page, page.locator("button:text-is('提交申诉')"))
+    _go(page, page.locator("a:text-is('证据材料')"))
+    page.set_input_files("input[type=file]", str(shot))
+    _go(page, page.locator("button:text-is('上传')"))
+    expect(page.locator("main")).to_contain_text("已上传 聊天截图.png")
+    # a renamed file is refused, with the reason, in Chinese
+    fake = tmp_path / "发票.pdf"
+    fake.write_bytes(b"MZ\x90\x00 not a pdf")
+    page.goto(f"{server}/appeals/1/evidence")
+    page.set_input_files("input[type=file]", str(fake))
+    _go(page, page.locator("button:text-is('上传')"))
+    expect(page.locator("main")).to_contain_text("文件内容不是其文件名所示的 PDF 文件")
+    page.goto(f"{server}/appeals/1/evidence")
+    _shot(page, "agent-appeal-evidence-phone")
+    phone.close()
+    # another agent's appeal was filed long ago and nobody answered it
+    with shop.transaction() as s:
+        from kaohe.store.models import User
+        from kaohe.workflow import appeals
+        from kaohe.workflow.audit import Actor
+
+        u = s.scalar(select(User).where(User.username == "e3"))
+        assert u is not None
+        late = appeals.file_appeal(s, appraisal_id=a3, reason="差评数统计有误",
+                                   actor=Actor(u.username, tuple(u.roles), u.id)).id
+        s.execute(update(Appeal).where(Appeal.id == late).values(
+            filed_on=dt.date(2026, 10, 12), accept_due=dt.date(2026, 10, 15),
+            resolve_due=dt.date(2026, 10, 26)))
+    # another agent acknowledges, after the confirmation
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    _login(page, server, "e5")
+    page.goto(f"{server}/appraisals/{a5}")
+    _go(page, page.locator("button:text-is('确认结果')"))
+    expect(page.locator("main")).to_contain_text("确认后，本月结果不能再申诉")
+    _shot(page, "agent-acknowledge-confirm")
+    _go(page, page.locator("button:text-matches('^确认：')"))
+    expect(page.locator("main")).to_contain_text("已确认")
+    ctx.close()
+    # HR: the overdue appeal is marked; accept E001's, pick 执行力 → 一般, preview, confirm
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    _login(page, server, "hr")
+    page.goto(f"{server}/hr/appeals")
+    expect(page.locator(f"#appeal-{late}")).to_have_class(re.compile("overdue"))
+    expect(page.locator(f"#appeal-{late}")).to_contain_text("受理已逾期")
+    card = page.locator("#appeal-1")
+    expect(card).to_contain_text("聊天截图.png")
+    expect(card).to_contain_text("总分 90.00")
+    _shot(page, "hr-appeal-desk-overdue")
+    _go(page, card.locator("button:text-is('受理')"))
+    card = page.locator("#appeal-1")
+    card.locator("table.decision tr", has_text="执行力").locator("select").select_option("一般")
+    card.locator("input[name=resolution]").fill("复核聊天记录后调整为一般")
+    _go(page, card.locator("button:text-is('预览处理结果')"))
+    compare = page.locator("table.compare")
+    expect(compare).to_contain_text("90.00")
+    expect(compare).to_contain_text("88.00")
+    expect(compare).to_contain_text("中级")
+    _shot(page, "hr-appeal-preview")
+    _go(page, page.locator("button:text-is('确认：处理并重新评分')"))
+    expect(page.locator("main")).to_contain_text("申诉 1 已处理完毕")
+    with page.expect_download() as dl:
+        page.goto(f"{server}/appeals/1/evidence")
+        page.locator("a:text-is('聊天截图.png')").click()
+    assert dl.value.suggested_filename == "聊天截图.png"
+    ctx.close()
+    with shop.read() as s:
+        ap = s.get(Appeal, 1)
+        assert ap is not None and ap.changes == {"execution": "一般"}

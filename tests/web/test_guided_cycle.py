@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -18,6 +20,7 @@ from kaohe.workflow import cycles
 
 from ..store.factories import ADMIN, input_row, write_inputs
 from .test_access import login, shop  # noqa: F401 - the fixture is shared
+from .test_browser import CHROMIUM, _go, _login, _shot, browser, expect, server  # noqa: F401
 
 
 def token(client: TestClient, path: str) -> str:
@@ -175,3 +178,58 @@ def test_publish_asks_first_and_there_is_no_step_back_after_it(shop: Database) -
         assert hr.get("/hr/cycles/1/confirm/unapprove").status_code == 409
     with shop.read() as s:
         assert set(s.scalars(select(Appraisal.state))) == {AppraisalState.published}
+
+
+# -- in a real browser (Debian's Chromium), with and without JavaScript --------------------
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_guided_cycle_in_the_browser(server: str, browser: Any, shop: Database,  # noqa: F811
+                                     tmp_path: Path) -> None:
+    cid = november(shop, tmp_path, {1: 10})  # E002 (二组) has no 执行力
+    with shop.read() as s:
+        a2 = s.scalar(select(Appraisal.id).where(Appraisal.cycle_id == cid,
+                                                 Appraisal.employee_id == 2))
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    _login(page, server, "hr")
+    page.goto(f"{server}/hr/cycles/{cid}")
+    expect(page.locator("#next-step")).to_contain_text("6 人仍在自评")
+    expect(page.locator("#next-step")).to_contain_text("缺少 1 项必填输入")
+    progress = page.locator("table.progress")
+    expect(progress).to_contain_text("二组")
+    expect(progress).to_contain_text("个工作日")
+    _shot(page, "hr-cycle-progress")
+    # 立即评分 leads to the pre-check: who is missing what, with a link to rate it
+    _go(page, page.locator("a:text-is('立即评分')"))
+    main = page.locator("main")
+    expect(main).to_contain_text("评分被拒绝：缺少 1 项必填输入")
+    row = page.locator("table.missing tr", has_text="E002")
+    expect(row).to_contain_text("员工2")
+    expect(row).to_contain_text("执行力")
+    expect(row).to_contain_text("主管")
+    assert page.locator("button:text-matches('^立即评分')").count() == 0  # refused, no button
+    _shot(page, "hr-precheck-missing")
+    _go(page, row.locator("a:text-is('去评分')"))
+    assert page.url.endswith(f"/appraisals/{a2}#rating")
+    ctx.close()
+    # the confirmations work without JavaScript: a page with the count, then the move
+    ctx = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    _login(page, server, "hr")
+    page.goto(f"{server}/hr/cycles/{cid}")
+    _go(page, page.locator("#next-step button"))
+    expect(page.locator("main")).to_contain_text("将移动 6 人")
+    expect(page.locator("main")).to_contain_text("自评中 → 主管评分中")
+    _shot(page, "hr-confirm-bulk-move")
+    _go(page, page.locator("button:text-matches('^确认：')"))
+    expect(page.locator(".flash")).to_contain_text("6")
+    assert states_of(shop, cid) == ["supervisor_review"] * 6
+    # and the undo of exactly that move, asked for in the same way
+    _go(page, page.locator("button:text-matches('^撤销“结束自评”')"))
+    expect(page.locator("main")).to_contain_text("将移动 6 人")
+    _go(page, page.locator("button:text-matches('^确认：')"))
+    expect(page.locator(".flash")).to_contain_text("已撤销：6 人已退回")
+    assert states_of(shop, cid) == ["self_review"] * 6
+    _shot(page, "hr-bulk-move-undone")
+    ctx.close()
