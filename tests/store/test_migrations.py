@@ -42,6 +42,9 @@ def _step_down(db: Database, expected: str) -> None:
 def test_downgrade_one_step_and_back(db: Database) -> None:
     assert {"email", "mobile", "reminders_off"} <= _columns(db, "users")
     assert _audit_triggers(db)
+    assert "appeal_evidence" in inspect(db.engine).get_table_names()
+    _step_down(db, "0009")  # 0011 (appeal evidence); its down revision becomes 0010 on merge
+    assert "appeal_evidence" not in inspect(db.engine).get_table_names()
     _step_down(db, "0008")
     assert "reminder_deliveries" not in inspect(db.engine).get_table_names()
     assert not {"email", "mobile", "reminders_off"} & _columns(db, "users")
@@ -76,3 +79,4 @@ def test_downgrade_one_step_and_back(db: Database) -> None:
     assert _audit_triggers(db)
     assert "user_sessions" in inspect(db.engine).get_table_names()
     assert "decisions" in _columns(db, "appraisals")
+    assert "appeal_evidence" in inspect(db.engine).get_table_names()

@@ -38,6 +38,8 @@ STEPS: list[tuple[str, str, tuple[str, ...]]] = [
     ("appeals", i18n.N_("Appeals"), ("appealed", "resolved")),
     ("closed", i18n.N_("Closed"), ("closed",)),
 ]
+#: the console runs the pre-check itself for cycles up to this many appraisals
+PRECHECK_ON_PAGE = 2000
 #: the bulk move that ends each review step
 ENDS = {"self_review": "submit_self_review", "supervisor_review": "submit_supervisor_review",
         "second_review": "approve_second_review"}
@@ -107,7 +109,8 @@ def next_step(cycle: Cycle, total: dict[str, int], found: Precheck | None, unsco
             return {"text": i18n.N_("%(n)s required inputs are missing: complete them before "
                                     "scoring."), "n": len(found.blocking), "link": "precheck"}
         if unscored or state == "open":
-            return {"text": i18n.N_("Every input is in: score the cycle."), "n": unscored,
+            return {"text": i18n.N_("Every input is in: score the cycle.") if found is not None
+                    else i18n.N_("Check the inputs, then score the cycle."), "n": unscored,
                     "link": "precheck"}
         return {"text": i18n.N_("Everyone is scored and waiting for HR: approve the cycle."),
                 "n": total.get("hr_approval", 0), "action": "approve"}
@@ -127,12 +130,17 @@ def next_step(cycle: Cycle, total: dict[str, int], found: Precheck | None, unsco
 def cycle_context(session: Any, cycle: Cycle) -> dict[str, Any]:
     """What the cycle page adds for the guided cycle (progress, pre-check, undo)."""
     today = beijing_today()
-    found = precheck(session, cycle) if cycle.state.value in ("open", "reviewing") else None
+    size = session.scalar(select(func.count()).select_from(Appraisal).where(
+        Appraisal.cycle_id == cycle.id)) or 0
+    checks = cycle.state.value in ("open", "reviewing")
+    # the pre-check reads the cycle's whole history: on the console only for a cycle of a
+    # size it does quickly; a larger one links to the pre-check page
+    found = precheck(session, cycle) if checks and size <= PRECHECK_ON_PAGE else None
     undo = transitions.last_undoable(session, cycle_id=cycle.id)
     steps_back = [t for t in [*states.APPRAISAL.values(), *states.CYCLE.values()]
                   if t.reverse and t.trigger != (undo.reverse if undo else "")]
     return {"progress": progress(session, cycle, found, today), "precheck": found,
-            "step_label": label,
+            "step_label": label, "precheck_link": checks and found is None,
             "undo": undo, "undo_label": label(undo.trigger) if undo else "",
             "steps_back": [{"step": t.trigger, "label": label(t.trigger)}
                            for t in steps_back if _offered(session, cycle, t)]}

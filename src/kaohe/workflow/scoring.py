@@ -137,8 +137,11 @@ def score_cycle(session: Session, *, cycle_id: int, actor: Actor) -> tuple[int, 
         raise WorkflowError(Text(N_("cycle %(id)s is %(state)s: published results are frozen; "
                                     "change one through an appeal or an HR correction"),
                                  id=cycle.id, state=states.state_term(cycle.state.value)))
-    require_complete(session, cycle)  # every missing required input, by person, first
-    recs, hashes, warnings = compute_results(session, cycle)
+    try:
+        recs, hashes, warnings = compute_results(session, cycle)
+    except WorkflowError:
+        require_complete(session, cycle)  # refused: every missing input, by person and team
+        raise
     n = write_results(session, cycle, recs, hashes, "score")
     if cycle.state is CycleState.open:
         cycle.state = CycleState.reviewing
