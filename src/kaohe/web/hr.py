@@ -179,11 +179,11 @@ def _steps(cycle: Any, counts: dict[str, int]) -> list[dict[str, str]]:
     out = []
     if cycle.state.value in ("open", "reviewing"):
         out.append({"step": "score", "label": STEP_LABELS["score"]})
-    for t in states.CYCLE.values():
-        if cycle.state.value in t.sources:
+    for t in states.CYCLE.values():  # (steps back are offered apart: cycle_desk)
+        if cycle.state.value in t.sources and not t.reverse:
             out.append({"step": t.trigger, "label": STEP_LABELS.get(t.trigger, t.label)})
     for t in states.APPRAISAL.values():
-        if not t.bulk:
+        if not t.bulk or t.reverse:
             continue
         if any(counts.get(s) for s in t.sources):
             out.append({"step": t.trigger, "label": STEP_LABELS.get(t.trigger, t.label),
