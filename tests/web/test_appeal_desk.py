@@ -99,6 +99,25 @@ def test_a_bad_level_in_the_preview_is_refused_with_its_name(shop: Database) -> 
         assert r.status_code == 422 and "超级满意" in r.text
 
 
+def test_rejecting_an_appeal_asks_first(shop: Database) -> None:  # noqa: F811
+    _, appeal = appealed(shop)
+    with TestClient(create_app(shop, secret="s")) as hr:
+        login(hr, "hr")
+        tok = token(hr, "/hr/appeals")
+        r = hr.post(f"/hr/appeals/{appeal}/decide", data={
+            "csrf": tok, "decision": "reject", "note": "证据不足"})
+        assert r.status_code == 200 and "员工1（E001）" in r.text and "结果保持不变" in r.text
+        assert 'name="note" value="证据不足"' in r.text  # the note is kept for the answer
+        with shop.read() as s:
+            assert s.get(Appeal, appeal).state.value == "filed"  # type: ignore[union-attr]
+        r = hr.post(f"/hr/appeals/{appeal}/decide", data={
+            "csrf": tok, "decision": "reject", "note": "证据不足", "confirm": "yes"},
+            follow_redirects=False)
+        assert r.status_code == 303
+    with shop.read() as s:
+        assert s.get(Appeal, appeal).state.value == "rejected"  # type: ignore[union-attr]
+
+
 def test_evidence_is_attached_by_the_agent_and_seen_by_them_and_hr_only(shop: Database) -> None:  # noqa: F811
     a1, appeal = appealed(shop)
     page = f"/appeals/{appeal}/evidence"

@@ -179,3 +179,19 @@ def confirm_acknowledge(appraisal_id: RecordId, request: Request, session: Sessi
                   fields={"action": "acknowledge", "version": app.version},
                   undo_hint=i18n.gettext("After acknowledging, the result can no longer be "
                                          "appealed."))
+
+
+def confirm_reject(request: Request, session: Session, user: User, appeal_id: int,
+                   note: str) -> HTMLResponse:
+    """不予受理 is final for the appeal (the result stays): a confirmation page first."""
+    appeal = appeals.get_appeal(session, appeal_id)
+    app = session.get(Appraisal, appeal.appraisal_id)
+    assert app is not None
+    preview = {"n": 1, "teams": {}, "sources": (), "dest": "", "reverse": False}
+    return render(request, "confirm.html", user=user, preview=preview,
+                  action=f"/hr/appeals/{appeal.id}/decide", back="/hr/appeals",
+                  title=i18n.gettext("Reject the appeal"), step="reject", final=False,
+                  frm=[], to="", fields={"decision": "reject", "note": note},
+                  message=i18n.gettext("Reject appeal #%(id)s of %(name)s (%(code)s): the "
+                                       "appeal is closed and the result stays as it is.")
+                  % {"id": appeal.id, "name": app.employee.name, "code": app.employee.code})

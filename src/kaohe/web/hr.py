@@ -508,9 +508,12 @@ def hr_appeals(request: Request, session: SessionDep, user: UserDep) -> HTMLResp
 @router.post("/appeals/{appeal_id}/decide")
 def hr_decide(appeal_id: RecordId, request: Request, session: SessionDep, user: UserDep,
               decision: Annotated[str, Form(pattern="^(accept|reject)$")], csrf: Csrf = None,
-              note: Annotated[str, Form(max_length=5000)] = "") -> Response:
+              note: Annotated[str, Form(max_length=5000)] = "",
+              confirm: Annotated[str, Form(max_length=10)] = "") -> Response:
     check_csrf(request, csrf)
     require_hr(user)
+    if decision == "reject" and confirm != "yes":  # final for the appeal: asked first
+        return appeal_desk.confirm_reject(request, session, user, appeal_id, note)
     appeals.decide_appeal(session, appeal_id=appeal_id, accept=decision == "accept", note=note,
                           actor=actor(user))
     return _redirect("/hr/appeals")
