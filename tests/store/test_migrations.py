@@ -43,7 +43,10 @@ def test_downgrade_one_step_and_back(db: Database) -> None:
     assert {"email", "mobile", "reminders_off"} <= _columns(db, "users")
     assert {"aggregate_results", "item_rows"} <= set(inspect(db.engine).get_table_names())
     assert _audit_triggers(db)
-    _step_down(db, "0009")
+    assert "appeal_evidence" in inspect(db.engine).get_table_names()
+    _step_down(db, "0010")  # 0011: appeal evidence
+    assert "appeal_evidence" not in inspect(db.engine).get_table_names()
+    _step_down(db, "0009")  # 0010: aggregates and item tables
     assert not {"aggregate_results", "item_rows"} & set(inspect(db.engine).get_table_names())
     assert "reminder_deliveries" in inspect(db.engine).get_table_names()
     _step_down(db, "0008")
@@ -81,3 +84,4 @@ def test_downgrade_one_step_and_back(db: Database) -> None:
     assert _audit_triggers(db)
     assert "user_sessions" in inspect(db.engine).get_table_names()
     assert "decisions" in _columns(db, "appraisals")
+    assert "appeal_evidence" in inspect(db.engine).get_table_names()

@@ -263,6 +263,23 @@ ROUTES: list[Route] = [
     Route("POST", "/hr/appeals/{appeal_id}/resolve", "/hr/appeals/{appeal}/resolve",
           body=_fixed(resolution="复核后调整", changes="execution=比较满意"),
           prep=_always("appeal_accepted"), writes=True, done="/hr/appeals"),
+    # the guided cycle and the appeal desk (web-cycle)
+    Route("GET", "/hr/cycles/{cycle_id}/precheck", "/hr/cycles/{cid}/precheck"),
+    Route("GET", "/hr/cycles/{cycle_id}/confirm/{step}",
+          "/hr/cycles/{cid}/confirm/submit_self_review"),
+    Route("POST", "/hr/cycles/{cycle_id}/undo/{event_id}", "/hr/cycles/{cid}/undo/1",
+          done=r"/hr/cycles/{cid}/confirm/undo\?event=1"),  # unconfirmed: asks first
+    Route("POST", "/hr/appeals/{appeal_id}/preview", "/hr/appeals/{appeal}/preview",
+          body=_fixed(input_id="execution", value="一般", resolution="复核后调整"),
+          prep=_always("appeal_accepted")),
+    Route("GET", "/appeals/{appeal_id}/evidence", "/appeals/{appeal}/evidence",
+          prep=_always("appeal_filed")),
+    Route("POST", "/appeals/{appeal_id}/evidence", "/appeals/{appeal}/evidence", upload=True,
+          prep=_always("appeal_filed"), writes=True, done=r"/appeals/\d+/evidence"),
+    Route("GET", "/appeals/{appeal_id}/evidence/{evidence_id}", "/appeals/{appeal}/evidence/1",
+          prep=_always("appeal_evidence")),
+    Route("GET", "/appraisals/{appraisal_id}/confirm/acknowledge",
+          "/appraisals/{aid}/confirm/acknowledge", prep=_always("published")),
     Route("GET", "/api/me", api=True),
     Route("GET", "/api/appraisals", api=True),
     Route("GET", "/api/appraisals/{appraisal_id}", "/api/appraisals/{aid}", api=True),
@@ -335,6 +352,15 @@ MATRIX: dict[tuple[str, str], tuple[int | str, ...]] = {
     ("GET", "/hr/appeals"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
     ("POST", "/hr/appeals/{appeal_id}/decide"): (L, 404, 404, 404, 404, 404, 404, 404, R, R),
     ("POST", "/hr/appeals/{appeal_id}/resolve"): (L, 404, 404, 404, 404, 404, 404, 404, R, R),
+    # the guided cycle and the appeal desk: HR's; evidence for the appellant and HR only
+    ("GET", "/hr/cycles/{cycle_id}/precheck"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
+    ("GET", "/hr/cycles/{cycle_id}/confirm/{step}"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
+    ("POST", "/hr/cycles/{cycle_id}/undo/{event_id}"): (L, 404, 404, 404, 404, 404, 404, 404, R, R),
+    ("POST", "/hr/appeals/{appeal_id}/preview"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
+    ("GET", "/appeals/{appeal_id}/evidence"): (L, 200, 200, 200, 403, 403, 403, 403, 200, 200),
+    ("POST", "/appeals/{appeal_id}/evidence"): (L, R, R, R, 403, 403, 403, 403, 403, 403),
+    ("GET", "/appeals/{appeal_id}/evidence/{evidence_id}"): (L, 200, 200, 200, 403, 403, 403, 403, 200, 200),
+    ("GET", "/appraisals/{appraisal_id}/confirm/acknowledge"): (L, 200, 404, 404, 403, 403, 404, 403, 403, 403),
     # the JSON API
     ("GET", "/api/me"): (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/appraisals"): (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -424,6 +450,11 @@ def prepare(db: Database, state: str, ctx: Ctx, code: str) -> None:
                                      actor=user_actor(db, "e1"))
         if state == "appeal_accepted":
             appeals.decide_appeal(s, appeal_id=appeal.id, accept=True, note="受理", actor=ADMIN)
+        if state == "appeal_evidence":
+            from kaohe.workflow import evidence
+
+            evidence.attach(s, appeal_id=appeal.id, filename="聊天截图.png",
+                            data=b"\x89PNG\r\n\x1a\n" + bytes(16), actor=user_actor(db, "e1"))
 
 
 def login(client: TestClient, user: str) -> None:

@@ -35,7 +35,7 @@ from kaohe.store.models import (
     SchemeVersion,
 )
 from kaohe.text import Text
-from kaohe.web import i18n
+from kaohe.web import appeal_desk, cycle_desk, i18n
 from kaohe.web.deps import (
     XLSX,
     RecordId,
@@ -51,6 +51,7 @@ from kaohe.web.deps import (
 )
 from kaohe.workflow import appeals, cycles, states
 from kaohe.workflow.payroll import write_payroll
+from kaohe.workflow.precheck import IncompleteInputs
 from kaohe.workflow.seal import require_intact
 
 router = APIRouter(prefix="/hr")
@@ -178,11 +179,11 @@ def _steps(cycle: Any, counts: dict[str, int]) -> list[dict[str, str]]:
     out = []
     if cycle.state.value in ("open", "reviewing"):
         out.append({"step": "score", "label": STEP_LABELS["score"]})
-    for t in states.CYCLE.values():
-        if cycle.state.value in t.sources:
+    for t in states.CYCLE.values():  # (steps back are offered apart: cycle_desk)
+        if cycle.state.value in t.sources and not t.reverse:
             out.append({"step": t.trigger, "label": STEP_LABELS.get(t.trigger, t.label)})
     for t in states.APPRAISAL.values():
-        if not t.bulk:
+        if not t.bulk or t.reverse:
             continue
         if any(counts.get(s) for s in t.sources):
             out.append({"step": t.trigger, "label": STEP_LABELS.get(t.trigger, t.label),
@@ -206,7 +207,8 @@ def hr_cycle(cycle_id: RecordId, request: Request, session: SessionDep,
         Appraisal.cycle_id == cycle.id, Result.is_current.is_(True)))
     return render(request, "hr_cycle.html", user=user, cycle=cycle, counts=counts,
                   steps=_steps(cycle, counts), teams=teams, scored=scored,
-                  importable=cycle.state.value in ("open", "reviewing"))
+                  importable=cycle.state.value in ("open", "reviewing"),
+                  **cycle_desk.cycle_context(session, cycle))
 
 
 @router.post("/cycles/{cycle_id}/step/{step}")
@@ -216,10 +218,13 @@ def hr_cycle_step(cycle_id: RecordId, step: str, request: Request, session: Sess
     check_csrf(request, csrf)
     require_hr(user)
     who = actor(user)
-    if step == "close" and confirm != "yes":  # closing archives: asked for explicitly
-        raise HTTPException(422, i18n.N_("Tick the box to confirm closing the cycle."))
+    if step != "score" and confirm != "yes":  # every move asks first, with its count
+        return _redirect(f"/hr/cycles/{cycle_id}/confirm/{step}")
     if step == "score":
-        n, warnings = cycles.score_cycle(session, cycle_id=cycle_id, actor=who)
+        try:
+            n, warnings = cycles.score_cycle(session, cycle_id=cycle_id, actor=who)
+        except IncompleteInputs as exc:  # the pre-check's list, by person and team
+            return cycle_desk.score_refused(request, user, cycle_id, exc, session)
         _flash(request, i18n.gettext("Scored %(n)s appraisals.") % {"n": n}
                + ("" if not warnings else " " + "; ".join(warnings[:5])))
     elif step in states.CYCLE:
@@ -580,15 +585,19 @@ def hr_appeals(request: Request, session: SessionDep, user: UserDep) -> HTMLResp
     done = session.execute(q.where(Appeal.state.in_([AppealState.rejected,
                                                      AppealState.resolved]))
                            .order_by(Appeal.id.desc()).limit(50)).all()
-    return render(request, "hr_appeals.html", user=user, open=open_, done=done)
+    return render(request, "hr_appeals.html", user=user, open=open_, done=done,
+                  **appeal_desk.desk_context(session, list(open_), user))
 
 
 @router.post("/appeals/{appeal_id}/decide")
 def hr_decide(appeal_id: RecordId, request: Request, session: SessionDep, user: UserDep,
               decision: Annotated[str, Form(pattern="^(accept|reject)$")], csrf: Csrf = None,
-              note: Annotated[str, Form(max_length=5000)] = "") -> Response:
+              note: Annotated[str, Form(max_length=5000)] = "",
+              confirm: Annotated[str, Form(max_length=10)] = "") -> Response:
     check_csrf(request, csrf)
     require_hr(user)
+    if decision == "reject" and confirm != "yes":  # final for the appeal: asked first
+        return appeal_desk.confirm_reject(request, session, user, appeal_id, note)
     appeals.decide_appeal(session, appeal_id=appeal_id, accept=decision == "accept", note=note,
                           actor=actor(user))
     return _redirect("/hr/appeals")
@@ -597,16 +606,14 @@ def hr_decide(appeal_id: RecordId, request: Request, session: SessionDep, user: 
 @router.post("/appeals/{appeal_id}/resolve")
 def hr_resolve(appeal_id: RecordId, request: Request, session: SessionDep, user: UserDep,
                resolution: Annotated[str, Form(min_length=1, max_length=5000)],
-               csrf: Csrf = None, changes: Annotated[str, Form(max_length=5000)] = "") -> Response:
+               csrf: Csrf = None, changes: Annotated[str, Form(max_length=5000)] = "",
+               input_id: appeal_desk.Keys = [],  # noqa: B006
+               value: appeal_desk.Values = []) -> Response:  # noqa: B006
+    """Resolve with the values the desk's form grants (inputs by id or label, levels from
+    the scheme), as previewed; ``changes`` (INPUT=VALUE lines) is still read."""
     check_csrf(request, csrf)
     require_hr(user)
-    granted: dict[str, str] = {}
-    for line in changes.splitlines():
-        if line.strip():
-            k, sep, v = line.partition("=")
-            if not sep:
-                raise HTTPException(422, f"write each change as INPUT=VALUE, not {line!r}")
-            granted[k.strip()] = v.strip()
+    granted = appeal_desk.changes_of(input_id, value, changes)
     appeals.resolve_appeal(session, appeal_id=appeal_id, changes=granted, resolution=resolution,
                            actor=actor(user))
     _flash(request, i18n.gettext("Appeal %(id)s resolved.") % {"id": appeal_id})

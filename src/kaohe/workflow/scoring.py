@@ -34,6 +34,7 @@ from kaohe.workflow.audit import Actor, record
 from kaohe.workflow.errors import Invalid, WorkflowError
 from kaohe.workflow.inputs import history_frame, input_hash
 from kaohe.workflow.items import item_frames, item_index
+from kaohe.workflow.precheck import require_complete
 from kaohe.workflow.schemes import scheme_of
 from kaohe.workflow.transitions import get_cycle, require_role
 
@@ -254,7 +255,11 @@ def score_cycle(session: Session, *, cycle_id: int, actor: Actor) -> tuple[int, 
         raise WorkflowError(Text(N_("cycle %(id)s is %(state)s: published results are frozen; "
                                     "change one through an appeal or an HR correction"),
                                  id=cycle.id, state=states.state_term(cycle.state.value)))
-    recs, hashes, warnings = compute_results(session, cycle)
+    try:
+        recs, hashes, warnings = compute_results(session, cycle)
+    except WorkflowError:
+        require_complete(session, cycle)  # refused: every missing input, by person and team
+        raise
     n = write_results(session, cycle, recs, hashes, "score")
     if cycle.state is CycleState.open:
         cycle.state = CycleState.reviewing
