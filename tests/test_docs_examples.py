@@ -123,3 +123,53 @@ def test_foreign_trade_without_the_table_has_no_late_deals() -> None:
     [row] = doc["results"]
     assert Decimal(row["pay"]["late_penalty"]) == 0
     assert Decimal(row["pay"]["total"]) == Decimal("6907.00")   # 6757 + 150
+
+
+def test_property_checklist_not_applicable_rows(tmp_path: Path) -> None:
+    """An item that is 不适用 is no 不符合 (no 需整改); nothing applicable → excluded, 无适用项."""
+    header = (EXAMPLES / "property-checklist.csv").read_text("utf-8").splitlines()[0]
+    one_na = ",".join(["符合"] * 3 + ["不适用"] + ["符合"] * 7)
+    data = tmp_path / "na.csv"
+    data.write_text("\n".join([header, f"KF01,A区,2026-10,{one_na}",
+                               "KF02,A区,2026-10," + ",".join(["不适用"] * 11)]) + "\n",
+                    encoding="utf-8")
+    r = run("score", "--scheme", str(EXAMPLES / "property-checklist.yaml"), "--input",
+            str(data), "--format", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout, parse_float=Decimal)
+    rows = {row["employee"]: row for row in doc["results"]}
+    # 95 of 95 applicable points → 100.00, rescaled or not
+    assert Decimal(rows["KF01"]["total"]) == Decimal("100.00") and rows["KF01"]["flags"] == []
+    assert rows["KF02"]["excluded"] is True and rows["KF02"]["total"] is None
+    assert any("无适用项" in w for w in doc["warnings"])
+
+
+def _key_section() -> str:
+    text = (EXAMPLES.parent / "schemes.md").read_text("utf-8")
+    return text[text.index("## Where each key goes"):text.index("## Inputs")]
+
+
+def test_the_key_table_names_every_key_of_the_scheme_models() -> None:
+    from pydantic import BaseModel
+
+    from kaohe.scheme import models
+
+    keys = _key_section()
+    classes = [c for c in vars(models).values()
+               if isinstance(c, type) and issubclass(c, models.Model) and c is not models.Model]
+    assert len(classes) >= 20
+    for cls in classes:
+        assert issubclass(cls, BaseModel)
+        for name in cls.model_fields:
+            if name in ("kind", "rule") or cls.__name__ in ("Band", "Bands"):
+                continue  # a rule is written as its own key; a band as `interval: score`
+            assert f"`{name}`" in keys, f"{cls.__name__}.{name} missing from 'Where each key goes'"
+
+
+def test_the_function_table_names_every_function() -> None:
+    from kaohe.engine.exprs import AGG_FUNCTIONS, ROW_FUNCTIONS
+
+    text = (EXAMPLES.parent / "schemes.md").read_text("utf-8")
+    table = text[text.index("| function | arguments |"):text.index("`min` and `max` with one")]
+    for f in sorted(ROW_FUNCTIONS | AGG_FUNCTIONS):
+        assert f"`{f}(" in table, f"{f}() missing from the function table"
