@@ -8,13 +8,16 @@ Row-level context: names resolve to columns; ``team_*`` functions are windows ov
 team and period (assessed rows only); ``streak``/``count_so_far``/``prev`` are windows over
 the employee's own periods, ordered by period index within the window (no global sort).
 Aggregate context (quarter/year): ``sum``, ``mean``, ``count``, ``months``, ``last`` are
-group aggregations.
+group aggregations; their argument is a formula over one month's row that takes only the
+scalar functions. Item context (one row of an item table): only the scalar functions.
+Each kind of formula refuses the other functions when the scheme loads
+(:func:`functions_for`), so none reaches Polars over columns it lacks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -54,12 +57,39 @@ class Symbol:
     type: Type
 
 
-ROW_FUNCTIONS = {
+Mode = Literal["row", "agg", "agg_arg", "post_agg", "item"]
+
+#: functions of one value each, usable in every kind of formula
+SCALAR_FUNCTIONS = frozenset({
     "min", "max", "clamp", "if", "round", "ceil", "floor", "abs", "lookup", "is_missing",
-    "coalesce", "team_sum", "team_mean", "team_count", "team_rank", "team_max", "team_min",
-    "streak", "count_so_far", "prev", *ITEM_FUNCTIONS,
+    "coalesce",
+})
+TEAM_FUNCTIONS = frozenset({
+    "team_sum", "team_mean", "team_count", "team_rank", "team_max", "team_min",
+})
+HISTORY_FUNCTIONS = frozenset({"streak", "count_so_far", "prev"})
+ROW_FUNCTIONS = SCALAR_FUNCTIONS | TEAM_FUNCTIONS | HISTORY_FUNCTIONS | ITEM_FUNCTIONS
+AGG_FUNCTIONS = frozenset({"sum", "mean", "count", "months", "last", "min", "max", "any"})
+#: every function of the language
+ALL_FUNCTIONS = ROW_FUNCTIONS | AGG_FUNCTIONS
+
+#: the kind of formula each mode lowers, as error messages name it
+CONTEXTS: dict[Mode, str] = {
+    "row": "a row formula",
+    "agg": "an aggregate (quarter or year) formula",
+    "post_agg": "an aggregate (quarter or year) formula",
+    "agg_arg": "the argument of an aggregate function (a formula over one month's row)",
+    "item": "an item formula (one row of an item table)",
 }
-AGG_FUNCTIONS = {"sum", "mean", "count", "months", "last", "min", "max", "any"}
+
+
+def functions_for(mode: Mode) -> frozenset[str]:
+    """The functions a formula of this kind may call (docs/schemes.md, *Formulas*)."""
+    if mode == "row":
+        return ROW_FUNCTIONS
+    if mode in ("item", "agg_arg"):
+        return SCALAR_FUNCTIONS
+    return SCALAR_FUNCTIONS | {"team_count"} | AGG_FUNCTIONS
 
 
 def is_agg_call(node: Call) -> bool:
@@ -82,7 +112,7 @@ class Lowering:
 
     symbols: Mapping[str, Symbol]
     tables: Mapping[str, Mapping[str, Any]]
-    mode: Literal["row", "agg", "post_agg"] = "row"
+    mode: Mode = "row"
     #: in post-aggregate mode: rendered aggregate call → its column
     agg_columns: Mapping[str, str] = field(default_factory=dict)
     on_agg_call: Callable[[Call], str] | None = None
@@ -165,12 +195,14 @@ class Lowering:
             return self._agg_call(node)
         if self.mode == "post_agg" and agg and self.on_agg_call is not None:
             return Typed(pl.col(self.on_agg_call(node)), "num")
-        if f not in ROW_FUNCTIONS or (self.mode != "row" and f.startswith("team_")
-                                      and f != "team_count") or (
-            self.mode != "row" and f in ("streak", "count_so_far", "prev", *ITEM_FUNCTIONS)
-        ):
-            known = sorted(ROW_FUNCTIONS | (AGG_FUNCTIONS if self.mode != "row" else set()))
-            raise ExprError(f"unknown function {f!r}; known functions: {', '.join(known)}")
+        usable = functions_for(self.mode)
+        if f not in usable:
+            here = CONTEXTS[self.mode]
+            known = ", ".join(sorted(usable))
+            if f in ALL_FUNCTIONS:
+                raise ExprError(f"{f}() cannot be used in {here}; functions usable here: "
+                                f"{known}")
+            raise ExprError(f"unknown function {f!r}; functions usable in {here}: {known}")
         handler = getattr(self, f"_fn_{f}")
         out: Typed = handler(node, args)
         return out
@@ -355,6 +387,10 @@ class Lowering:
 
     # -- aggregates (quarter / year) --------------------------------------------
     def _agg_call(self, node: Call) -> Typed:
+        # the argument is a formula over one month's row, lowered in its own mode
+        return replace(self, mode="agg_arg")._agg_of(node)
+
+    def _agg_of(self, node: Call) -> Typed:
         f, args = node.func, node.args
         if f == "months":
             self._arity(node, 0)

@@ -137,7 +137,7 @@ def _check_call(scheme: Scheme, call: Call) -> tuple[str, Node | None]:
     arg = args[1] if len(args) == 2 else None
     if arg is not None:
         want: Type = "num" if call.func in ("sum_items", "max_items") else "bool"
-        low = Lowering(item_symbols(scheme, table), scheme.tables)
+        low = Lowering(item_symbols(scheme, table), scheme.tables, mode="item")
         low.lower(arg, want, f"{call.func}()'s second argument")
     return table, arg
 
@@ -149,7 +149,7 @@ def _check_values(scheme: Scheme) -> list[str]:
                 if ident in spec.columns}
         for i, v in enumerate(spec.values):
             try:
-                Lowering(syms, scheme.tables).lower(v.formula.tree, "num",
+                Lowering(syms, scheme.tables, mode="item").lower(v.formula.tree, "num",
                                                     f"items.{name}.values[{i}].formula")
             except ExprError as exc:
                 errors.append(f"items.{name}.values[{i}].formula: {exc}")
@@ -162,7 +162,7 @@ def with_item_values(scheme: Scheme, rows: ItemRows) -> pl.DataFrame:
     spec = scheme.items[rows.name]
     frame = rows.frame
     syms = item_symbols(scheme, rows.name)
-    low = Lowering(syms, scheme.tables)
+    low = Lowering(syms, scheme.tables, mode="item")
     for v in spec.values:
         x = low.lower(v.formula.tree, "num").expr
         if v.floor is not None:
@@ -201,7 +201,7 @@ def join_items(scheme: Scheme, calls: list[ItemCall], frame: pl.DataFrame,
                      "max_items": pl.lit(None, dtype=DEC)}
             out = out.with_columns([empty[c.func].alias(c.column) for c in mine])
             continue
-        low = Lowering(item_symbols(scheme, name), scheme.tables)
+        low = Lowering(item_symbols(scheme, name), scheme.tables, mode="item")
         per = (with_item_values(scheme, rows).group_by([EMPLOYEE, PERIOD], maintain_order=True)
                .agg([_aggregate(c, low).alias(c.column) for c in mine]))
         out = out.join(per, on=[EMPLOYEE, PERIOD], how="left", nulls_equal=True,

@@ -190,13 +190,12 @@ def _agg_period(kind: str) -> pl.Expr:
     return pl.concat_str([year, pl.lit("-Q"), ((month - 1) // 3 + 1).cast(pl.String)])
 
 
-def _agg_calls(node: Node, acc: list[Call]) -> None:
+def _agg_calls(node: Node, acc: list[Call]) -> list[Call]:
     from kaohe.scheme.expr import BinOp, BoolOp, Compare, Neg, Not
 
     match node:
         case Call(args=args) if is_agg_call(node):
             acc.append(node)
-            return
         case Call(args=args):
             for a in args:
                 _agg_calls(a, acc)
@@ -210,6 +209,7 @@ def _agg_calls(node: Node, acc: list[Call]) -> None:
                 _agg_calls(o, acc)
         case _:
             pass
+    return acc
 
 
 def _outer_names(node: Node) -> set[str]:
@@ -268,25 +268,27 @@ def aggregate_plan(plan: Plan, spec: AggregateSpec, where: str) -> AggregatePlan
         seen.add(name)
     awards = [(a.id, a.amount.tree) for a in spec.awards]
     flags = [(f.flag, f.when.tree) for f in spec.flags]
-    calls: list[Call] = []
-    for _, _, node, _, _ in entries:
-        _agg_calls(node, calls)
-    for _, node in awards + flags:
-        _agg_calls(node, calls)
+    calls: list[tuple[Call, str]] = []  # each aggregate call with the field it is in
+    for _, _, node, _, w in entries:
+        calls += [(c, w) for c in _agg_calls(node, [])]
+    for k, (_, node) in enumerate(awards):
+        calls += [(c, f"{where}.awards[{k}].amount") for c in _agg_calls(node, [])]
+    for k, (_, node) in enumerate(flags):
+        calls += [(c, f"{where}.flags[{k}].when") for c in _agg_calls(node, [])]
     agg_exprs: list[tuple[str, pl.Expr]] = []
     mapping: dict[str, str] = {}
     types: dict[str, Type] = {}
-    try:
-        for c in calls:
-            key = render(c)
-            if key not in mapping:
-                col = f"{C.AGG_CALL}{len(mapping)}"
-                mapping[key] = col
-                typed = agg_low.lower(c, None, where)
-                types[key] = typed.type
-                agg_exprs.append((col, typed.expr))
-    except (ExprError, SchemeError) as exc:
-        raise SchemeError(f"{where}: {exc}") from None
+    for c, w in calls:
+        key = render(c)
+        if key not in mapping:
+            col = f"{C.AGG_CALL}{len(mapping)}"
+            mapping[key] = col
+            try:
+                typed = agg_low.lower(c, None, w)
+            except (ExprError, SchemeError) as exc:
+                raise SchemeError(f"{w}: {exc}") from None
+            types[key] = typed.type
+            agg_exprs.append((col, typed.expr))
     ann = annual_inputs(plan, spec)
     syms: dict[str, Symbol] = {
         "score": Symbol("score", "num"), "months": Symbol("months", "num"),
@@ -323,27 +325,31 @@ def aggregate_plan(plan: Plan, spec: AggregateSpec, where: str) -> AggregatePlan
         visit(name)
     by_name = {e[0]: e for e in entries}
     steps: list[tuple[str, pl.Expr]] = []
-    try:
-        for name in order:
-            if name == "grade":
-                grade = (grade_expr(pl.col("score"), spec.grades) if spec.grades
-                         else pl.lit(None, pl.String))
-                steps.append(("grade", grade))
-            elif name == "rank":
-                steps.append(("rank", cohort_rank([(pl.col("score"), True)]).cast(DEC)))
-            else:
-                _, col, node, places, w = by_name[name]
-                x = low.lower(node, "num", w).expr
-                if places is not None:
-                    x = round_half_up(x, places)
-                steps.append((col, x.cast(DEC)))
-        award_exprs = [(aid, f"{C.AWARD}{k}", low.lower(node, "num", f"{where}.awards").expr)
-                       for k, (aid, node) in enumerate(awards)]
-        flag_exprs = [(flag, f"{C.AGG_FLAG}{k}",
-                       low.lower(node, "bool", f"{where}.flags").expr.fill_null(False))
-                      for k, (flag, node) in enumerate(flags)]
-    except ExprError as exc:
-        raise SchemeError(f"{where}: {exc}") from None
+
+    def lower(node: Node, want: Type, w: str) -> pl.Expr:
+        try:
+            return low.lower(node, want, "the formula").expr
+        except ExprError as exc:
+            raise SchemeError(f"{w}: {exc}") from None
+
+    for name in order:
+        if name == "grade":
+            grade = (grade_expr(pl.col("score"), spec.grades) if spec.grades
+                     else pl.lit(None, pl.String))
+            steps.append(("grade", grade))
+        elif name == "rank":
+            steps.append(("rank", cohort_rank([(pl.col("score"), True)]).cast(DEC)))
+        else:
+            _, col, node, places, w = by_name[name]
+            x = lower(node, "num", w)
+            if places is not None:
+                x = round_half_up(x, places)
+            steps.append((col, x.cast(DEC)))
+    award_exprs = [(aid, f"{C.AWARD}{k}", lower(node, "num", f"{where}.awards[{k}].amount"))
+                   for k, (aid, node) in enumerate(awards)]
+    flag_exprs = [(flag, f"{C.AGG_FLAG}{k}",
+                   lower(node, "bool", f"{where}.flags[{k}].when").fill_null(False))
+                  for k, (flag, node) in enumerate(flags)]
     values = [(v.id, f"{C.AGG_VALUE}{v.id}") for v in spec.values]
     return AggregatePlan(agg_exprs, steps, award_exprs, flag_exprs, values, ann)
 
