@@ -63,8 +63,8 @@ def test_quarter_in_chinese(ec_input: Path) -> None:
     assert lines["得分"][3] == "258.00"
     # A1 first of the three in T1 (D4 is in T2) → 800
     assert lines["名次"][3] == "1" and "第 1 名，共 3 人" in lines["名次"][4]
-    assert lines["quarterly_award"][3] == "800.00"
-    assert "名次 1 → 800.00" in lines["quarterly_award"][4]
+    assert lines["季度奖励"][3] == "800.00"  # the award's label
+    assert "名次 1 → 800.00" in lines["季度奖励"][4]
 
 
 def test_quarter_in_english(ec_input: Path) -> None:
@@ -77,7 +77,7 @@ def test_quarter_in_english(ec_input: Path) -> None:
     # C3: one month, 55 s → 4: 2 × (4 + 15 + 20) = 78.00; third in T1 → 300
     assert term[3] == "78.00" and "2026-12 78.00 = 78.00" in term[4]
     assert "3 of 3" in lines["Rank"][4]
-    assert lines["quarterly_award"][3] == "300.00"
+    assert lines["Quarterly award"][3] == "300.00"
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ def test_operator_year_grade_award_flag_in_english(tmp_path: Path) -> None:
     # 6 × −0.5 + 2 × −0.3 = −3.60 < 0 → D; 6 months graded D → 辞退 (dismissal); no raise
     assert lines["Score"][3] == "-3.60"
     assert "< 0 → D" in lines["Grade"][4]
-    assert lines["raise"][3] == "0.00"
+    assert lines["Next-year raise"][3] == "0.00"
     assert "dismissal" in lines["Flags"][4] and "6" in lines["Flags"][4]
     term = next(v for k, v in lines.items() if k.startswith("sum of the monthly"))
     assert term[3] == "−3.60" and "2026-01 D → −0.50" in term[4]
@@ -241,12 +241,12 @@ def test_foreign_trade_quarter_with_item_table(tmp_path: Path) -> None:
     assert "2026-10、2026-12（共 2 个月）" in lines["计入月份"][4]
     assert "不计入（不参评）：2026-11" in lines["计入月份"][4]
     assert "(2026-10 95.00 + 2026-12 75.00) ÷ 2 = 85.00" in lines["各月总分平均"][4]
-    assert lines["名次"][3] == "1" and lines["quarter_award"][3] == "2000.00"
-    assert "名次 1，得分 85.00 → 2000.00" in lines["quarter_award"][4]
+    assert lines["名次"][3] == "1" and lines["季度个人奖"][3] == "2000.00"
+    assert "名次 1，得分 85.00 → 2000.00" in lines["季度个人奖"][4]
     year = rows(explain("--preset", "foreign-trade", "-i", str(src), "-e", "F1", "--period",
                         "2026", "--lang", "en"))
     # rank 2 → 2000; the reserve held: −(−828.00) = 828
-    assert year["annual_award"][3] == "2000.00" and year["Rank"][3] == "2"
+    assert year["Annual personal award"][3] == "2000.00" and year["Rank"][3] == "2"
     assert year["Risk reserve held in the year"][3] == "828"
 
 

@@ -153,3 +153,83 @@ def test_item_formula_with_a_team_function_is_refused_by_check(tmp_path: Path) -
         msg = str(err.value)
         assert msg.startswith(f"ft.yaml:{line}: items.late_payments.values[0].formula: "), msg
         assert "item formula" in msg and "functions usable here: abs, ceil, clamp" in msg
+
+
+# -- 3. awards have a label, shown wherever an award is shown --------------------------------
+AWARDS = """
+id: awards
+name: 奖项
+inputs:
+  mark: {label: 考评分, type: score, min: 0, max: 100}
+indicators:
+  - {id: mark, label: 考评分, formula: mark}
+aggregates:
+  - period: quarter
+    label: 季度汇总
+    score: mean(total)
+    rank: true
+    awards:
+      - {id: quarter_award, label: 季度个人奖, label_en: Quarterly personal award, amount: "if(rank = 1, 2000, 0)"}
+      - {id: plain_award, amount: "if(rank = 2, 500, 0)"}
+"""
+
+
+def _awards_scored() -> object:
+    scheme = load_scheme_text(AWARDS, "awards.yaml")
+    frame = pl.read_csv(io.StringIO(
+        "employee,team,period,mark\nA,t,2026-10,90\nA,t,2026-11,80\nB,t,2026-10,70\n"),
+        infer_schema=False)
+    return score_table(scheme, prepare(frame, scheme, "in.csv"))
+
+
+def test_an_award_takes_a_label() -> None:
+    from kaohe.scheme.models import Award
+
+    assert {"label", "label_en"} <= set(Award.model_fields)
+    scheme = load_scheme_text(AWARDS, "awards.yaml")
+    award = scheme.aggregates[0].awards[0]
+    assert (award.label, award.label_en) == ("季度个人奖", "Quarterly personal award")
+
+
+def test_award_labels_in_explain_and_the_table_but_ids_in_json_and_csv() -> None:
+    from rich.console import Console
+
+    from kaohe.reports import output
+
+    scored = _awards_scored()
+    out = scored.outcome  # type: ignore[attr-defined]
+    # A: mean(90, 80) = 85, first → 2000; B: 70, second → 500
+    doc = to_document(out, scored.table)  # type: ignore[attr-defined]
+    awards = {a["employee"]: a["awards"] for a in doc["aggregates"]}
+    assert awards == {"A": {"quarter_award": 2000}, "B": {"plain_award": 500}}
+    zh = {line.id: line for line in explain_aggregate(out, "A", "2026-Q4")}
+    assert zh["awards.quarter_award"].label == "季度个人奖"
+    assert zh["awards.quarter_award"].points == "2000.00"
+    assert zh["awards.plain_award"].label == "plain_award"  # no label: the id
+    en = {line.id: line for line in explain_aggregate(out, "A", "2026-Q4", "en")}
+    assert en["awards.quarter_award"].label == "Quarterly personal award"
+    res = output.collect(scored)  # type: ignore[arg-type]
+    [table] = output.aggregate_tables(res)
+    console = Console(width=200, record=True)
+    console.print(table)
+    text = console.export_text()
+    assert "季度个人奖" in text and "quarter_award" not in text
+    buf = io.BytesIO()
+    output.write_aggregates_csv(res, buf)
+    header = buf.getvalue().decode().splitlines()[0].split(",")
+    assert "award:quarter_award" in header and "award:plain_award" in header
+
+
+@pytest.mark.parametrize(("preset", "period", "award", "label"), [
+    ("foreign-trade", "quarter", "quarter_award", "季度个人奖"),
+    ("foreign-trade", "year", "annual_award", "年度个人奖"),
+    ("ecommerce-commission", "quarter", "quarterly_award", "季度奖励"),
+    ("operator-monthly", "year", "raise", "次年调薪"),
+])
+def test_presets_name_their_awards(preset: str, period: str, award: str, label: str) -> None:
+    from kaohe.presets import PRESET_IDS, load_preset
+
+    found = {(p, spec.period, a.id): a for p in PRESET_IDS for spec in load_preset(p).aggregates
+             for a in spec.awards}
+    assert found[(preset, period, award)].label == label
+    assert all(a.label and a.label_en for a in found.values()), "every preset award is named"

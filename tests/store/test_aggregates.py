@@ -125,7 +125,7 @@ def test_payroll_pays_the_quarter_awards_in_the_closing_month(db: Database,
     with db.transaction() as s:
         header, rows = payroll.payroll_rows(s, cycle_id=ids["2026-12"])
     assert header == ["工号", "姓名", "团队", "周期", "提成", "月度销售奖",
-                      "2026-Q4 季度累计 quarterly_award", "应发合计"]
+                      "2026-Q4 季度奖励", "应发合计"]
     # commission = sales × 6‰ × total / 100; sales award 300/200/100 by sales in the team
     assert [r[4:] for r in rows] == [
         [Decimal("240.00"), Decimal("300.00"), Decimal("800.00"), Decimal("1340.00")],
@@ -134,7 +134,7 @@ def test_payroll_pays_the_quarter_awards_in_the_closing_month(db: Database,
         [Decimal("60.00"), Decimal("0.00"), Decimal("300.00"), Decimal("360.00")]]
     with db.transaction() as s:
         header, rows = payroll.payroll_rows(s, cycle_id=ids["2026-11"])
-    assert "2026-Q4 季度累计 quarterly_award" not in header  # paid in December only
+    assert "2026-Q4 季度奖励" not in header  # paid in December only
     assert rows[0][4:] == [Decimal("240.00"), Decimal("300.00"), Decimal("540.00")]
     out = tmp_path / "pay.csv"
     with db.transaction() as s:
@@ -266,8 +266,7 @@ def test_item_table_quarter_and_year_awards_reach_the_december_payroll(
     with db.transaction() as s:
         header, rows = payroll.payroll_rows(s, cycle_id=ids["2026-12"])
     assert header[4:] == ["基本工资", "浮动工资", "业务津贴", "业务提成", "风险保证金",
-                          "逾期回款扣款", "2026-Q4 季度个人奖 quarter_award",
-                          "2026 年度个人奖 annual_award", "应发合计"]
+                          "逾期回款扣款", "2026-Q4 季度个人奖", "2026 年度个人奖", "应发合计"]
     m = [[None if v is None else str(v) for v in r[4:]] for r in rows]
     assert m == [
         # 4550 + 550 × 50% + 300 × 50% + 300000 × 0.92% × 1.0 − 828 − (50 + 100) + awards

@@ -132,16 +132,17 @@ def test_agent_sees_their_quarter_and_year_once_published(db: Database,
         login(agent, "e1")
         me = _text(agent.get("/me").text)
         # the quarter: mean 84.50, second of three assessed → 1500; the year: 2000
-        assert ("2026-Q4 季度个人奖 · 已结束 84.50 - 2 3 quarter_award ¥1,500.00 - -" in me), me
-        assert "2026 年度个人奖 · 已结束 84.50 - 2 3 annual_award ¥2,000.00 年度风险保证金 2484 -" in me
+        assert ("2026-Q4 季度个人奖 · 已结束 84.50 - 2 3 季度个人奖 ¥1,500.00 - -" in me), me
+        assert "2026 年度个人奖 · 已结束 84.50 - 2 3 年度个人奖 ¥2,000.00 年度风险保证金 2484 -" in me
         assert "北京时间" in me
         card = _text(agent.get(f"/appraisals/{aid}").text)
-        assert "quarter_award ¥1,500.00" in card and "annual_award ¥2,000.00" in card
+        assert "季度个人奖 ¥1,500.00" in card and "年度个人奖 ¥2,000.00" in card
         # a month's scorecard shows the quarter as of that month (October is not published)
         assert agent.get("/team/results").status_code == 404
         en = _text(agent.get("/me?lang=en").text)
         assert "Quarter and year" in en and "Months counted" in en and "final" in en
         assert "Risk reserve held in the year 2484" in en
+        assert "Quarterly personal award ¥1,500.00" in en  # the award's English label
 
 
 def test_hr_and_supervisors_see_each_teams_awards(db: Database, tmp_path: Path) -> None:
@@ -152,11 +153,11 @@ def test_hr_and_supervisors_see_each_teams_awards(db: Database, tmp_path: Path) 
             login(client, user)
             html = _text(client.get("/team/results?period=2026-12").text)
             # 2000 + 1500 + 800 for the quarter; 3000 + 2000 + 1000 for the year
-            assert ("季度个人奖 2026-Q4 · 一组 已结束 奖励: quarter_award ¥4,300.00 (随 2026-12 "
+            assert ("季度个人奖 2026-Q4 · 一组 已结束 奖励: 季度个人奖 ¥4,300.00 (随 2026-12 "
                     "发放)") in html, html
-            assert "年度个人奖 2026 · 一组 已结束 奖励: annual_award ¥6,000.00" in html
+            assert "年度个人奖 2026 · 一组 已结束 奖励: 年度个人奖 ¥6,000.00" in html
             assert html.index("2026-Q4 · 一组") < html.index("2026 · 一组")  # quarter first
-            assert "1 E002 员工2 95.00 - 3 quarter_award ¥2,000.00" in html
+            assert "1 E002 员工2 95.00 - 3 季度个人奖 ¥2,000.00" in html
             assert "E004" not in html  # excluded every month: no quarter, no year
             nov = _text(client.get("/team/results?period=2026-11").text)
             assert "截至 2026-11" in nov and "2 E001 员工1 84.50 - 2" in nov
@@ -216,11 +217,11 @@ def test_year_and_quarter_awards_in_the_browser(served: str) -> None:
             page.click("button[type=submit]")
             page.goto(f"{served}/me")
             year = page.locator('#aggregates tr[data-period="2026"]')
-            expect(year).to_contain_text("annual_award ¥2,000.00")
+            expect(year).to_contain_text("年度个人奖 ¥2,000.00")
             expect(year).to_contain_text("84.50")
             expect(year).to_contain_text("年度风险保证金 2484")
             expect(page.locator('#aggregates tr[data-period="2026-Q4"]')).to_contain_text(
-                "quarter_award ¥1,500.00")
+                "季度个人奖 ¥1,500.00")
             OUT.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(OUT / "agent-year.png"), full_page=True)
             hr = browser.new_page()
@@ -231,7 +232,7 @@ def test_year_and_quarter_awards_in_the_browser(served: str) -> None:
             hr.goto(f"{served}/team")
             hr.get_by_role("link", name="季度奖励与年度结果").click()
             quarter = hr.locator('section[data-period="2026-Q4"][data-team="一组"]')
-            expect(quarter).to_contain_text("quarter_award ¥4,300.00")
+            expect(quarter).to_contain_text("季度个人奖 ¥4,300.00")
             expect(quarter.locator("tbody tr").first).to_contain_text("E002")
             hr.screenshot(path=str(OUT / "hr-quarter-awards.png"), full_page=True)
         finally:

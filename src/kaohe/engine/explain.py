@@ -1703,7 +1703,7 @@ class _AggregateRenderer:
                 pl.lit(self.words(award.amount.tree)), *self.read(award.amount.tree),
                 pl.lit(" → "), _number(pl.col(col))])
             texts[f"awards.{aid}#n"] = _number(pl.col(col))
-            order.append((f"awards.{aid}", str(getattr(award, "label", "") or aid)))
+            order.append((f"awards.{aid}", self._own_label(award)))
         # flags raised, each with its condition and the numbers it read
         shown_flags: list[pl.Expr] = []
         for (text, col), flag in zip(self.flag_cols, spec.flags, strict=True):

@@ -717,6 +717,9 @@ class Eligibility(Model):
 
 class Award(Model):
     id: Ident
+    #: the name shown for the award (``季度个人奖``); outputs keyed by id keep the id
+    label: str = ""
+    label_en: str = ""
     amount: Formula
     #: money paid with the cycle that closes the quarter or year (payroll carries it);
     #: ``false`` for an outcome that is not paid, such as a raise ratio

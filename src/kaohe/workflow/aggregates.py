@@ -37,28 +37,33 @@ def _view(session: Session, agg: AggregateResult, as_of: str, code: str, name: s
     raise ratio) are outcomes: they are listed with the values, not as money."""
     p = agg.payload or {}
     awards: dict[str, Any] = {}
+    # each award's shown name: (label, English label), by id
+    names: dict[str, tuple[str, str]] = {}
     # outcomes: (label, English label, value)
     values: list[tuple[str, str, Any]] = []
     for vid, value in (p.get("values") or {}).items():
         key = f"{agg.scheme_id}:{agg.kind}:value:{vid}"
         values.append((labels.get(key, vid), labels.get(key + ":en", vid), value))
     for award, amount in (p.get("awards") or {}).items():
+        key = f"{agg.scheme_id}:{agg.kind}:award:{award}"
+        names[award] = (labels.get(key, award), labels.get(key + ":en", award))
         if f"{agg.scheme_id}:{agg.kind}:{award}" in labels:
-            values.append((award, award, amount))
+            values.append((*names[award], amount))
         else:
             awards[award] = amount
     return {"scheme": agg.scheme_id, "label": labels.get(f"{agg.scheme_id}:{agg.kind}", ""),
             "period": agg.period, "kind": agg.kind, "as_of": as_of, "closes": agg.closes,
             "employee": code, "name": name, "team": agg.team_code, "score": p.get("score"),
             "grade": agg.grade, "rank": agg.rank, "months": agg.months,
-            "flags": list(p.get("flags") or []), "awards": awards, "outcomes": values,
-            "at": agg.created_at}
+            "flags": list(p.get("flags") or []), "awards": awards, "award_names": names,
+            "outcomes": values, "at": agg.created_at}
 
 
 def _labels(session: Session, cycle_ids: set[int]) -> dict[str, str]:
     """Each scheme's aggregate labels (``季度累计``), by ``scheme:quarter|year``; its awards
-    that are not paid, by ``scheme:quarter|year:award``; its values' labels, by
-    ``scheme:quarter|year:value:id`` (``…:en`` in English)."""
+    that are not paid, by ``scheme:quarter|year:award``; its awards' and values' labels, by
+    ``scheme:quarter|year:award:id`` and ``scheme:quarter|year:value:id`` (``…:en`` in
+    English)."""
     out: dict[str, str] = {}
     seen: set[str] = set()
     for cycle in session.scalars(select(Cycle).where(Cycle.id.in_(sorted(cycle_ids)))):
@@ -70,6 +75,9 @@ def _labels(session: Session, cycle_ids: set[int]) -> dict[str, str]:
             for award in spec.awards:
                 if not award.paid:
                     out[f"{cycle.scheme_id}:{spec.period}:{award.id}"] = award.id
+                key = f"{cycle.scheme_id}:{spec.period}:award:{award.id}"
+                out[key] = award.label or award.id
+                out[key + ":en"] = award.label_en or award.label or award.id
             for value in spec.values:
                 key = f"{cycle.scheme_id}:{spec.period}:value:{value.id}"
                 out[key] = value.label or value.id
@@ -133,8 +141,10 @@ def team_aggregates(session: Session, *, user: User, period: str | None,
         key = (view["scheme"], view["period"], view["team"])
         g = groups.setdefault(key, {"scheme": key[0], "period": key[1], "team": key[2],
                                     "label": view["label"], "kind": view["kind"],
-                                    "closes": view["closes"], "rows": [], "awards": {}})
+                                    "closes": view["closes"], "rows": [], "awards": {},
+                                    "award_names": {}})
         g["rows"].append(view)
+        g["award_names"].update(view["award_names"])
         for award, amount in view["awards"].items():
             g["awards"][award] = g["awards"].get(award, Decimal(0)) + Decimal(str(amount))
     for g in groups.values():

@@ -75,7 +75,10 @@ def paid_awards(session: Session, *, cycle_id: int, scheme: Scheme
             continue
         for award in spec.awards:
             if award.paid:
+                # the award's label names it (2026-Q4 季度个人奖); without one, the
+                # aggregate's label and the award's id
                 cols.append((f"{spec.period}:{award.id}",
+                             f"{period} {award.label}" if award.label else
                              f"{period} {spec.label or spec.period} {award.id}"))
     keys = {k for k, _ in cols}
     amounts: dict[tuple[str, str], Decimal] = {}
