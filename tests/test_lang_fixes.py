@@ -233,3 +233,55 @@ def test_presets_name_their_awards(preset: str, period: str, award: str, label: 
              for a in spec.awards}
     assert found[(preset, period, award)].label == label
     assert all(a.label and a.label_en for a in found.values()), "every preset award is named"
+
+
+# -- 4. a wide table stays readable in a narrow terminal --------------------------------------
+PS_LABELS = ["服务时间", "服务资源", "接听速度", "规范用语", "倾听、记录与复述", "致谢与道别",
+             "入伙办理", "装修管理", "收费服务", "报修、咨询、求助", "投诉处理"]
+PS_CSV = (
+    "employee,team,period,phone_hours,phone_staffing,answer_speed,greeting,listening,closing,"
+    "move_in,renovation,billing,requests,complaints\n"
+    # rulebook 4.10's worked example: 68 of 85 applicable points → 80.00
+    "W01,前台,2026-10,符合,基本符合,一般符合,不适用,符合,不符合,符合,不适用,基本符合,一般符合,符合\n"
+    "W02,前台,2026-10,符合,符合,符合,符合,符合,符合,符合,符合,符合,符合,符合\n")
+
+
+def _score_text(tmp_path: Path, columns: int, *extra: str) -> str:
+    import os
+    import subprocess
+    import sys
+
+    src = tmp_path / "ps.csv"
+    src.write_text(PS_CSV, encoding="utf-8")
+    env = {**os.environ, "COLUMNS": str(columns), "PYTHONPATH": str(ROOT / "src")}
+    r = subprocess.run([sys.executable, "-m", "kaohe", "score", "--preset", "property-service",
+                        "--input", str(src), *extra], capture_output=True, text=True,
+                       env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_an_eleven_indicator_table_folds_in_an_80_column_terminal(tmp_path: Path) -> None:
+    from rich.cells import cell_len
+
+    text = _score_text(tmp_path, 80)
+    assert max(cell_len(line.rstrip()) for line in text.splitlines()) <= 80
+    # every label whole, and each employee's numbers beside them
+    for label in PS_LABELS:
+        assert label in text, label
+    w01 = re.split(r"\n\s*\n", text[text.index("工号 W01"):])[0]
+    assert re.search(r"总分\s+80\.00", w01) and re.search(r"规范用语\s+-", w01)
+    assert re.search(r"致谢与道别\s+0\.00", w01) and re.search(r"标记\s+需整改", w01)
+    assert "…" not in text
+
+
+def test_a_wide_terminal_keeps_the_table_with_no_cell_cut(tmp_path: Path) -> None:
+    text = _score_text(tmp_path, 200)
+    assert "┃ 周期" in text and "工号 W01" not in text  # a table, not folded
+    assert "…" not in text  # no header cut short: a long one folds onto two lines
+    row = next(line for line in text.splitlines() if "W01" in line and "2026-10" in line)
+    cells = [c.strip() for c in row.split("│")[1:-1]]
+    assert cells[:7] == ["2026-10", "前台", "2", "W01", "", "80.00", "-"]
+    assert cells[7:18] == ["10.00", "8.00", "3.00", "-", "5.00", "0.00", "15.00", "-", "8.00",
+                           "9.00", "10.00"]
+    assert cells[-1] == "需整改"

@@ -126,12 +126,12 @@ def score(
         if output is None:
             console = Console()
             for shown in tables:
-                console.print(shown)
+                console.print(out.fit(shown, console))  # folded when the terminal is narrow
             _print_warnings(Console(stderr=True), scored.outcome.warnings)
         else:
             buf = Console(file=io.StringIO(), width=240, record=True)
             for shown in tables:
-                buf.print(shown)
+                buf.print(out.fit(shown, buf))
             _emit_text(buf.export_text(), output)
 
 

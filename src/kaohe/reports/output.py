@@ -35,6 +35,7 @@ from kaohe.numbers import DEC, dlit, round_half_up, to_json_number
 from kaohe.reports.cells import WORKBOOK_OPTIONS, csv_text_expr, write_cells
 
 if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
     from rich.table import Table
 
     from kaohe.engine.plan import Plan
@@ -582,6 +583,62 @@ def results_table(res: Results, *, compact: bool = False, period: str | None = N
     for row in text.iter_rows():
         table.add_row(*row)
     return table
+
+
+#: the leading columns of the results and aggregate tables that name a row (周期 团队 名次 工号
+#: 姓名); a folded table titles each row's block with them
+KEY_COLUMNS = 5
+
+
+def fit(table: Table, console: Console, key: int = KEY_COLUMNS) -> RenderableType:
+    """``table`` fitted to ``console``'s width: each column at least as wide as its widest
+    value, a long header folded onto two lines; when even that is too wide (an
+    11-indicator scheme on an 80-column terminal, which Rich would squeeze to one character
+    a column), folded instead: one block per row, a line per column (label | value), titled
+    by the row's first ``key`` columns (周期 团队 名次 工号 姓名)."""
+    from rich.cells import cell_len
+    from rich.console import Group
+    from rich.padding import Padding
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    headers = [str(c.header) for c in table.columns]
+    cells = [[str(x) for x in c.cells] for c in table.columns]
+    natural, needs = [], []
+    for col, head, values in zip(table.columns, headers, cells, strict=True):
+        widest = max((cell_len(v) for v in values), default=0)
+        natural.append(max(widest, cell_len(head), 1))
+        # a header folds onto two lines (a wide character is never split: + 1)
+        head_need = cell_len(head) if col.no_wrap else (cell_len(head) + 1) // 2 + 1
+        needs.append(max(widest, head_need, 1))
+
+    def width(ws: list[int]) -> int:  # a column: its text, a space either side, a border
+        return sum(ws) + 3 * len(ws) + 1
+
+    if width(natural) <= console.width:
+        return table  # every header on one line
+    if width(needs) <= console.width:
+        # fixed widths (Rich's own sharing can starve the last column); the last column,
+        # the flags, takes the rest
+        for col, need in zip(table.columns[:-1], needs, strict=False):
+            col.width = need
+            col.overflow = "fold"
+        table.columns[-1].min_width = needs[-1]
+        table.columns[-1].overflow = "fold"
+        return table
+    parts: list[RenderableType] = []
+    if table.title:
+        parts.append(Text(str(table.title), style="bold"))
+    for r in range(table.row_count):
+        named = [f"{headers[c]} {cells[c][r]}" for c in range(min(key, len(headers)))
+                 if cells[c][r] not in ("", "-")]
+        block = RichTable.grid(padding=(0, 2))
+        block.add_column(no_wrap=True)
+        block.add_column(overflow="fold")
+        for c in range(key, len(headers)):
+            block.add_row(headers[c], cells[c][r])
+        parts += [Text(" · ".join(named), style="bold"), Padding(block, (0, 0, 1, 2))]
+    return Group(*parts)
 
 
 def reasons_table(res: Results) -> Table:
