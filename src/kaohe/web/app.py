@@ -30,7 +30,7 @@ from kaohe.errors import InputError, KaoheError, shorten
 from kaohe.formatting import two
 from kaohe.settings import settings
 from kaohe.store.db import Database
-from kaohe.web import admin, api, hr, i18n, pages, timefmt
+from kaohe.web import admin, api, hr, i18n, pages, people, timefmt
 from kaohe.web.deps import lang_of, render
 from kaohe.workflow import permissions, states
 from kaohe.workflow.errors import WorkflowError
@@ -205,6 +205,8 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
     env.globals["is_hr"] = permissions.is_hr
     env.filters["when"] = timefmt.when
     env.filters["state"] = lambda s: i18n.gettext(states.STATE_LABELS.get(str(s), str(s)))
+    env.filters["person"] = people.person  # a login shown as the person's name
+    env.filters["employee"] = people.employee  # an employee id as the name (id in small)
     app.state.templates = templates
 
     app.mount("/static", StaticFiles(directory=str(resources.files(__package__) / "static")),
@@ -258,6 +260,7 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
     app.include_router(pages.router)
     app.include_router(hr.router)
     app.include_router(admin.router)
+    app.include_router(people.router)
     app.include_router(api.router)
     return app
 

@@ -117,6 +117,8 @@ class OrgPlan:
     team_supervisors: list[tuple[str, str, str]]
     problems: list[InputError]
     rows: list[SheetRow] = field(default_factory=list, repr=False)
+    #: the names of the people a change names by id (supervisors before and after)
+    names: dict[str, str] = field(default_factory=dict)
 
     def count(self, kind: str) -> int:
         return sum(1 for p in self.people if p.kind == kind)
@@ -244,7 +246,7 @@ def read_sheet(path: str | Path, source: str | None = None) -> Sheet:
             bad(N_("an employee id has at most 64 characters"), i, "code", code)
             continue
         if code in seen:
-            bad(str(Text(N_("this id appears twice (row %(row)s too)"), row=seen[code])),
+            bad(Text(N_("this id appears twice (row %(row)s too)"), row=seen[code]),
                 i, "code", code)
             continue
         seen[code] = i
@@ -265,16 +267,18 @@ def read_sheet(path: str | Path, source: str | None = None) -> Sheet:
         if mobile and "*" not in mobile:
             try:
                 row.mobile = normal_mobile(mobile)
-            except ValueError as exc:
-                problems.append(InputError(str(exc), file=source, row=i, column=head,
-                                           value=mobile))
+            except ValueError:
+                problems.append(InputError(N_("expected an 11-digit mobile number such as "
+                                              "13800138000"), file=source, row=i,
+                                           column=head, value=mobile))
         email, head = cell(r, "email")
         if email:
             try:
                 row.email = normal_email(email)
-            except ValueError as exc:
-                problems.append(InputError(str(exc), file=source, row=i, column=head,
-                                           value=email))
+            except ValueError:
+                problems.append(InputError(N_("expected an e-mail address such as "
+                                              "name@example.com"), file=source, row=i,
+                                           column=head, value=email))
         hired, head = cell(r, "hire_date")
         if hired:
             m = _DATE.match(hired)
@@ -337,6 +341,7 @@ def plan(session: Session, path: str | Path, *, actor: Actor, source: str | None
             continue
         manager_of[r.code] = code
     people: list[PersonChange] = []
+    known: dict[str, str] = {}
     new_teams: list[str] = []
     supervisors: list[tuple[str, str, str, str]] = []
 
@@ -376,6 +381,8 @@ def plan(session: Session, path: str | Path, *, actor: Actor, source: str | None
                       "hire_date": emp.hire_date.isoformat() if emp.hire_date else "",
                       "status": emp.status}
             diff = [(k, before[k], v) for k, v in after.items() if before[k] != v]
+            if before["manager"] and before["manager"] in existing:
+                known[before["manager"]] = existing[before["manager"]].name
             people.append(PersonChange(r.row, r.code, r.name,
                                        "changed" if diff else "unchanged", diff))
             if not any(k == "manager" for k, _, _ in diff):
@@ -383,16 +390,17 @@ def plan(session: Session, path: str | Path, *, actor: Actor, source: str | None
         if r.code in manager_of:
             mc = manager_of[r.code]
             supervisors.append((r.code, r.name, mc, name_of(mc)))
+            known[mc] = name_of(mc)
     # a supervisor with an account of role supervisor looks after the teams of the people
     # who report to them
     team_supervisors: list[tuple[str, str, str]] = []
     users = {u.employee.code: u for u in session.scalars(select(User))
              if u.employee is not None and u.is_active and "supervisor" in u.roles}
     for r in sheet.rows:
-        mc = manager_of.get(r.code)
-        if mc is None or not r.team or mc not in users:
+        boss = manager_of.get(r.code)
+        if boss is None or not r.team or boss not in users:
             continue
-        u = users[mc]
+        u = users[boss]
         if r.team in teams and teams[r.team].id in (u.team_ids or []):
             continue
         item = (u.username, u.person_name, r.team)
@@ -400,7 +408,7 @@ def plan(session: Session, path: str | Path, *, actor: Actor, source: str | None
             team_supervisors.append(item)
     problems.sort(key=lambda e: (getattr(e, "row", 0) or 0))
     return OrgPlan(sheet.source, sheet.kind, people, new_teams, supervisors, team_supervisors,
-                   problems, sheet.rows)
+                   problems, sheet.rows, known)
 
 
 def apply(session: Session, path: str | Path, *, actor: Actor, source: str | None = None
