@@ -269,3 +269,40 @@ def test_a_sheet_without_a_header_or_from_an_agent_is_refused(org_db: Database,
             orgsheet.plan(s, plain, actor=_as(s, "sup1"))
         assert {p.kind for p in orgsheet.plan(s, plain, actor=_as(s, "hr")).people} == {
             "unchanged"}
+
+
+def test_an_account_is_linked_to_its_person_and_the_cli_imports_the_sheet(
+        org_db: Database, tmp_path: Path) -> None:
+    from ..web.test_sessions import kaohe_cli
+
+    with org_db.transaction() as s:
+        hr = _as(s, "hr")
+        with pytest.raises(Invalid):  # e1 has E001 already
+            accounts.set_employee(s, username="sup1", employee_code="E001", actor=hr)
+        with pytest.raises(NotAllowed):
+            accounts.set_employee(s, username="sup1", employee_code="E002",
+                                  actor=_as(s, "sup2"))
+    sheet = wecom_xlsx(tmp_path / "成员.xlsx", [
+        ["林主管", "S001", "", "主管", "客服部/一组", "", "", "", "", "", "", ""],
+        ["员工1", "E001", "", "客服", "客服部/一组", "", "", "", "", "", "S001", ""],
+    ])
+    r = kaohe_cli(org_db, "org", "sheet", str(sheet), "--dry-run", "--as", "hr")
+    assert r.returncode == 0, r.stderr
+    assert "would import (wecom): 1 new, 1 changed" in r.stdout
+    with org_db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Employee)) == 6
+    r = kaohe_cli(org_db, "org", "sheet", str(sheet), "--as", "hr")
+    assert r.returncode == 0 and "supervisor E001 员工1 → S001 林主管" in r.stdout, r.stderr
+    with org_db.transaction() as s:
+        accounts.set_employee(s, username="sup1", employee_code="S001", actor=_as(s, "hr"))
+    r = kaohe_cli(org_db, "user", "reset", "sup1", "--as", "hr")
+    assert r.returncode == 0 and "one-time password of sup1: " in r.stdout
+    r = kaohe_cli(org_db, "user", "roles", "e1", "--role", "admin", "--as", "hr")
+    assert r.returncode != 0 and "may not give the role admin" in r.stderr
+    r = kaohe_cli(org_db, "user", "add", "x9", "--role", "admin", "--password", "long-enough",
+                  "--as", "hr")
+    assert r.returncode != 0
+    with org_db.read() as s:
+        sup1 = s.scalar(select(User).where(User.username == "sup1"))
+        assert sup1 is not None and sup1.person_name == "林主管" and sup1.must_change_password
+        assert s.scalar(select(User).where(User.username == "x9")) is None

@@ -228,6 +228,11 @@ def test_people_journey_in_chromium(people_server: str, browser: Any,  # noqa: F
     expect(hr.locator(".flash")).to_contain_text("1 个新建")
     row = hr.locator("#accounts ~ div tr", has_text="wang.fang")
     row.locator("summary").click()
+    row.locator("input[name=employee]").fill("S100")  # her account is 王芳 of the sheet
+    row.locator("text=关联员工").click()
+    expect(hr.locator(".flash")).to_contain_text("王芳")
+    row = hr.locator("#accounts ~ div tr", has_text="wang.fang")
+    row.locator("summary").click()
     row.locator("input[name=teams][value='三组']").check()
     row.locator("text=保存团队").click()
     expect(hr.locator(".flash")).to_contain_text("王芳")
@@ -249,6 +254,7 @@ def test_people_journey_in_chromium(people_server: str, browser: Any,  # noqa: F
         assert emps["E001"].manager_id == emps["S100"].id == emps["E002"].manager_id
         user = s.scalar(select(User).where(User.username == "wang.fang"))
         assert user is not None and not user.must_change_password
+        assert user.employee_id == emps["S100"].id
 
 
 def _login_as(page: Any, base: str, user: str, password: str) -> None:

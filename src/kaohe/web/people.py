@@ -165,6 +165,19 @@ def teams(user_id: RecordId, request: Request, session: SessionDep, user: UserDe
     return _back(request, i18n.gettext("Teams of %(user)s saved.") % {"user": target.person_name})
 
 
+@router.post("/users/{user_id}/employee")
+def link(user_id: RecordId, request: Request, session: SessionDep, user: UserDep,
+         employee: Annotated[str, Form(max_length=64)] = "", csrf: Csrf = None) -> Response:
+    """Link an account to its person in the org sheet (empty: unlink)."""
+    check_csrf(request, csrf)
+    _require(user)
+    target = _target(session, user_id)
+    accounts.set_employee(session, username=target.username,
+                          employee_code=employee.strip() or None, actor=actor(user))
+    return _back(request, i18n.gettext("Account of %(user)s linked.")
+                 % {"user": target.person_name})
+
+
 # -- the org sheet: a preview, then the import ------------------------------------------------
 def _problem(e: InputError) -> dict[str, Any]:
     value = getattr(e, "value", None)

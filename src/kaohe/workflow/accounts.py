@@ -449,3 +449,35 @@ def set_teams(session: Session, *, username: str, teams: list[str], actor: Actor
            target_id=user.id, details={"username": user.username, "before": before,
                                        "after": ids})
     return user
+
+
+def set_employee(session: Session, *, username: str, employee_code: str | None,
+                 actor: Actor) -> User:
+    """Link an account to the person in the org sheet (their 工号), or unlink it (None): a
+    supervisor imported from the address book is then the supervisor of their reports'
+    teams, and every page names them as the sheet does."""
+    from kaohe.store.models import Employee
+
+    require_people(actor)
+    user = _target(session, username)
+    _check_manage(actor, user)
+    emp = None
+    if employee_code:
+        emp = session.scalar(select(Employee).where(Employee.code == employee_code.strip()))
+        if emp is None:
+            raise NotFound(Text(N_("no employee %(code)s"), code=repr(employee_code)))
+        other = session.scalar(select(User.username).where(User.employee_id == emp.id,
+                                                           User.id != user.id))
+        if other is not None:
+            raise Invalid(Text(N_("employee %(code)s has the account %(user)s already"),
+                               code=emp.code, user=other))
+    before = user.employee.code if user.employee is not None else None
+    after = emp.code if emp is not None else None
+    if before == after:
+        return user
+    user.employee = emp
+    session.flush()
+    record(session, action="user.employee_linked", actor=actor, target_type="user",
+           target_id=user.id, details={"username": user.username, "before": before,
+                                       "after": after})
+    return user
