@@ -40,6 +40,9 @@ def _step_down(db: Database, expected: str) -> None:
 
 
 def test_downgrade_one_step_and_back(db: Database) -> None:
+    assert "must_change_password" in _columns(db, "users")
+    _step_down(db, "0009")  # 0012 (one-time passwords) sits on 0011 once 0010/0011 are in
+    assert "must_change_password" not in _columns(db, "users")
     assert {"email", "mobile", "reminders_off"} <= _columns(db, "users")
     assert _audit_triggers(db)
     _step_down(db, "0008")
@@ -72,6 +75,7 @@ def test_downgrade_one_step_and_back(db: Database) -> None:
     assert "ix_audit_events_target" in _indexes(db, "audit_events")
     assert "reminder_deliveries" in inspect(db.engine).get_table_names()
     assert "reminders_off" in _columns(db, "users")
+    assert "must_change_password" in _columns(db, "users")
     assert "verification_runs" in inspect(db.engine).get_table_names()
     assert _audit_triggers(db)
     assert "user_sessions" in inspect(db.engine).get_table_names()

@@ -9,7 +9,10 @@ the person's name wherever pages name someone."""
 
 from __future__ import annotations
 
+import re
+import secrets
 import shutil
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
@@ -19,7 +22,10 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from kaohe.errors import InputError
+from kaohe.reports.forms import safe_name
+from kaohe.settings import settings
 from kaohe.store.models import Employee, Role, Team, User
+from kaohe.text import Text
 from kaohe.web import i18n
 from kaohe.web.deps import (
     RecordId,
@@ -30,6 +36,7 @@ from kaohe.web.deps import (
     database,
     render,
 )
+from kaohe.web.hr import upload_folder
 from kaohe.workflow import accounts, orgsheet
 from kaohe.workflow.errors import NotFound
 
@@ -179,6 +186,41 @@ def link(user_id: RecordId, request: Request, session: SessionDep, user: UserDep
 
 
 # -- the org sheet: a preview, then the import ------------------------------------------------
+SHEET_TYPES = (".csv", ".xlsx")
+
+
+def _stage(request: Request, file: UploadFile) -> tuple[str, Path]:
+    """The uploaded export, checked for type and size (read at most the limit and one
+    byte), in a fresh folder beside the console's staged uploads: its token and path."""
+    p = Path(Path(file.filename or "org.xlsx").name)
+    name = safe_name(p.stem, 100) + "." + safe_name(p.suffix.lstrip("."), 10)
+    if not name.lower().endswith(SHEET_TYPES):
+        raise HTTPException(422, i18n.N_("Upload a .csv or .xlsx file."))
+    limit = settings().max_upload_bytes
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(413, Text(i18n.N_("The file is larger than %(mb)s MB."),
+                                      mb=f"{limit / 2**20:g}"))
+    token = secrets.token_urlsafe(16)
+    folder = upload_folder(request.app) / token
+    folder.mkdir(parents=True)
+    path = folder / name
+    path.write_bytes(data)
+    return token, path
+
+
+def _staged(request: Request, token: str) -> Path:
+    """A staged export of this session (else 404: expired or never staged)."""
+    expired = i18n.N_("This upload has expired; upload the file again.")
+    if not re.fullmatch(r"[\w-]{10,64}", token) or token not in request.session.get(
+            "uploads", []):
+        raise HTTPException(404, expired)
+    files = list((upload_folder(request.app) / token).glob("*"))
+    if not files:
+        raise HTTPException(404, expired)
+    return files[0]
+
+
 def _problem(e: InputError) -> dict[str, Any]:
     value = getattr(e, "value", None)
     if value is not None and len(str(value)) > 60:
@@ -203,11 +245,9 @@ def org_upload(request: Request, session: SessionDep, user: UserDep,
                file: Annotated[UploadFile, File()], csrf: Csrf = None) -> HTMLResponse:
     """Read an address-book export and show what importing it would change (nothing is
     written until the preview is confirmed), or every bad cell."""
-    from kaohe.web.hr import _stage as stage_upload
-
     check_csrf(request, csrf)
     _require(user)
-    token, path = stage_upload(request, file)
+    token, path = _stage(request, file)
     try:
         plan = orgsheet.plan(session, path, actor=actor(user), source=path.name)
     except InputError as exc:
@@ -228,11 +268,9 @@ def org_upload(request: Request, session: SessionDep, user: UserDep,
 @router.post("/org/confirm")
 def org_confirm(request: Request, session: SessionDep, user: UserDep,
                 token: Annotated[str, Form(max_length=64)], csrf: Csrf = None) -> Response:
-    from kaohe.web.hr import _staged as staged_upload
-
     check_csrf(request, csrf)
     _require(user)
-    path = staged_upload(request, token)
+    path = _staged(request, token)
     plan = orgsheet.apply(session, path, actor=actor(user), source=path.name)
     session.flush()
     shutil.rmtree(path.parent, ignore_errors=True)
