@@ -7,6 +7,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
@@ -267,8 +269,8 @@ def test_a_sheet_without_a_header_or_from_an_agent_is_refused(org_db: Database,
             orgsheet.plan(s, odd, actor=_as(s, "hr"))
         with pytest.raises(NotAllowed):
             orgsheet.plan(s, plain, actor=_as(s, "sup1"))
-        assert {p.kind for p in orgsheet.plan(s, plain, actor=_as(s, "hr")).people} == {
-            "unchanged"}
+        plan = orgsheet.plan(s, plain, actor=_as(s, "hr"))
+        assert plan.kind == "plain" and {p.kind for p in plan.people} == {"unchanged"}
 
 
 def test_an_account_is_linked_to_its_person_and_the_cli_imports_the_sheet(
@@ -306,3 +308,38 @@ def test_an_account_is_linked_to_its_person_and_the_cli_imports_the_sheet(
         sup1 = s.scalar(select(User).where(User.username == "sup1"))
         assert sup1 is not None and sup1.person_name == "林主管" and sup1.must_change_password
         assert s.scalar(select(User).where(User.username == "x9")) is None
+
+
+_part = st.text(alphabet="客服部售前后组一二三四五六ABC", min_size=1, max_size=6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(people=st.lists(st.tuples(st.from_regex(r"[A-Z]{1,3}\d{1,4}", fullmatch=True),
+                                 st.text(alphabet="王李张刘陈杨赵黄周吴芳娜敏静伟强", min_size=2,
+                                         max_size=4),
+                                 st.lists(_part, min_size=1, max_size=4),
+                                 st.integers(0, 3)),
+                       min_size=1, max_size=12, unique_by=lambda p: p[0]),
+       sep=st.sampled_from(["/", "／"]))
+def test_every_person_of_an_export_is_read_with_the_last_department(
+        people: list[tuple[str, str, list[str], int]], sep: str) -> None:
+    """Whatever the title rows above the header and the department paths: each person comes
+    back with their id, name and the last part of their first department, at the row the
+    spreadsheet shows."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        wb = Workbook()
+        ws = wb.active
+        titles = people[0][3]
+        for i in range(titles):
+            ws.append([f"说明 {i}"])
+        ws.append(["姓名", "账号", "部门", "直属上级"])
+        for code, name, path, _ in people:
+            ws.append([name, code, sep.join(path) + ";其他部门", ""])
+        wb.save(f"{folder}/m.xlsx")
+        sheet = orgsheet.read_sheet(f"{folder}/m.xlsx")
+    assert not sheet.problems and sheet.header_row == titles + 1
+    got = [(r.row, r.code, r.name, r.team) for r in sheet.rows]
+    assert got == [(titles + 2 + i, code, name, path[-1])
+                   for i, (code, name, path, _) in enumerate(people)]

@@ -212,8 +212,9 @@ def read_sheet(path: str | Path, source: str | None = None) -> Sheet:
             if opt in header:
                 at.setdefault(canon, []).append(header.index(opt))
                 names.setdefault(canon, []).append(opt)
-    kind = ("wecom" if {"账号", "帐号", "直属上级", "职务"} & set(header)
-            else "dingtalk" if {"工号", "主管", "直属主管", "职位", "UserID"} & set(header)
+    kind = ("wecom" if {"账号", "帐号", "直属上级", "职务", "别名", "座机"} & set(header)
+            else "dingtalk" if {"主管", "直属主管", "UserID", "员工UserID", "办公地点",
+                                "工作地点"} & set(header)
             else "plain")
     problems: list[InputError] = []
     out: list[SheetRow] = []
