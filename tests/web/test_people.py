@@ -216,11 +216,21 @@ def test_people_journey_in_chromium(people_server: str, browser: Any,  # noqa: F
     one_time = admin.locator("#one-time-password").inner_text()
     _shot(admin, "people-admin-created")
     # HR imports the WeCom member list and makes 王芳 the supervisor of 三组
+    bad = wecom_xlsx(tmp_path / "有错的成员表.xlsx", [
+        ["王芳", "S100", "", "客服主管", "客服部/三组", "女", "1380013", "", "", "", "", ""],
+        ["员工1", "E001", "", "客服", "客服部/三组", "男", "", "", "", "", "查无此人", ""],
+    ])
     hr = browser.new_page()
     _login_as(hr, base, "hr", "pw")
     hr.goto(f"{base}/people")
-    hr.set_input_files("#org-sheet + form input[type=file]", str(sheet))
+    hr.set_input_files("#org-sheet + form input[type=file]", str(bad))
     hr.click("#org-sheet + form button")
+    expect(hr.locator("[role=alert]")).to_contain_text("2")
+    expect(hr.locator("main table")).to_contain_text("查无此人")
+    expect(hr.locator("main table")).to_contain_text("应为 11 位手机号")
+    _shot(hr, "people-org-errors")
+    hr.set_input_files("main form input[type=file]", str(sheet))  # again, from the error page
+    hr.click("main form button.primary")
     expect(hr.locator("main")).to_contain_text("企业微信")
     expect(hr.locator("main")).to_contain_text("王芳")
     _shot(hr, "people-org-preview")
