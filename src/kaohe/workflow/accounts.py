@@ -383,11 +383,13 @@ def create_account(session: Session, *, username: str, display_name: str, roles:
     check_password(pw)
     if teams and not set(roles) & TEAM_ROLES:
         raise Invalid(Text(N_("only supervisors and managers look after teams")))
-    _team_ids(session, teams or [])  # a missing team is named before anything is added
+    from kaohe.store.models import Team
+
+    ids = _team_ids(session, teams or [])  # a missing team is named before anything is added
+    codes = [t.code for t in session.scalars(select(Team).where(Team.id.in_(ids)))]
     user = create_user(session, username=username, roles=roles, actor=actor, password=pw,
-                       employee_code=employee_code or None, teams=None,
+                       employee_code=employee_code or None, teams=codes,
                        display_name=display_name.strip())
-    user.team_ids = _team_ids(session, teams or [])
     user.must_change_password = True
     session.flush()
     return NewAccount(user, pw if made_up else None)
