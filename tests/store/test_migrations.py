@@ -41,7 +41,7 @@ def _step_down(db: Database, expected: str) -> None:
 
 def test_downgrade_one_step_and_back(db: Database) -> None:
     assert "must_change_password" in _columns(db, "users")
-    _step_down(db, "0009")  # 0012 (one-time passwords) sits on 0011 once 0010/0011 are in
+    _step_down(db, "0011")  # 0012: one-time passwords
     assert "must_change_password" not in _columns(db, "users")
     assert {"email", "mobile", "reminders_off"} <= _columns(db, "users")
     assert _audit_triggers(db)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"  # LOCAL ONLY: becomes "0011" when 0010/0011 are merged
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
