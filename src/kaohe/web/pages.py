@@ -26,7 +26,7 @@ from kaohe.store.models import (
     Result,
     User,
 )
-from kaohe.web import charts, i18n, timefmt
+from kaohe.web import charts, i18n, teamviews, timefmt
 from kaohe.web.deps import (
     XLSX,
     RecordId,
@@ -43,6 +43,7 @@ from kaohe.web.deps import (
 )
 from kaohe.web.services import appraisal_doc, board_rows, history, rows_for
 from kaohe.workflow import accounts, appeals, cycles, org, permissions, states
+from kaohe.workflow.aggregates import appraisal_aggregates, my_aggregates
 from kaohe.workflow.cycles import scheme_of
 from kaohe.workflow.permissions import get_visible, is_staff, visible_appraisals
 from kaohe.workflow.seal import require_intact
@@ -112,7 +113,8 @@ def me(request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
     return render(request, "me.html", user=user, rows=rows,
                   trend=Markup(charts.line(trend)) if len(trend) > 1 else "",
                   reminders_on=not user.reminders_off, contact_email=user.contact_email,
-                  contact_mobile=user.contact_mobile)
+                  contact_mobile=user.contact_mobile,
+                  aggregates=my_aggregates(session, user=user))
 
 
 @router.post("/me/reminders")
@@ -128,10 +130,12 @@ def my_reminders(request: Request, session: SessionDep, user: UserDep,
 
 @router.get("/team", response_class=HTMLResponse)
 def team(request: Request, session: SessionDep, user: UserDep, period: str | None = None,
-         team: str | None = None) -> HTMLResponse:
+         team: str | None = None, q: teamviews.Search = "",
+         sort: teamviews.Sort = "rank") -> HTMLResponse:
     if not is_staff(user):
         raise HTTPException(404, "not found")
     board = board_rows(session, user, period=period, team=team)
+    shown = teamviews.search_sort(board["rows"], q, sort)  # the table as searched and sorted
     ranked = sorted((r for r in board["rows"] if r["result"]
                      and r["result"].get("total") is not None),
                     key=lambda r: -float(r["result"]["total"]))
@@ -148,7 +152,8 @@ def team(request: Request, session: SessionDep, user: UserDep, period: str | Non
     return render(request, "team.html", user=user, board=board,
                   ranking=Markup(charts.bars(ranking)) if ranking else "",
                   grades=Markup(charts.distribution(ordered)) if grades else "",
-                  late=late)
+                  late=late, shown=shown, q=q, sort=sort,
+                  flagged=teamviews.flagged(board["rows"]))
 
 
 # -- one appraisal ------------------------------------------------------------------------
@@ -235,7 +240,8 @@ def appraisal_page(appraisal_id: RecordId, request: Request, session: SessionDep
                   period_first=first.isoformat(), period_last=last.isoformat(),
                   incident_day=min(max(today, first), last).isoformat(),
                   history=history(session, app_, user),
-                  trend=Markup(charts.line(trend)) if len(trend) > 1 else "")
+                  trend=Markup(charts.line(trend)) if len(trend) > 1 else "",
+                  aggregates=appraisal_aggregates(session, user=user, appraisal=app_))
 
 
 def _column_label(col: str, inputs: dict[str, str]) -> str:
