@@ -27,6 +27,9 @@ LOGINS = {login: name for login, (name, _mobile) in STAFF.items()}
 BARE = re.compile(r"(?<![\w.@/-])(" + "|".join(map(re.escape, [*LOGINS, "demo-loader"]))
                   + r")(?![\w.@/-])")
 
+#: an agent shown by name beside the id, in either order (王芳 KF001, 王芳（KF001）)
+NAMED = re.compile(r"KF\d{3}\s+[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{2,4}\s*[（(]?\s*KF\d{3}")
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
@@ -96,7 +99,7 @@ def test_hr_pages_and_the_team_board_name_people(demo: Database) -> None:
         page = hr.get(path).text
         no_bare_logins(page, path)
     appeals = text_of(hr.get("/hr/appeals").text)
-    assert re.search(r"KF\d{3} [\u4e00-\u9fff]{2,4}", appeals)
+    assert NAMED.search(appeals)
     console = hr.get("/hr/cycles").text
     if 'id="overdue"' in console or "逾期" in console:
         lines = re.findall(r'<a href="/appraisals/\d+">([^<]*)<small', console)
@@ -104,4 +107,4 @@ def test_hr_pages_and_the_team_board_name_people(demo: Database) -> None:
     sup = client(demo, "sup1")
     board = sup.get("/team").text
     no_bare_logins(board, "/team as sup1")
-    assert re.search(r"KF\d{3} [\u4e00-\u9fff]{2,4}", text_of(board))
+    assert NAMED.search(text_of(board))
