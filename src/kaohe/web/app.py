@@ -41,6 +41,7 @@ from kaohe.web import (
     i18n,
     items,
     pages,
+    people,
     teamviews,
     timefmt,
 )
@@ -218,6 +219,8 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
     env.globals["is_hr"] = permissions.is_hr
     env.filters["when"] = timefmt.when
     env.filters["state"] = lambda s: i18n.gettext(states.STATE_LABELS.get(str(s), str(s)))
+    env.filters["person"] = people.person  # a login shown as the person's name
+    env.filters["employee"] = people.employee  # an employee id as the name (id in small)
     app.state.templates = templates
 
     app.mount("/static", StaticFiles(directory=str(resources.files(__package__) / "static")),
@@ -273,6 +276,7 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
     app.include_router(cycle_desk.router)
     app.include_router(appeal_desk.router)
     app.include_router(admin.router)
+    app.include_router(people.router)
     app.include_router(api.router)
     app.include_router(teamviews.router)  # the board's team and year views
     app.include_router(exports.router)  # the board's tables as xlsx

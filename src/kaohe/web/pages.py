@@ -96,6 +96,8 @@ def logout(request: Request, csrf: Csrf = None) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def home(user: UserDep) -> Response:
+    if user.must_change_password:  # a one-time password: asked to choose one's own first
+        return RedirectResponse("/account#password", status_code=303)
     return RedirectResponse("/team" if is_staff(user) else "/me", status_code=303)
 
 
