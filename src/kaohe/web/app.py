@@ -30,7 +30,7 @@ from kaohe.errors import InputError, KaoheError, shorten
 from kaohe.formatting import two
 from kaohe.settings import settings
 from kaohe.store.db import Database
-from kaohe.web import admin, api, hr, i18n, pages, timefmt
+from kaohe.web import admin, api, grid, hr, i18n, pages, timefmt
 from kaohe.web.deps import lang_of, render
 from kaohe.workflow import permissions, states
 from kaohe.workflow.errors import WorkflowError
@@ -256,6 +256,7 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
         return HTMLResponse(DOCS_PAGE)
 
     app.include_router(pages.router)
+    app.include_router(grid.router)
     app.include_router(hr.router)
     app.include_router(admin.router)
     app.include_router(api.router)

@@ -35,7 +35,7 @@ from kaohe.store.models import (
     SchemeVersion,
 )
 from kaohe.text import Text
-from kaohe.web import i18n
+from kaohe.web import grid, i18n
 from kaohe.web.deps import (
     XLSX,
     RecordId,
@@ -206,7 +206,8 @@ def hr_cycle(cycle_id: RecordId, request: Request, session: SessionDep,
         Appraisal.cycle_id == cycle.id, Result.is_current.is_(True)))
     return render(request, "hr_cycle.html", user=user, cycle=cycle, counts=counts,
                   steps=_steps(cycle, counts), teams=teams, scored=scored,
-                  importable=cycle.state.value in ("open", "reviewing"))
+                  importable=cycle.state.value in ("open", "reviewing"),
+                  unrated=grid.cycle_unrated(session, cycle.id))  # 未评分 (web-rate)
 
 
 @router.post("/cycles/{cycle_id}/step/{step}")

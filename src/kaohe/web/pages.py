@@ -26,7 +26,7 @@ from kaohe.store.models import (
     Result,
     User,
 )
-from kaohe.web import charts, i18n, timefmt
+from kaohe.web import charts, grid, i18n, timefmt
 from kaohe.web.deps import (
     XLSX,
     RecordId,
@@ -41,8 +41,8 @@ from kaohe.web.deps import (
     live_session,
     render,
 )
-from kaohe.web.services import appraisal_doc, board_rows, history, rows_for
-from kaohe.workflow import accounts, appeals, cycles, org, permissions, states
+from kaohe.web.services import WAITING, appraisal_doc, board_rows, history, rows_for
+from kaohe.workflow import accounts, appeals, cycles, org, permissions, ratings, states
 from kaohe.workflow.cycles import scheme_of
 from kaohe.workflow.permissions import get_visible, is_staff, visible_appraisals
 from kaohe.workflow.seal import require_intact
@@ -143,10 +143,31 @@ def team(request: Request, session: SessionDep, user: UserDep, period: str | Non
             rank[g] = min(rank.get(g, 10**6), r["grade_rank"])
     ordered = sorted(grades.items(), key=lambda kv: (rank[kv[0]], kv[0]))  # the scheme's order
     late = [r for r in board["rows"] if r["late"]]
+    # -- rating progress (web-rate): 未评分 cells per row and per team, the grids' links
+    unrated, unrated_teams = _unrated(session, user, board)
     return render(request, "team.html", user=user, board=board,
                   ranking=Markup(charts.bars(ranking)) if ranking else "",
                   grades=Markup(charts.distribution(ordered)) if grades else "",
-                  late=late)
+                  late=late, unrated=unrated, unrated_teams=unrated_teams,
+                  waiting=sum(1 for r in board["rows"] if r["state"] in WAITING),
+                  grids=grid.grid_links(session, user, board["period"], board["team"]))
+
+
+def _unrated(session: SessionDep, user: User, board: dict[str, Any]
+             ) -> tuple[dict[int, int], dict[str, int]]:
+    """未评分 per appraisal of the board, and per team (the overview's teams)."""
+    if board["rows"]:
+        return ratings.unrated_counts(session, [r["id"] for r in board["rows"]]), {}
+    if not board["overview"] or board["period"] is None:
+        return {}, {}
+    rows = session.execute(visible_appraisals(user).join(Cycle, Cycle.id == Appraisal.cycle_id)
+                           .where(Cycle.period == board["period"])
+                           .with_only_columns(Appraisal.id, Appraisal.team_code)).all()
+    counts = ratings.unrated_counts(session, [i for i, _ in rows])
+    teams: dict[str, int] = {}
+    for aid, code in rows:
+        teams[code] = teams.get(code, 0) + counts.get(aid, 0)
+    return {}, teams
 
 
 # -- one appraisal ------------------------------------------------------------------------

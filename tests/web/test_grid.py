@@ -1,0 +1,98 @@
+"""The rating grid: a team × the inputs its supervisor rates, saved cell by cell through the
+rating service; 未评分 counts on the team board and the HR console."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from kaohe.store.db import Database
+from kaohe.store.models import Rating
+from kaohe.web.app import create_app
+from kaohe.workflow import cycles
+from kaohe.workflow.audit import Actor
+
+from .test_access import ids, login, shop  # noqa: F401 - the fixture is shared
+
+ADMIN = Actor("admin", ("admin",))
+TEAM = "一组"  # E001, E003, E005: sup1's team
+
+
+def to_supervisor_review(db: Database) -> None:
+    with db.transaction() as s:
+        cycles.advance_all(s, cycle_id=1, trigger="submit_self_review", actor=ADMIN)
+
+
+def cell_save(client: TestClient, aid: int, value: str, version: int = 0) -> tuple[int, str]:
+    page = client.get("/cycles/1/grid").text
+    token = re.search(r'data-csrf="([^"]+)"', page)
+    assert token
+    r = client.post("/cycles/1/grid/rate", data={
+        "csrf": token.group(1), "appraisal_id": str(aid), "input_id": "execution",
+        "role": "supervisor", "value": value, "version": str(version)},
+        headers={"HX-Request": "true"})
+    return r.status_code, r.text
+
+
+def test_grid_rows_are_the_team_and_cells_editable_only_in_supervisor_review(
+        shop: Database) -> None:  # noqa: F811
+    a = ids(shop)
+    with TestClient(create_app(shop, secret="s")) as sup:
+        login(sup, "sup1")
+        html = sup.get("/cycles/1/grid").text
+        rows = re.findall(r'<tr data-app="(\d+)">', html)
+        assert sorted(int(x) for x in rows) == sorted(a[c] for c in ("E001", "E003", "E005"))
+        # self-review state: nothing is the supervisor's to rate yet
+        assert 'data-editable="1"' not in html
+        assert "只读" in html or "read-only" in html
+        to_supervisor_review(shop)
+        html = sup.get("/cycles/1/grid").text
+        assert html.count('data-editable="1"') == 3
+        assert 'data-levels="非常满意|比较满意|一般|不满意"' in html
+        assert re.search(r'id="unrated-cells">3<', html)
+
+
+def test_grid_save_goes_through_the_rating_service(shop: Database) -> None:  # noqa: F811
+    a = ids(shop)
+    to_supervisor_review(shop)
+    with TestClient(create_app(shop, secret="s")) as sup:
+        login(sup, "sup1")
+        status, cell = cell_save(sup, a["E001"], "比较满意")
+        assert status == 200 and "比较满意" in cell and 'data-rated="1"' in cell
+        with shop.transaction() as s:
+            assert s.scalar(select(Rating.value).where(
+                Rating.appraisal_id == a["E001"])) == "比较满意"
+        # a level the scheme does not have: refused next to the cell, typed text kept
+        status, cell = cell_save(sup, a["E003"], "超级满意")
+        assert status == 422 and 'class="err"' in cell and "超级满意" in cell
+        assert 'data-typed="超级满意"' in cell
+        with shop.transaction() as s:
+            assert s.scalar(select(Rating).where(Rating.appraisal_id == a["E003"])) is None
+        # someone else's team is not found; a stale version is a conflict shown in the cell
+        assert cell_save(sup, a["E002"], "一般")[0] == 404
+        status, cell = cell_save(sup, a["E001"], "一般", version=7)
+        assert status == 422 and "一般" in cell
+    with TestClient(create_app(shop, secret="s")) as agent:
+        login(agent, "e1")
+        assert agent.get("/cycles/1/grid").status_code == 404
+
+
+def test_board_and_console_count_unrated(shop: Database) -> None:  # noqa: F811
+    a = ids(shop)
+    to_supervisor_review(shop)
+    with TestClient(create_app(shop, secret="s")) as sup:
+        login(sup, "sup1")
+        board = sup.get("/team").text
+        # three agents, nobody rated yet (the import's values do not count as a rating)
+        assert re.search(r'id="unrated-board">3<', board), board
+        assert "/cycles/1/grid?team=" in board
+        cell_save(sup, a["E001"], "非常满意")
+        board = sup.get("/team").text
+        assert re.search(r'id="unrated-board">2<', board)
+    with TestClient(create_app(shop, secret="s")) as hr:
+        login(hr, "hr")
+        html = hr.get("/hr/cycles/1").text
+        # six agents, one rated: five cells, five people
+        assert re.search(r'id="unrated-cycle">5<', html), html[:3000]
