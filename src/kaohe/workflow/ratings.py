@@ -375,3 +375,33 @@ def unrated_counts(session: Session, appraisal_ids: list[int]) -> dict[int, int]
         if n:
             out[app.id] = n
     return out
+
+
+# -- review deadlines -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReviewDue:
+    """When a review is due: ``workdays`` Chinese working days (调休 included, see
+    kaohe.workflow.calendar) after the cycle opened, that day in the configured zone."""
+
+    due: dt.date
+    #: False when the holiday calendar does not cover the year yet (weekdays counted)
+    official: bool
+    #: working days left from ``today`` (0 on the day itself and after it)
+    left: int
+    overdue: bool
+
+
+def review_due(cycle: Any, kind: str, *, today: dt.date) -> ReviewDue:
+    """The self-review (``self``) or supervisor-review (``supervisor``) deadline of a cycle,
+    as the reminders count it (``KAOHE_SELF_REVIEW_WORKDAYS``,
+    ``KAOHE_SUPERVISOR_REVIEW_WORKDAYS``)."""
+    from kaohe.localtime import local
+    from kaohe.settings import settings
+    from kaohe.workflow.calendar import add_workdays, workdays_between
+
+    conf = settings()
+    n = conf.self_review_workdays if kind == "self" else conf.supervisor_review_workdays
+    opened = local(cycle.opened_at).date()
+    deadline = add_workdays(opened, n)
+    return ReviewDue(deadline.due, deadline.official, workdays_between(today, deadline.due),
+                     today > deadline.due)
