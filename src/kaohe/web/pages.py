@@ -545,10 +545,10 @@ def _next_step(app_: Appraisal) -> dict[str, Any] | None:
     if state in ("supervisor_review", "second_review", "hr_approval"):
         return {"kind": "waiting", "state": state}
     if state == "published":
-        due = app_.appeal_due
-        return {"kind": "acknowledge", "due": due,
-                "left": calendar.workdays_between(today, due) if due else None,
-                "overdue": bool(due and today > due)}
+        appeal_by = app_.appeal_due
+        return {"kind": "acknowledge", "due": appeal_by,
+                "left": calendar.workdays_between(today, appeal_by) if appeal_by else None,
+                "overdue": bool(appeal_by and today > appeal_by)}
     if state == "appealed":
         return {"kind": "appealed"}
     return {"kind": "done"}
