@@ -50,8 +50,8 @@ def _named(exc: InputError, frame: Any, scheme: Scheme) -> WorkflowError:
     return WorkflowError(Text(N_("%(name)s (%(code)s), %(period)s, %(column)s: %(problem)s"),
                               name=row.get("name") or "", code=row.get(EMPLOYEE) or "",
                               period=row.get(PERIOD) or "", column=column or "",
-                              problem=Text(exc.detail) if isinstance(exc.detail, str)
-                              else exc.detail))
+                              problem=exc.detail if isinstance(exc.detail, Text)
+                              else Text(str(exc.detail))))
 
 
 def compute_results(session: Session, cycle: Cycle) -> tuple[list[dict[str, Any]], dict[str, str],
