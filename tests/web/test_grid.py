@@ -4,6 +4,7 @@ rating service; 未评分 counts on the team board and the HR console."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from kaohe.workflow import cycles
 from kaohe.workflow.audit import Actor
 
 from .test_access import ids, login, shop  # noqa: F401 - the fixture is shared
+from .test_browser import _shot, browser, expect, server  # noqa: F401 - fixtures shared
 
 ADMIN = Actor("admin", ("admin",))
 TEAM = "一组"  # E001, E003, E005: sup1's team
@@ -96,3 +98,61 @@ def test_board_and_console_count_unrated(shop: Database) -> None:  # noqa: F811
         html = hr.get("/hr/cycles/1").text
         # six agents, one rated: five cells, five people
         assert re.search(r'id="unrated-cycle">5<', html), html[:3000]
+
+
+# -- in a real browser: the supervisor rates the whole team from the keyboard -------------
+def test_supervisor_rates_the_team_from_the_keyboard(server: str, browser: Any,  # noqa: F811
+                                                     shop: Database) -> None:  # noqa: F811
+    a = ids(shop)
+    to_supervisor_review(shop)
+    base = server
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = ctx.new_page()
+    # log in with the keyboard
+    page.goto(f"{base}/login")
+    page.focus("input[name=username]")
+    page.keyboard.type("sup1")
+    page.keyboard.press("Tab")
+    page.keyboard.type("pw")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.goto(f"{base}/team")
+    assert page.locator("#unrated-board").inner_text() == "3"
+    page.goto(f"{base}/cycles/1/grid")
+    _shot(page, "grid-1-before")
+    # the first cell still to rate has the focus: E001's 执行力
+    focused = page.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert focused.startswith("E001")
+    # 2 = 比较满意, saved at once; the focus stays on the cell
+    page.keyboard.press("2")
+    expect(page.locator(f"#c-{a['E001']}-execution-supervisor .v")).to_have_text("比较满意")
+    assert page.evaluate("document.activeElement.id") == f"c-{a['E001']}-execution-supervisor"
+    assert page.locator("#unrated-cells").inner_text() == "2"
+    # Enter moves down; 1 = 非常满意 for E003
+    page.keyboard.press("Enter")
+    page.keyboard.press("1")
+    expect(page.locator(f"#c-{a['E003']}-execution-supervisor .v")).to_have_text("非常满意")
+    # a value that is not a level (typed after F2) is refused in the cell, text kept
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("F2")
+    page.keyboard.type("超级满意")
+    page.keyboard.press("Enter")
+    bad = page.locator(f"#c-{a['E005']}-execution-supervisor")
+    expect(bad.locator(".err")).to_contain_text("超级满意")
+    expect(bad.locator("input")).to_have_value("超级满意")
+    _shot(page, "grid-2-refused")
+    # Esc drops it; 3 = 一般
+    page.keyboard.press("Escape")
+    page.keyboard.press("3")
+    expect(page.locator(f"#c-{a['E005']}-execution-supervisor .v")).to_have_text("一般")
+    expect(page.locator("#unrated-cells")).to_have_text("0")
+    expect(page.locator("#unrated-people")).to_have_text("0")
+    assert page.evaluate("document.activeElement.id") == f"c-{a['E005']}-execution-supervisor"
+    _shot(page, "grid-3-done")
+    with shop.transaction() as s:
+        given = dict(s.execute(select(Rating.appraisal_id, Rating.value)).all())
+    assert given == {a["E001"]: "比较满意", a["E003"]: "非常满意", a["E005"]: "一般"}
+    page.goto(f"{base}/team")
+    assert page.locator("#unrated-board").inner_text() == "0"
+    _shot(page, "grid-4-board")
+    ctx.close()

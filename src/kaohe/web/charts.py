@@ -108,12 +108,13 @@ def distribution(counts: list[tuple[str, int]], *, width: int = WIDTH,
            f'width="100%" role="img" class="chart">']
     for i, (label, c) in enumerate(counts):
         h = (height - 50) * c / top
-        x = 10 + i * slot + slot * 0.15
-        out.append(f'<rect x="{x:.1f}" y="{height - 26 - h:.1f}" width="{slot * 0.7:.1f}" '
+        bar = min(slot * 0.7, 90.0)  # one or two grades: bars, not blocks
+        mid = 10 + i * slot + slot / 2
+        out.append(f'<rect x="{mid - bar / 2:.1f}" y="{height - 26 - h:.1f}" width="{bar:.1f}" '
                    f'height="{h:.1f}" fill="{PALETTE[i % len(PALETTE)]}"/>')
-        out.append(f'<text x="{x + slot * 0.35:.1f}" y="{height - 7}" font-size="{size}" '
+        out.append(f'<text x="{mid:.1f}" y="{height - 7}" font-size="{size}" '
                    f'text-anchor="middle">{escape(label)}</text>')
-        out.append(f'<text x="{x + slot * 0.35:.1f}" y="{height - 32 - h:.1f}" '
+        out.append(f'<text x="{mid:.1f}" y="{height - 32 - h:.1f}" '
                    f'font-size="{FONT}" font-weight="bold" text-anchor="middle">{c}</text>')
     out.append("</svg>")
     return "".join(out)

@@ -40,7 +40,7 @@ def rate(session: Session, *, appraisal_id: int, input_id: str, value: str, acto
     spec = scheme.inputs.get(input_id)
     rater = permissions.check_rating(session, actor, app, input_id, spec, role)
     assert spec is not None
-    check_value(spec, value, input_id)
+    check_value(spec, value, spec.label or input_id)  # the input as the rater knows it
     user = permissions.user_of(session, actor)
     if rater is RaterRole.peer:
         assert user is not None  # a colleague is a user with an employee record

@@ -53,15 +53,26 @@
     return htmx.ajax("POST", url, {target: "#" + id, swap: "outerHTML", values: {
       csrf: csrf, appraisal_id: td.getAttribute("data-app"), input_id: td.getAttribute("data-input"),
       role: td.getAttribute("data-role"), version: td.getAttribute("data-version"), value: value,
-      row: p[0], col: p[1]}}).then(function () {
+      row: p[0], col: p[1]}}).then(function () { swapped(td, id, after); });
+    function after(fresh) {
       recount();
-      var fresh = document.getElementById(id);
       var active = document.activeElement;
       var moved = active && active !== document.body && table.contains(active) && active.id !== id;
       if (fresh && fresh.classList.contains("bad")) { focusCell(fresh); edit(fresh, fresh.getAttribute("data-typed") || ""); return; }
       if (moved) return;
       if (then) focusCell(cellAt(then[0], then[1]) || fresh); else focusCell(fresh);
-    });
+    }
+  }
+  // the answer's cell, once htmx has put it in place of the old one and settled it (while
+  // settling, the new cell carries the old one's attributes)
+  function swapped(old, id, fn) {
+    var tries = 0;
+    (function check() {
+      var cur = document.getElementById(id);
+      var done = cur && cur !== old && !cur.classList.contains("htmx-settling") &&
+        !cur.classList.contains("htmx-added");
+      if (done || tries++ > 150) fn(cur); else setTimeout(check, 20);
+    })();
   }
   function edit(td, text) {
     if (td.getAttribute("data-editable") !== "1") return;
