@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
+from typing import Any
 
 from fastapi.testclient import TestClient
 from hypothesis import given
@@ -18,6 +19,7 @@ from kaohe.web import charts
 from kaohe.web.app import create_app
 
 from .test_access import ids, login, publish, shop  # noqa: F401 - the fixture is shared
+from .test_browser import _go, _login, _shot, browser, expect, server  # noqa: F401
 
 
 def opened(db: Database, utc: dt.datetime) -> None:
@@ -113,3 +115,37 @@ def test_bars_and_grades_are_legible_on_a_phone() -> None:
         width = float(re.search(r'viewBox="0 0 (\d+)', svg).group(1))  # type: ignore[union-attr]
         sizes = [float(x) for x in re.findall(r'font-size="(\d+)"', svg)]
         assert min(sizes) * PHONE / width >= 13
+
+
+# -- in a real browser, on a phone ------------------------------------------------------------
+def test_agent_on_a_phone_sees_the_next_step_and_yuan(server: str, browser: Any,  # noqa: F811
+                                                      shop: Database) -> None:  # noqa: F811
+    opened(shop, dt.datetime(2026, 9, 30, 2, 0))
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    _login(page, server, "e1")
+    page.goto(f"{server}/me")
+    step = page.locator(".next-step")
+    expect(step).to_contain_text("截止 2026年10月10日")
+    button = step.get_by_role("link", name="去自评")
+    expect(button).to_be_visible()
+    box = button.bounding_box()
+    assert box and box["height"] >= 40 and box["x"] + box["width"] <= 390  # a thumb's target
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    _shot(page, "phone-next-step")
+    button.click()
+    page.wait_for_load_state()
+    page.locator("textarea[name=note]").fill("本月咨询转化率提高，差评为零")
+    _go(page, page.get_by_role("button", name="提交自评"))
+    expect(page.locator(".next-step")).to_contain_text("主管正在评分")
+    publish(shop)
+    page.goto(f"{server}/me")
+    expect(page.locator(".next-step")).to_contain_text("申诉截止")
+    text = page.locator("table.cards").inner_text()
+    assert re.search(r"¥\d{1,3}(,\d{3})*\.\d{2}", text), text
+    _shot(page, "phone-me-published")
+    page.goto(f"{server}/appraisals/{ids(shop)['E001']}")
+    assert re.search(r"¥\d{1,3}(,\d{3})*\.\d{2}", page.locator("main").inner_text())
+    _shot(page, "phone-scorecard")
+    phone.close()

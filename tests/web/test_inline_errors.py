@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,6 +22,7 @@ from kaohe.workflow.errors import WorkflowError
 
 from ..store.factories import input_row, setup_org, write_inputs
 from .test_access import ids, login, publish, shop  # noqa: F401 - the fixture is shared
+from .test_browser import _go, _login, _shot, browser, expect, server  # noqa: F401
 
 ADMIN = Actor("admin", ("admin",))
 
@@ -160,3 +162,35 @@ def test_scoring_gap_names_the_person(db: Database, tmp_path: Path) -> None:
     assert "E005" in text and "员工5" in text and "执行力" in text
     assert text.startswith("员工5（E005），2026-11，执行力：缺少数值"), text
     assert "row" not in text
+
+
+# -- in a real browser ----------------------------------------------------------------------
+def test_inline_error_keeps_typed_text_in_the_browser(server: str, browser: Any,  # noqa: F811
+                                                      shop: Database) -> None:  # noqa: F811
+    aid = ids(shop)["E001"]
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    _login(page, server, "sup1")
+    page.goto(f"{server}/appraisals/{aid}#incidents")
+    form = page.locator(f'form[action="/appraisals/{aid}/incident"]')
+    form.locator("input[name=count]").fill("两次")
+    form.locator("input[name=note]").fill("买家投诉发货慢，已核实")
+    _go(page, form.locator("button"))
+    # the scorecard again: the reason beside 次数, in Chinese; the typed text is all there
+    error = page.locator("#err-incident-count")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("请填写数字")
+    form = page.locator(f'form[action="/appraisals/{aid}/incident"]')
+    expect(form.locator("input[name=count]")).to_have_value("两次")
+    expect(form.locator("input[name=note]")).to_have_value("买家投诉发货慢，已核实")
+    # the field in error has the focus, so the user corrects it at once
+    assert page.evaluate("document.activeElement.name") == "count"
+    assert page.locator("h1").inner_text().startswith("E001")
+    error.scroll_into_view_if_needed()
+    _shot(page, "inline-error-incident")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("2")
+    _go(page, form.locator("button"))
+    assert count(shop, Incident) == 1
+    expect(page.locator(".field-error")).to_have_count(0)
+    ctx.close()
