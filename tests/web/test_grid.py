@@ -31,8 +31,8 @@ def cell_save(client: TestClient, aid: int, value: str, version: int = 0) -> tup
     page = client.get("/cycles/1/grid").text
     token = re.search(r'data-csrf="([^"]+)"', page)
     assert token
-    r = client.post("/cycles/1/grid/rate", data={
-        "csrf": token.group(1), "appraisal_id": str(aid), "input_id": "execution",
+    r = client.post(f"/cycles/1/grid/rate/{aid}", data={
+        "csrf": token.group(1), "input_id": "execution",
         "role": "supervisor", "value": value, "version": str(version)},
         headers={"HX-Request": "true"})
     return r.status_code, r.text
@@ -75,7 +75,7 @@ def test_grid_save_goes_through_the_rating_service(shop: Database) -> None:  # n
         # someone else's team is not found; a stale version is a conflict shown in the cell
         assert cell_save(sup, a["E002"], "一般")[0] == 404
         status, cell = cell_save(sup, a["E001"], "一般", version=7)
-        assert status == 422 and "一般" in cell
+        assert status == 409 and "一般" in cell
     with TestClient(create_app(shop, secret="s")) as agent:
         login(agent, "e1")
         assert agent.get("/cycles/1/grid").status_code == 404

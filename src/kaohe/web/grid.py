@@ -24,7 +24,7 @@ from kaohe.web.deps import (
     render,
 )
 from kaohe.workflow import cycles, ratings
-from kaohe.workflow.errors import Invalid
+from kaohe.workflow.errors import Invalid, WorkflowError
 from kaohe.workflow.permissions import get_visible, is_staff, visible_appraisals
 
 router = APIRouter()
@@ -80,9 +80,9 @@ def grid_page(cycle_id: RecordId, request: Request, session: SessionDep, user: U
                   unrated_people=sum(1 for r in rows if r.unrated))
 
 
-@router.post("/cycles/{cycle_id}/grid/rate", response_class=HTMLResponse)
-def grid_rate(cycle_id: RecordId, request: Request, session: SessionDep, user: UserDep,
-              appraisal_id: Annotated[int, Form(ge=1, le=2**31 - 1)],
+@router.post("/cycles/{cycle_id}/grid/rate/{appraisal_id}", response_class=HTMLResponse)
+def grid_rate(cycle_id: RecordId, appraisal_id: RecordId, request: Request,
+              session: SessionDep, user: UserDep,
               input_id: Annotated[str, Form(max_length=100)],
               role: Annotated[str, Form(max_length=20)],
               value: Annotated[str, Form(max_length=100)] = "",
@@ -91,12 +91,14 @@ def grid_rate(cycle_id: RecordId, request: Request, session: SessionDep, user: U
               col: Annotated[int, Form(ge=0, le=1000)] = 0,
               csrf: Annotated[str | None, Form()] = None) -> Response:
     """Save one cell; answer with the cell as it now is (htmx swaps it in), or the cell
-    with the reason next to it and the typed value kept (422; nothing saved)."""
+    with the reason next to it and the typed value kept (the refusal's status: 403 for a
+    rater the rules refuse, 409 for a state or a version, 422 for a value; nothing saved)."""
     check_csrf(request, csrf)
     app_ = get_visible(session, user, appraisal_id)
     if app_.cycle_id != cycle_id:
         raise HTTPException(404, "not found")
     error = None
+    status = 200
     typed = value.strip()
     try:
         if not typed:
@@ -106,14 +108,17 @@ def grid_rate(cycle_id: RecordId, request: Request, session: SessionDep, user: U
                         actor=actor(user), role=role, expected_version=version)
     except KaoheError as exc:
         error = i18n.translate(exc.args[0] if exc.args else str(exc))
+        status = exc.status if isinstance(exc, WorkflowError) else 422
     session.expire_all()
     columns, rows = ratings.grid(session, actor=actor(user), apps=[app_])
     cols = _columns_view(columns, lang_of(request))
     spec = next((c for c in cols if c["input"] == input_id and c["role"] == role), None)
-    if spec is None:
-        raise HTTPException(404, "not found")
+    if spec is None:  # not a column of the grid (e.g. a self-rating): no cell to answer with
+        if error is not None:
+            raise HTTPException(status, error)
+        return Response(status_code=204)
     cell = rows[0].cells[spec["key"]]
-    return render(request, "_grid_cell.html", status=422 if error else 200, user=user,
+    return render(request, "_grid_cell.html", status=status, user=user,
                   r=rows[0], c=spec, cell=cell, ri=row, ci=col, error=error,
                   typed=typed if error else None, cycle_id=cycle_id)
 

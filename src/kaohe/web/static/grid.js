@@ -11,6 +11,7 @@
   htmx.config.responseHandling = [
     {code: "204", swap: false},
     {code: "[23]..", swap: true},
+    {code: "40[39]", swap: true, error: false},
     {code: "422", swap: true, error: false},
     {code: "[45]..", swap: false, error: true}
   ];
@@ -50,8 +51,8 @@
   function save(td, value, then) {
     var p = pos(td), id = td.id;
     td.classList.add("saving");
-    return htmx.ajax("POST", url, {target: "#" + id, swap: "outerHTML", values: {
-      csrf: csrf, appraisal_id: td.getAttribute("data-app"), input_id: td.getAttribute("data-input"),
+    return htmx.ajax("POST", url + "/" + td.getAttribute("data-app"), {target: "#" + id,
+      swap: "outerHTML", values: {csrf: csrf, input_id: td.getAttribute("data-input"),
       role: td.getAttribute("data-role"), version: td.getAttribute("data-version"), value: value,
       row: p[0], col: p[1]}}).then(function () { swapped(td, id, after); });
     function after(fresh) {
