@@ -268,13 +268,15 @@ def _appraisal_view(request: Request, session: SessionDep, user: User, appraisal
     result = doc["result"] or {}
     sources = [(_column_label(col, inputs), _source_text(src))
                for col, src in (result.get("sources") or {}).items()]
+    # while rating: the next agent of the team and the team's grid (web-rate)
+    rating_forms = _rating_forms(session, user, app_, scheme)
     return render(request, "appraisal.html", status=status, user=user, a=doc, labels=labels,
                   grades=grades, errors=errors or {}, typed=typed or {},
                   self_review=app_.self_review or "",
-                  neighbours=_neighbours(session, user, app_) if staff else {},
+                  neighbours=_neighbours(session, user, app_) if staff and rating_forms else {},
                   next_step=_next_step(app_) if own else None,
                   own=own, staff=staff, may=may, moves=moves, inputs=inputs,
-                  ratings=_rating_forms(session, user, app_, scheme),
+                  ratings=rating_forms,
                   counts=counts, incidents=incidents, meetings=meetings, appeals=appeal_rows,
                   team_size=team_size, today=today.isoformat(), sources=sources,
                   period_first=first.isoformat(), period_last=last.isoformat(),
