@@ -270,8 +270,18 @@ def _appraisal_view(request: Request, session: SessionDep, user: User, appraisal
                for col, src in (result.get("sources") or {}).items()]
     # while rating: the next agent of the team and the team's grid (web-rate)
     rating_forms = _rating_forms(session, user, app_, scheme)
+    # a refusal whose form is not on the page (the state moved on): shown at the top
+    forms = {"action": True, "self_review": own and "submit_self_review" in moves,
+             "appeal": own and "acknowledge" in moves, "feedback": may["record_feedback"],
+             "incident": bool(counts) and may["record_incident"]}
+    forms |= {f"rate:{f['id']}:{f['role']}": True for f in rating_forms}
+    forms |= {f"{kind}:{i.id}": may["change_incident"] for i in incidents
+              for kind in ("correct", "remove")}
+    orphans = [msg for key, msg in (errors or {}).items()
+               if key not in ("self_review", "appeal", "action")
+               and not forms.get(key.partition(".")[0], False)]
     return render(request, "appraisal.html", status=status, user=user, a=doc, labels=labels,
-                  grades=grades, errors=errors or {}, typed=typed or {},
+                  grades=grades, errors=errors or {}, typed=typed or {}, orphans=orphans,
                   self_review=app_.self_review or "",
                   neighbours=_neighbours(session, user, app_) if staff and rating_forms else {},
                   next_step=_next_step(app_) if own else None,

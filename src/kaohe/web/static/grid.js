@@ -83,6 +83,8 @@
       box.setAttribute("inputmode", td.getAttribute("data-type") === "level" ? "text" : "decimal");
       box.setAttribute("aria-label", td.getAttribute("aria-label"));
       box.className = "cell-input";
+      var list = document.querySelector('datalist[id$="-' + td.getAttribute("data-input") + "-" + td.getAttribute("data-role") + '"]');
+      if (td.getAttribute("data-levels") && list) box.setAttribute("list", list.id);
       td.appendChild(box);
     }
     box.value = text;
@@ -96,7 +98,7 @@
   });
   table.addEventListener("dblclick", function (ev) {
     var td = ev.target.closest && ev.target.closest("td.cell");
-    if (td && td.getAttribute("data-type") !== "level") edit(td, td.classList.contains("mine") ? td.querySelector(".v").textContent : "");
+    if (td) edit(td, td.classList.contains("mine") ? td.querySelector(".v").textContent : "");
   });
 
   table.addEventListener("keydown", function (ev) {
