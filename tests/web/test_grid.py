@@ -16,7 +16,7 @@ from kaohe.workflow import cycles
 from kaohe.workflow.audit import Actor
 
 from .test_access import ids, login, shop  # noqa: F401 - the fixture is shared
-from .test_browser import _shot, browser, expect, server  # noqa: F401 - fixtures shared
+from .test_browser import _login, _shot, browser, expect, server  # noqa: F401 - fixtures shared
 
 ADMIN = Actor("admin", ("admin",))
 TEAM = "一组"  # E001, E003, E005: sup1's team
@@ -155,4 +155,25 @@ def test_supervisor_rates_the_team_from_the_keyboard(server: str, browser: Any, 
     page.goto(f"{base}/team")
     assert page.locator("#unrated-board").inner_text() == "0"
     _shot(page, "grid-4-board")
+    ctx.close()
+
+
+def test_grid_with_the_mouse_and_in_english(server: str, browser: Any,  # noqa: F811
+                                            shop: Database) -> None:  # noqa: F811
+    a = ids(shop)
+    to_supervisor_review(shop)
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = ctx.new_page()
+    _login(page, server, "sup1")
+    page.goto(f"{server}/cycles/1/grid?lang=en")
+    expect(page.locator("h1")).to_contain_text("Rating grid")
+    cell = page.locator(f"#c-{a['E003']}-execution-supervisor")
+    cell.dblclick()
+    box = cell.locator("input")
+    assert box.get_attribute("list")  # the levels to pick from
+    box.fill("一般")
+    box.press("Enter")
+    expect(page.locator(f"#c-{a['E003']}-execution-supervisor .v")).to_have_text("一般")
+    expect(page.locator("#unrated-cells")).to_have_text("2")
+    _shot(page, "grid-5-mouse-en")
     ctx.close()
