@@ -7,6 +7,8 @@ import re
 from typing import Any
 
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from kaohe.store.db import Database
@@ -177,3 +179,42 @@ def test_grid_with_the_mouse_and_in_english(server: str, browser: Any,  # noqa: 
     expect(page.locator("#unrated-cells")).to_have_text("2")
     _shot(page, "grid-5-mouse-en")
     ctx.close()
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rated=st.sets(st.sampled_from(["E001", "E003", "E005"])),
+       levels=st.lists(st.sampled_from(["非常满意", "比较满意", "一般", "不满意"]),
+                       min_size=3, max_size=3))
+def test_unrated_count_is_what_nobody_rated(shop: Database, rated: set[str],  # noqa: F811
+                                            levels: list[str]) -> None:
+    """Whoever of 一组 the supervisor rates, 未评分 is the rest of the team; the grid says
+    the same per row; a team in a later state counts nothing."""
+    from sqlalchemy import delete
+
+    from kaohe.store.models import Appraisal, AppraisalState, User
+    from kaohe.workflow import ratings
+
+    a = ids(shop)
+    with shop.transaction() as s:
+        s.execute(delete(Rating))
+        for app_ in s.scalars(select(Appraisal)):
+            app_.state = AppraisalState.supervisor_review
+        sup = s.scalars(select(User).where(User.username == "sup1")).one()
+        actor = Actor(sup.username, tuple(sup.roles), sup.id)
+    with shop.transaction() as s:
+        for code, level in zip(sorted(rated), levels, strict=False):
+            cycles.rate(s, appraisal_id=a[code], input_id="execution", value=level,
+                        actor=actor, role="supervisor")
+    team = [a[c] for c in ("E001", "E003", "E005")]
+    with shop.transaction() as s:
+        counts = ratings.unrated_counts(s, team)
+        assert counts == {a[c]: 1 for c in ("E001", "E003", "E005") if c not in rated}
+        apps = list(s.scalars(select(Appraisal).where(Appraisal.id.in_(team))))
+        _, rows = ratings.grid(s, actor=actor, apps=apps)
+        assert {r.appraisal_id: r.unrated for r in rows if r.unrated} == counts
+        assert all(c.editable for r in rows for c in r.cells.values())
+        for app_ in apps:
+            app_.state = AppraisalState.hr_approval
+    with shop.transaction() as s:
+        assert ratings.unrated_counts(s, team) == {}
