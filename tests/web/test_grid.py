@@ -218,3 +218,26 @@ def test_unrated_count_is_what_nobody_rated(shop: Database, rated: set[str],  # 
             app_.state = AppraisalState.hr_approval
     with shop.transaction() as s:
         assert ratings.unrated_counts(s, team) == {}
+
+
+def test_per_agent_rating_keeps_the_focus_and_leads_on(server: str, browser: Any,  # noqa: F811
+                                                       shop: Database) -> None:  # noqa: F811
+    a = ids(shop)
+    to_supervisor_review(shop)
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    _login(page, server, "sup1")
+    page.goto(f"{server}/appraisals/{a['E001']}#rating")
+    page.focus(f"#rate-execution-supervisor button[value='非常满意']")
+    with page.expect_navigation():
+        page.keyboard.press("3")  # the third level: 一般, saved
+    # back on the page, the focus is on the level just given, ready for the next key
+    assert page.evaluate("document.activeElement.value") == "一般"
+    assert page.evaluate("document.activeElement.getAttribute('aria-pressed')") == "true"
+    nxt = page.locator("#next-agent")
+    expect(nxt).to_contain_text("E003")
+    _shot(page, "rating-next-agent")
+    with page.expect_navigation():
+        nxt.click()
+    assert page.url.endswith(f"/appraisals/{a['E003']}#rating")
+    ctx.close()
