@@ -128,8 +128,8 @@ def test_supervisor_rates_the_team_from_the_keyboard(server: str, browser: Any, 
     # 2 = 比较满意, saved at once; the focus stays on the cell
     page.keyboard.press("2")
     expect(page.locator(f"#c-{a['E001']}-execution-supervisor .v")).to_have_text("比较满意")
-    assert page.evaluate("document.activeElement.id") == f"c-{a['E001']}-execution-supervisor"
-    assert page.locator("#unrated-cells").inner_text() == "2"
+    expect(page.locator(f"#c-{a['E001']}-execution-supervisor")).to_be_focused()
+    expect(page.locator("#unrated-cells")).to_have_text("2")
     # Enter moves down; 1 = 非常满意 for E003
     page.keyboard.press("Enter")
     page.keyboard.press("1")
@@ -149,7 +149,7 @@ def test_supervisor_rates_the_team_from_the_keyboard(server: str, browser: Any, 
     expect(page.locator(f"#c-{a['E005']}-execution-supervisor .v")).to_have_text("一般")
     expect(page.locator("#unrated-cells")).to_have_text("0")
     expect(page.locator("#unrated-people")).to_have_text("0")
-    assert page.evaluate("document.activeElement.id") == f"c-{a['E005']}-execution-supervisor"
+    expect(page.locator(f"#c-{a['E005']}-execution-supervisor")).to_be_focused()
     _shot(page, "grid-3-done")
     with shop.transaction() as s:
         given = dict(s.execute(select(Rating.appraisal_id, Rating.value)).all())
@@ -228,12 +228,13 @@ def test_per_agent_rating_keeps_the_focus_and_leads_on(server: str, browser: Any
     page = ctx.new_page()
     _login(page, server, "sup1")
     page.goto(f"{server}/appraisals/{a['E001']}#rating")
-    page.focus(f"#rate-execution-supervisor button[value='非常满意']")
+    page.focus("#rate-execution-supervisor button[value='非常满意']")
     with page.expect_navigation():
         page.keyboard.press("3")  # the third level: 一般, saved
     # back on the page, the focus is on the level just given, ready for the next key
-    assert page.evaluate("document.activeElement.value") == "一般"
-    assert page.evaluate("document.activeElement.getAttribute('aria-pressed')") == "true"
+    given = page.locator("#rate-execution-supervisor button[value='一般']")
+    expect(given).to_be_focused()
+    expect(given).to_have_attribute("aria-pressed", "true")
     nxt = page.locator("#next-agent")
     expect(nxt).to_contain_text("E003")
     _shot(page, "rating-next-agent")
