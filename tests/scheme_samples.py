@@ -58,4 +58,32 @@ def sample_csv(scheme: Scheme, *, employees: int = 5, seed: int = 7) -> str:
                     value = team_values.setdefault((ident, team, period), value)
                 row.append(value)
             w.writerow(row)
+    # the year / quarter rows of inputs that belong to them (`period: year` / `quarter`)
+    for kind, period in (("year", "2026"), ("quarter", "2026-Q4")):
+        if not any(spec.period == kind for spec in scheme.inputs.values()):
+            continue
+        for e in range(employees):
+            row = [f"E{e:02d}", "A" if e % 2 == 0 else "B", period]
+            for spec in scheme.inputs.values():
+                cells = len(spec.raters) if spec.raters else 1
+                row += [_value(rng, spec) if spec.period == kind else "" for _ in range(cells)]
+            w.writerow(row)
+    return out.getvalue()
+
+
+def sample_items_csv(scheme: Scheme, name: str, *, employees: int = 5, seed: int = 11) -> str:
+    """An item table for the periods and employees of :func:`sample_csv`: none to three rows
+    per employee and month."""
+    rng = random.Random(seed)
+    spec = scheme.items[name]
+    periods = {"month": ["2026-10", "2026-11"], "quarter": ["2026-10"],
+               "year": ["2026-10"]}[scheme.period]
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["employee", "period", *spec.columns])
+    for period in periods:
+        for e in range(employees):
+            for _ in range(rng.randint(0, 3)):
+                w.writerow([f"E{e:02d}", period,
+                            *[_value(rng, c) for c in spec.columns.values()]])
     return out.getvalue()

@@ -17,7 +17,7 @@ from kaohe.engine.rules import LOWERINGS
 from kaohe.engine.score import score_file
 from kaohe.scheme.models import RULE_KINDS, Scheme, ScoredItem
 
-from .scheme_samples import sample_csv
+from .scheme_samples import sample_csv, sample_items_csv
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "schemes.md"
 BLOCKS = re.findall(r"```yaml\n(.*?)```", DOC.read_text("utf-8"), flags=re.S)
@@ -58,7 +58,11 @@ def test_every_yaml_block_of_the_docs_loads_scores_and_explains(index: int,
     scheme = load_scheme_text(BLOCKS[index], f"docs/schemes.md block {index + 1}")
     path = tmp_path / "input.csv"
     path.write_text(sample_csv(scheme), encoding="utf-8")
-    scored = score_file(scheme, path)
+    tables = {}
+    for name in scheme.items:
+        tables[name] = tmp_path / f"{name}.csv"
+        tables[name].write_text(sample_items_csv(scheme, name), encoding="utf-8")
+    scored = score_file(scheme, path, tables=tables)
     frame = scored.outcome.frame
     assert frame.height > 0
     ids = {i for i in scheme.inputs if "_" in i}  # ids no label would spell
@@ -79,3 +83,15 @@ def test_every_yaml_block_of_the_docs_loads_scores_and_explains(index: int,
         if scheme.eligibility is not None:
             excluded = texts.filter(~pl.Series(assessed))["eligibility"]
             assert excluded.null_count() == 0
+
+
+def test_every_aggregate_and_item_function_runs_in_a_docs_example() -> None:
+    """The functions of quarter/year formulas and of item tables each appear in a YAML block
+    (which the test above loads and scores)."""
+    from kaohe.engine.exprs import AGG_FUNCTIONS
+    from kaohe.scheme.expr import ITEM_FUNCTIONS
+
+    blocks = "\n".join(BLOCKS)
+    missing = sorted(f for f in AGG_FUNCTIONS | ITEM_FUNCTIONS
+                     if not re.search(rf"\b{f}\(", blocks))
+    assert missing == [], f"no runnable example in docs/schemes.md for {missing}"

@@ -69,6 +69,9 @@ def score(
                                           "(json: a reasons object; csv, xlsx: reason:<id> "
                                           "columns; table: a reasons column)")] = False,
     lang: Annotated[Lang, typer.Option(help="language of the reasons")] = Lang.zh,
+    item_table: Annotated[list[str] | None, typer.Option(
+        "--table", help="an item table of the scheme: NAME=FILE.csv (rows per employee and "
+                        "period, e.g. late_payments=deals.csv); repeat for several")] = None,
 ) -> None:
     """Score an input table with a scheme (rulebook §5)."""
     from kaohe.engine.score import score_file
@@ -80,15 +83,27 @@ def score(
         sch = _scheme(preset, scheme)
         big = sum(p.stat().st_size for p in input if p.exists()) > 20_000_000
         with err.status(f"scoring {input[0].name} …") if big else nullcontext():
-            scored = score_file(sch, input if len(input) > 1 else input[0], period=period)
+            scored = score_file(sch, input if len(input) > 1 else input[0], period=period,
+                                tables=_item_tables(item_table))
             res = out.collect(scored, reasons=reasons, lang=lang.value)
     except KaoheError as exc:
         fail(str(exc))
         return
     if format in (Format.json, Format.csv):
+        views = out.aggregate_views(res) if format is Format.csv else []
         try:
             with out.destination(output) as fh:
                 (out.write_json if format is Format.json else out.write_csv)(res, fh)
+                if views and output is None:
+                    fh.write(b"\n")  # the aggregates: a second table after a blank line
+                    out.write_aggregates_csv(res, fh, views)
+                elif views and output is not None:
+                    # beside the results, FILE-aggregates.csv; inside the results' own write,
+                    # so a failure leaves neither
+                    sibling = out.aggregates_path(output)
+                    with out.destination(sibling) as agg_fh:
+                        out.write_aggregates_csv(res, agg_fh, views)
+                    err.print(f"wrote {sibling}", markup=False)
         except OSError as exc:
             if output is not None:
                 fail(f"cannot write {output}: {exc.strerror or exc}")
@@ -107,16 +122,30 @@ def score(
         err.print(f"wrote {output}")
     else:
         tables = [out.results_table(res)] + ([out.reasons_table(res)] if reasons else [])
+        tables += out.aggregate_tables(res)  # quarters and years, a table each
         if output is None:
             console = Console()
-            for table in tables:
-                console.print(table)
+            for shown in tables:
+                console.print(shown)
             _print_warnings(Console(stderr=True), scored.outcome.warnings)
         else:
             buf = Console(file=io.StringIO(), width=240, record=True)
-            for table in tables:
-                buf.print(table)
+            for shown in tables:
+                buf.print(shown)
             _emit_text(buf.export_text(), output)
+
+
+def _item_tables(given: list[str] | None) -> dict[str, Path]:
+    """``--table NAME=FILE`` options as name → path (a name given twice is an error)."""
+    out: dict[str, Path] = {}
+    for text in given or []:
+        name, sep, path = text.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            fail(f"--table {text!r}: expected NAME=FILE.csv, e.g. late_payments=deals.csv")
+        if name.strip() in out:
+            fail(f"--table {name.strip()!r} is given twice")
+        out[name.strip()] = Path(path.strip())
+    return out
 
 
 def _print_warnings(console: Console, warnings: list[str], limit: int = 20) -> None:
@@ -176,22 +205,34 @@ def explain(
     employee: Annotated[str, typer.Option("--employee", "-e")],
     preset: Annotated[str | None, typer.Option()] = None,
     scheme: Annotated[Path | None, typer.Option()] = None,
-    period: Annotated[str | None, typer.Option(help="the period to explain, e.g. 2026-10")] = None,
+    period: Annotated[str | None, typer.Option(help="the period to explain: a month "
+                                               "2026-10, a quarter 2026-Q4 or a year 2026")] = None,
     lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
+    item_table: Annotated[list[str] | None, typer.Option(
+        "--table", help="an item table of the scheme: NAME=FILE.csv, as for score")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="write the form as xlsx instead (a month's 考核表, a quarter's "
+                               "or year's 年度绩效考核表)")] = None,
 ) -> None:
-    """Why each point: the reason behind every number of one appraisal, line by line."""
+    """Why each point: the reason behind every number of one appraisal, or of a quarter or
+    year, line by line."""
     from rich.table import Table
 
-    from kaohe.engine.explain import explain_lines, find_row
+    from kaohe.engine.explain import explain_lines, find_row, is_aggregate_period
     from kaohe.engine.score import score_file
     from kaohe.formatting import plain, two
 
     if lang not in ("zh", "en"):
         fail(f"unknown language {lang!r}; use zh or en")
         return
+    tables = _item_tables(item_table)
+    if is_aggregate_period(period):
+        assert period is not None
+        _explain_aggregate(input, employee, preset, scheme, period, lang, tables, output)
+        return
     try:
         sch = _scheme(preset, scheme)
-        scored = score_file(sch, input)
+        scored = score_file(sch, input, tables=tables)
         frame = scored.outcome.frame
         index = find_row(frame, employee, period)
         lines = explain_lines(scored.outcome.plan, frame, index, lang)
@@ -199,6 +240,9 @@ def explain(
         fail(str(exc))
         return
     row_period = frame["period"][index] or ""
+    if output is not None:
+        _month_form(scored, employee, row_period, lang, output)
+        return
     name = (sch.name_en or sch.name) if lang == "en" else sch.name
     table = Table(title=f"{name} — {employee} {row_period}".strip())
     table.add_column("item" if lang == "en" else "项目")
@@ -208,6 +252,63 @@ def explain(
         shown = "" if ln.points is None else plain(ln.points) if ln.id == "rank" else two(ln.points)
         table.add_row(ln.label, shown, ln.reason)
     Console(width=160).print(table)
+
+
+def _month_form(scored: Any, employee: str, period: str, lang: str, output: Path) -> None:
+    """A month's 考核表 of one employee, as xlsx."""
+    from kaohe.engine.results import to_document
+    from kaohe.reports.forms import write_agent_form
+
+    doc = to_document(scored.outcome, scored.table)
+    record = next(r for r in doc["results"] if r["employee"] == employee
+                  and (r["period"] or "") == period)
+    try:
+        write_agent_form(scored, record, output, lang=lang)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
+    err.print(f"wrote {output}", markup=False)
+
+
+def _explain_aggregate(input: Path, employee: str, preset: str | None, scheme: Path | None,
+                       period: str, lang: str, tables: dict[str, Path],
+                       output: Path | None = None) -> None:
+    """A quarter or a year explained as the seed's 年度绩效考核表: a line per term of the
+    score (指标类型 | 平均得分 | 所占权重 | 折合分数), then grade, rank, awards, flags and
+    values."""
+    from rich.table import Table
+
+    from kaohe.engine.explain import explain_aggregate
+    from kaohe.engine.score import score_file
+    from kaohe.i18n import translations
+    from kaohe.text import N_
+
+    try:
+        sch = _scheme(preset, scheme)
+        scored = score_file(sch, input, tables=tables)
+        lines = explain_aggregate(scored.outcome, employee, period, lang)
+    except KaoheError as exc:
+        fail(str(exc))
+        return
+    if output is not None:
+        from kaohe.reports.forms import write_aggregate_form
+
+        try:
+            write_aggregate_form(scored, employee, period, output, lang=lang)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror or exc}")
+        err.print(f"wrote {output}", markup=False)
+        return
+    g = translations(lang).gettext
+    name = (sch.name_en or sch.name) if lang == "en" else sch.name
+    table = Table(title=f"{name} — {employee} {period}")
+    table.add_column(g(N_("item type")))
+    table.add_column(g(N_("average")), justify="right")
+    table.add_column(g(N_("weight")), justify="right")
+    table.add_column(g(N_("weighted points")), justify="right")
+    table.add_column(g(N_("reason")))
+    for ln in lines:
+        table.add_row(ln.label, ln.average, ln.weight, ln.points, ln.reason)
+    Console(width=200).print(table)
 
 
 @app.command()

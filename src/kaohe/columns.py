@@ -43,6 +43,11 @@ MISSING_RATER = "miss:"
 AGG_CALL = "aggc:"
 AWARD = "award:"
 AGG_FLAG = "aflag:"
+#: a reported aggregate value (``aval:<id>``) and a helper one (``acomp:<id>``)
+AGG_VALUE = "aval:"
+AGG_COMPUTE = "acomp:"
+#: an item-table function's result joined to the row (``items:sum_items(t, x)``)
+ITEMS = "items:"
 #: a reason's own columns (``why:<id>:<part>``), evaluated only when a reason is shown
 REASON = "why:"
 
@@ -99,6 +104,10 @@ def missing_rater_col(ident: str) -> str:
     return f"{MISSING_RATER}{ident}"
 
 
+def items_col(call: str) -> str:
+    return f"{ITEMS}{call}"
+
+
 def reason_col(ident: str, part: str) -> str:
     return f"{REASON}{ident}:{part}"
 
@@ -119,3 +128,7 @@ class InputTable:
     has_name: bool
     #: canonical column (an input id, ``employee``...) → the header as written in the file
     headers: dict[str, str] | None = None
+    #: the year (``2026``) and quarter (``2026-Q4``) rows of a scheme with inputs of the
+    #: year or quarter, with the same columns as ``frame`` plus ``__kind`` (``year`` or
+    #: ``quarter``); None when the scheme has none. They feed the aggregates only.
+    annual: pl.DataFrame | None = None

@@ -61,7 +61,7 @@ def test_monthly_cycle_from_the_cli(shop: Database, tmp_path: Path) -> None:
     ok(db, "cycle", "publish", *cyc, "--today", "2026-11-05", user="hr")
     pay = tmp_path / "pay.xlsx"
     ok(db, "export", "payroll", *cyc, "-o", str(pay))
-    assert load_workbook(pay).active.max_row == 5
+    assert load_workbook(pay).active.max_row == 8  # 4 people, 2 team subtotals, the total
     ok(db, "appraisal", "move", "1", "acknowledge", user="e1")
     out = ok(db, "audit", "verify")
     assert "audit log ok" in out

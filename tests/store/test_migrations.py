@@ -41,7 +41,14 @@ def _step_down(db: Database, expected: str) -> None:
 
 def test_downgrade_one_step_and_back(db: Database) -> None:
     assert {"email", "mobile", "reminders_off"} <= _columns(db, "users")
+    assert {"aggregate_results", "item_rows"} <= set(inspect(db.engine).get_table_names())
     assert _audit_triggers(db)
+    assert "appeal_evidence" in inspect(db.engine).get_table_names()
+    _step_down(db, "0010")  # 0011: appeal evidence
+    assert "appeal_evidence" not in inspect(db.engine).get_table_names()
+    _step_down(db, "0009")  # 0010: aggregates and item tables
+    assert not {"aggregate_results", "item_rows"} & set(inspect(db.engine).get_table_names())
+    assert "reminder_deliveries" in inspect(db.engine).get_table_names()
     _step_down(db, "0008")
     assert "reminder_deliveries" not in inspect(db.engine).get_table_names()
     assert not {"email", "mobile", "reminders_off"} & _columns(db, "users")
@@ -71,8 +78,10 @@ def test_downgrade_one_step_and_back(db: Database) -> None:
     assert "ix_appraisals_cycle_team" in _indexes(db, "appraisals")
     assert "ix_audit_events_target" in _indexes(db, "audit_events")
     assert "reminder_deliveries" in inspect(db.engine).get_table_names()
+    assert {"aggregate_results", "item_rows"} <= set(inspect(db.engine).get_table_names())
     assert "reminders_off" in _columns(db, "users")
     assert "verification_runs" in inspect(db.engine).get_table_names()
     assert _audit_triggers(db)
     assert "user_sessions" in inspect(db.engine).get_table_names()
     assert "decisions" in _columns(db, "appraisals")
+    assert "appeal_evidence" in inspect(db.engine).get_table_names()

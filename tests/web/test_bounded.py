@@ -91,7 +91,7 @@ ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
     for p, c in zip("abcdefghi", "bcdefghij", strict=True)) + "id: x\n"
 HOSTILE_SCHEMES = {
-    "aliases": (ALIAS_BOMB, "aliases (*a) are not allowed"),
+    "aliases": (ALIAS_BOMB, "aliases expand the scheme to more than"),
     "deep YAML": ("id: x\nname: " + "[" * 5000 + "]" * 5000 + "\n",
                   "nested more than 40 levels deep"),
     "deep parentheses": (scheme_with("value: sales / sales_target",

@@ -124,7 +124,7 @@ def test_month_in_the_browser(server: str, browser: Any, shop: Database,  # noqa
     page.set_input_files("input[type=file]", _sheet(tmp_path / "november.csv", good))
     _go(page, page.locator("button:text-is('校验文件')"))
     expect(page.locator("main")).to_contain_text("全部 6 行校验通过")
-    _go(page, page.locator("button:text-is('导入这些数据')"))
+    _go(page, page.locator("button:text-is('导入全部 6 行')"))
     expect(page.locator("main")).to_contain_text("已从 november.csv 导入 6 行")
     ctx.close()
     with shop.transaction() as s:
@@ -161,9 +161,12 @@ def test_month_in_the_browser(server: str, browser: Any, shop: Database,  # noqa
     page = ctx.new_page()
     _login(page, base, "hr")
     page.goto(cycle_url)
-    for label in ("立即评分", "结束自评", "结束主管评分", "复核通过", "审批通过",
-                  "发布结果"):
+    # scoring goes through the pre-check; every move through its confirmation
+    _go(page, page.locator("a:text-is('立即评分')").first)
+    _go(page, page.locator("button:text-matches('^立即评分')"))
+    for label in ("结束自评", "结束主管评分", "复核通过", "审批通过", "发布结果"):
         _go(page, page.locator(f"button:text-matches('^{label}')").first)
+        _go(page, page.locator("button:text-matches('^确认：')"))
     assert "已发布" in page.locator("h1").inner_text()
     _shot(page, "hr-published")
     ctx.close()
@@ -173,6 +176,7 @@ def test_month_in_the_browser(server: str, browser: Any, shop: Database,  # noqa
     _login(page, base, "e3")
     page.goto(f"{base}/appraisals/{nov['E003']}")
     _go(page, page.locator("button:text-is('确认结果')"))
+    _go(page, page.locator("button:text-matches('^确认：')"))  # it asks first
     expect(page.locator("main")).to_contain_text("已确认")
     _shot(page, "agent-acknowledged")
     ctx.close()
@@ -196,9 +200,12 @@ def test_month_in_the_browser(server: str, browser: Any, shop: Database,  # noqa
     _login(page, base, "hr")
     page.goto(f"{base}/hr/appeals")
     _go(page, page.locator("button:text-is('受理')"))
-    page.fill("textarea[name=changes]", "execution=比较满意")
+    # the desk's form: 执行力 by its label, the new level from the scheme's; a preview first
+    row = page.locator("table.decision tr", has_text="执行力")
+    row.locator("select").select_option("比较满意")
     page.fill("input[name=resolution]", "复核后调整")
-    _go(page, page.locator("button:text-is('处理并重新评分')"))
+    _go(page, page.locator("button:text-is('预览处理结果')"))
+    _go(page, page.locator("button:text-is('确认：处理并重新评分')"))
     expect(page.locator("main")).to_contain_text("申诉 1 已处理完毕")
     page.goto(f"{base}/appraisals/{a1}")
     assert "申诉已处理" in page.content() and "复核后调整" in page.content()

@@ -35,7 +35,7 @@ def test_a_download_for_a_chinese_employee_code(shop: Database) -> None:  # noqa
             assert unquote(encoded) == f"2026-10_客服032.{ext}"
         r = hr.get("/hr/cycles/1/forms.zip?team=一组")
         assert r.status_code == 200
-        assert unquote(r.headers["content-disposition"].split("''", 1)[1]) == "forms-1-一组.zip"
+        assert unquote(r.headers["content-disposition"].split("''", 1)[1]) == "考核表-2026-10-一组.zip"
 
 
 def test_security_headers_on_api_docs_and_on_a_server_error(shop: Database) -> None:  # noqa: F811

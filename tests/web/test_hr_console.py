@@ -66,7 +66,7 @@ def test_upload_preview_lists_every_problem_and_saves_nothing(shop: Database,  #
         assert "不是数字（应为金额，如 1280.50）" in r.text and "不允许负数金额" in r.text
         assert "未知等级；应为以下之一：非常满意, 比较满意, 一般, 不满意" in r.text
         assert "此表格属于 2026-11 周期" in r.text and "员工 &#39;E002&#39; 在 2026-11 的数据重复" in r.text
-        assert "导入这些数据" not in r.text  # no way to import a sheet with problems
+        assert "导入全部" not in r.text  # no way to import a sheet with problems
         assert _inputs(shop, "2026-11") == {f"E{i:03d}": {} for i in range(1, 7)}
         assert _audit_count(shop) == audit_before
         # a token that was never issued (or expired) imports nothing

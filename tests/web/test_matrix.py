@@ -133,7 +133,7 @@ class Route:
         url = self.url or self.path
         ids = {"aid": ctx.aid[code], "cid": ctx.cycle, "appeal": ctx.appeal or 1,
                "uid": ctx.user_id,
-               "inc": ctx.incident or 1}
+               "inc": ctx.incident or 1, "up": ctx.upload or "x" * 22, "code": code}
         if record is not None:
             ids = dict.fromkeys(ids, record)
         return url.format(**ids)
@@ -194,6 +194,7 @@ ROUTES: list[Route] = [
     Route("GET", "/", done="/{home}"),
     Route("GET", "/me"),
     Route("GET", "/team"),
+    Route("GET", "/team/results"),
     Route("GET", "/appraisals/{appraisal_id}", "/appraisals/{aid}"),
     Route("POST", "/appraisals/{appraisal_id}/action", "/appraisals/{aid}/action",
           body=_form_action, prep=_action, writes=True, done="/appraisals/{aid}"),
@@ -228,6 +229,13 @@ ROUTES: list[Route] = [
           writes=True, done="/hr/cycles/{cid}"),
     Route("POST", "/hr/cycles/{cycle_id}/inputs", "/hr/cycles/{cid}/inputs", upload=True),
     Route("GET", "/hr/cycles/{cycle_id}/export", "/hr/cycles/{cid}/export"),
+    # item tables: the shop's scheme has none, so HR's upload of one is a 404 too
+    Route("GET", "/hr/cycles/{cycle_id}/items", "/hr/cycles/{cid}/items"),
+    Route("POST", "/hr/cycles/{cycle_id}/items/{table}", "/hr/cycles/{cid}/items/late_payments",
+          upload=True),
+    Route("POST", "/hr/cycles/{cycle_id}/items/{table}/confirm",
+          "/hr/cycles/{cid}/items/late_payments/confirm",
+          body=lambda _u, _ctx: {"token": "x" * 22}),
     Route("POST", "/hr/cycles/{cycle_id}/export", "/hr/cycles/{cid}/export", upload=True,
           body=_fixed(platform="generic")),
     Route("POST", "/hr/cycles/{cycle_id}/inputs/confirm", "/hr/cycles/{cid}/inputs/confirm",
@@ -235,6 +243,12 @@ ROUTES: list[Route] = [
           writes=True, done="/hr/cycles/{cid}"),
     Route("GET", "/hr/cycles/{cycle_id}/payroll.xlsx", "/hr/cycles/{cid}/payroll.xlsx",
           prep=_always("published")),
+    Route("GET", "/hr/cycles/{cycle_id}/template.xlsx", "/hr/cycles/{cid}/template.xlsx"),
+    Route("GET", "/hr/cycles/{cycle_id}/inputs/preview",
+          "/hr/cycles/{cid}/inputs/preview?token={up}&page=1", prep=_hr_upload),
+    Route("GET", "/team/months"),
+    Route("GET", "/team/people/{code}", "/team/people/{code}"),
+    Route("GET", "/team/export.xlsx"),
     Route("GET", "/hr/cycles/{cycle_id}/forms.zip", "/hr/cycles/{cid}/forms.zip"),
     Route("GET", "/hr/cycles/{cycle_id}/scheme", "/hr/cycles/{cid}/scheme"),
     Route("POST", "/hr/cycles/{cycle_id}/what-if", "/hr/cycles/{cid}/what-if",
@@ -252,6 +266,23 @@ ROUTES: list[Route] = [
     Route("POST", "/hr/appeals/{appeal_id}/resolve", "/hr/appeals/{appeal}/resolve",
           body=_fixed(resolution="复核后调整", changes="execution=比较满意"),
           prep=_always("appeal_accepted"), writes=True, done="/hr/appeals"),
+    # the guided cycle and the appeal desk (web-cycle)
+    Route("GET", "/hr/cycles/{cycle_id}/precheck", "/hr/cycles/{cid}/precheck"),
+    Route("GET", "/hr/cycles/{cycle_id}/confirm/{step}",
+          "/hr/cycles/{cid}/confirm/submit_self_review"),
+    Route("POST", "/hr/cycles/{cycle_id}/undo/{event_id}", "/hr/cycles/{cid}/undo/1",
+          done=r"/hr/cycles/{cid}/confirm/undo\?event=1"),  # unconfirmed: asks first
+    Route("POST", "/hr/appeals/{appeal_id}/preview", "/hr/appeals/{appeal}/preview",
+          body=_fixed(input_id="execution", value="一般", resolution="复核后调整"),
+          prep=_always("appeal_accepted")),
+    Route("GET", "/appeals/{appeal_id}/evidence", "/appeals/{appeal}/evidence",
+          prep=_always("appeal_filed")),
+    Route("POST", "/appeals/{appeal_id}/evidence", "/appeals/{appeal}/evidence", upload=True,
+          prep=_always("appeal_filed"), writes=True, done=r"/appeals/\d+/evidence"),
+    Route("GET", "/appeals/{appeal_id}/evidence/{evidence_id}", "/appeals/{appeal}/evidence/1",
+          prep=_always("appeal_evidence")),
+    Route("GET", "/appraisals/{appraisal_id}/confirm/acknowledge",
+          "/appraisals/{aid}/confirm/acknowledge", prep=_always("published")),
     Route("GET", "/api/me", api=True),
     Route("GET", "/api/appraisals", api=True),
     Route("GET", "/api/appraisals/{appraisal_id}", "/api/appraisals/{aid}", api=True),
@@ -284,6 +315,7 @@ MATRIX: dict[tuple[str, str], tuple[int | str, ...]] = {
     ("POST", "/admin/users/{user_id}/active"): (L, 404, 404, 404, 404, 404, 404, 404, 404, R),
     ("POST", "/admin/users/{user_id}/sessions"): (L, 404, 404, 404, 404, 404, 404, 404, 404, R),
     ("GET", "/team"): (L, 404, 404, 404, 200, 200, 200, 200, 200, 200),
+    ("GET", "/team/results"): (L, 404, 404, 404, 200, 200, 200, 200, 200, 200),
     # one appraisal
     ("GET", "/appraisals/{appraisal_id}"): (L, 200, 404, 404, 200, 200, 404, 200, 200, 200),
     ("POST", "/appraisals/{appraisal_id}/action"): (L, R, 404, 404, R, R, 404, R, R, R),
@@ -305,9 +337,18 @@ MATRIX: dict[tuple[str, str], tuple[int | str, ...]] = {
     ("POST", "/hr/cycles/{cycle_id}/step/{step}"): (L, 404, 404, 404, 404, 404, 404, 404, R, R),
     ("POST", "/hr/cycles/{cycle_id}/inputs"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
     ("GET", "/hr/cycles/{cycle_id}/export"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
+    ("GET", "/hr/cycles/{cycle_id}/items"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
+    ("POST", "/hr/cycles/{cycle_id}/items/{table}"): (L, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    ("POST", "/hr/cycles/{cycle_id}/items/{table}/confirm"): (L, 404, 404, 404, 404, 404, 404, 404, 404, 404),
     ("POST", "/hr/cycles/{cycle_id}/export"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
     ("POST", "/hr/cycles/{cycle_id}/inputs/confirm"): (L, 404, 404, 404, 404, 404, 404, 404, R, R),
     ("GET", "/hr/cycles/{cycle_id}/payroll.xlsx"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
+    ("GET", "/hr/cycles/{cycle_id}/template.xlsx"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
+    ("GET", "/hr/cycles/{cycle_id}/inputs/preview"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
+    # the board's team and year views and its tables as xlsx (an agent: their own year only)
+    ("GET", "/team/months"): (L, 404, 404, 404, 200, 200, 200, 200, 200, 200),
+    ("GET", "/team/people/{code}"): (L, 200, 404, 404, 200, 200, 404, 200, 200, 200),
+    ("GET", "/team/export.xlsx"): (L, 404, 404, 404, 200, 200, 200, 200, 200, 200),
     ("GET", "/hr/cycles/{cycle_id}/forms.zip"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
     ("GET", "/hr/cycles/{cycle_id}/scheme"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
     ("POST", "/hr/cycles/{cycle_id}/what-if"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
@@ -317,6 +358,15 @@ MATRIX: dict[tuple[str, str], tuple[int | str, ...]] = {
     ("GET", "/hr/appeals"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
     ("POST", "/hr/appeals/{appeal_id}/decide"): (L, 404, 404, 404, 404, 404, 404, 404, R, R),
     ("POST", "/hr/appeals/{appeal_id}/resolve"): (L, 404, 404, 404, 404, 404, 404, 404, R, R),
+    # the guided cycle and the appeal desk: HR's; evidence for the appellant and HR only
+    ("GET", "/hr/cycles/{cycle_id}/precheck"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
+    ("GET", "/hr/cycles/{cycle_id}/confirm/{step}"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
+    ("POST", "/hr/cycles/{cycle_id}/undo/{event_id}"): (L, 404, 404, 404, 404, 404, 404, 404, R, R),
+    ("POST", "/hr/appeals/{appeal_id}/preview"): (L, 404, 404, 404, 404, 404, 404, 404, 200, 200),
+    ("GET", "/appeals/{appeal_id}/evidence"): (L, 200, 200, 200, 403, 403, 403, 403, 200, 200),
+    ("POST", "/appeals/{appeal_id}/evidence"): (L, R, R, R, 403, 403, 403, 403, 403, 403),
+    ("GET", "/appeals/{appeal_id}/evidence/{evidence_id}"): (L, 200, 200, 200, 403, 403, 403, 403, 200, 200),
+    ("GET", "/appraisals/{appraisal_id}/confirm/acknowledge"): (L, 200, 404, 404, 403, 403, 404, 403, 403, 403),
     # the JSON API
     ("GET", "/api/me"): (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/appraisals"): (401, 200, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -406,6 +456,11 @@ def prepare(db: Database, state: str, ctx: Ctx, code: str) -> None:
                                      actor=user_actor(db, "e1"))
         if state == "appeal_accepted":
             appeals.decide_appeal(s, appeal_id=appeal.id, accept=True, note="受理", actor=ADMIN)
+        if state == "appeal_evidence":
+            from kaohe.workflow import evidence
+
+            evidence.attach(s, appeal_id=appeal.id, filename="聊天截图.png",
+                            data=b"\x89PNG\r\n\x1a\n" + bytes(16), actor=user_actor(db, "e1"))
 
 
 def login(client: TestClient, user: str) -> None:

@@ -73,7 +73,7 @@ def test_a_bad_export_is_refused_with_its_place(shop: Database) -> None:  # noqa
         r = hr.post(f"/hr/cycles/{cid}/export",
                     data={"csrf": token(hr, f"/hr/cycles/{cid}/export"), "platform": "feige"},
                     files={"file": ("飞鸽.csv", bad.encode("utf-8"), "text/csv")})
-        assert r.status_code == 422 and "很多" in r.text and "导入这些数据" not in r.text
+        assert r.status_code == 422 and "很多" in r.text and "导入全部" not in r.text
         r = hr.post(f"/hr/cycles/{cid}/export",
                     data={"csrf": token(hr, f"/hr/cycles/{cid}/export"), "platform": "nope"},
                     files={"file": ("飞鸽.csv", EXPORT.encode("utf-8"), "text/csv")})

@@ -52,7 +52,7 @@ def test_exports_refuse_a_tampered_result_and_hr_is_warned(shop: Database) -> No
     with TestClient(create_app(shop, secret="s")) as hr:
         login(hr, "hr")
         r = hr.get("/hr/cycles/1/payroll.xlsx")
-        assert r.status_code == 200 and load_workbook(io.BytesIO(r.content)).active.max_row == 7
+        assert r.status_code == 200 and load_workbook(io.BytesIO(r.content)).active.max_row == 10  # 6, 2 subtotals
         _verify(shop)
         assert "最近一次数据校验未通过" not in hr.get("/hr/cycles").text
 

@@ -27,6 +27,8 @@ def check_required(plan: Plan, table: InputTable) -> InputTable:
     syms = {k: v for k, v in plan.symbols.items() if k in scheme.inputs}
     low = Lowering(syms, scheme.tables)
     for ident, spec in scheme.inputs.items():
+        if spec.period != "month":
+            continue  # on the year / quarter rows, checked when the table was read
         if spec.raters:
             cols = [input_col(f"{ident}@{r}") for r in spec.raters]
             if any(c not in frame.columns for c in cols):
@@ -60,4 +62,4 @@ def check_required(plan: Plan, table: InputTable) -> InputTable:
              Text(N_("the value is missing%(label)s"),
                   label=f" ({spec.label})" if spec.label else ""))
     return InputTable(frame, source, table.has_team, table.has_period, table.has_name,
-                      table.headers)
+                      table.headers, annual=table.annual)

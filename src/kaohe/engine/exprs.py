@@ -16,14 +16,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
-from kaohe.columns import ASSESSED, COHORT, EMPLOYEE, PIDX
+from kaohe.columns import ASSESSED, COHORT, EMPLOYEE, PIDX, items_col
 from kaohe.errors import ExprError
 from kaohe.numbers import DEC, dlit, round_half_up
 from kaohe.scheme.expr import (
+    ITEM_FUNCTIONS,
     BinOp,
     BoolOp,
     Call,
@@ -56,9 +57,17 @@ class Symbol:
 ROW_FUNCTIONS = {
     "min", "max", "clamp", "if", "round", "ceil", "floor", "abs", "lookup", "is_missing",
     "coalesce", "team_sum", "team_mean", "team_count", "team_rank", "team_max", "team_min",
-    "streak", "count_so_far", "prev",
+    "streak", "count_so_far", "prev", *ITEM_FUNCTIONS,
 }
-AGG_FUNCTIONS = {"sum", "mean", "count", "months", "last", "min", "max"}
+AGG_FUNCTIONS = {"sum", "mean", "count", "months", "last", "min", "max", "any"}
+
+
+def is_agg_call(node: Call) -> bool:
+    """A call over the months of a quarter or year (``min``/``max`` of one argument; with
+    two or more they are the row functions, e.g. ``max(mean(total), 60)``)."""
+    if node.func not in AGG_FUNCTIONS:
+        return False
+    return node.func not in ("min", "max") or len(node.args) == 1
 
 
 def safe_div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
@@ -72,11 +81,13 @@ class Lowering:
     """Lowers formulas given the symbols visible at one stage of the plan."""
 
     symbols: Mapping[str, Symbol]
-    tables: Mapping[str, Mapping[str, Decimal]]
+    tables: Mapping[str, Mapping[str, Any]]
     mode: Literal["row", "agg", "post_agg"] = "row"
     #: in post-aggregate mode: rendered aggregate call → its column
     agg_columns: Mapping[str, str] = field(default_factory=dict)
     on_agg_call: Callable[[Call], str] | None = None
+    #: in post-aggregate mode: rendered aggregate call → its type (default: a number)
+    agg_types: Mapping[str, Type] = field(default_factory=dict)
 
     def lower(self, node: Node, expect: Type | None = None, what: str = "formula") -> Typed:
         out = self._lower(node)
@@ -145,16 +156,18 @@ class Lowering:
 
     def _call(self, node: Call) -> Typed:
         f, args = node.func, node.args
-        if self.mode == "post_agg" and f in AGG_FUNCTIONS and render(node) in self.agg_columns:
-            col = self.agg_columns[render(node)]
-            return Typed(pl.col(col), "num")
-        if self.mode == "agg" and f in AGG_FUNCTIONS:
+        agg = is_agg_call(node)
+        if self.mode == "post_agg" and agg and render(node) in self.agg_columns:
+            key = render(node)
+            return Typed(pl.col(self.agg_columns[key]),
+                         self.agg_types.get(key, "bool" if f == "any" else "num"))
+        if self.mode == "agg" and agg:
             return self._agg_call(node)
-        if self.mode == "post_agg" and f in AGG_FUNCTIONS and self.on_agg_call is not None:
+        if self.mode == "post_agg" and agg and self.on_agg_call is not None:
             return Typed(pl.col(self.on_agg_call(node)), "num")
         if f not in ROW_FUNCTIONS or (self.mode != "row" and f.startswith("team_")
                                       and f != "team_count") or (
-            self.mode != "row" and f in ("streak", "count_so_far", "prev")
+            self.mode != "row" and f in ("streak", "count_so_far", "prev", *ITEM_FUNCTIONS)
         ):
             known = sorted(ROW_FUNCTIONS | (AGG_FUNCTIONS if self.mode != "row" else set()))
             raise ExprError(f"unknown function {f!r}; known functions: {', '.join(known)}")
@@ -224,27 +237,67 @@ class Lowering:
         return Typed(pl.coalesce([p.expr for p in parts]), parts[0].type)
 
     def _fn_lookup(self, node: Call, args: tuple[Node, ...]) -> Typed:
-        self._arity(node, 2, 3)
+        from kaohe.scheme.models import table_depth, table_rows
+
+        self._arity(node, 2, 2 + 4)
         if not isinstance(args[0], Name) or args[0].id not in self.tables:
             raise ExprError(
                 f"lookup()'s first argument must name a table of the scheme "
                 f"({', '.join(sorted(self.tables)) or 'none defined'}) in {render(node)!r}"
             )
-        table = self.tables[args[0].id]
-        key = self._lower(args[1])
-        default = self._num(args[2]) if len(args) == 3 else pl.lit(None, dtype=DEC)
+        table = dict(self.tables[args[0].id])
+        depth = table_depth(table)
+        if len(args) - 1 not in (depth, depth + 1):
+            raise ExprError(
+                f"table {args[0].id!r} has {depth} key{'s' if depth > 1 else ''}: "
+                f"lookup({args[0].id}, {', '.join(f'key{i + 1}' for i in range(depth))}"
+                f"[, default]) in {render(node)!r}")
+        keys = [self._lower(a) for a in args[1:1 + depth]]
+        default = self._num(args[1 + depth]) if len(args) == depth + 2 else pl.lit(None, dtype=DEC)
         chain: pl.Expr = default
-        for k, v in reversed(list(table.items())):
-            if key.type == "str":
-                test = key.expr == pl.lit(k, dtype=pl.String)
-            else:
-                try:
-                    kd = Decimal(k)
-                except ArithmeticError as exc:
-                    raise ExprError(f"table {args[0].id!r} key {k!r} is not a number") from exc
-                test = key.expr == dlit(kd)
+        for ks, v in reversed(table_rows(table)):
+            test: pl.Expr | None = None
+            for key, k in zip(keys, ks, strict=True):
+                if key.type == "str":
+                    one = key.expr == pl.lit(k, dtype=pl.String)
+                else:
+                    try:
+                        kd = Decimal(k)
+                    except ArithmeticError as exc:
+                        raise ExprError(
+                            f"table {args[0].id!r} key {k!r} is not a number") from exc
+                    one = key.expr == dlit(kd)
+                test = one if test is None else test & one
+            assert test is not None
             chain = pl.when(test).then(dlit(v)).otherwise(chain)
         return Typed(chain, "num")
+
+    # -- item tables (rows per employee and period) ------------------------------
+    # The plan computes each call over the item table once (kaohe.engine.items) and joins
+    # it to the row as a column; here the call reads that column. A month with no items
+    # sums to 0, counts 0 and has no item (any: false; max: null).
+    def _item_column(self, node: Call, args: tuple[Node, ...], lo: int, hi: int) -> str:
+        self._arity(node, lo, hi)
+        if not isinstance(args[0], Name):
+            raise ExprError(f"{node.func}()'s first argument must name an item table in "
+                            f"{render(node)!r}")
+        return items_col(render(node))
+
+    def _fn_sum_items(self, node: Call, args: tuple[Node, ...]) -> Typed:
+        col = self._item_column(node, args, 2, 2)
+        return Typed(pl.col(col).fill_null(dlit(0)), "num")
+
+    def _fn_max_items(self, node: Call, args: tuple[Node, ...]) -> Typed:
+        col = self._item_column(node, args, 2, 2)
+        return Typed(pl.col(col), "num")
+
+    def _fn_count_items(self, node: Call, args: tuple[Node, ...]) -> Typed:
+        col = self._item_column(node, args, 1, 2)
+        return Typed(pl.col(col).fill_null(dlit(0)), "num")
+
+    def _fn_any_items(self, node: Call, args: tuple[Node, ...]) -> Typed:
+        col = self._item_column(node, args, 2, 2)
+        return Typed(pl.col(col).fill_null(False), "bool")
 
     # -- cohort (team and period) ---------------------------------------------
     def _assessed(self, expr: pl.Expr) -> pl.Expr:
@@ -309,6 +362,9 @@ class Lowering:
         if f == "count":
             self._arity(node, 1)
             return Typed(self._bool(args[0]).fill_null(False).sum().cast(DEC), "num")
+        if f == "any":
+            self._arity(node, 1)
+            return Typed(self._bool(args[0]).fill_null(False).any(), "bool")
         self._arity(node, 1)
         if f == "last":
             last = self._lower(args[0])

@@ -19,11 +19,25 @@ import polars as pl
 from kaohe import columns as C
 from kaohe.columns import ASSESSED, COHORT
 from kaohe.engine.exprs import Lowering, Symbol, Type, cohort_rank, safe_div
+from kaohe.engine.items import ItemCall, item_calls
 from kaohe.engine.rules import LOWERINGS, ItemScope
 from kaohe.errors import ExprError, SchemeError
 from kaohe.numbers import DEC, dlit, round_half_up
 from kaohe.scheme.expr import BinOp, Node, names, parse
-from kaohe.scheme.models import Adjustment, BandsRule, Deduction, FormulaText, Grade, Levels, Scheme, ScoredItem
+from kaohe.scheme.intervals import Interval
+from kaohe.scheme.models import (
+    Adjustment,
+    BandsRule,
+    Deduction,
+    FormulaText,
+    Grade,
+    Levels,
+    Scheme,
+    ScoredItem,
+    grade_intervals,
+    table_depth,
+    table_rows,
+)
 
 Builder = Callable[[Lowering], pl.Expr]
 
@@ -65,6 +79,13 @@ class Plan:
     #: a formula reads earlier periods (streak, count_so_far, prev): rows must be in
     #: employee and period order before evaluation
     needs_history: bool = True
+    #: item-table function calls, each computed into a column joined to the rows
+    item_calls: list[ItemCall] = field(default_factory=list)
+    #: indicator id → where it applies (false: its level is 不适用, the item is left out)
+    applies: dict[str, pl.Expr] = field(default_factory=dict)
+    #: every indicator can be not applicable: a row where none applies is excluded (无适用项)
+    none_applicable_excludes: bool = False
+    section_columns: list[tuple[str, str]] = field(default_factory=list)  # (id, column)
 
 
 def input_column(ident: str) -> str:
@@ -89,6 +110,8 @@ class PlanBuilder:
         self.extra_steps: list[Step] = []
         self.errors: list[str] = []
         self.reason_parts: dict[str, dict[str, Builder]] = {}
+        self.applies: dict[str, pl.Expr] = {}
+        self.fill: frozenset[str] = frozenset()
 
     # -- symbols -----------------------------------------------------------------
     def _define(self, name: str, step: Step) -> None:
@@ -134,6 +157,11 @@ class PlanBuilder:
             assessed_expr = ~cond.fill_null(False)
         else:
             assessed_expr = pl.lit(True)
+        self.applies = applies_exprs(s)
+        self.fill = frozenset(C.indicator_col(i) for i in self.applies)
+        na_excludes = bool(s.indicators) and len(self.applies) == len(s.indicators)
+        if na_excludes:
+            assessed_expr = assessed_expr & pl.any_horizontal(list(self.applies.values()))
 
         for i, item in enumerate(s.values):
             self._guarded(item, f"values[{i}]", reported=False)
@@ -142,9 +170,13 @@ class PlanBuilder:
         for sec in s.sections:
             members = [it.id for it in s.indicators if it.section == sec.id]
             cols = [C.indicator_col(m) for m in members]
+            build_sec = _sum_builder(cols, self.fill)
+            if sec.out_of is not None:
+                assert sec.points is not None
+                build_sec = _scaled_builder(cols, sec.out_of, sec.points, self.fill)
             self._define(sec.id, Step(
                 C.section_col(sec.id), "num", set(members),
-                _sum_builder(cols), f"sections.{sec.id}",
+                build_sec, f"sections.{sec.id}",
             ))
         for i, adj in enumerate(s.adjustments):
             where = f"adjustments[{i}].points"
@@ -215,6 +247,10 @@ class PlanBuilder:
             has_total=not s.total.none,
             reason_parts=self._reason_parts(),
             needs_history=_uses_history(s),
+            item_calls=item_calls(s),
+            applies=self.applies,
+            none_applicable_excludes=na_excludes,
+            section_columns=[(x.id, C.section_col(x.id)) for x in s.sections],
         )
 
     def _reason_parts(self) -> dict[str, dict[str, pl.Expr]]:
@@ -336,9 +372,10 @@ class PlanBuilder:
                 return 0
             if node.func == "lookup" and node.args and isinstance(node.args[0], Name):
                 table = self.s.tables.get(node.args[0].id, {})
-                vals = [*table.values()]
-                if len(node.args) == 3:
-                    d = self._scale(node.args[2])
+                vals = [v for _, v in table_rows(table)] if table else []
+                depth = table_depth(table) if table else 1
+                if len(node.args) == depth + 2:
+                    d = self._scale(node.args[-1])
                     if d is None:
                         return None
                     vals.append(Decimal(1).scaleb(-d))
@@ -379,8 +416,10 @@ class PlanBuilder:
         def build(low: Lowering) -> pl.Expr:
             if node is not None:
                 x = self._round_unless_exact(node, low.lower(node, "num", "total.formula").expr)
+            elif s.total.rescale == "applicable":
+                x = self._rescaled()
             else:
-                x = _sum_cols(cols)
+                x = _sum_cols(cols, self.fill)
             if s.total.floor is not None:
                 x = pl.max_horizontal(x, dlit(s.total.floor))
             if s.total.cap is not None:
@@ -391,6 +430,15 @@ class PlanBuilder:
             return x
 
         self._define("total", Step("total", "num", deps, build, "total"))
+
+    def _rescaled(self) -> pl.Expr:
+        """round(Σ applicable points × Σ all standard points ÷ Σ applicable standard
+        points, 2) + the adjustments."""
+        s = self.s
+        points, std_applicable, full = rescale_parts(s, self.applies)
+        x = round_half_up(safe_div(points * dlit(full), std_applicable), 2)
+        adj = [C.adjustment_col(a.id) for a in s.adjustments]
+        return x + _sum_cols(adj) if adj else x
 
     def _grade(self) -> None:
         s = self.s
@@ -525,6 +573,15 @@ class PlanBuilder:
 
         errors = list(self.errors)
         reported: set[tuple[str, str]] = set()
+        # an input of the year / quarter row is blank on every monthly row
+        periodic = {i: sp.period for i, sp in self.s.inputs.items() if sp.period != "month"}
+        for _name, step in steps:
+            wrong = sorted(d for d in step.deps if d in periodic and d not in by_name)
+            if wrong:
+                errors.append(
+                    f"{step.where}: {wrong[0]!r} is an input of the {periodic[wrong[0]]} row "
+                    f"(period: {periodic[wrong[0]]}), blank on the monthly rows; read it in "
+                    f"the {periodic[wrong[0]]} aggregate's formulas")
         for _name, step in steps:
             unknown = [d for d in sorted(step.deps) if d not in by_name and d not in self.input_names]
             if unknown:
@@ -563,34 +620,88 @@ def _uses_history(scheme: Scheme) -> bool:
     return bool(_HISTORY.search(scheme.model_dump_json()))
 
 
+def applies_exprs(s: Scheme) -> dict[str, pl.Expr]:
+    """Indicator id → where it applies, for indicators with not-applicable levels."""
+    out: dict[str, pl.Expr] = {}
+    for it in s.indicators:
+        rule = it.rule
+        if isinstance(rule, Levels) and rule.not_applicable:
+            col = pl.col(input_column(rule.source(it)))
+            out[it.id] = (~col.is_in(list(rule.not_applicable))).fill_null(True)
+    return out
+
+
+def rescale_parts(s: Scheme, applies: dict[str, pl.Expr]) -> tuple[pl.Expr, pl.Expr, Decimal]:
+    """(Σ points of the applicable items, Σ their standard points, Σ all standard points)."""
+    points = _sum_cols([C.indicator_col(it.id) for it in s.indicators],
+                       frozenset(C.indicator_col(i) for i in applies))
+    std: pl.Expr = dlit(0)
+    full = Decimal(0)
+    for it in s.indicators:
+        top = it.max_points or Decimal(0)
+        full += top
+        std = std + (pl.when(applies[it.id]).then(dlit(top)).otherwise(dlit(0))
+                     if it.id in applies else dlit(top))
+    return points, std, full
+
+
 def _blank_builder() -> Builder:
     return lambda _low: pl.lit(None, dtype=DEC)
 
 
-def _sum_builder(cols: list[str]) -> Builder:
-    return lambda _low: _sum_cols(cols)
+def _sum_builder(cols: list[str], fill: frozenset[str] = frozenset()) -> Builder:
+    return lambda _low: _sum_cols(cols, fill)
+
+
+def _scaled_builder(cols: list[str], out_of: Decimal, points: Decimal,
+                    fill: frozenset[str] = frozenset()) -> Builder:
+    """A section reported on another scale (``out_of``): the sum × out_of / points, rounded
+    half-up to 0.01 once."""
+    return lambda _low: round_half_up(_sum_cols(cols, fill) * dlit(out_of) / dlit(points), 2)
 
 
 def _flag_builder(node: Node, where: str) -> Builder:
     return lambda low: low.lower(node, "bool", where).expr.fill_null(False)
 
 
-def _sum_cols(cols: list[str]) -> pl.Expr:
+def _sum_cols(cols: list[str], fill: frozenset[str] = frozenset()) -> pl.Expr:
+    """The sum of the columns; those in ``fill`` (items that may be not applicable) count
+    0 where blank."""
     if not cols:
         return dlit(0)
-    acc = pl.col(cols[0])
+
+    def col(c: str) -> pl.Expr:
+        return pl.col(c).fill_null(dlit(0)) if c in fill else pl.col(c)
+
+    acc = col(cols[0])
     for c in cols[1:]:
-        acc = acc + pl.col(c)
+        acc = acc + col(c)
     return acc
 
 
 def grade_expr(score: pl.Expr, grades: list[Grade]) -> pl.Expr:
     """Read a grade from a (rounded) score: grades listed from the highest down."""
+    ivs = grade_intervals(grades)
+    if ivs is not None:
+        ranged: pl.Expr = pl.lit(None, dtype=pl.String)
+        for g, iv in reversed(list(zip(grades, ivs, strict=True))):
+            ranged = pl.when(in_interval(score, iv)).then(pl.lit(g.name)).otherwise(ranged)
+        return pl.when(score.is_not_null()).then(ranged)
     chain: pl.Expr = pl.lit(grades[-1].name)
     for g in reversed(grades[:-1]):
         assert g.min is not None
         chain = pl.when(score >= dlit(g.min)).then(pl.lit(g.name)).otherwise(chain)
     return pl.when(score.is_not_null()).then(chain)
+
+
+def in_interval(x: pl.Expr, iv: Interval) -> pl.Expr:
+    """Whether ``x`` lies in the interval (exact Decimal comparisons)."""
+    cond: pl.Expr = pl.lit(True)
+    if iv.lo is not None:
+        cond = cond & ((x >= dlit(iv.lo)) if iv.lo_closed else (x > dlit(iv.lo)))
+    if iv.hi is not None:
+        cond = cond & ((x <= dlit(iv.hi)) if iv.hi_closed else (x < dlit(iv.hi)))
+    return cond
 
 
 def compile_scheme(scheme: Scheme) -> Plan:

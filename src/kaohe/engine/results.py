@@ -30,7 +30,8 @@ def result_records(outcome: Outcome, table: InputTable) -> list[dict[str, Any]]:
     ind_cols = [c for _, c in plan.indicator_columns]
     pay_cols = [c for _, c in plan.pay_columns]
     flag_cols = [c for _, c in plan.flag_columns]
-    data = f.select(cols + ind_cols + pay_cols + flag_cols).sort(
+    sec_cols = [c for _, c in plan.section_columns]
+    data = f.select(cols + ind_cols + sec_cols + pay_cols + flag_cols).sort(
         [PERIOD, TEAM, EMPLOYEE], nulls_last=False).to_dict(as_series=False)
     out: list[dict[str, Any]] = []
     for i in range(f.height):
@@ -47,7 +48,12 @@ def result_records(outcome: Outcome, table: InputTable) -> list[dict[str, Any]]:
         rec["coefficient"] = _num(data["coefficient"][i]) if "coefficient" in data else None
         rec["rank"] = _num(data["rank"][i]) if "rank" in data else None
         rec["indicators"] = (
-            {ident: _num(data[col][i]) for ident, col in plan.indicator_columns}
+            {ident: _num(data[col][i]) for ident, col in plan.indicator_columns
+             if not (ident in plan.applies and data[col][i] is None)}  # 不适用: left out
+            if assessed else {}
+        )
+        rec["sections"] = (
+            {ident: _num(data[col][i]) for ident, col in plan.section_columns}
             if assessed else {}
         )
         if plan.pay_columns and assessed:
@@ -67,14 +73,15 @@ def aggregate_records(outcome: Outcome, table: InputTable) -> list[dict[str, Any
     if agg is None:
         return []
     out: list[dict[str, Any]] = []
-    for spec_i, (_spec, award_cols, flag_cols) in enumerate(outcome.aggregate_specs):
+    for spec_i, meta in enumerate(outcome.aggregate_meta):
         part = agg.filter(pl.col("__spec") == spec_i)
-        cols = [PERIOD, EMPLOYEE, TEAM, "score", "grade", "months"]
-        cols += [c for _, c in award_cols] + [c for _, c in flag_cols]
+        cols = [PERIOD, EMPLOYEE, TEAM, "score", "grade", "rank", "months"]
+        cols += [c for _, c in meta.awards] + [c for _, c in meta.flags]
+        cols += [c for _, c in meta.values]
         data = part.select(cols).to_dict(as_series=False)
         for i in range(part.height):
             awards = {}
-            for aid, col in award_cols:
+            for aid, col in meta.awards:
                 v = data[col][i]
                 if v is not None and v != 0:
                     awards[aid] = _num(v)
@@ -84,9 +91,11 @@ def aggregate_records(outcome: Outcome, table: InputTable) -> list[dict[str, Any
                 "team": data[TEAM][i] if table.has_team else None,
                 "score": _num(data["score"][i]),
                 "grade": data["grade"][i],
+                "rank": _num(data["rank"][i]),
                 "months": _num(data["months"][i]),
-                "flags": [flag for flag, col in flag_cols if data[col][i]],
+                "flags": [flag for flag, col in meta.flags if data[col][i]],
                 "awards": awards,
+                "values": {vid: _num(data[col][i]) for vid, col in meta.values},
             })
     return out
 

@@ -9,28 +9,51 @@ runs per employee or per indicator.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import polars as pl
 
 from kaohe import columns as C
 from kaohe.columns import ASSESSED, COHORT, EMPLOYEE, PERIOD, PIDX, TEAM
-from kaohe.engine.exprs import AGG_FUNCTIONS, Lowering, Symbol, cohort_rank
+from kaohe.engine.exprs import Lowering, Symbol, Type, cohort_rank, is_agg_call
+from kaohe.engine.items import join_items
 from kaohe.engine.plan import Plan, grade_expr
-from kaohe.errors import InputError, SchemeError
-from kaohe.numbers import DEC, round_half_up
+from kaohe.errors import ExprError, InputError, SchemeError
+from kaohe.ingest.table import KIND, ItemRows
+from kaohe.numbers import DEC, dlit, round_half_up
 from kaohe.scheme.expr import Call, Node, render
 from kaohe.scheme.models import AggregateSpec, BandsRule, Rated
 
 
+@dataclass(frozen=True)
+class AggregateMeta:
+    """What the columns of one aggregate spec in ``Outcome.aggregates`` (rows with
+    ``__spec`` = its index) mean: ``awards`` and ``flags`` as (id or flag text, column),
+    ``values`` as (value id, column) — outcomes that are not money, reported zeros
+    included — and whether the ``rank`` column is the reported rank (else it is null)."""
+
+    spec: AggregateSpec
+    awards: list[tuple[str, str]]
+    flags: list[tuple[str, str]]
+    values: list[tuple[str, str]]
+    ranked: bool
+
+
 @dataclass
 class Outcome:
+    """The scored rows and aggregates. ``aggregates`` has the columns period, employee,
+    team, score, grade, rank (null unless ranked), months, ``__spec`` and the award, flag
+    and value columns that ``aggregate_meta`` names; ``aggregate_specs`` is the same in the
+    older (spec, awards, flags) form."""
+
     plan: Plan
     frame: pl.DataFrame  # one row per employee and period, in input order
     aggregates: pl.DataFrame | None
     aggregate_specs: list[tuple[AggregateSpec, list[tuple[str, str]], list[tuple[str, str]]]]
     warnings: list[str]
+    aggregate_meta: list[AggregateMeta] = field(default_factory=list)
 
 
 def evaluate(plan: Plan, table: pl.DataFrame | pl.LazyFrame, *, collect: bool = True) -> pl.DataFrame:
@@ -49,17 +72,36 @@ def evaluate(plan: Plan, table: pl.DataFrame | pl.LazyFrame, *, collect: bool = 
         raise
 
 
-def run(plan: Plan, table: pl.DataFrame) -> Outcome:
+def run(plan: Plan, table: pl.DataFrame, *, annual: pl.DataFrame | None = None,
+        items: Mapping[str, ItemRows] | None = None) -> Outcome:
+    """Score the monthly rows ``table``; ``annual``: the year / quarter rows of the inputs
+    that belong to them (:attr:`kaohe.columns.InputTable.annual`); ``items``: the item
+    tables by name (a table not given has no rows)."""
+    if plan.item_calls:
+        table = join_items(plan.scheme, plan.item_calls, table, items or {})
     frame = evaluate(plan, table)
     frame = _blank_excluded(plan, frame)
-    warnings = _warnings(plan, frame)
-    aggs, specs = _aggregates(plan, frame)
-    return Outcome(plan, frame, aggs, specs, warnings)
+    warnings = _warnings(plan, frame) + _excluded_warnings(plan, frame)
+    aggs, meta = _aggregates(plan, frame, annual, warnings)
+    specs = [(m.spec, m.awards, m.flags) for m in meta]
+    return Outcome(plan, frame, aggs, specs, warnings, meta)
+
+
+def _excluded_warnings(plan: Plan, frame: pl.DataFrame) -> list[str]:
+    """Each excluded row with the scheme's reason, where the scheme asks for it
+    (``eligibility.warn``)."""
+    elig = plan.scheme.eligibility
+    if elig is None or not elig.warn:
+        return []
+    hits = frame.filter(~pl.col(ASSESSED)).sort([PERIOD, TEAM, EMPLOYEE])
+    reason = elig.reason or str(elig.exclude_if)
+    return [f"{period or '-'} {employee}: excluded: {reason}"
+            for period, employee in hits.select(PERIOD, EMPLOYEE).iter_rows()]
 
 
 def _blank_excluded(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
     """Excluded rows are not scored: null every computed column."""
-    if plan.scheme.eligibility is None:
+    if plan.scheme.eligibility is None and not plan.none_applicable_excludes:
         return frame
     computed = [c for c in frame.columns if C.is_computed(c)]
     computed += [c for c in ("total", "grade", "coefficient", "rank", "pay_total") if c in frame.columns]
@@ -79,6 +121,12 @@ def _fmt(value: object) -> str:
 def _warnings(plan: Plan, frame: pl.DataFrame) -> list[str]:
     out: list[str] = []
     scheme = plan.scheme
+    if plan.none_applicable_excludes:
+        none = ~pl.any_horizontal(list(plan.applies.values()))
+        for row in frame.filter(none).sort([PERIOD, TEAM, EMPLOYEE]).select(
+                PERIOD, EMPLOYEE).iter_rows():
+            out.append(f"{row[0] or '-'} {row[1]}: excluded: 无适用项 (no applicable item: "
+                       "every item is not applicable)")
     for w in plan.warns:
         if w.column not in frame.columns:
             continue
@@ -146,7 +194,7 @@ def _agg_calls(node: Node, acc: list[Call]) -> None:
     from kaohe.scheme.expr import BinOp, BoolOp, Compare, Neg, Not
 
     match node:
-        case Call(func=f, args=args) if f in AGG_FUNCTIONS:
+        case Call(args=args) if is_agg_call(node):
             acc.append(node)
             return
         case Call(args=args):
@@ -164,87 +212,205 @@ def _agg_calls(node: Node, acc: list[Call]) -> None:
             pass
 
 
-def aggregate_plan(plan: Plan, spec: AggregateSpec, where: str) -> tuple[
-        Node, list[tuple[str, pl.Expr]], dict[str, str], list[tuple[str, Node]],
-        list[tuple[str, Node]]]:
+def _outer_names(node: Node) -> set[str]:
+    """The names a formula reads outside its aggregate calls (inside, a name is the month's)."""
+    from kaohe.scheme.expr import BinOp, BoolOp, Compare, Name, Neg, Not
+
+    match node:
+        case Name(id=ident):
+            return {ident}
+        case Call(args=args) if not is_agg_call(node):
+            return set().union(*(_outer_names(a) for a in args)) if args else set()
+        case Neg(operand=o) | Not(operand=o):
+            return _outer_names(o)
+        case BinOp(left=a, right=b) | Compare(left=a, right=b):
+            return _outer_names(a) | _outer_names(b)
+        case BoolOp(operands=ops):
+            return set().union(*(_outer_names(o) for o in ops))
+    return set()
+
+
+@dataclass
+class AggregatePlan:
+    """One aggregate's formulas lowered: the group aggregations over the months, then the
+    per-employee steps (``compute``/``values`` entries, score, grade, rank) in dependency
+    order, then the awards and flags."""
+
+    agg_exprs: list[tuple[str, pl.Expr]]
+    steps: list[tuple[str, pl.Expr]]
+    awards: list[tuple[str, str, pl.Expr]]  # (award id, column, expression)
+    flags: list[tuple[str, str, pl.Expr]]  # (flag text, column, expression)
+    values: list[tuple[str, str]]  # reported values: (id, column)
+    #: the period's own inputs (``period: year`` / ``quarter``), read from its rows
+    annual_inputs: list[str]
+
+
+def annual_inputs(plan: Plan, spec: AggregateSpec) -> list[str]:
+    return [ident for ident, s in plan.scheme.inputs.items() if s.period == spec.period]
+
+
+def aggregate_plan(plan: Plan, spec: AggregateSpec, where: str) -> AggregatePlan:
     """Check and lower one aggregate's formulas (also used at load time)."""
-    row_syms = dict(plan.symbols)
-    agg_low = Lowering(row_syms, plan.scheme.tables, mode="agg")
-    score_node = spec.score.tree  # parsed once, when the scheme loaded
+    scheme = plan.scheme
+    agg_low = Lowering(dict(plan.symbols), scheme.tables, mode="agg")
+    entries: list[tuple[str, str, Node, int | None, str]] = []  # name, column, node, round, where
+    for k, v in enumerate(spec.compute):
+        entries.append((v.id, f"{C.AGG_COMPUTE}{v.id}", v.formula.tree, v.round,
+                        f"{where}.compute[{k}].formula"))
+    for k, v in enumerate(spec.values):
+        entries.append((v.id, f"{C.AGG_VALUE}{v.id}", v.formula.tree, v.round,
+                        f"{where}.values[{k}].formula"))
+    entries.append(("score", "score", spec.score.tree, spec.round, f"{where}.score"))
+    seen: set[str] = set()
+    for name, _c, _n, _r, w in entries:
+        if name in seen or name in ("months", "rank", "grade"):
+            raise SchemeError(f"{w}: the name {name!r} is used twice in the aggregate")
+        seen.add(name)
     awards = [(a.id, a.amount.tree) for a in spec.awards]
     flags = [(f.flag, f.when.tree) for f in spec.flags]
     calls: list[Call] = []
+    for _, _, node, _, _ in entries:
+        _agg_calls(node, calls)
     for _, node in awards + flags:
         _agg_calls(node, calls)
     agg_exprs: list[tuple[str, pl.Expr]] = []
     mapping: dict[str, str] = {}
+    types: dict[str, Type] = {}
     try:
-        agg_exprs.append(("score", agg_low.lower(score_node, "num", f"{where}.score").expr))
         for c in calls:
             key = render(c)
             if key not in mapping:
                 col = f"{C.AGG_CALL}{len(mapping)}"
                 mapping[key] = col
-                agg_exprs.append((col, agg_low.lower(c, None, where).expr))
-    except Exception as exc:
+                typed = agg_low.lower(c, None, where)
+                types[key] = typed.type
+                agg_exprs.append((col, typed.expr))
+    except (ExprError, SchemeError) as exc:
         raise SchemeError(f"{where}: {exc}") from None
-    return score_node, agg_exprs, mapping, awards, flags
-
-
-def post_lowering(plan: Plan, spec: AggregateSpec, mapping: dict[str, str]) -> Lowering:
-    syms = {
-        "score": Symbol("score", "num"),
-        "months": Symbol("months", "num"),
+    ann = annual_inputs(plan, spec)
+    syms: dict[str, Symbol] = {
+        "score": Symbol("score", "num"), "months": Symbol("months", "num"),
         "rank": Symbol("rank", "num"),
     }
     if spec.grades:
         syms["grade"] = Symbol("grade", "str")
-    return Lowering(syms, plan.scheme.tables, mode="post_agg", agg_columns=mapping)
+    for ident in ann:
+        syms[ident] = plan.symbols.get(ident, Symbol(C.input_col(ident), "num"))
+    for name, col, _n, _r, _w in entries:
+        syms[name] = Symbol(col, "num")
+    low = Lowering(syms, scheme.tables, mode="post_agg", agg_columns=mapping, agg_types=types)
+    # order: each entry after the names it reads; grade and rank after the score
+    deps = {name: _outer_names(node) & (seen | {"grade", "rank"})
+            for name, _c, node, _r, _w in entries}
+    deps["grade"] = {"score"}
+    deps["rank"] = {"score"}
+    order: list[str] = []
+    visiting: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        if name in visiting:
+            cycle = " → ".join([*visiting[visiting.index(name):], name])
+            raise SchemeError(f"{where}: formula depends on itself: {cycle}")
+        visiting.append(name)
+        for d in sorted(deps.get(name, set())):
+            visit(d)
+        visiting.pop()
+        order.append(name)
+
+    for name in [*(e[0] for e in entries), "grade", "rank"]:
+        visit(name)
+    by_name = {e[0]: e for e in entries}
+    steps: list[tuple[str, pl.Expr]] = []
+    try:
+        for name in order:
+            if name == "grade":
+                grade = (grade_expr(pl.col("score"), spec.grades) if spec.grades
+                         else pl.lit(None, pl.String))
+                steps.append(("grade", grade))
+            elif name == "rank":
+                steps.append(("rank", cohort_rank([(pl.col("score"), True)]).cast(DEC)))
+            else:
+                _, col, node, places, w = by_name[name]
+                x = low.lower(node, "num", w).expr
+                if places is not None:
+                    x = round_half_up(x, places)
+                steps.append((col, x.cast(DEC)))
+        award_exprs = [(aid, f"{C.AWARD}{k}", low.lower(node, "num", f"{where}.awards").expr)
+                       for k, (aid, node) in enumerate(awards)]
+        flag_exprs = [(flag, f"{C.AGG_FLAG}{k}",
+                       low.lower(node, "bool", f"{where}.flags").expr.fill_null(False))
+                      for k, (flag, node) in enumerate(flags)]
+    except ExprError as exc:
+        raise SchemeError(f"{where}: {exc}") from None
+    values = [(v.id, f"{C.AGG_VALUE}{v.id}") for v in spec.values]
+    return AggregatePlan(agg_exprs, steps, award_exprs, flag_exprs, values, ann)
 
 
-def _aggregates(plan: Plan, frame: pl.DataFrame) -> tuple[
-        pl.DataFrame | None,
-        list[tuple[AggregateSpec, list[tuple[str, str]], list[tuple[str, str]]]]]:
+def _aggregates(plan: Plan, frame: pl.DataFrame, annual: pl.DataFrame | None,
+                warnings: list[str]) -> tuple[pl.DataFrame | None, list[AggregateMeta]]:
     specs = plan.scheme.aggregates
-    if not specs or frame.height == 0 or frame[PERIOD].null_count() == frame.height:
+    has_annual = annual is not None and annual.height > 0
+    if not specs or ((frame.height == 0 or frame[PERIOD].null_count() == frame.height)
+                     and not has_annual):
         return None, []
     rows = frame.filter(pl.col(ASSESSED)).sort([EMPLOYEE, PIDX])
     outs: list[pl.DataFrame] = []
-    meta = []
+    meta: list[AggregateMeta] = []
     for i, spec in enumerate(specs):
         where = f"aggregates[{i}]"
-        _, agg_exprs, mapping, awards, flags = aggregate_plan(plan, spec, where)
+        ap = aggregate_plan(plan, spec, where)
         agg = (
-            rows.with_columns(_agg_period(spec.period).alias("__aggp"))
+            rows.filter(pl.col(PERIOD).is_not_null())
+            .with_columns(_agg_period(spec.period).alias("__aggp"))
             .group_by(["__aggp", EMPLOYEE], maintain_order=True)
             .agg(
                 pl.col(TEAM).last().alias(TEAM),
                 pl.len().cast(DEC).alias("months"),
-                *[e.alias(c) for c, e in agg_exprs],
+                *[e.alias(c) for c, e in ap.agg_exprs],
             )
             .rename({"__aggp": PERIOD})
         )
+        if ap.annual_inputs:
+            agg = _with_period_rows(plan, spec, ap, agg, annual, warnings)
         agg = agg.with_columns(pl.lit(True).alias(ASSESSED))
-        if spec.round is not None:
-            agg = agg.with_columns(round_half_up(pl.col("score"), spec.round).alias("score"))
-        grade = grade_expr(pl.col("score"), spec.grades) if spec.grades else pl.lit(None,
-                                                                                   pl.String)
-        agg = agg.with_columns(grade.alias("grade"))
-        agg = agg.with_columns(cohort_rank([(pl.col("score"), True)]).cast(DEC).alias("rank"))
-        low = post_lowering(plan, spec, mapping)
-        award_cols = []
-        for k, (aid, node) in enumerate(awards):
-            col = f"{C.AWARD}{k}"
-            expr = low.lower(node, "num", f"{where}.awards").expr
+        for col, expr in ap.steps:
             agg = agg.with_columns(expr.alias(col))
-            award_cols.append((aid, col))
-        flag_cols = []
-        for k, (flag, node) in enumerate(flags):
-            col = f"{C.AGG_FLAG}{k}"
-            expr = low.lower(node, "bool", f"{where}.flags").expr.fill_null(False)
-            agg = agg.with_columns(expr.alias(col))
-            flag_cols.append((flag, col))
+        if ap.awards or ap.flags:
+            agg = agg.with_columns([e.alias(c) for _, c, e in ap.awards]
+                                   + [e.alias(c) for _, c, e in ap.flags])
+        if not spec.ranked:
+            agg = agg.with_columns(pl.lit(None, dtype=DEC).alias("rank"))
         agg = agg.with_columns(pl.lit(i).alias("__spec"))
-        meta.append((spec, award_cols, flag_cols))
+        meta.append(AggregateMeta(
+            spec, [(a, c) for a, c, _ in ap.awards], [(f, c) for f, c, _ in ap.flags],
+            ap.values, spec.ranked))
         outs.append(agg)
     return pl.concat(outs, how="diagonal_relaxed").sort(["__spec", PERIOD, TEAM, EMPLOYEE]), meta
+
+
+def _with_period_rows(plan: Plan, spec: AggregateSpec, ap: AggregatePlan, agg: pl.DataFrame,
+                      annual: pl.DataFrame | None, warnings: list[str]) -> pl.DataFrame:
+    """An aggregate whose scheme has inputs of that year (quarter): one per employee with a
+    year (quarter) row, on that row's team; months without such a row give none, with a
+    warning, and a row without months counts 0 months, with a warning."""
+    cols = [C.input_col(i) for i in ap.annual_inputs]
+    if annual is None or annual.height == 0:
+        own = pl.DataFrame({PERIOD: [], EMPLOYEE: [], TEAM: []},
+                           schema={PERIOD: pl.String, EMPLOYEE: pl.String, TEAM: pl.String})
+        own = own.with_columns([pl.lit(None, dtype=DEC).alias(c) for c in cols])
+    else:
+        own = annual.filter(pl.col(KIND) == spec.period).select(PERIOD, EMPLOYEE, TEAM, *cols)
+    what = "year" if spec.period == "year" else "quarter"
+    orphans = agg.join(own, on=[PERIOD, EMPLOYEE], how="anti").sort([PERIOD, EMPLOYEE])
+    for period, employee in orphans.select(PERIOD, EMPLOYEE).iter_rows():
+        warnings.append(f"{period} {employee}: monthly rows but no {what} row for {period}; "
+                        f"no {what} result")
+    out = own.join(agg.drop(TEAM), on=[PERIOD, EMPLOYEE], how="left", maintain_order="left")
+    out = out.with_columns(pl.col("months").fill_null(dlit(0)))
+    empty = out.filter(pl.col("months") == dlit(0)).sort([PERIOD, EMPLOYEE])
+    for period, employee in empty.select(PERIOD, EMPLOYEE).iter_rows():
+        warnings.append(f"{period} {employee}: a {what} row but no assessed month in "
+                        f"{period}; the averages of the months count as 0")
+    return out

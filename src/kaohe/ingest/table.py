@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,8 +24,23 @@ from kaohe.numbers import DEC, dlit
 from kaohe.scheme.models import InputSpec, Scheme
 from kaohe.text import N_, Text
 
-__all__ = ["NAME", "ROW", "InputTable", "collecting", "decode", "fail", "map_headers",
-           "prepare", "problem", "read_raw", "read_table"]
+__all__ = [
+    "KIND",
+    "NAME",
+    "ROW",
+    "InputTable",
+    "ItemRows",
+    "collecting",
+    "decode",
+    "fail",
+    "map_headers",
+    "prepare",
+    "prepare_items",
+    "problem",
+    "read_items",
+    "read_raw",
+    "read_table",
+]
 #: at most this many problems are listed by :func:`collecting` (the rest are counted)
 MAX_LISTED = 500
 _collector: ContextVar[list[InputError] | None] = ContextVar("kaohe_input_errors", default=None)
@@ -397,7 +413,14 @@ def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
         frame = frame.with_columns(pl.lit("", dtype=pl.String).alias(TEAM))
     else:
         frame = frame.with_columns(pl.col(TEAM).fill_null(""))
-    frame = _periods(frame, source, header_of, has_period, default_period)
+    kinds: set[str] = {str(spec.period) for spec in scheme.inputs.values()} - {"month"}
+    frame = _periods(frame, source, header_of, has_period, default_period, kinds)
+    if kinds:  # a cell that belongs to the other kind of row is ignored
+        frame = frame.with_columns([
+            pl.when(pl.col(KIND) == spec.period).then(pl.col(c)).alias(c)
+            for ident, spec in scheme.inputs.items()
+            for c in ([f"{ident}@{r}" for r in spec.raters] if spec.raters else [ident])
+            if c in frame.columns])
 
     dup = frame.select(PERIOD, EMPLOYEE, ROW).with_columns(
         pl.col(ROW).min().over([PERIOD, EMPLOYEE]).alias("__first"))
@@ -433,7 +456,7 @@ def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
             expr, col_checks = _convert(col, spec)
             parsed.append(expr.alias(input_col(col)))
             checks += [(col, mask, msg) for mask, msg in col_checks]
-    keep = [EMPLOYEE, TEAM, PERIOD, PIDX, ROW, *([NAME] if has_name else [])]
+    keep = [EMPLOYEE, TEAM, PERIOD, PIDX, ROW, KIND, *([NAME] if has_name else [])]
     masks = [mask.alias(f"__bad{i}") for i, (_, mask, _) in enumerate(checks)]
     table = frame.lazy().select(*keep, *parsed, *masks).collect()
     if masks:
@@ -446,15 +469,50 @@ def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
                       msg)
         table = table.drop([f"__bad{i}" for i in range(len(checks))])
     table = table.with_columns(converted)
+    annual: pl.DataFrame | None = None
+    if kinds:
+        annual = table.filter(pl.col(KIND) != "month")
+        table = table.filter(pl.col(KIND) == "month")
+        if not partial:
+            _annual_required(annual, scheme, source, header_of)
+    table = table.drop(KIND)
     _team_level(table, scheme, source, header_of)
     # blanks in required inputs are checked by the engine, which knows who is assessed
-    return InputTable(table, source, has_team, has_period, has_name, header_of)
+    return InputTable(table, source, has_team, has_period, has_name, header_of, annual=annual)
+
+
+def _annual_required(annual: pl.DataFrame, scheme: Scheme, source: str,
+                     header_of: dict[str, str]) -> None:
+    """A blank required input on a year or quarter row is bad input (the row has no other
+    use: it is never excluded)."""
+    for ident, spec in scheme.inputs.items():
+        col = input_col(ident)
+        if spec.period == "month" or not spec.required or spec.default is not None:
+            continue
+        if col not in annual.columns:
+            continue
+        blank = (annual[col].is_null() & (annual[KIND] == spec.period))
+        label = f" ({spec.label})" if spec.label else ""
+        fail(source, annual, blank, col, header_of.get(ident, ident),
+             Text(N_("the value is missing%(label)s; the %(kind)s row of an employee needs "
+                     "it"), label=label, kind=spec.period))
+
+
+_YEAR = re.compile(r"^(\d{4})\s*年?$")
+_QUARTER = re.compile(r"^(\d{4})\s*[-/.年]?\s*[Qq]([1-4])$")
+#: the kind of each row: a month, or the year / quarter row of annual inputs
+KIND = "__kind"
 
 
 def _periods(frame: pl.DataFrame, source: str, header_of: dict[str, str], has_period: bool,
-             default_period: str | None) -> pl.DataFrame:
+             default_period: str | None, kinds: set[str] | None = None) -> pl.DataFrame:
+    """Canonical periods (``2026-10``) and month indexes; where the scheme has inputs of the
+    year or quarter (``kinds``), rows whose period is ``2026`` or ``2026-Q4`` are kept too
+    and marked in the ``__kind`` column (``month``, ``year``, ``quarter``)."""
+    kinds = kinds or set()
     if not has_period:
-        frame = frame.with_columns(pl.lit(default_period, dtype=pl.String).alias(PERIOD))
+        frame = frame.with_columns(pl.lit(default_period, dtype=pl.String).alias(PERIOD),
+                                   pl.lit("month").alias(KIND))
         if default_period is None:
             return frame.with_columns(pl.lit(0, dtype=pl.Int64).alias(PIDX))
     raw = frame[PERIOD]
@@ -462,14 +520,38 @@ def _periods(frame: pl.DataFrame, source: str, header_of: dict[str, str], has_pe
     year = parts.struct.field("1").cast(pl.Int64, strict=False)
     month = parts.struct.field("2").cast(pl.Int64, strict=False)
     bad = raw.is_null() | year.is_null() | month.is_null() | (month < 1) | (month > 12)
+    kind = pl.Series(KIND, ["month"] * frame.height, dtype=pl.String)
+    canon = pl.format("{}-{}", year.cast(pl.String), month.cast(pl.String).str.zfill(2))
+    canon_s = frame.select(canon.alias(PERIOD)).to_series()
+    if "year" in kinds:
+        y = raw.str.extract(_YEAR.pattern, 1)
+        is_year = bad & y.is_not_null()
+        kind = kind.zip_with(~is_year, pl.Series(["year"] * frame.height))
+        canon_s = canon_s.zip_with(~is_year, y)
+        bad = bad & ~is_year
+    if "quarter" in kinds:
+        q = raw.str.extract_groups(_QUARTER.pattern)
+        qy, qn = q.struct.field("1"), q.struct.field("2")
+        is_q = bad & qy.is_not_null()
+        kind = kind.zip_with(~is_q, pl.Series(["quarter"] * frame.height))
+        canon_s = canon_s.zip_with(~is_q, qy + "-Q" + qn)
+        bad = bad & ~is_q
     header = header_of.get(PERIOD, "period")
     if bad.any():
-        fail(source, frame, bad, PERIOD, header,
-              Text(N_("expected a month written YYYY-MM, e.g. 2026-10")))
+        want = {frozenset(): N_("expected a month written YYYY-MM, e.g. 2026-10"),
+                frozenset({"year"}): N_("expected a month written YYYY-MM, e.g. 2026-10, or "
+                                        "a year written YYYY for the annual inputs"),
+                frozenset({"quarter"}): N_("expected a month written YYYY-MM, e.g. 2026-10, "
+                                           "or a quarter written YYYY-Qn for the quarterly "
+                                           "inputs"),
+                frozenset({"year", "quarter"}): N_("expected a month written YYYY-MM, e.g. "
+                                                   "2026-10, a quarter YYYY-Qn or a year YYYY "
+                                                   "for the quarterly and annual inputs")}
+        fail(source, frame, bad, PERIOD, header, Text(want[frozenset(kinds)]))
     return frame.with_columns(
-        pl.format("{}-{}", year.cast(pl.String), month.cast(pl.String).str.zfill(2)).alias(
-            PERIOD),
+        canon_s.alias(PERIOD),
         (year * 12 + month - 1).alias(PIDX),
+        kind,
     )
 
 
@@ -564,3 +646,90 @@ def _show(v: object) -> str:
     if isinstance(v, Decimal):
         return format(v.normalize(), "f")
     return str(v)
+
+
+# -- item tables ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ItemRows:
+    """A validated item table (``--table NAME=FILE.csv``): ``employee``, ``period``,
+    ``__row`` and one ``in:<column>`` per declared column, typed as inputs are."""
+
+    name: str
+    frame: pl.DataFrame
+    source: str
+
+
+def read_items(path: str | Path, scheme: Scheme, name: str, *,
+               default_period: str | None = None) -> ItemRows:
+    """Read the item table ``name`` of the scheme from a CSV or XLSX file."""
+    frame, source = read_raw(path)
+    return prepare_items(frame, scheme, name, source, default_period=default_period)
+
+
+def prepare_items(frame: pl.DataFrame, scheme: Scheme, name: str, source: str, *,
+                  default_period: str | None = None) -> ItemRows:
+    """Validate and type an item table given as text cells (a CSV read, or an upload)."""
+    spec = scheme.items.get(name)
+    if spec is None:
+        known = ", ".join(sorted(scheme.items)) or "none"
+        raise InputError(Text(N_("the scheme %(scheme)s has no item table %(name)s (item "
+                                 "tables: %(known)s)"), scheme=repr(scheme.id), name=repr(name),
+                              known=known), file=source)
+    if frame.width == 0:
+        raise InputError(Text(N_("the file has no header row")), file=source)
+    lookup: dict[str, str] = {}
+    for canon in (EMPLOYEE, PERIOD):
+        for n in STANDARD_COLUMNS[canon]:
+            lookup[n] = canon
+    for ident, col in spec.columns.items():
+        for n in [ident, *([col.label] if col.label else []), *col.aliases]:
+            lookup[n] = ident
+    mapping: dict[str, str] = {}
+    for header in frame.columns:
+        found = lookup.get(header.strip())
+        if found is None:
+            continue  # extra columns (a deal number, a note) are ignored
+        if found in mapping.values():
+            raise InputError(Text(N_("the column %(name)s appears twice in the header; keep "
+                                     "one"), name=repr(found)), file=source, row=1,
+                             column=header)
+        mapping[header] = found
+    header_of = {canon: header for header, canon in mapping.items()}
+    frame = frame.with_row_index(ROW, offset=2)
+    frame = frame.filter(~pl.all_horizontal(
+        [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")
+         for c in frame.columns if c != ROW])) if frame.width > 1 else frame
+    frame = frame.select(ROW, *list(mapping)).rename(mapping)
+    frame = frame.with_columns(
+        [pl.col(c).str.strip_chars().replace("", None) for c in frame.columns if c != ROW])
+    if EMPLOYEE not in frame.columns:
+        raise InputError(Text(N_("missing column 'employee' (工号): every row needs an "
+                                 "employee id")), file=source, column="employee")
+    fail(source, frame, frame[EMPLOYEE].is_null(), EMPLOYEE, header_of[EMPLOYEE],
+         Text(N_("the employee id is empty")))
+    frame = _periods(frame, source, header_of, PERIOD in frame.columns, default_period)
+    parsed: list[pl.Expr] = []
+    checks: list[tuple[str, pl.Expr, str]] = []
+    for ident, col in spec.columns.items():
+        if ident not in frame.columns:
+            if col.default is not None or not col.required:
+                parsed.append(pl.lit(col.default, dtype=DEC).alias(input_col(ident)))
+                continue
+            label = f" ({col.label})" if col.label else ""
+            raise InputError(Text(N_("missing column %(names)s%(label)s; the item table "
+                                     "%(table)s needs it"), names=repr(ident), label=label,
+                                  table=repr(name)), file=source, column=ident)
+        expr, col_checks = _convert(ident, col)
+        parsed.append(expr.alias(input_col(ident)))
+        checks += [(ident, mask, msg) for mask, msg in col_checks]
+        if col.required and col.default is None:
+            checks.append((ident, pl.col(ident).is_null(),
+                           Text(N_("the value is missing%(label)s"),
+                                label=f" ({col.label})" if col.label else "")))
+    masks = [mask.alias(f"__bad{i}") for i, (_, mask, _) in enumerate(checks)]
+    table = frame.lazy().select(EMPLOYEE, PERIOD, PIDX, ROW, *parsed, *masks).collect()
+    for i, (col_id, _, msg) in enumerate(checks):
+        fail(source, frame, table[f"__bad{i}"].fill_null(False), col_id,
+             header_of.get(col_id, col_id), msg)
+    table = table.drop([f"__bad{i}" for i in range(len(checks))])
+    return ItemRows(name, table, source)

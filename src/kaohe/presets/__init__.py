@@ -22,6 +22,9 @@ PRESET_IDS: tuple[str, ...] = (
     "aftersales-service",
     "operator-monthly",
     "taobao-policy",
+    "property-service",
+    "rnd-annual",
+    "foreign-trade",
 )
 
 

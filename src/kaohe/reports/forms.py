@@ -17,11 +17,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from kaohe.columns import EMPLOYEE, NAME, PERIOD, TEAM
 from kaohe.engine.score import Scored
 from kaohe.formatting import cents, dec
 from kaohe.reports.cells import WORKBOOK_OPTIONS, write_cell
@@ -43,7 +45,8 @@ from kaohe.reports.layout import (
     title,
 )
 
-__all__ = ["safe_name", "write_agent_form", "write_forms", "write_team_summary"]
+__all__ = ["safe_name", "write_agent_form", "write_aggregate_form", "write_forms",
+           "write_team_summary"]
 
 _SAFE = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
@@ -114,6 +117,82 @@ def write_agent_form(scored: Scored, record: dict[str, Any], path: Path, *,
     to ``path``."""
     check_lang(lang)
     _agent_form(row_context(scored, record, lang), record, path)
+
+
+# -- a quarter's or a year's form (年度绩效考核表) ----------------------------------------------
+AGGREGATE_WIDTHS = (24, 12, 10, 12, 72)
+
+
+def _form_number(text: str) -> Decimal | None:
+    """A number as the explanation spells it (``1,280.00``, ``−3.60``, ``70%``), or None."""
+    t = text.replace(",", "").replace("\u2212", "-").strip()
+    percent = t.endswith("%")
+    try:
+        d = Decimal(t.rstrip("%"))
+    except ArithmeticError:
+        return None
+    return d / 100 if percent else d
+
+
+def _aggregate_sheet(wb: Workbook, *, scored: Scored, employee: str, period: str,
+                     lang: str) -> None:
+    from kaohe.engine.explain import explain_aggregate
+    from kaohe.i18n import translations
+    from kaohe.text import N_
+
+    g = translations(lang).gettext
+    en = lang == "en"
+    lines = explain_aggregate(scored.outcome, employee, period, lang)
+    scheme = scored.scheme
+    frame = scored.outcome.frame.filter(pl.col(EMPLOYEE) == employee)
+    names = frame[NAME].drop_nulls().to_list() if NAME in frame.columns else []
+    agg = scored.outcome.aggregates
+    assert agg is not None  # explain_aggregate found the row
+    hit = agg.filter((pl.col(EMPLOYEE) == employee) & (pl.col(PERIOD) == period))
+    team = hit[TEAM][0] if TEAM in hit.columns and hit.height else None
+    st = Styles(wb)
+    kind = g(N_("Quarterly appraisal form")) if "Q" in period else g(N_("Annual appraisal form"))
+    ws = wb.add_worksheet(_sheet_name(kind, set()))
+    for i, w in enumerate(AGGREGATE_WIDTHS):
+        ws.set_column(i, i, w)
+    sheet = _XlsxSheet(ws, AGGREGATE_WIDTHS)
+    last = len(AGGREGATE_WIDTHS) - 1
+    name = (scheme.name_en or scheme.name) if en else scheme.name
+    sheet.cell(0, last, f"{name} {kind}", st.title)
+    sheet.height(26)
+    sheet.next()
+    who = g(N_("Employee %(employee)s  Name %(name)s  Team %(team)s  Period %(period)s")) % {
+        "employee": employee, "name": names[-1] if names else "—", "team": team or "—",
+        "period": period}
+    sheet.cell(0, last, who, st.plain)
+    sheet.next()
+    for c, h in enumerate((N_("item type"), N_("average"), N_("weight"), N_("weighted points"),
+                           N_("reason"))):
+        sheet.cell(c, c, g(h), st.head)
+    sheet.next()
+    for ln in lines:
+        sheet.cell(0, 0, ln.label, st.label)
+        for c, text, fmt in ((1, ln.average, st.num), (2, ln.weight, st.pct),
+                             (3, ln.points, st.bold_num if ln.id == "score" else st.num)):
+            n = _form_number(text) if text else None
+            sheet.cell(c, c, n if n is not None else text, fmt if n is not None else st.cell)
+        sheet.cell(4, 4, ln.reason, st.cell)
+        sheet.next()
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.print_area(0, 0, sheet.r, last)
+    ws.hide_gridlines(2)
+
+
+def write_aggregate_form(scored: Scored, employee: str, period: str, path: Path, *,
+                         lang: str = "zh") -> None:
+    """Write one employee's quarter (``2026-Q4``) or year (``2026``) as the seed's
+    年度绩效考核表: 指标类型 | 平均得分 | 所占权重 | 折合分数 | 说明, a line per term of the
+    score, then score, grade, rank, awards, flags and values (``kaohe explain``'s lines)."""
+    check_lang(lang)
+    _atomic(Path(path), functools.partial(_aggregate_sheet, scored=scored, employee=employee,
+                                          period=period, lang=lang))
 
 
 # -- the team summary ----------------------------------------------------------------------

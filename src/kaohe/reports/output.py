@@ -18,17 +18,27 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import polars as pl
 
-from kaohe.columns import ASSESSED, EMPLOYEE, NAME, PERIOD, REASON, TEAM
+from kaohe.columns import (
+    ASSESSED,
+    EMPLOYEE,
+    NAME,
+    PERIOD,
+    REASON,
+    TEAM,
+    value_col,
+)
 from kaohe.numbers import DEC, dlit, round_half_up, to_json_number
 from kaohe.reports.cells import WORKBOOK_OPTIONS, csv_text_expr, write_cells
 
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from kaohe.engine.plan import Plan
+    from kaohe.engine.run import AggregateMeta
     from kaohe.engine.score import Scored
 
 ORDER = [PERIOD, TEAM, EMPLOYEE]  # the results' order in every format
@@ -54,11 +64,27 @@ class Results:
         return list(self.scored.outcome.plan.pay_columns)
 
     @property
+    def sections(self) -> list[tuple[str, str]]:
+        return list(self.scored.outcome.plan.section_columns)
+
+    @property
     def flags(self) -> list[tuple[str, str]]:
         return list(self.scored.outcome.plan.flag_columns)
 
+    @property
+    def values(self) -> list[tuple[str, str]]:
+        """(id, column) of the scheme's computed values."""
+        return _subtotal_columns(self.scored.outcome.plan, self.frame)
+
     def has(self, column: str) -> bool:
         return column in self.frame.columns
+
+
+def _subtotal_columns(plan: Plan, frame: pl.DataFrame) -> list[tuple[str, str]]:
+    """(id, column) of the values that the engine computed (the sections are the plan's
+    ``section_columns``)."""
+    cols = [(x.id, value_col(x.id)) for x in plan.scheme.values]
+    return [(i, c) for i, c in cols if c in frame.columns]
 
 
 def collect(scored: Scored, *, reasons: bool = False, lang: str = "zh") -> Results:
@@ -71,7 +97,8 @@ def collect(scored: Scored, *, reasons: bool = False, lang: str = "zh") -> Resul
         cols.append(NAME)
     cols += [c for c in ("total", "grade", "coefficient", "rank", "pay_total") if c in frame.columns]
     cols += [c for _, c in plan.indicator_columns] + [c for _, c in plan.pay_columns]
-    cols += [c for _, c in plan.flag_columns]
+    cols += [c for _, c in plan.flag_columns] + [c for _, c in plan.section_columns]
+    cols += [c for _, c in _subtotal_columns(plan, frame)]  # the computed values
     out = frame.select(list(dict.fromkeys(cols)))
     ids: list[str] = []
     if reasons:
@@ -220,7 +247,8 @@ def _result_rows(res: Results, part: pl.DataFrame) -> pl.Series:
         *tk.value(TEAM if table.has_team else None, "t_team"),
         *[x for c in ("total", "grade", "coefficient", "rank", "pay_total")
           for x in tk.value(c if res.has(c) else None, f"t_{c}")],
-        *[x for _, col in res.indicators + res.pay for x in tk.value(col, f"t_{col}")],
+        *[x for _, col in res.indicators + res.pay + res.sections
+          for x in tk.value(col, f"t_{col}")],
         *[x for i in res.reasons for x in tk.value(WHY + i, f"t_{WHY}{i}")],
     ]
     if period is not None:
@@ -231,9 +259,19 @@ def _result_rows(res: Results, part: pl.DataFrame) -> pl.Series:
     assessed = pl.col(ASSESSED).fill_null(False)
     tokens = tk.finish(part.select(*base, assessed.alias("assessed"),
                                    *[pl.col(c).fill_null(False).alias(c) for _, c in res.flags]))
-    ind = (pl.when(pl.col("assessed")).then(_obj([(i, f"t_{c}") for i, c in res.indicators],
-                                                 "      ")).otherwise(pl.lit("{}"))
-           if res.indicators else pl.lit("{}"))
+    applies = res.scored.outcome.plan.applies
+    if applies:  # an item that is not applicable (不适用) is left out
+        ind = pl.when(pl.col("assessed")).then(_sparse(
+            [(f"{_key(i)}: ", pl.col(f"t_{c}") != "null" if i in applies else pl.lit(True),
+              pl.col(f"t_{c}")) for i, c in res.indicators], "      ", "{}")).otherwise(
+            pl.lit("{}"))
+    else:
+        ind = (pl.when(pl.col("assessed")).then(_obj([(i, f"t_{c}") for i, c in res.indicators],
+                                                     "      ")).otherwise(pl.lit("{}"))
+               if res.indicators else pl.lit("{}"))
+    secs = (pl.when(pl.col("assessed")).then(_obj([(i, f"t_{c}") for i, c in res.sections],
+                                                  "      ")).otherwise(pl.lit("{}"))
+            if res.sections else pl.lit("{}"))
     pay_entries = [(p, f"t_{c}") for p, c in res.pay] + [("total", "t_pay_total")]
     pay = (pl.when(pl.col("assessed")).then(_obj(list(dict(pay_entries).items()), "      "))
            .otherwise(pl.lit("{}")) if res.pay else pl.lit("{}"))
@@ -244,7 +282,8 @@ def _result_rows(res: Results, part: pl.DataFrame) -> pl.Series:
         fields.append(("name", pl.col("t_name")))
     fields += [("team", pl.col("t_team")), ("total", pl.col("t_total")),
                ("grade", pl.col("t_grade")), ("coefficient", pl.col("t_coefficient")),
-               ("rank", pl.col("t_rank")), ("indicators", ind), ("pay", pay),
+               ("rank", pl.col("t_rank")), ("indicators", ind), ("sections", secs),
+               ("pay", pay),
                ("flags", flags),
                ("excluded", pl.when(pl.col("assessed")).then(pl.lit("false"))
                 .otherwise(pl.lit("true")))]
@@ -259,28 +298,31 @@ def _result_rows(res: Results, part: pl.DataFrame) -> pl.Series:
     return tokens.select(pl.concat_str(parts).alias("row")).to_series()
 
 
-def _aggregate_frame(res: Results) -> tuple[pl.DataFrame, list[tuple[list[tuple[str, str]],
-                                                                     list[tuple[str, str]]]]]:
+def _aggregate_frame(res: Results) -> tuple[pl.DataFrame, list[AggregateMeta]]:
     outcome = res.scored.outcome
     return (outcome.aggregates if outcome.aggregates is not None else pl.DataFrame(),
-            [(awards, flags) for _, awards, flags in outcome.aggregate_specs])
+            list(outcome.aggregate_meta))
 
 
 def _aggregate_rows(res: Results) -> Iterator[pl.Series]:
-    """The contract's ``aggregates`` entries (indent 4), spec by spec, in the engine's order."""
+    """The contract's ``aggregates`` entries (indent 4), spec by spec, in the engine's order:
+    period, employee, team, score, grade, rank, months, flags, awards, values."""
     agg, specs = _aggregate_frame(res)
     if agg.height == 0:
         return
     has_team = res.scored.table.has_team
-    for spec_i, (award_cols, flag_cols) in enumerate(specs):
+    for spec_i, meta in enumerate(specs):
+        award_cols, flag_cols, value_cols = meta.awards, meta.flags, meta.values
         part = agg.filter(pl.col("__spec") == spec_i)
         if part.height == 0:
             continue
         tk = _Tokens(part)
         base = [*tk.value(PERIOD, "t_period"), *tk.value(EMPLOYEE, "t_employee"),
                 *tk.value(TEAM if has_team else None, "t_team"), *tk.value("score", "t_score"),
-                *tk.value("grade", "t_grade"), *tk.value("months", "t_months"),
-                *[x for _, c in award_cols for x in tk.value(c, f"t_{c}")]]
+                *tk.value("grade", "t_grade"), *tk.value("rank", "t_rank"),
+                *tk.value("months", "t_months"),
+                *[x for _, c in award_cols for x in tk.value(c, f"t_{c}")],
+                *[x for _, c in value_cols for x in tk.value(c, f"t_{c}")]]
         tokens = tk.finish(part.select(
             *base, *[pl.col(c).fill_null(False).alias(c) for _, c in flag_cols],
             *[(pl.col(c).is_not_null() & (pl.col(c) != dlit(0))).alias(f"has_{c}")
@@ -288,11 +330,14 @@ def _aggregate_rows(res: Results) -> Iterator[pl.Series]:
         flags = _sparse([("", pl.col(c), pl.lit(_key(f))) for f, c in flag_cols], "      ", "[]")
         awards = _sparse([(f"{_key(a)}: ", pl.col(f"has_{c}"), pl.col(f"t_{c}"))
                           for a, c in award_cols], "      ", "{}")
+        values = (_obj([(v, f"t_{c}") for v, c in value_cols], "      ") if value_cols
+                  else pl.lit("{}"))
         fields: list[tuple[str, pl.Expr]] = [
             ("period", pl.col("t_period")), ("employee", pl.col("t_employee")),
             ("team", pl.col("t_team")), ("score", pl.col("t_score")),
-            ("grade", pl.col("t_grade")), ("months", pl.col("t_months")), ("flags", flags),
-            ("awards", awards)]
+            ("grade", pl.col("t_grade")), ("rank", pl.col("t_rank")),
+            ("months", pl.col("t_months")), ("flags", flags), ("awards", awards),
+            ("values", values)]
         parts: list[pl.Expr] = [pl.lit("    {\n")]
         for k, (key, expr) in enumerate(fields):
             parts += [pl.lit(("" if k == 0 else ",\n") + f"      {_key(key)}: "), expr]
@@ -361,7 +406,21 @@ def _fixed2(e: pl.Expr, cents: bool = False) -> pl.Expr:
 
 
 def _money(name: str) -> bool:
-    return name in ("total", "coefficient") or name.startswith(("indicator:", "pay:"))
+    """A column shown with two decimals (points and money)."""
+    return name in ("total", "coefficient") or name.startswith(("indicator:", "pay:",
+                                                                 "section:"))
+
+
+def _exact(name: str) -> bool:
+    """A number shown as it is, without trailing zeros (a value such as a rate 0.006, a
+    step change 1)."""
+    return name.startswith("value:")
+
+
+def _exact_text(e: pl.Expr) -> pl.Expr:
+    """A Decimal as text with no trailing zeros: ``0.0060`` → ``0.006``, ``1.00`` → ``1``."""
+    text = e.cast(DEC).cast(pl.String)
+    return pl.when(text.str.contains(".", literal=True)).then(_strip(text)).otherwise(text)
 
 
 def _cents(frame: pl.DataFrame, cols: list[tuple[str, pl.Expr]]) -> set[str]:
@@ -391,6 +450,9 @@ def flat_columns(res: Results) -> list[tuple[str, pl.Expr]]:
         ("coefficient", opt("coefficient")), ("rank", opt("rank")),
     ]
     cols += [(f"indicator:{i}", pl.when(assessed).then(pl.col(c))) for i, c in res.indicators]
+    # the sections' subtotals (小计) and the computed values, zeros included
+    cols += [(f"section:{i}", pl.when(assessed).then(pl.col(c))) for i, c in res.sections]
+    cols += [(f"value:{i}", pl.when(assessed).then(pl.col(c))) for i, c in res.values]
     if res.pay:
         cols += [(f"pay:{p}", pl.when(assessed).then(pl.col(c))) for p, c in res.pay]
         cols.append(("pay:total", pl.when(assessed).then(pl.col("pay_total"))))
@@ -411,6 +473,8 @@ def _csv_frame(res: Results) -> pl.DataFrame:
             e = e.cast(pl.Int64).cast(pl.String)
         elif _money(name):
             e = _fixed2(e, name in cents)
+        elif _exact(name):
+            e = _exact_text(e)
         else:  # text: escaped so a spreadsheet cannot run it; empty text is an empty cell
             e = csv_text_expr(e)
             e = pl.when(e != "").then(e)
@@ -425,7 +489,8 @@ def write_csv(res: Results, out: IO[bytes]) -> None:
 
 
 def write_xlsx(res: Results, path: Path) -> None:
-    """A one-sheet workbook ``results`` with the CSV's columns; numbers as numbers. Written
+    """A workbook: the sheet ``results`` with the CSV's columns, then a sheet per aggregate
+    (季度汇总, 年度汇总) with the aggregates CSV's; numbers as numbers. Written
     in xlsxwriter's constant-memory mode (row by row, nothing held), then moved in place."""
     import xlsxwriter
 
@@ -434,7 +499,7 @@ def write_xlsx(res: Results, path: Path) -> None:
     for name, e in cols:
         if name == "rank":
             e = e.cast(pl.Int64)
-        elif _money(name):
+        elif _money(name) or _exact(name):
             e = e.cast(DEC).cast(pl.String).cast(pl.Float64)  # correctly rounded to a double
         exprs.append(e.alias(name))
     frame = res.frame.select(exprs)
@@ -449,6 +514,7 @@ def write_xlsx(res: Results, path: Path) -> None:
         write_row = ws.write_row
         for i, row in enumerate(frame.iter_rows(), start=1):
             write_row(i, 0, row)
+        _write_aggregate_sheets(wb, res, bold)
         wb.close()
         tmp.replace(path)
     finally:
@@ -472,6 +538,14 @@ def results_table(res: Results, *, compact: bool = False, period: str | None = N
     labels = {x.id: x.label or x.id for x in s.indicators}
     for ident, _ in ind:
         table.add_column(labels.get(ident, ident), justify="right")
+    secs = [] if compact else res.sections
+    vals = [] if compact else res.values
+    sec_labels = {x.id: x.label or x.id for x in s.sections}
+    val_labels = {x.id: x.label or x.id for x in s.values}
+    for ident, _ in secs:
+        table.add_column(f"{sec_labels.get(ident, ident)}小计", justify="right")
+    for ident, _ in vals:
+        table.add_column(val_labels.get(ident, ident), justify="right")
     if res.pay:
         table.add_column("应发", justify="right", no_wrap=True)
     table.add_column("标记")
@@ -493,6 +567,8 @@ def results_table(res: Results, *, compact: bool = False, period: str | None = N
         (pl.col("grade") if "grade" in frame.columns else pl.lit(None, pl.String)).fill_null(
             pl.when(assessed).then(pl.lit("-")).otherwise(pl.lit("不参评"))),
         *[two(c) for _, c in ind],
+        *[two(c) for _, c in secs],
+        *[pl.when(assessed).then(_exact_text(pl.col(c))).fill_null("-") for _, c in vals],
         *([two("pay_total")] if res.pay else []),
         (pl.concat_list([pl.when(pl.col(c).fill_null(False)).then(pl.lit(f))
                          .otherwise(pl.lit(None, pl.String)) for f, c in res.flags])
@@ -534,6 +610,228 @@ def reasons_table(res: Results) -> Table:
     for row in lines.iter_rows():
         table.add_row(*row)
     return table
+
+
+# -- quarter and year results (aggregates) in the table, CSV and xlsx --------------------------
+#: the xlsx sheet and the table title of each aggregate period kind
+AGGREGATE_TITLES = {"quarter": "季度汇总", "year": "年度汇总"}
+AGGREGATE_KIND_EN = {"quarter": "quarterly results", "year": "annual results"}
+
+
+@dataclass(frozen=True)
+class AggregateView:
+    """One aggregate of the scheme (a quarter or a year) with its rows, in period, team and
+    employee order, and the columns of its awards, flags and values."""
+
+    kind: str  # quarter | year
+    label: str
+    frame: pl.DataFrame  # the engine's aggregate columns, plus the name where known
+    awards: list[tuple[str, str]]  # (award id, column)
+    flags: list[tuple[str, str]]  # (flag, column)
+    values: list[tuple[str, str]]  # (value id, column): outcomes that are not money
+
+    @property
+    def title(self) -> str:
+        return AGGREGATE_TITLES.get(self.kind, self.kind)
+
+
+def aggregate_views(res: Results) -> list[AggregateView]:
+    """The scheme's aggregates that have rows, in the scheme's order."""
+    from kaohe.engine.explain import aggregate_value_columns
+
+    outcome = res.scored.outcome
+    agg = outcome.aggregates
+    if agg is None or agg.height == 0:
+        return []
+    names: pl.DataFrame | None = None
+    if res.has(NAME):  # an employee's latest name
+        names = (res.frame.filter(pl.col(NAME).is_not_null())
+                 .group_by(EMPLOYEE, maintain_order=True).agg(pl.col(NAME).last()))
+    views: list[AggregateView] = []
+    for i, entry in enumerate(outcome.aggregate_specs):
+        spec, award_cols, flag_cols = entry[0], entry[1], entry[2]
+        part = agg.filter(pl.col("__spec") == i)
+        if part.height == 0:
+            continue
+        if names is not None:
+            part = part.join(names, on=EMPLOYEE, how="left", maintain_order="left")
+        part = part.sort([PERIOD, pl.col(TEAM).fill_null(""), EMPLOYEE], maintain_order=True)
+        values = [(v, c) for v, c in aggregate_value_columns(outcome, i)
+                  if c in part.columns]
+        views.append(AggregateView(spec.period, spec.label, part, list(award_cols),
+                                   list(flag_cols), values))
+    return views
+
+
+def aggregate_columns(res: Results, view: AggregateView) -> list[tuple[str, pl.Expr]]:
+    """The flat aggregate sheet (CSV and xlsx): header and an expression per column; numbers
+    stay Decimal here."""
+    frame = view.frame
+    has_team = res.scored.table.has_team
+
+    def num(c: str) -> pl.Expr:
+        return pl.col(c) if c in frame.columns else pl.lit(None, DEC)
+
+    flags = (pl.concat_str([pl.when(pl.col(c).fill_null(False)).then(pl.lit(f))
+                            for f, c in view.flags], separator=";", ignore_nulls=True)
+             if view.flags else pl.lit(""))
+    cols: list[tuple[str, pl.Expr]] = [
+        ("kind", pl.lit(view.kind)), ("period", pl.col(PERIOD)), ("employee", pl.col(EMPLOYEE)),
+        ("team", pl.col(TEAM) if has_team else pl.lit(None, pl.String)),
+        ("score", num("score")),
+        ("grade", pl.col("grade").cast(pl.String) if "grade" in frame.columns
+         else pl.lit(None, pl.String)),
+        ("rank", num("rank")), ("months", num("months")),
+    ]
+    cols += [(f"award:{a}", pl.col(c)) for a, c in view.awards]
+    cols += [(f"value:{v}", pl.col(c)) for v, c in view.values]
+    cols.append(("flags", flags))
+    return cols
+
+
+def _aggregate_csv_frame(res: Results, views: list[AggregateView]) -> pl.DataFrame:
+    """Every aggregate row as CSV text, quarters and years in one table told apart by
+    ``kind``; the columns of one aggregate are empty on the other's rows."""
+    parts: list[pl.DataFrame] = []
+    for view in views:
+        frame = view.frame.select([e.alias(n) for n, e in aggregate_columns(res, view)])
+        money = [n for n in frame.columns if n == "score" or n.startswith("award:")]
+        found = frame.select([_in_cents(pl.col(n).cast(DEC)).all().alias(n)
+                              for n in money]).row(0) if money else ()
+        cents = {n for n, f in zip(money, found, strict=True) if f}
+        exprs = []
+        for name in frame.columns:
+            e = pl.col(name)
+            if name in ("rank", "months"):
+                e = e.cast(pl.Int64).cast(pl.String)
+            elif name in cents:
+                e = _fixed2(e, True)
+            elif name in money or name.startswith("value:"):
+                e = _exact_text(e)
+            else:
+                e = csv_text_expr(e)
+                e = pl.when(e != "").then(e)
+            exprs.append(e.alias(name))
+        parts.append(frame.select(exprs))
+    if not parts:
+        return pl.DataFrame()
+    out = pl.concat(parts, how="diagonal")
+    # the columns every aggregate has, then the awards, the values and the flags
+    head = [c for c in out.columns if ":" not in c and c != "flags"]
+    return out.select(*head, *[c for c in out.columns if c.startswith("award:")],
+                      *[c for c in out.columns if c.startswith("value:")], "flags")
+
+
+def write_aggregates_csv(res: Results, out: IO[bytes],
+                         views: list[AggregateView] | None = None) -> bool:
+    """The aggregates (``views``, by default all) as CSV (header row, ``kind`` = quarter or
+    year); false, writing nothing, when there are none."""
+    views = aggregate_views(res) if views is None else views
+    if not views:
+        return False
+    out.flush()
+    _aggregate_csv_frame(res, views).write_csv(out, line_terminator="\n", null_value="")
+    return True
+
+
+def aggregates_path(output: Path) -> Path:
+    """Where ``--format csv -o FILE`` writes the aggregates: ``FILE-aggregates.csv``."""
+    return output.with_name(f"{output.stem}-aggregates{output.suffix or '.csv'}")
+
+
+def _sheet_names(views: list[AggregateView]) -> list[str]:
+    names: list[str] = []
+    for view in views:
+        name, k = view.title, 2
+        while name in names:
+            name, k = f"{view.title}{k}", k + 1
+        names.append(name)
+    return names
+
+
+def _write_aggregate_sheets(wb: Any, res: Results, bold: Any) -> None:
+    """A sheet per aggregate (季度汇总, 年度汇总) after the results sheet."""
+    views = aggregate_views(res)
+    for view, sheet in zip(views, _sheet_names(views), strict=True):
+        cols = [(n, e) for n, e in aggregate_columns(res, view) if n != "kind"]
+        exprs = []
+        for name, e in cols:
+            if name in ("rank", "months"):
+                e = e.cast(pl.Int64)
+            elif name == "score" or name.startswith(("award:", "value:")):
+                e = e.cast(DEC).cast(pl.String).cast(pl.Float64)
+            exprs.append(e.alias(name))
+        ws = wb.add_worksheet(sheet)
+        write_cells(ws, 0, [name for name, _ in cols], bold)
+        for i, row in enumerate(view.frame.select(exprs).iter_rows(), start=1):
+            ws.write_row(i, 0, row)
+
+
+def aggregate_tables(res: Results) -> list[Table]:
+    """A table per aggregate (quarters, years): period, team, rank, employee, name, score,
+    grade, months, awards, values and flags, by period, team and rank."""
+    from rich.table import Table
+
+    s = res.scored.scheme
+    out: list[Table] = []
+    for view in aggregate_views(res):
+        frame = view.frame
+        head = f"{view.title} {view.label}".strip() if view.label != view.title else view.title
+        table = Table(title=f"{head} — {s.name} ({s.id})", header_style="bold")
+        for col in ("周期", "团队", "名次", "工号", "姓名", "得分", "等级", "月数"):
+            table.add_column(col, justify="right" if col in ("名次", "得分", "月数") else "left",
+                             no_wrap=True)
+        labels = _aggregate_labels(res, view)
+        for ident, _ in view.awards:
+            table.add_column(labels.get(ident, ident), justify="right")
+        for ident, _ in view.values:
+            table.add_column(labels.get(ident, ident), justify="right")
+        table.add_column("标记")
+
+        cells = [
+            pl.col(PERIOD), pl.col(TEAM).fill_null("-").replace("", "-"), _whole(frame, "rank"),
+            pl.col(EMPLOYEE), pl.col(NAME).fill_null("") if NAME in frame.columns else pl.lit(""),
+            _fixed2(pl.col("score")).fill_null("-"),
+            (pl.col("grade").cast(pl.String) if "grade" in frame.columns
+             else pl.lit(None, pl.String)).fill_null("-"),
+            _whole(frame, "months"),
+            *[_exact_amount(pl.col(c)) for _, c in view.awards],
+            *[_exact_text(pl.col(c)).fill_null("-") for _, c in view.values],
+            (pl.concat_list([pl.when(pl.col(c).fill_null(False)).then(pl.lit(f))
+                             .otherwise(pl.lit(None, pl.String)) for f, c in view.flags])
+             .list.drop_nulls().list.join(" ") if view.flags else pl.lit("")),
+        ]
+        order = (pl.col("rank").cast(pl.Float64).fill_null(1e18) if "rank" in frame.columns
+                 else pl.lit(0))
+        shown = frame.with_columns(order.alias("__r")).sort(
+            [PERIOD, pl.col(TEAM).fill_null(""), "__r", EMPLOYEE], maintain_order=True)
+        for row in shown.select([c.alias(f"c{k}") for k, c in enumerate(cells)]).iter_rows():
+            table.add_row(*row)
+        out.append(table)
+    return out
+
+
+def _whole(frame: pl.DataFrame, c: str) -> pl.Expr:
+    return (pl.col(c).cast(pl.Int64).cast(pl.String) if c in frame.columns
+            else pl.lit(None, pl.String)).fill_null("-")
+
+
+def _exact_amount(e: pl.Expr) -> pl.Expr:
+    """An award: two decimals when it is a whole number of fen, else as it is (a raise of
+    0.025 keeps its digits)."""
+    return pl.when(_in_cents(e.cast(DEC))).then(_fixed2(e, True)).otherwise(
+        _exact_text(e)).fill_null("-")
+
+
+def _aggregate_labels(res: Results, view: AggregateView) -> dict[str, str]:
+    """The award and value ids' labels where the scheme gives them."""
+    spec = next((sp for sp in res.scored.scheme.aggregates
+                 if sp.period == view.kind and sp.label == view.label), None)
+    out: dict[str, str] = {}
+    for obj in [*(getattr(spec, "awards", None) or []), *(getattr(spec, "values", None) or [])]:
+        ident = str(getattr(obj, "id", ""))
+        out[ident] = str(getattr(obj, "label", "") or ident)
+    return out
 
 
 # -- where the output goes ----------------------------------------------------------------------

@@ -231,6 +231,11 @@ def _check(root: Node, source: str) -> None:
         stack.extend((child, depth + 1) for child in _children(node))
 
 
+def children(node: Node) -> tuple[Node, ...]:
+    """The direct sub-formulas of a node."""
+    return _children(node)
+
+
 def _children(node: Node) -> tuple[Node, ...]:
     match node:
         case Neg(operand=o) | Not(operand=o):
@@ -242,6 +247,11 @@ def _children(node: Node) -> tuple[Node, ...]:
         case Call(args=args):
             return args
     return ()
+
+
+#: functions over an item table (``sum_items(late_payments, penalty)``): their arguments
+#: name the table and read its columns, row by row of the table
+ITEM_FUNCTIONS = frozenset({"sum_items", "count_items", "any_items", "max_items"})
 
 
 def names(node: Node) -> set[str]:
@@ -276,6 +286,8 @@ def _walk(node: Node, name_acc: set[str] | None, call_acc: set[str] | None) -> N
                 call_acc.add(f)
             if f == "lookup" and args and isinstance(args[0], Name):
                 args = args[1:]  # the first argument names a table, not a value
+            if f in ITEM_FUNCTIONS:
+                args = ()  # they read an item table's columns, not the row's names
             for a in args:
                 _walk(a, name_acc, call_acc)
         case _:

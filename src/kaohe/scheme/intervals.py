@@ -122,3 +122,23 @@ def open_top(iv: Interval) -> Interval:
     if iv.hi is not None and iv.hi_closed:
         return Interval(iv.lo, iv.lo_closed, None, False, iv.text)
     return iv
+
+
+def open_ended(intervals: list[Interval]) -> list[Interval]:
+    """The intervals with the top one, when written closed (``[90,100]``, ``=100%``) and
+    nothing lies above it, read as open-ended (rulebook §6)."""
+    ivs = list(intervals)
+    top = max(
+        (i for i, iv in enumerate(ivs) if iv.hi is not None),
+        key=lambda i: (ivs[i].hi, ivs[i].hi_closed),
+        default=None,
+    )
+    if top is None:
+        return ivs
+    hi = ivs[top].hi
+    assert hi is not None
+    if ivs[top].hi_closed and not any(
+        iv.lo is not None and iv.lo >= hi for j, iv in enumerate(ivs) if j != top
+    ) and not any(iv.hi is None for iv in ivs):
+        ivs[top] = open_top(ivs[top])
+    return ivs

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from kaohe.errors import SchemeError
-from kaohe.scheme.models import Scheme
+from kaohe.scheme.expr import Call, Name, Node, children, render
+from kaohe.scheme.intervals import order_and_check
+from kaohe.scheme.models import FormulaText, Scheme, grade_intervals, table_depth, table_rows
 
 Path_ = tuple[str | int, ...]
 
@@ -29,6 +31,9 @@ MAX_DEPTH = 40
 MAX_DIGITS = 30
 #: the exponent of a number (``1e30``); larger ones only overflow later
 MAX_EXPONENT = 30
+#: values a scheme may hold once its aliases are expanded: the largest preset holds about
+#: 1 500; a few lines of nested aliases (an "alias bomb") would expand to billions
+MAX_NODES = 50_000
 
 
 class _Refused(yaml.YAMLError):
@@ -41,17 +46,16 @@ class _Refused(yaml.YAMLError):
 
 
 class _Loader(yaml.SafeLoader):
-    """Safe loader that keeps numbers as written (``0.1`` stays exact), refuses aliases
-    (``*name``: a few lines of them expand to gigabytes) and nesting deeper than
-    :data:`MAX_DEPTH` (which would exhaust the composer's recursion)."""
+    """Safe loader that keeps numbers as written (``0.1`` stays exact) and refuses nesting
+    deeper than :data:`MAX_DEPTH` (which would exhaust the composer's recursion). Anchors,
+    aliases and merge keys (``<<: *base``) are composed as shared nodes; :func:`_build`
+    expands them within :data:`MAX_NODES` values, so an alias bomb is refused."""
 
     _depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise _Refused(f"aliases (*{event.anchor}) are not allowed in a scheme; write the "
-                           "value out", event.start_mark)
+            return super().compose_node(parent, index)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
@@ -73,14 +77,30 @@ def _compose(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
     if node is None:
         raise SchemeError(f"{source}: the scheme file is empty")
     lines: dict[Path_, int] = {}
-    return _build(node, (), lines, source), lines
+    return _build(node, (), lines, source, [MAX_NODES]), lines
 
 
-def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -> Any:
-    lines[path] = node.start_mark.line + 1
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str,
+           budget: list[int]) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise SchemeError(
+            f"{source}:{node.start_mark.line + 1}: {_dotted(path)}: aliases expand the scheme "
+            f"to more than {MAX_NODES} values; write the values out or use fewer aliases")
+    if len(path) > MAX_DEPTH:
+        raise SchemeError(f"{source}:{node.start_mark.line + 1}: {_dotted(path)}: nested more "
+                          f"than {MAX_DEPTH} levels deep (through aliases)")
+    lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        merged: dict[str, Any] = {}
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                merged.update(_merge(value_node, path, lines, source, budget))
+                continue
             key = key_node.value
             if key in out:
                 raise SchemeError(
@@ -88,11 +108,18 @@ def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -
                     "this key appears twice"
                 )
             lines[path + (key,)] = key_node.start_mark.line + 1
-            out[key] = _build(value_node, path + (key,), lines, source)
+            out[key] = _build(value_node, path + (key,), lines, source, budget)
             lines[path + (key,)] = key_node.start_mark.line + 1
+        if merged:  # keys written out win over merged ones (YAML merge keys)
+            out = {**{k: v for k, v in merged.items() if k not in out}, **out}
+        lines[path] = node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(v, path + (i,), lines, source) for i, v in enumerate(node.value)]
+        out_list = [_build(v, path + (i,), lines, source, budget)
+                    for i, v in enumerate(node.value)]
+        lines[path] = node.start_mark.line + 1
+        return out_list
+    lines[path] = node.start_mark.line + 1
     assert isinstance(node, yaml.ScalarNode)
     tag = node.tag
     value = node.value
@@ -104,6 +131,22 @@ def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -
         return None
     _not_a_huge_number(value, path, node, source)
     return value
+
+
+def _merge(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str,
+           budget: list[int]) -> dict[str, Any]:
+    """The keys a merge key (``<<: *base`` or ``<<: [*a, *b]``) brings in; earlier mappings
+    of a list win, as YAML says."""
+    parts = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    out: dict[str, Any] = {}
+    for part in parts:
+        if not isinstance(part, yaml.MappingNode):
+            raise SchemeError(f"{source}:{part.start_mark.line + 1}: {_dotted(path)}: `<<` "
+                              "merges a mapping (`<<: *name` where `&name` marks a mapping)")
+        built = _build(part, path, lines, source, budget)
+        for k, v in built.items():
+            out.setdefault(k, v)
+    return out
 
 
 def _not_a_huge_number(value: str, path: Path_, node: yaml.Node, source: str) -> None:
@@ -289,6 +332,7 @@ def _static_checks(s: Scheme) -> None:
     for i, agg in enumerate(s.aggregates):
         if agg.grades:
             _check_grades(agg.grades, f"aggregates[{i}].grades", needs_min=True)
+    _check_lookups(s)
     # each rule kind's own checks against the scheme (its inputs, levels, raters)
     for group, items in (("values", s.values), ("indicators", s.indicators)):
         for i, item in enumerate(items):
@@ -307,6 +351,12 @@ def _static_checks(s: Scheme) -> None:
                 f"sections[{j}].points: the indicators of section {sec.id!r} give at most "
                 f"{_num(got)} points, the section says {_num(sec.points)}"
             )
+    if s.total.rescale is not None:
+        unknown = [i for i, ind in enumerate(s.indicators) if maxima[ind.id] is None]
+        if unknown:
+            raise SchemeError(
+                f"indicators[{unknown[0]}].points: `total.rescale` needs every indicator's "
+                f"standard points; give {s.indicators[unknown[0]].id!r} its `points`")
     if s.max_total is not None and all(v is not None for v in maxima.values()):
         got = sum((v or Decimal(0) for v in maxima.values()), Decimal(0))
         if got != s.max_total:
@@ -317,7 +367,103 @@ def _static_checks(s: Scheme) -> None:
             )
 
 
+def _formulas(obj: Any, path: str) -> list[tuple[str, FormulaText]]:
+    """Every formula of a scheme with its field path (``pay[0].amount``)."""
+    out: list[tuple[str, FormulaText]] = []
+    if isinstance(obj, FormulaText):
+        out.append((path, obj))
+    elif isinstance(obj, BaseModel):
+        for name in type(obj).model_fields:
+            value = getattr(obj, name)
+            if value is not None:
+                key = path if name == "rule" else (f"{path}.{name}" if path else name)
+                out += _formulas(value, key)
+    elif isinstance(obj, list | tuple):
+        for i, v in enumerate(obj):
+            out += _formulas(v, f"{path}[{i}]")
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            out += _formulas(v, f"{path}.{k}")
+    return out
+
+
+def _check_lookups(s: Scheme) -> None:
+    """A lookup names a table and gives one key per key of the table (and perhaps a
+    default); a key that is a level input must find every level in the table, unless a
+    default is given, and every key of the table must be one of its levels."""
+    for where, text in _formulas(s, ""):
+        stack: list[Node] = [text.tree]
+        while stack:
+            node = stack.pop()
+            stack.extend(children(node))
+            if not (isinstance(node, Call) and node.func == "lookup" and node.args):
+                continue
+            first = node.args[0]
+            if not (isinstance(first, Name) and first.id in s.tables):
+                continue
+            name = first.id
+            table = s.tables[name]
+            depth = table_depth(table)
+            given = len(node.args) - 1
+            if given not in (depth, depth + 1):
+                keys = ", ".join(f"key{i + 1}" for i in range(depth))
+                raise SchemeError(
+                    f"{where}: table {name!r} has {depth} key{'s' if depth > 1 else ''}: "
+                    f"write lookup({name}, {keys}) or lookup({name}, {keys}, default); "
+                    f"got {render(node)!r}")
+            has_default = given == depth + 1
+            rows = table_rows(table)
+            for pos, arg in enumerate(node.args[1:1 + depth]):
+                if not isinstance(arg, Name):
+                    continue
+                spec = s.inputs.get(arg.id)
+                if spec is None or spec.type != "level" or not spec.levels:
+                    continue
+                levels = spec.levels
+                seen = {ks[pos] for ks, _ in rows}
+                for key in seen:
+                    if key not in levels:
+                        alias = next((lv for lv, al in levels.items() if key in al), None)
+                        hint = (f"; {key!r} is a spelling of level {alias!r}, write the level"
+                                if alias else f" (levels: {', '.join(levels)})")
+                        raise SchemeError(
+                            f"tables.{name}: key {key!r} is not a level of input "
+                            f"{arg.id!r}{hint}")
+                if has_default:
+                    continue
+                for ks, _ in rows:
+                    prefix = ks[:pos]
+                    here = {k[pos] for k, _ in rows if k[:pos] == prefix}
+                    missing = [lv for lv in levels if lv not in here]
+                    if missing:
+                        at = " × ".join((*prefix, missing[0]))
+                        raise SchemeError(
+                            f"tables.{name}: no entry for {at} (level {missing[0]!r} of input "
+                            f"{arg.id!r}, read by {where}); add it, or give lookup() a "
+                            "default")
+
+
 def _check_grades(grades: list[Any], where: str, needs_min: bool) -> None:
+    ranged = [k for k, g in enumerate(grades) if g.range is not None]
+    if ranged:
+        plain = [k for k, g in enumerate(grades) if g.range is None]
+        if plain:
+            raise SchemeError(
+                f"{where}[{plain[0]}].range: grade {grades[plain[0]].name!r} has no range; "
+                "when one grade is written as a range, every grade is")
+        ivs = grade_intervals(grades)
+        assert ivs is not None
+        try:
+            order_and_check(ivs)
+        except ValueError as exc:
+            msg = str(exc)
+            found = [(msg.find(repr(g.range.text)), k) for k, g in enumerate(grades)
+                     if g.range is not None and repr(g.range.text) in msg]
+            k = min(found)[1] if found else 0
+            raise SchemeError(f"{where}[{k}].range: "
+                              + msg.replace("bands ", "grades ").replace("no band", "no grade")
+                              ) from None
+        return
     if not needs_min:
         return
     for k, g in enumerate(grades[:-1]):

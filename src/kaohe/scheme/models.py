@@ -8,6 +8,7 @@ each one parses and reads only names the scheme defines.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -25,7 +26,7 @@ from pydantic import (
 from kaohe.errors import ExprError, SchemeError
 from kaohe.numbers import parse_number
 from kaohe.scheme.expr import Node, parse
-from kaohe.scheme.intervals import Interval, open_top, order_and_check, parse_interval
+from kaohe.scheme.intervals import Interval, open_ended, order_and_check, parse_interval
 
 
 def _to_decimal(value: Any) -> Any:
@@ -101,6 +102,10 @@ class InputSpec(Model):
     #: the same value must be repeated on every row of a team and period
     team_level: bool = False
     aliases: list[str] = Field(default_factory=list)
+    #: the kind of row that carries this input: ``month`` rows (``2026-10``), or the
+    #: ``year`` (``2026``) / ``quarter`` (``2026-Q4``) row of an employee, which feeds that
+    #: year's or quarter's aggregate; a cell of the other kind of row is ignored
+    period: Literal["month", "quarter", "year"] = "month"
 
     @field_validator("levels", mode="before")
     @classmethod
@@ -172,21 +177,9 @@ class Bands(Model):
 
 def make_bands(value: Any) -> Bands:
     raw = _bands(value)
-    ivs: list[Interval] = [r["interval"] for r in raw]
     # A top band written closed ([90,100], =100%) is open-ended: nothing is left above.
-    top = max(
-        (i for i, iv in enumerate(ivs) if iv.hi is not None),
-        key=lambda i: (ivs[i].hi, ivs[i].hi_closed),
-        default=None,
-    )
-    if top is not None:
-        hi = ivs[top].hi
-        assert hi is not None
-        if ivs[top].hi_closed and not any(
-            iv.lo is not None and iv.lo >= hi for j, iv in enumerate(ivs) if j != top
-        ) and not any(iv.hi is None for iv in ivs):
-            raw[top]["interval"] = open_top(ivs[top])
-    return Bands(bands=tuple(Band(interval=r["interval"], score=r["score"]) for r in raw))
+    ivs = open_ended([r["interval"] for r in raw])
+    return Bands(bands=tuple(Band(interval=iv, score=r["score"]) for iv, r in zip(ivs, raw, strict=True)))
 
 
 BandTable = Annotated[Bands, BeforeValidator(lambda v: v if isinstance(v, Bands) else make_bands(v))]
@@ -238,6 +231,19 @@ class Levels(Model):
     points: dict[str, Num]
     #: ``fraction``: each level's number multiplies the indicator's ``points``
     scale: Literal["points", "fraction"] = "points"
+    #: levels meaning "not applicable" (不适用): the item is taken out of the form — it
+    #: gives no points, is left out of ``indicators`` and of its section, and a total with
+    #: ``rescale: applicable`` is rescaled over the items that apply
+    not_applicable: list[str] = Field(default_factory=list)
+
+    @field_validator("not_applicable", mode="before")
+    @classmethod
+    def _na(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [v]
+        if isinstance(v, list):
+            return [str(x) for x in v]
+        return v
 
     @field_validator("points", mode="before")
     @classmethod
@@ -269,7 +275,17 @@ class Levels(Model):
         if spec is None or spec.type != "level":
             raise SchemeError(f"{where}.levels.input: {source!r} is not an input of type level")
         assert spec.levels is not None
-        missing = [name for name in spec.levels if name not in self.points]
+        both = [name for name in self.not_applicable if name in self.points]
+        if both:
+            raise SchemeError(f"{where}.levels.not_applicable: level {both[0]!r} both scores "
+                              "and is not applicable; list it in one of the two")
+        stray = [name for name in self.not_applicable if name not in spec.levels]
+        if stray:
+            raise SchemeError(
+                f"{where}.levels.not_applicable: {stray[0]!r} is not a level of input "
+                f"{source!r} (levels: {', '.join(spec.levels)})")
+        missing = [name for name in spec.levels
+                   if name not in self.points and name not in self.not_applicable]
         if missing:
             raise SchemeError(
                 f"{where}.levels: level {missing[0]!r} of input {source!r} has no score")
@@ -473,6 +489,15 @@ class Section(Model):
     label: str = ""
     label_en: str = ""
     points: Num | None = None
+    #: report the section on this scale: round(sum × out_of / points, 2) (a form whose items
+    #: add up to 110 read as points out of 100)
+    out_of: Num | None = None
+
+    @model_validator(mode="after")
+    def _scaled(self) -> Section:
+        if self.out_of is not None and (self.points is None or self.points <= 0):
+            raise ValueError("`out_of` rescales the section's `points`; give its points")
+        return self
 
 
 class Adjustment(Model):
@@ -493,13 +518,145 @@ class Total(Model):
     veto: Formula | None = None
     #: the scheme gives no total (e.g. a grade entered directly)
     none: bool = False
+    #: ``applicable``: with some items not applicable, the total is the applicable items'
+    #: points rescaled to the full scale: round(Σ points × Σ all standard points ÷ Σ
+    #: standard points of the applicable items, 2), plus the adjustments
+    rescale: Literal["applicable"] | None = None
+
+    @model_validator(mode="after")
+    def _rescale(self) -> Total:
+        if self.rescale is not None and (self.formula is not None or self.none):
+            raise ValueError("`rescale` rescales the default total (the sum of the "
+                             "indicators); it cannot go with a total `formula` or `none`")
+        return self
+
+
+def _grade_range(value: Any) -> Any:
+    if value is None or isinstance(value, Interval):
+        return value
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise ValueError("a grade's range is an interval such as '>90', '(80,90]' or '<=60'")
+    try:
+        return parse_interval(str(value))
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+
+
+GradeRange = Annotated[Interval | None, BeforeValidator(_grade_range),
+                       PlainSerializer(lambda iv: iv.text if iv is not None else None)]
 
 
 class Grade(Model):
+    """A grade: either the scores in its ``range`` (interval notation, as bands:
+    ``'>90'``, ``'(80,90]'``, ``'<=60'``) or, the older form, every score from ``min`` up
+    to the next grade's min (grades listed from the highest down, the last without min)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
     name: str
     label_en: str = ""
     min: Num | None = None
+    range: GradeRange = None
     coefficient: Num | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Grade:
+        if self.min is not None and self.range is not None:
+            raise ValueError("a grade has a `range` or a `min`, not both")
+        return self
+
+
+def _grade_list(value: Any) -> Any:
+    """Grades may also be written like bands, as a mapping of range → name (or → the rest
+    of the grade): ``{">90": 优, "(80,90]": {name: 良, coefficient: 1}}``."""
+    if not isinstance(value, dict):
+        return value
+    out = []
+    for key, body in value.items():
+        if isinstance(body, dict):
+            out.append({"range": key, **body})
+        else:
+            out.append({"range": key, "name": body})
+    return out
+
+
+GradeList = Annotated[list[Grade], BeforeValidator(_grade_list)]
+
+
+def grade_intervals(grades: list[Grade]) -> list[Interval] | None:
+    """The grades' ranges as read (a closed top range is open-ended), or None for grades
+    written with ``min``."""
+    if not grades or any(g.range is None for g in grades):
+        return None
+    return open_ended([g.range for g in grades if g.range is not None])
+
+
+#: a lookup table has at most this many keys (职位 × 职等 × … )
+MAX_TABLE_KEYS = 4
+
+
+def _lookup_table(value: Any) -> Any:
+    """A lookup table: ``key: number``, or nested mappings for two or more keys
+    (``业务员: {Ⅰ级: 3000, Ⅱ级: 3500}``); every entry has the same number of keys."""
+    if not isinstance(value, dict) or not value:
+        raise ValueError("a table is a mapping of key → number (or key → mapping, for more "
+                         "than one key)")
+    depths: set[int] = set()
+
+    def walk(node: dict[Any, Any], depth: int, path: tuple[str, ...]) -> dict[str, Any]:
+        if depth > MAX_TABLE_KEYS:
+            raise ValueError(f"a table has at most {MAX_TABLE_KEYS} keys")
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            key = str(k)
+            if isinstance(v, dict):
+                if not v:
+                    raise ValueError(f"entry {' × '.join((*path, key))} is empty")
+                out[key] = walk(v, depth + 1, (*path, key))
+            else:
+                try:
+                    out[key] = _to_decimal(v)
+                    if not isinstance(out[key], Decimal | int):
+                        raise ValueError
+                    out[key] = Decimal(out[key])
+                except ValueError:
+                    raise ValueError(f"entry {' × '.join((*path, key))}: expected a number, "
+                                     f"got {v!r}") from None
+                depths.add(depth)
+        return out
+
+    out = walk(value, 1, ())
+    if len(depths) > 1:
+        raise ValueError(f"every entry of a table needs the same number of keys; found entries "
+                         f"with {' and '.join(str(d) for d in sorted(depths))} keys")
+    return out
+
+
+LookupTable = Annotated[dict[str, Any], BeforeValidator(_lookup_table)]
+
+
+def table_depth(table: dict[str, Any]) -> int:
+    """How many keys a table's entries have."""
+    depth, node = 0, table
+    while isinstance(node, dict):
+        depth += 1
+        node = next(iter(node.values()))
+    return depth
+
+
+def table_rows(table: dict[str, Any]) -> list[tuple[tuple[str, ...], Decimal]]:
+    """Every entry of a table as (keys, value), in the order written."""
+    out: list[tuple[tuple[str, ...], Decimal]] = []
+
+    def walk(node: dict[str, Any], keys: tuple[str, ...]) -> None:
+        for k, v in node.items():
+            if isinstance(v, dict):
+                walk(v, (*keys, k))
+            else:
+                out.append(((*keys, k), v))
+
+    walk(table, ())
+    return out
 
 
 class ShareRule(Model):
@@ -554,22 +711,78 @@ class Flag(Model):
 class Eligibility(Model):
     exclude_if: Formula
     reason: str = ""
+    #: list each excluded row, with the reason, in the results' warnings
+    warn: bool = False
 
 
 class Award(Model):
     id: Ident
     amount: Formula
+    #: money paid with the cycle that closes the quarter or year (payroll carries it);
+    #: ``false`` for an outcome that is not paid, such as a raise ratio
+    paid: bool = True
+
+
+class AggregateValue(Model):
+    """A quantity of a quarter or year: ``compute`` ones are steps of other formulas, the
+    ``values`` ones are reported (outcomes that are not money, zeros included)."""
+
+    id: Ident
+    label: str = ""
+    label_en: str = ""
+    formula: Formula
+    #: decimals to round to (none: not rounded)
+    round: int | None = None
 
 
 class AggregateSpec(Model):
     period: Literal["quarter", "year"]
     label: str = ""
-    #: aggregate formula: sum(x), mean(x), count(cond), months(), first(x)
+    #: aggregate formula: sum(x), mean(x), count(cond), months(), last(x), min(x), max(x)
+    #: over the months; the names of the period's own inputs (``period: year``) and of the
+    #: ``compute``/``values`` entries read one value per employee
     score: Formula
     round: int | None = 2
-    grades: list[Grade] | None = None
+    grades: GradeList | None = None
+    #: report the rank within team (score desc, then employee id); by default reported when
+    #: an award or flag reads ``rank``
+    rank: bool | None = None
+    compute: list[AggregateValue] = Field(default_factory=list)
+    values: list[AggregateValue] = Field(default_factory=list)
     awards: list[Award] = Field(default_factory=list)
     flags: list[Flag] = Field(default_factory=list)
+
+    @property
+    def ranked(self) -> bool:
+        """Whether the aggregate's rank is reported."""
+        if self.rank is not None:
+            return self.rank
+        return any(re.search(r"\brank\b", str(x.amount)) for x in self.awards) or any(
+            re.search(r"\brank\b", str(f.when)) for f in self.flags)
+
+
+class ItemValue(Model):
+    """A quantity computed on each row of an item table (per-item rounding and caps)."""
+
+    id: Ident
+    label: str = ""
+    label_en: str = ""
+    formula: Formula
+    round: int | None = 2
+    floor: Num | None = None
+    cap: Num | None = None
+
+
+class ItemTable(Model):
+    """A second input table: rows per employee and period (none or many), e.g. late deals.
+    Read with ``--table NAME=FILE.csv``; summed into formulas with ``sum_items``,
+    ``count_items``, ``any_items``."""
+
+    label: str = ""
+    label_en: str = ""
+    #: the table's columns besides ``employee`` and ``period`` (as inputs are written)
+    columns: dict[Ident, InputSpec]
+    values: list[ItemValue] = Field(default_factory=list)
 
 
 class Scheme(Model):
@@ -589,22 +802,17 @@ class Scheme(Model):
     adjustments: list[Adjustment] = Field(default_factory=list)
     total: Total = Field(default_factory=Total)
     grade_input: Ident | None = None
-    grades: list[Grade] = Field(default_factory=list)
+    grades: GradeList = Field(default_factory=list)
     #: ranking keys after the total: formulas with `desc`/`asc`, e.g. "sales desc"
     rank_by: list[str] = Field(default_factory=lambda: ["total desc"])
-    tables: dict[Ident, dict[str, Num]] = Field(default_factory=dict)
+    #: lookup tables: key → number, or nested mappings for two or more keys
+    tables: dict[Ident, LookupTable] = Field(default_factory=dict)
     eligibility: Eligibility | None = None
     pools: list[Pool] = Field(default_factory=list)
     pay: list[PayLine] = Field(default_factory=list)
     flags: list[Flag] = Field(default_factory=list)
     aggregates: list[AggregateSpec] = Field(default_factory=list)
-
-    @field_validator("tables", mode="before")
-    @classmethod
-    def _table_keys(cls, v: Any) -> Any:
-        if isinstance(v, dict):
-            return {
-                name: {str(k): val for k, val in (t or {}).items()} if isinstance(t, dict) else t
-                for name, t in v.items()
-            }
-        return v
+    #: item tables (a second input table per name), see :class:`ItemTable`
+    items: dict[Ident, ItemTable] = Field(default_factory=dict)
+    #: a place for YAML anchors (``&item``) that items merge in (``<<: *item``); not read
+    templates: dict[str, Any] = Field(default_factory=dict)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -332,6 +333,23 @@ class Appeal(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+class AppealEvidence(Base):
+    """A file the appellant attached to an appeal (a screenshot, a chat export), kept with
+    it; seen by HR and the appellant only (:mod:`kaohe.workflow.evidence`)."""
+
+    __tablename__ = "appeal_evidence"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"),
+                                           index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class FeedbackMeeting(Base):
     __tablename__ = "feedback_meetings"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -403,3 +421,54 @@ class VerificationRun(Base):
     problems: Mapped[int] = mapped_column(Integer, default=0)
     #: the appraisals that failed (employee, period, what differs), at most 200
     failing: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class AggregateResult(Base):
+    """A quarter or year result (``2026-Q4``, ``2026``) of one employee, as of the cycle it
+    was scored with: the engine's aggregate over that scheme's cycles up to and including
+    this one. A new revision on every scoring of the cycle, never updated; ``closes`` is
+    set when the cycle's month completes the quarter or year (its awards are paid then)."""
+
+    __tablename__ = "aggregate_results"
+    __table_args__ = (UniqueConstraint("cycle_id", "period", "employee_id", "revision"),
+                      Index("ix_aggregate_results_current", "cycle_id", "is_current"),
+                      Index("ix_aggregate_results_employee", "employee_id", "period"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
+    scheme_id: Mapped[str] = mapped_column(String(100))
+    period: Mapped[str] = mapped_column(String(10))  # 2026-Q4 | 2026
+    kind: Mapped[str] = mapped_column(String(10))  # quarter | year
+    closes: Mapped[bool] = mapped_column(Boolean, default=False)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    team_code: Mapped[str] = mapped_column(String(64), default="")
+    revision: Mapped[int] = mapped_column(Integer)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    score: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    grade: Mapped[str | None] = mapped_column(String(40))
+    rank: Mapped[int | None] = mapped_column(Integer)
+    months: Mapped[int] = mapped_column(Integer, default=0)
+    #: the engine's aggregate record (score, grade, rank, months, flags, awards, values)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    scheme_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    employee: Mapped[Employee] = relationship(lazy="joined")
+
+
+class ItemRow(Base):
+    """One row of a cycle's item table (e.g. ``late_payments``: the deals an employee was
+    paid late on that month), belonging to the appraisal whose employee and period it
+    names. Replaced as a whole per table on each upload."""
+
+    __tablename__ = "item_rows"
+    __table_args__ = (Index("ix_item_rows_cycle_table", "cycle_id", "table_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
+    table_name: Mapped[str] = mapped_column(String(64))
+    appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id", ondelete="CASCADE"),
+                                              index=True)
+    #: the row's place in the uploaded file (row 2 is the first under the header)
+    row_no: Mapped[int] = mapped_column(Integer)
+    #: the row's columns as text exactly as imported (column → value), employee and period
+    #: left out
+    cells: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

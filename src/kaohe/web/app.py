@@ -30,7 +30,21 @@ from kaohe.errors import InputError, KaoheError, shorten
 from kaohe.formatting import MINUS, money, two
 from kaohe.settings import settings
 from kaohe.store.db import Database
-from kaohe.web import admin, api, grid, hr, i18n, pages, timefmt
+from kaohe.web import (
+    admin,
+    aggregates,
+    api,
+    appeal_desk,
+    cycle_desk,
+    exports,
+    grid,
+    hr,
+    i18n,
+    items,
+    pages,
+    teamviews,
+    timefmt,
+)
 from kaohe.web.deps import lang_of, render
 from kaohe.workflow import permissions, states
 from kaohe.workflow.errors import WorkflowError
@@ -267,8 +281,14 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
     app.include_router(pages.router)
     app.include_router(grid.router)
     app.include_router(hr.router)
+    app.include_router(cycle_desk.router)
+    app.include_router(appeal_desk.router)
     app.include_router(admin.router)
     app.include_router(api.router)
+    app.include_router(teamviews.router)  # the board's team and year views
+    app.include_router(exports.router)  # the board's tables as xlsx
+    app.include_router(aggregates.router)  # quarter awards and year outcomes per team
+    app.include_router(items.router)  # item tables (e.g. late payments) per cycle
     return app
 
 

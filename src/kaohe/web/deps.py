@@ -181,11 +181,13 @@ def integrity_alert(request: Request, user: Any) -> dict[str, Any] | None:
             "names": ", ".join(shown) + more if shown else "-"}
 
 
-def download(data: bytes, media: str, name: str) -> Response:
-    """A file to save, named for every browser: an ASCII ``filename`` (other characters as
-    ``_``) and the real name in ``filename*`` (RFC 5987/6266), so ``2026-10_客服032.xlsx``
-    arrives as such and no quote or line break can reach the header."""
-    fallback = "".join(c if " " <= c < "\x7f" and c not in '"\\;' else "_" for c in name)
+def download(data: bytes, media: str, name: str, fallback: str | None = None) -> Response:
+    """A file to save, named for every browser: an ASCII ``filename`` (``fallback``, or the
+    name with other characters as ``_``) and the real name in ``filename*`` (RFC 5987/6266),
+    so ``2026-10_客服032.xlsx`` arrives as such and no quote or line break can reach the
+    header."""
+    fallback = "".join(c if " " <= c < "\x7f" and c not in '"\\;' else "_"
+                       for c in (fallback or name))
     return Response(data, media_type=media, headers={
         "Content-Disposition": f"attachment; filename=\"{fallback}\"; "
                                f"filename*=UTF-8''{quote(name, safe='')}"})

@@ -35,7 +35,7 @@ from kaohe.store.models import (
     SchemeVersion,
 )
 from kaohe.text import Text
-from kaohe.web import grid, i18n
+from kaohe.web import appeal_desk, cycle_desk, grid, i18n
 from kaohe.web.deps import (
     XLSX,
     RecordId,
@@ -51,6 +51,7 @@ from kaohe.web.deps import (
 )
 from kaohe.workflow import appeals, cycles, states
 from kaohe.workflow.payroll import write_payroll
+from kaohe.workflow.precheck import IncompleteInputs
 from kaohe.workflow.seal import require_intact
 
 router = APIRouter(prefix="/hr")
@@ -178,11 +179,11 @@ def _steps(cycle: Any, counts: dict[str, int]) -> list[dict[str, str]]:
     out = []
     if cycle.state.value in ("open", "reviewing"):
         out.append({"step": "score", "label": STEP_LABELS["score"]})
-    for t in states.CYCLE.values():
-        if cycle.state.value in t.sources:
+    for t in states.CYCLE.values():  # (steps back are offered apart: cycle_desk)
+        if cycle.state.value in t.sources and not t.reverse:
             out.append({"step": t.trigger, "label": STEP_LABELS.get(t.trigger, t.label)})
     for t in states.APPRAISAL.values():
-        if not t.bulk:
+        if not t.bulk or t.reverse:
             continue
         if any(counts.get(s) for s in t.sources):
             out.append({"step": t.trigger, "label": STEP_LABELS.get(t.trigger, t.label),
@@ -207,7 +208,8 @@ def hr_cycle(cycle_id: RecordId, request: Request, session: SessionDep,
     return render(request, "hr_cycle.html", user=user, cycle=cycle, counts=counts,
                   steps=_steps(cycle, counts), teams=teams, scored=scored,
                   importable=cycle.state.value in ("open", "reviewing"),
-                  unrated=grid.cycle_unrated(session, cycle.id))  # 未评分 (web-rate)
+                  unrated=grid.cycle_unrated(session, cycle.id),  # 未评分 (web-rate)
+                  **cycle_desk.cycle_context(session, cycle))
 
 
 @router.post("/cycles/{cycle_id}/step/{step}")
@@ -217,10 +219,13 @@ def hr_cycle_step(cycle_id: RecordId, step: str, request: Request, session: Sess
     check_csrf(request, csrf)
     require_hr(user)
     who = actor(user)
-    if step == "close" and confirm != "yes":  # closing archives: asked for explicitly
-        raise HTTPException(422, i18n.N_("Tick the box to confirm closing the cycle."))
+    if step != "score" and confirm != "yes":  # every move asks first, with its count
+        return _redirect(f"/hr/cycles/{cycle_id}/confirm/{step}")
     if step == "score":
-        n, warnings = cycles.score_cycle(session, cycle_id=cycle_id, actor=who)
+        try:
+            n, warnings = cycles.score_cycle(session, cycle_id=cycle_id, actor=who)
+        except IncompleteInputs as exc:  # the pre-check's list, by person and team
+            return cycle_desk.score_refused(request, user, cycle_id, exc, session)
         _flash(request, i18n.gettext("Scored %(n)s appraisals.") % {"n": n}
                + ("" if not warnings else " " + "; ".join(warnings[:5])))
     elif step in states.CYCLE:
@@ -329,7 +334,84 @@ def hr_upload(cycle_id: RecordId, request: Request, session: SessionDep, user: U
     cycle = cycles.get_cycle(session, cycle_id)
     return render(request, "import_preview.html", status=422 if preview.errors else 200,
                   user=user, cycle=cycle, preview=preview, token=token, name=name,
-                  errors=[_error_row(e, path) for e in preview.errors])
+                  errors=[_error_row(e, path) for e in preview.errors],
+                  page=preview_page(session, cycle, preview, 1))
+
+
+#: rows of an upload's preview on one page
+PREVIEW_PAGE = 50
+
+
+def preview_page(session: SessionDep, cycle: Cycle, preview: Any, page: int) -> dict[str, Any]:
+    """One page of a clean upload's rows as they would be stored: each row's 工号 and name,
+    the columns under the inputs' labels (Chinese first), and the pages around it."""
+    scheme = cycles.scheme_of(cycle.scheme_version)
+    lang = i18n.language()
+
+    def label(col: str) -> str:
+        ident, _, rater = col.partition("@")
+        spec = scheme.inputs.get(ident)
+        name = ident if spec is None else (
+            spec.label_en or spec.label or ident) if lang == "en" else (spec.label or ident)
+        return f"{name} ({rater})" if rater else name
+
+    rows = list(preview.sample)
+    pages = max(1, -(-len(rows) // PREVIEW_PAGE))
+    page = min(max(page, 1), pages)
+    shown = rows[(page - 1) * PREVIEW_PAGE:page * PREVIEW_PAGE]
+    codes = [r["employee"] for r in shown]
+    names = {r.code: r.name for r in session.execute(select(Employee.code, Employee.name)
+                                                     .where(Employee.code.in_(codes)))}
+    return {"rows": [{**r, "name": names.get(r["employee"], "")} for r in shown],
+            "columns": [(c, label(c)) for c in preview.columns], "page": page,
+            "pages": pages, "total": len(rows),
+            "first": (page - 1) * PREVIEW_PAGE + 1 if shown else 0,
+            "last": (page - 1) * PREVIEW_PAGE + len(shown)}
+
+
+@router.get("/cycles/{cycle_id}/inputs/preview", response_class=HTMLResponse)
+def hr_upload_page(cycle_id: RecordId, request: Request, session: SessionDep, user: UserDep,
+                   token: Annotated[str, Query(max_length=64)],
+                   page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> HTMLResponse:
+    """Another page of a staged upload's preview (checked again: nothing is saved)."""
+    require_hr(user)
+    path = _staged(request, token)
+    preview = cycles.preview_inputs(session, cycle_id=cycle_id, path=path, actor=actor(user))
+    cycle = cycles.get_cycle(session, cycle_id)
+    return render(request, "import_preview.html", status=422 if preview.errors else 200,
+                  user=user, cycle=cycle, preview=preview,
+                  token="" if preview.errors else token, name=path.name,
+                  errors=[_error_row(e, path) for e in preview.errors],
+                  page=preview_page(session, cycle, preview, page))
+
+
+@router.get("/cycles/{cycle_id}/template.xlsx")
+def hr_template(cycle_id: RecordId, session: SessionDep, user: UserDep) -> Response:
+    """The scheme's input template for this cycle: one row per person (工号, 姓名, 团队), the
+    inputs under their Chinese labels, dropdowns for levels, percent formats for ratios."""
+    from kaohe.reports.template_xlsx import write_template
+
+    require_hr(user)
+    cycle = cycles.get_cycle(session, cycle_id)
+    scheme = cycles.scheme_of(cycle.scheme_version)
+    rows = session.execute(
+        select(Employee.code, Employee.name, Appraisal.team_code, Appraisal.inputs)
+        .join(Appraisal, Appraisal.employee_id == Employee.id)
+        .where(Appraisal.cycle_id == cycle.id).order_by(Appraisal.team_code, Employee.code)).all()
+    people = [(code, name or "", team or "") for code, name, team, _ in rows]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "template.xlsx"
+        write_template(scheme, people, path, period=cycle.period,
+                       stored={code: dict(inputs or {}) for code, _, _, inputs in rows})
+        data = path.read_bytes()
+    return download(data, XLSX, export_name("录入模板", scheme.name, cycle.period, ext="xlsx"),
+                    fallback=f"template-{cycle.period}.xlsx")
+
+
+def export_name(*parts: str | None, ext: str) -> str:
+    """A download's name from its parts (``工资表-2026-11-售前一组.xlsx``): each part made
+    safe for a file name (Chinese kept), the empty ones left out."""
+    return "-".join(safe_name(p, 60) for p in parts if p) + "." + ext
 
 
 def _error_row(e: KaoheError, path: Path) -> dict[str, Any]:
@@ -400,18 +482,23 @@ def hr_platform_export(cycle_id: RecordId, request: Request, session: SessionDep
         request.session["uploads"] = [*request.session.get("uploads", [])[-4:], token]
     return render(request, "import_export.html", status=422 if preview.errors else 200,
                   name=name, imported=imported, preview=preview, token=token,
-                  errors=[_error_row(e, inputs) for e in preview.errors], **page)
+                  errors=[_error_row(e, inputs) for e in preview.errors],
+                  page=preview_page(session, cycle, preview, 1), **page)
 
 
 # -- exports ------------------------------------------------------------------------------
 @router.get("/cycles/{cycle_id}/payroll.xlsx")
-def hr_payroll(cycle_id: RecordId, session: SessionDep, user: UserDep) -> Response:
+def hr_payroll(cycle_id: RecordId, session: SessionDep, user: UserDep,
+               team: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    """The payroll of the cycle (or of one team), named ``工资表-<period>[-<team>].xlsx``."""
     require_hr(user)
+    cycle = cycles.get_cycle(session, cycle_id)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "payroll.xlsx"
-        write_payroll(session, cycle_id=cycle_id, path=path)
+        write_payroll(session, cycle_id=cycle_id, path=path, team=team or None)
         data = path.read_bytes()
-    return download(data, XLSX, f"payroll-{cycle_id}.xlsx")
+    return download(data, XLSX, export_name("工资表", cycle.period, team, ext="xlsx"),
+                    fallback=f"payroll-{cycle.period}.xlsx")
 
 
 @router.get("/cycles/{cycle_id}/forms.zip")
@@ -428,8 +515,10 @@ def hr_forms(cycle_id: RecordId, request: Request, session: SessionDep, user: Us
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for f in files:
                 zf.write(f, f.name)
-    suffix = f"-{safe_name(team, 60)}" if team else ""
-    return download(buf.getvalue(), "application/zip", f"forms-{cycle_id}{suffix}.zip")
+    period = cycles.get_cycle(session, cycle_id).period
+    return download(buf.getvalue(), "application/zip",
+                    export_name("考核表", period, team, ext="zip"),
+                    fallback=f"forms-{period}.zip")
 
 
 # -- the scheme editor ----------------------------------------------------------------------
@@ -497,15 +586,19 @@ def hr_appeals(request: Request, session: SessionDep, user: UserDep) -> HTMLResp
     done = session.execute(q.where(Appeal.state.in_([AppealState.rejected,
                                                      AppealState.resolved]))
                            .order_by(Appeal.id.desc()).limit(50)).all()
-    return render(request, "hr_appeals.html", user=user, open=open_, done=done)
+    return render(request, "hr_appeals.html", user=user, open=open_, done=done,
+                  **appeal_desk.desk_context(session, list(open_), user))
 
 
 @router.post("/appeals/{appeal_id}/decide")
 def hr_decide(appeal_id: RecordId, request: Request, session: SessionDep, user: UserDep,
               decision: Annotated[str, Form(pattern="^(accept|reject)$")], csrf: Csrf = None,
-              note: Annotated[str, Form(max_length=5000)] = "") -> Response:
+              note: Annotated[str, Form(max_length=5000)] = "",
+              confirm: Annotated[str, Form(max_length=10)] = "") -> Response:
     check_csrf(request, csrf)
     require_hr(user)
+    if decision == "reject" and confirm != "yes":  # final for the appeal: asked first
+        return appeal_desk.confirm_reject(request, session, user, appeal_id, note)
     appeals.decide_appeal(session, appeal_id=appeal_id, accept=decision == "accept", note=note,
                           actor=actor(user))
     return _redirect("/hr/appeals")
@@ -514,17 +607,21 @@ def hr_decide(appeal_id: RecordId, request: Request, session: SessionDep, user: 
 @router.post("/appeals/{appeal_id}/resolve")
 def hr_resolve(appeal_id: RecordId, request: Request, session: SessionDep, user: UserDep,
                resolution: Annotated[str, Form(min_length=1, max_length=5000)],
-               csrf: Csrf = None, changes: Annotated[str, Form(max_length=5000)] = "") -> Response:
+               csrf: Csrf = None, changes: Annotated[str, Form(max_length=5000)] = "",
+               input_id: appeal_desk.Keys = [],  # noqa: B006
+               value: appeal_desk.Values = []) -> Response:  # noqa: B006
+    """Resolve with the values the desk's form grants (inputs by id or label, levels from
+    the scheme), as previewed; ``changes`` (INPUT=VALUE lines) is still read."""
     check_csrf(request, csrf)
     require_hr(user)
-    granted: dict[str, str] = {}
-    for line in changes.splitlines():
-        if line.strip():
-            k, sep, v = line.partition("=")
-            if not sep:
-                raise HTTPException(422, f"write each change as INPUT=VALUE, not {line!r}")
-            granted[k.strip()] = v.strip()
+    granted = appeal_desk.changes_of(input_id, value, changes)
     appeals.resolve_appeal(session, appeal_id=appeal_id, changes=granted, resolution=resolution,
                            actor=actor(user))
     _flash(request, i18n.gettext("Appeal %(id)s resolved.") % {"id": appeal_id})
     return _redirect("/hr/appeals")
+
+
+# the upload steps the item tables' pages share (kaohe.web.items)
+stage = _stage
+staged = _staged
+error_row = _error_row

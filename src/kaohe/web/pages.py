@@ -31,7 +31,7 @@ from kaohe.store.models import (
     Result,
     User,
 )
-from kaohe.web import charts, grid, i18n, timefmt
+from kaohe.web import charts, grid, i18n, teamviews, timefmt
 from kaohe.web.deps import (
     XLSX,
     RecordId,
@@ -48,6 +48,7 @@ from kaohe.web.deps import (
 )
 from kaohe.web.services import WAITING, appraisal_doc, board_rows, history, rows_for
 from kaohe.workflow import accounts, appeals, calendar, cycles, org, permissions, ratings, states
+from kaohe.workflow.aggregates import appraisal_aggregates, my_aggregates
 from kaohe.workflow.cycles import scheme_of
 from kaohe.workflow.errors import WorkflowError
 from kaohe.workflow.permissions import get_visible, is_staff, visible_appraisals
@@ -124,7 +125,8 @@ def me(request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
     return render(request, "me.html", user=user, rows=rows, next_step=step,
                   trend=Markup(charts.line(trend)) if len(trend) > 1 else "",
                   reminders_on=not user.reminders_off, contact_email=user.contact_email,
-                  contact_mobile=user.contact_mobile)
+                  contact_mobile=user.contact_mobile,
+                  aggregates=my_aggregates(session, user=user))
 
 
 @router.post("/me/reminders")
@@ -140,10 +142,12 @@ def my_reminders(request: Request, session: SessionDep, user: UserDep,
 
 @router.get("/team", response_class=HTMLResponse)
 def team(request: Request, session: SessionDep, user: UserDep, period: str | None = None,
-         team: str | None = None) -> HTMLResponse:
+         team: str | None = None, q: teamviews.Search = "",
+         sort: teamviews.Sort = "rank") -> HTMLResponse:
     if not is_staff(user):
         raise HTTPException(404, "not found")
     board = board_rows(session, user, period=period, team=team)
+    shown = teamviews.search_sort(board["rows"], q, sort)  # the table as searched and sorted
     ranked = sorted((r for r in board["rows"] if r["result"]
                      and r["result"].get("total") is not None),
                     key=lambda r: -float(r["result"]["total"]))
@@ -162,7 +166,9 @@ def team(request: Request, session: SessionDep, user: UserDep, period: str | Non
     return render(request, "team.html", user=user, board=board,
                   ranking=Markup(charts.bars(ranking)) if ranking else "",
                   grades=Markup(charts.distribution(ordered)) if grades else "",
-                  late=late, unrated=unrated, unrated_teams=unrated_teams,
+                  late=late, shown=shown, q=q, sort=sort,
+                  flagged=teamviews.flagged(board["rows"]),
+                  unrated=unrated, unrated_teams=unrated_teams,
                   waiting=sum(1 for r in board["rows"] if r["state"] in WAITING),
                   grids=grid.grid_links(session, user, board["period"], board["team"]))
 
@@ -292,7 +298,8 @@ def _appraisal_view(request: Request, session: SessionDep, user: User, appraisal
                   period_first=first.isoformat(), period_last=last.isoformat(),
                   incident_day=min(max(today, first), last).isoformat(),
                   history=history(session, app_, user),
-                  trend=Markup(charts.line(trend)) if len(trend) > 1 else "")
+                  trend=Markup(charts.line(trend)) if len(trend) > 1 else "",
+                  aggregates=appraisal_aggregates(session, user=user, appraisal=app_))
 
 
 def _column_label(col: str, inputs: dict[str, str]) -> str:

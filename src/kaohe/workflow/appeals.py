@@ -100,6 +100,8 @@ def resolve_appeal(session: Session, *, appeal_id: int, changes: dict[str, str],
     if not resolution.strip():
         raise Invalid(Text(N_("a resolution needs a written explanation")))
     app = cycles.get_appraisal(session, appeal.appraisal_id)
+    # inputs named by id or by label (执行力), stored by id
+    changes = checked_changes(cycles.scheme_of(app.cycle.scheme_version), changes)
     moved = _apply_and_rescore(session, app, changes, f"appeal {appeal.id}", resolution)
     appeal.state = AppealState.resolved
     appeal.resolved_on = today or localtime.today()
@@ -143,16 +145,7 @@ def _apply_and_rescore(session: Session, app: Appraisal, changes: dict[str, str]
     decisions = dict(app.decisions or {})
     seq = max((int(d.get("seq", 0)) for d in decisions.values()), default=0)
     counted = _counted(session, app)
-    for key, value in changes.items():
-        ident, _, rater = key.partition("@")
-        spec = scheme.inputs.get(ident)
-        if spec is None or (rater and rater not in (spec.raters or [])) or (
-                spec.raters and not rater):
-            raise Invalid(Text(N_("%(key)s is not an input of scheme %(scheme)s%(hint)s"),
-                               key=repr(key), scheme=scheme.id,
-                               hint=f" (one of {', '.join(f'{ident}@{r}' for r in spec.raters)})"
-                               if spec is not None and spec.raters else ""))
-        cycles.check_value(spec, value, key)
+    for key, value in checked_changes(scheme, changes).items():
         seq += 1
         decisions[key] = {"value": value, "by": by, "reason": reason, "seq": seq,
                           "was": counted.get(key)}
@@ -170,6 +163,117 @@ def _apply_and_rescore(session: Session, app: Appraisal, changes: dict[str, str]
     moved.add(app.id)
     cycles.write_results(session, app.cycle, recs, hashes, reason, only=moved)
     return sorted(moved)
+
+
+def input_key(scheme: Any, key: str) -> str:
+    """An input named by its id or its label (执行力), with ``@rater`` for one rater's mark of
+    a multi-rater input: its column (``execution``, ``teamwork@peer``)."""
+    ident, at, rater = key.strip().partition("@")
+    if ident not in scheme.inputs:
+        by_label = [i for i, spec in scheme.inputs.items()
+                    if ident in (spec.label, spec.label_en, *spec.aliases)]
+        if len(by_label) == 1:
+            ident = by_label[0]
+    return ident + at + rater.strip()
+
+
+def checked_changes(scheme: Any, changes: dict[str, str]) -> dict[str, str]:
+    """The granted values keyed by column, each checked against its input (type, levels,
+    bounds); an unknown input or a bad value is refused, naming it."""
+    out: dict[str, str] = {}
+    for raw, value in changes.items():
+        key = input_key(scheme, raw)
+        ident, _, rater = key.partition("@")
+        spec = scheme.inputs.get(ident)
+        if spec is None or (rater and rater not in (spec.raters or [])) or (
+                spec.raters and not rater):
+            raise Invalid(Text(N_("%(key)s is not an input of scheme %(scheme)s%(hint)s"),
+                               key=repr(raw), scheme=scheme.id,
+                               hint=f" (one of {', '.join(f'{ident}@{r}' for r in spec.raters)})"
+                               if spec is not None and spec.raters else ""))
+        cycles.check_value(spec, value, key)
+        out[key] = value
+    return out
+
+
+@dataclass(frozen=True)
+class FormInput:
+    """One input as the appeal desk's form offers it: by label, with its levels."""
+
+    key: str  # the column: an input id, or id@rater
+    label: str
+    label_en: str
+    type: str
+    levels: list[str]
+    current: str | None  # the value that counts now
+
+
+def form_inputs(session: Session, app: Appraisal) -> list[FormInput]:
+    """Every input of the appraisal's scheme, with the value that counts now."""
+    scheme = cycles.scheme_of(app.cycle.scheme_version)
+    counted = _counted(session, app)
+    out = []
+    for ident, spec in scheme.inputs.items():
+        for key in ([f"{ident}@{r}" for r in spec.raters] if spec.raters else [ident]):
+            suffix = f" @{key.partition('@')[2]}" if "@" in key else ""
+            out.append(FormInput(key, (spec.label or ident) + suffix,
+                                 (spec.label_en or ident) + suffix, spec.type,
+                                 list(spec.levels or []), counted.get(key)))
+    return out
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What resolving an appeal with some changes would give, worked out without saving."""
+
+    changes: dict[str, str]  # by column, checked
+    before: dict[str, Any]  # the current result (total, grade, pay, rank)
+    after: dict[str, Any]  # the result the decision would give
+    others: list[str]  # colleagues whose result would move too (rank, pool share)
+
+
+def dry_resolution(session: Session, *, appeal_id: int, changes: dict[str, str],
+                   actor: Actor) -> DryRun:
+    """Score the cycle through the engine as if the changes were granted (nothing is
+    written): the appellant's result before and after, and who else would move."""
+    from kaohe.engine.results import result_records
+    from kaohe.engine.score import score_table
+    from kaohe.errors import InputError
+    from kaohe.ingest.table import prepare
+
+    appeal = get_appeal(session, appeal_id)
+    app = cycles.get_appraisal(session, appeal.appraisal_id)
+    permissions.check(session, actor, app, "resolve_appeal")
+    cycle = app.cycle
+    scheme = cycles.scheme_of(cycle.scheme_version)
+    granted = checked_changes(scheme, changes)
+    frame = cycles.history_frame(session, cycle, scheme)
+    row = (pl.col("employee") == app.employee.code) & (pl.col("period") == cycle.period)
+    frame = frame.with_columns([pl.when(row).then(pl.lit(v, dtype=pl.String))
+                                .otherwise(pl.col(k)).alias(k) for k, v in granted.items()])
+    try:
+        table = prepare(frame, scheme, f"cycle {cycle.scheme_id} {cycle.period}")
+        outcome = score_table(scheme, table).outcome
+    except InputError as exc:
+        raise Invalid(Text(N_("the decision cannot be scored: %(problem)s"),
+                           problem=exc)) from None
+    new = {r["employee"]: r for r in result_records(outcome, table)
+           if r["period"] == cycle.period}
+    old: dict[str, Any] = dict(session.execute(
+        select(Employee.code, Result.payload)
+        .join(Appraisal, Appraisal.employee_id == Employee.id)
+        .join(Result, (Result.appraisal_id == Appraisal.id) & Result.is_current.is_(True))
+        .where(Appraisal.cycle_id == cycle.id)).all())
+
+    def brief(rec: dict[str, Any] | None) -> dict[str, Any]:
+        rec = rec or {}
+        return {"total": rec.get("total"), "grade": rec.get("grade"), "rank": rec.get("rank"),
+                "pay": (rec.get("pay") or {}).get("total"), "excluded": rec.get("excluded")}
+
+    code = app.employee.code
+    others = sorted(c for c in set(new) | set(old) if c != code and brief(new.get(c)) != brief(
+        old.get(c)))
+    return DryRun(granted, brief(old.get(code)), brief(new.get(code)), others)
 
 
 def _counted(session: Session, app: Appraisal) -> dict[str, Any]:

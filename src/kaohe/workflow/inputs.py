@@ -46,7 +46,7 @@ class ImportPreview:
     errors: list[InputError]
     rows: int
     columns: list[str]  # the input ids the sheet sets
-    sample: list[dict[str, Any]]  # the first rows, as they would be stored
+    sample: list[dict[str, Any]]  # every row, as it would be stored (the sheet's values)
 
 
 def _staged(session: Session, cycle: Cycle, path: str | Path
@@ -96,8 +96,7 @@ def _staged(session: Session, cycle: Cycle, path: str | Path
         merged = stored[app_id] | values
         updates.append({"b_id": app_id, "b_inputs": {k: v for k, v in merged.items()
                                                       if v is not None}})
-        if len(sample) < 20:
-            sample.append({"employee": code, **values})
+        sample.append({"employee": code, **values})  # every row: the preview pages
     return updates, source, input_cols, sample
 
 

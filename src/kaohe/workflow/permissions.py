@@ -134,6 +134,9 @@ ACTIONS: dict[str, Rule] = {
     "correct": _rule({Capacity.hr}, set(RESULT_STATES), N_("correct")),
     "decide_appeal": _rule({Capacity.hr}, {A.appealed}, N_("decide the appeal of")),
     "resolve_appeal": _rule({Capacity.hr}, {A.appealed}, N_("resolve the appeal of")),
+    # appeal evidence: the appellant attaches it; only they and HR see it
+    "attach_evidence": _rule({Capacity.own}, {A.appealed}, N_("attach evidence to the appeal of")),
+    "see_evidence": _rule({Capacity.own, Capacity.hr}, set(), N_("see the appeal evidence of")),
 }
 
 

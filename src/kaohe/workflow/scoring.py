@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 
 from kaohe.columns import ADJUSTMENT, EMPLOYEE, PERIOD, TEAM
 from kaohe.engine.load import load_scheme_text
-from kaohe.engine.results import result_records
+from kaohe.engine.results import aggregate_records, result_records
 from kaohe.engine.score import score_table
 from kaohe.errors import InputError
 from kaohe.ingest.table import prepare
 from kaohe.numbers import to_json_number
 from kaohe.scheme.models import Scheme
 from kaohe.store.models import (
+    AggregateResult,
     Appraisal,
     Cycle,
     CycleState,
@@ -32,6 +33,8 @@ from kaohe.workflow import states
 from kaohe.workflow.audit import Actor, record
 from kaohe.workflow.errors import Invalid, WorkflowError
 from kaohe.workflow.inputs import history_frame, input_hash
+from kaohe.workflow.items import item_frames, item_index
+from kaohe.workflow.precheck import require_complete
 from kaohe.workflow.schemes import scheme_of
 from kaohe.workflow.transitions import get_cycle, require_role
 
@@ -54,17 +57,65 @@ def _named(exc: InputError, frame: Any, scheme: Scheme) -> WorkflowError:
                               else Text(str(exc.detail))))
 
 
+def with_annual_rows(frame: pl.DataFrame, scheme: Scheme) -> pl.DataFrame:
+    """The stored inputs with the year's (and quarter's) inputs as rows of their own: an
+    input the scheme declares ``period: year`` (``quarter``) is entered on a month's
+    appraisal and read on the employee's ``2026`` (``2026-Q4``) row, the latest month's
+    value winning; the engine reads those rows for the aggregates only."""
+    kinds: dict[str, list[str]] = {}
+    for ident, spec in scheme.inputs.items():
+        if spec.period != "month":
+            kinds.setdefault(spec.period, []).extend(
+                c for c in ([f"{ident}@{r}" for r in spec.raters] if spec.raters else [ident])
+                if c in frame.columns)
+    if not kinds or frame.height == 0:
+        return frame
+    parts = [frame]
+    month = pl.col(PERIOD).str.slice(5, 2).cast(pl.Int64, strict=False)
+    for kind, cols in kinds.items():
+        if not cols:
+            continue
+        has = frame.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cols])
+                           & pl.col(PERIOD).str.contains(r"^\d{4}-\d{2}$"))
+        if not has.height:
+            continue
+        period = (pl.col(PERIOD).str.slice(0, 4) if kind == "year" else pl.format(
+            "{}-Q{}", pl.col(PERIOD).str.slice(0, 4), ((month - 1) // 3 + 1).cast(pl.String)))
+        rows = (has.sort(PERIOD).with_columns(period.alias("__p"))
+                .group_by([EMPLOYEE, "__p"], maintain_order=True)
+                .agg(pl.col("name").last(), pl.col(TEAM).last(),
+                     *[pl.col(c).drop_nulls().last() for c in cols])
+                .rename({"__p": PERIOD}))
+        parts.append(rows)
+    return pl.concat(parts, how="diagonal_relaxed")
+
+
+def engine_inputs(session: Session, cycle: Cycle, scheme: Scheme,
+                  origins: dict[str, dict[str, str]] | None = None
+                  ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], dict[tuple[str, str], str]]:
+    """What the engine scores a cycle from: the stored inputs of the cycle and the earlier
+    ones (with the year's inputs as rows of their own), the item tables, and the hash of each
+    employee-month's inputs and items (as a result records what it was scored from)."""
+    frame = history_frame(session, cycle, scheme, origins)
+    tables = item_frames(session, cycle, scheme)
+    index = item_index(tables)
+    hashes = {}
+    for r in frame.iter_rows(named=True):
+        key = (r[EMPLOYEE], r[PERIOD])
+        hashes[key] = input_hash({**r, "__items": index[key]} if key in index else r)
+    return with_annual_rows(frame, scheme), tables, hashes
+
+
 def compute_results(session: Session, cycle: Cycle) -> tuple[list[dict[str, Any]], dict[str, str],
                                                        list[str]]:
     scheme = scheme_of(cycle.scheme_version)
     origins: dict[str, dict[str, str]] = {}
-    frame = history_frame(session, cycle, scheme, origins)
+    frame, tables, hashes = engine_inputs(session, cycle, scheme, origins)
     if frame.height == 0:
         raise WorkflowError(Text(N_("cycle %(id)s has no appraisals to score"), id=cycle.id))
-    hashes = {(r[EMPLOYEE], r[PERIOD]): input_hash(r) for r in frame.iter_rows(named=True)}
     try:
         table = prepare(frame, scheme, f"cycle {cycle.scheme_id} {cycle.period}")
-        outcome = score_table(scheme, table).outcome
+        outcome = score_table(scheme, table, tables=tables).outcome
     except InputError as exc:
         raise _named(exc, frame, scheme) from None
     from kaohe.engine.explain import short_reasons
@@ -84,7 +135,70 @@ def compute_results(session: Session, cycle: Cycle) -> tuple[list[dict[str, Any]
             rec["sources"] = origins.get(rec["employee"], {})
             recs.append(rec)
     warnings = [w for w in outcome.warnings if w.startswith(cycle.period)]
+    # the quarter and year this cycle is part of, as of this month: stored by write_results
+    session.info.setdefault(_AGGREGATES, {})[cycle.id] = [
+        a for a in aggregate_records(outcome, table) if covers(a["period"], cycle.period)]
     return recs, {k[0]: v for k, v in hashes.items() if k[1] == cycle.period}, warnings
+
+
+#: where compute_results leaves a cycle's aggregates for write_results (so every caller
+#: that scores and writes a cycle, an appeal's re-score too, stores them with the results)
+_AGGREGATES = "kaohe.aggregates"
+
+
+def aggregate_periods(period: str) -> tuple[str | None, str]:
+    """The quarter (``2026-Q4``) and year (``2026``) a cycle's period belongs to; no quarter
+    for a yearly cycle."""
+    year, _, rest = period.partition("-")
+    if rest.startswith("Q"):
+        return period, year
+    if rest.isdigit():
+        return f"{year}-Q{(int(rest) - 1) // 3 + 1}", year
+    return None, year
+
+
+def covers(aggregate: str, period: str) -> bool:
+    """Whether the aggregate period (``2026-Q4``, ``2026``) contains the cycle's period."""
+    return aggregate in aggregate_periods(period)
+
+
+def closes(aggregate: str, period: str) -> bool:
+    """Whether the cycle's period is the last of the aggregate period: its awards are paid
+    with this cycle (a quarter's in its third month, a year's in December)."""
+    if not covers(aggregate, period):
+        return False
+    year, _, rest = period.partition("-")
+    if not rest or aggregate == period:
+        return True
+    last_month = 12 if aggregate == year else 3 * int(aggregate[-1])
+    return rest == f"{last_month:02d}" or (aggregate == year and rest == "Q4")
+
+
+def write_aggregates(session: Session, cycle: Cycle, aggs: list[dict[str, Any]]) -> int:
+    """Store the cycle's quarter and year results as a new revision (the previous ones of the
+    cycle stop being current)."""
+    codes = {a["employee"] for a in aggs}
+    ids = dict(session.execute(select(Employee.code, Employee.id)
+                               .where(Employee.code.in_(sorted(codes)))).all()) if codes else {}
+    rev = session.scalar(select(func.max(AggregateResult.revision))
+                         .where(AggregateResult.cycle_id == cycle.id)) or 0
+    session.execute(update(AggregateResult).where(AggregateResult.cycle_id == cycle.id,
+                                                  AggregateResult.is_current.is_(True))
+                    .values(is_current=False))
+    now = utcnow()
+    rows = [{
+        "cycle_id": cycle.id, "scheme_id": cycle.scheme_id, "period": a["period"],
+        "kind": "quarter" if "Q" in a["period"] else "year",
+        "closes": closes(a["period"], cycle.period), "employee_id": ids[a["employee"]],
+        "team_code": a.get("team") or "", "revision": rev + 1, "is_current": True,
+        "score": _dec(a.get("score")), "grade": a.get("grade"),
+        "rank": None if a.get("rank") is None else int(a["rank"]),
+        "months": int(a.get("months") or 0), "payload": a,
+        "scheme_hash": cycle.scheme_version.content_hash, "created_at": now,
+    } for a in aggs if a["employee"] in ids]
+    if rows:
+        session.execute(insert(AggregateResult), rows)
+    return len(rows)
 
 
 def _adjustment_lines(scheme: Scheme, frame: pl.DataFrame) -> list[dict[str, Any]]:
@@ -100,8 +214,10 @@ def _adjustment_lines(scheme: Scheme, frame: pl.DataFrame) -> list[dict[str, Any
 def _limit_line(scheme: Scheme, rec: dict[str, Any]) -> Any:
     """What the total's floor, cap or veto changed (total minus the sum of the indicator and
     adjustment lines), so that the lines shown always add up to the total; None when the
-    total is its lines' sum or is a formula of its own."""
-    if scheme.total.formula is not None or rec.get("total") is None:
+    total is its lines' sum, is a formula of its own or is rescaled over the applicable
+    items (its reason says how)."""
+    if scheme.total.formula is not None or scheme.total.rescale is not None \
+            or rec.get("total") is None:
         return None
     parts = [*(rec.get("indicators") or {}).values(), *(rec.get("adjustments") or {}).values()]
     diff = Decimal(str(rec["total"])) - sum((Decimal(str(p)) for p in parts if p is not None),
@@ -115,6 +231,9 @@ def _dec(v: Any) -> Decimal | None:
 
 def write_results(session: Session, cycle: Cycle, recs: list[dict[str, Any]],
                    hashes: dict[str, str], reason: str, only: set[int] | None = None) -> int:
+    aggs = session.info.get(_AGGREGATES, {}).pop(cycle.id, None)
+    if aggs is not None:
+        write_aggregates(session, cycle, aggs)
     apps = dict(session.execute(
         select(Employee.code, Appraisal.id).join(Appraisal, Appraisal.employee_id == Employee.id)
         .where(Appraisal.cycle_id == cycle.id)).all())
@@ -153,7 +272,11 @@ def score_cycle(session: Session, *, cycle_id: int, actor: Actor) -> tuple[int, 
         raise WorkflowError(Text(N_("cycle %(id)s is %(state)s: published results are frozen; "
                                     "change one through an appeal or an HR correction"),
                                  id=cycle.id, state=states.state_term(cycle.state.value)))
-    recs, hashes, warnings = compute_results(session, cycle)
+    try:
+        recs, hashes, warnings = compute_results(session, cycle)
+    except WorkflowError:
+        require_complete(session, cycle)  # refused: every missing input, by person and team
+        raise
     n = write_results(session, cycle, recs, hashes, "score")
     if cycle.state is CycleState.open:
         cycle.state = CycleState.reviewing
@@ -170,9 +293,9 @@ def scored_cycle(session: Session, *, cycle_id: int) -> tuple[Any, dict[str, Any
 
     cycle = get_cycle(session, cycle_id)
     scheme = scheme_of(cycle.scheme_version)
-    table = prepare(history_frame(session, cycle, scheme), scheme,
-                    f"cycle {cycle.scheme_id} {cycle.period}")
-    scored: Scored = score_table(scheme, table)
+    frame, tables, _ = engine_inputs(session, cycle, scheme)
+    table = prepare(frame, scheme, f"cycle {cycle.scheme_id} {cycle.period}")
+    scored: Scored = score_table(scheme, table, tables=tables)
     doc = to_document(scored.outcome, scored.table)
     doc["results"] = [r for r in doc["results"] if r["period"] == cycle.period]
     return scored, doc
@@ -183,10 +306,10 @@ def what_if(session: Session, *, cycle_id: int, text: str) -> list[dict[str, Any
     or pay against the current results. Raises SchemeError for a scheme that does not load."""
     cycle = get_cycle(session, cycle_id)
     scheme = load_scheme_text(text, "edited scheme")
-    frame = history_frame(session, cycle, scheme)
+    frame, tables, _ = engine_inputs(session, cycle, scheme)
     try:
         table = prepare(frame, scheme, "the cycle's stored inputs")
-        outcome = score_table(scheme, table).outcome
+        outcome = score_table(scheme, table, tables=tables).outcome
     except InputError as exc:
         raise Invalid(f"the edited scheme cannot read this cycle's inputs: {exc}") from None
     new = {r["employee"]: r for r in result_records(outcome, table)

@@ -10,7 +10,9 @@ a canonical form of exactly what was decided:
   of the payload, the ``Numeric`` columns, the scheme hash and input hash it was scored
   from, its revision and whether it is current;
 
-plus the scheme version's hash for the cycle, the employee code and the period, the key
+plus, per employee, the digest of the cycle's current quarter and year results (the
+``aggregate_results`` rows stored when it was scored: score, grade, rank, months, flags,
+awards, values), plus the scheme version's hash for the cycle, the employee code and the period, the key
 figures in plain text (so a mismatch can say what it was), and the digest of the audit
 log's events about the appraisal so far (its own, its appeals', its cycle's), so an event
 removed from the log before the seal names the appraisals it was about. The newest seal of
@@ -42,6 +44,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from kaohe.store.models import (
+    AggregateResult,
     Appraisal,
     AppraisalState,
     AuditEvent,
@@ -189,6 +192,32 @@ def _load(session: Session, where: list[ColumnElement[bool]]) -> dict[int, _Reco
     return recs
 
 
+def aggregate_digests(session: Session, cycle_id: int) -> dict[str, str]:
+    """Each employee's current quarter and year results of a cycle, as one digest."""
+    return _aggregate_digests(session, [cycle_id]).get(cycle_id, {})
+
+
+def _aggregate_digests(session: Session, cycle_ids: list[int]) -> dict[int, dict[str, str]]:
+    """:func:`aggregate_digests` of several cycles, in one statement."""
+    rows: dict[tuple[int, str], list[Any]] = {}
+    for r in session.execute(
+            select(AggregateResult.cycle_id, Employee.code, AggregateResult.period,
+                   AggregateResult.kind,
+                   AggregateResult.closes, AggregateResult.team_code, AggregateResult.score,
+                   AggregateResult.grade, AggregateResult.rank, AggregateResult.months,
+                   AggregateResult.payload, AggregateResult.scheme_hash)
+            .join(Employee, Employee.id == AggregateResult.employee_id)
+            .where(AggregateResult.cycle_id.in_(cycle_ids),
+                   AggregateResult.is_current.is_(True))):
+        rows.setdefault((r.cycle_id, r.code), []).append([
+            r.period, r.kind, bool(r.closes), r.team_code, _fixed(r.score, Q2), r.grade, r.rank,
+            r.months, r.payload, r.scheme_hash])
+    out: dict[int, dict[str, str]] = {}
+    for (cid, code), v in rows.items():
+        out.setdefault(cid, {})[code] = digest(sorted(v, key=lambda x: str(x[0])))
+    return out
+
+
 @dataclass
 class _History:
     """The audit log's events about appraisals (their own, their appeals', their cycle's,
@@ -257,7 +286,8 @@ def seal(session: Session, *, cycle_id: int, actor: Actor, reason: str,
     record(session, action=SEALED, actor=actor, target_type=TARGET, target_id=cycle_id,
            details={"cycle": cycle_id, "scheme": cycle.scheme_id, "period": cycle.period,
                     "scheme_hash": cycle.scheme_version.content_hash, "reason": reason,
-                    "appraisals": entries})
+                    "appraisals": entries,
+                    "aggregates": aggregate_digests(session, cycle_id)})
     return len(recs)
 
 
@@ -288,8 +318,11 @@ class _Sealed:
     intact: bool  # the seal event still matches its own hash
 
 
-def _seals(session: Session, cycle_ids: Collection[int] | None) -> dict[int, _Sealed]:
-    """The newest seal of every appraisal (of the given cycles)."""
+def _seals(session: Session, cycle_ids: Collection[int] | None,
+           aggregates: dict[int, tuple[int, dict[str, str]]] | None = None
+           ) -> dict[int, _Sealed]:
+    """The newest seal of every appraisal (of the given cycles); ``aggregates``, when given,
+    receives each cycle's newest sealed quarter and year digests, as (seq, digests)."""
     q = select(AuditEvent).where(AuditEvent.action == SEALED)
     if cycle_ids is not None:
         q = q.where(AuditEvent.target_type == TARGET,
@@ -300,12 +333,45 @@ def _seals(session: Session, cycle_ids: Collection[int] | None) -> dict[int, _Se
             seq=ev.seq, at=ev.at, action=ev.action, actor=ev.actor, target_type=ev.target_type,
             target_id=ev.target_id, details=ev.details, prev_hash=ev.prev_hash)
         details = ev.details if isinstance(ev.details, dict) else {}
+        aggs = details.get("aggregates")
+        if aggregates is not None and isinstance(aggs, dict) and ev.target_id.isdigit():
+            aggregates[int(ev.target_id)] = (ev.seq, {str(k): str(v) for k, v in aggs.items()})
         apps = details.get("appraisals") if isinstance(details.get("appraisals"), dict) else {}
         for key, entry in (apps or {}).items():
             if str(key).isdigit() and isinstance(entry, dict):
                 out[int(key)] = _Sealed(ev.seq, int(ev.target_id) if ev.target_id.isdigit()
                                         else 0, str(details.get("scheme_hash", "")), entry,
                                         intact)
+    return out
+
+
+def _check_aggregates(session: Session, cids: list[int], recs: dict[int, _Record],
+                      filtered: bool, sealed: dict[int, tuple[int, dict[str, str]]]
+                      ) -> list[Mismatch]:
+    """Each cycle's current quarter and year results against its newest seal: an employee
+    whose results differ (or were added or removed) is named, with their appraisal in the
+    cycle. Under a filter (a team, some appraisals) only the appraisals in scope count."""
+    sealed = {cid: v for cid, v in sealed.items() if cid in cids}
+    if not sealed:
+        return []
+    apps = {(r.cycle_id, r.employee): (k, r.period) for k, r in recs.items()}
+    periods = {r.cycle_id: r.period for r in recs.values()}
+    current = _aggregate_digests(session, sorted(sealed))
+    out: list[Mismatch] = []
+    for cid, (seq, was) in sealed.items():
+        now = current.get(cid, {})
+        for code in sorted(set(was) | set(now)):
+            if was.get(code) == now.get(code):
+                continue
+            app = apps.get((cid, code))
+            if app is None and filtered:
+                continue
+            how = ("were removed" if code not in now else "were added" if code not in was
+                   else "differ from what was sealed")
+            out.append(Mismatch(app[0] if app else 0, code,
+                                app[1] if app else periods.get(cid, f"cycle {cid}"),
+                                "aggregates", f"the stored quarter and year results {how} "
+                                              f"(sealed in audit event {seq})"))
     return out
 
 
@@ -425,7 +491,8 @@ def check(session: Session, *, cycle_ids: Collection[int] | None = None,
     """Recompute the digests of the published appraisals (all, or of some cycles, one team,
     some appraisals) and compare them with their newest seals. Returns how many appraisals
     were checked and every mismatch, in employee order."""
-    seals = _seals(session, cycle_ids)
+    sealed_aggregates: dict[int, tuple[int, dict[str, str]]] = {}
+    seals = _seals(session, cycle_ids, sealed_aggregates)
     cids = _scope(session, cycle_ids, seals)
     where: list[ColumnElement[bool]] = [Appraisal.cycle_id.in_(cids)]
     if team is not None:
@@ -460,6 +527,8 @@ def check(session: Session, *, cycle_ids: Collection[int] | None = None,
                                    str(sealed.entry.get("period", "?")), "missing",
                                    f"sealed in audit event {sealed.seq}, but the appraisal "
                                    "is gone"))
+    if cids:
+        mismatches += _check_aggregates(session, cids, recs, filtered, sealed_aggregates)
     mismatches.sort(key=lambda m: (m.period, m.employee, m.appraisal_id, m.what))
     return checked, mismatches
 

@@ -35,13 +35,16 @@ class Transition:
     #: HR may fire it on every appraisal of a cycle at once (one UPDATE: no guard runs, and
     #: the effects, which only keep a move's note, have none to keep)
     bulk: bool = False
+    #: a step back (an undo of a forward move); offered apart from the next steps, and only
+    #: before the results are published (nothing published or sealed is ever moved back)
+    reverse: bool = False
 
 
 def _t(trigger: str, sources: tuple[str, ...], dest: str,
        roles: set[Capacity] | set[Role], label: str, *, guards: tuple[str, ...] = (),
-       effects: tuple[str, ...] = (), bulk: bool = False) -> Transition:
+       effects: tuple[str, ...] = (), bulk: bool = False, reverse: bool = False) -> Transition:
     return Transition(trigger, sources, dest, frozenset(roles),  # type: ignore[arg-type]
-                      label, guards, effects, bulk)
+                      label, guards, effects, bulk, reverse)
 
 
 APPRAISAL: dict[str, Transition] = {t.trigger: t for t in [
@@ -53,6 +56,11 @@ APPRAISAL: dict[str, Transition] = {t.trigger: t for t in [
        {MGR, HR}, "复核通过", bulk=True),
     _t("return_for_review", (A.second_review.value, A.hr_approval.value),
        A.supervisor_review.value, {MGR, HR}, "退回主管", bulk=True),
+    # steps back, before publication only
+    _t("reopen_self_review", (A.supervisor_review.value,), A.self_review.value, {SUP, HR},
+       "重新开放自评", bulk=True, reverse=True),
+    _t("reopen_second_review", (A.hr_approval.value,), A.second_review.value, {MGR, HR},
+       "撤回复核", bulk=True, reverse=True),
     _t("publish", (A.hr_approval.value,), A.published.value, {HR}, "发布结果",
        guards=("cycle_published",)),
     _t("acknowledge", (A.published.value,), A.acknowledged.value, {OWN}, "确认结果",
@@ -68,6 +76,8 @@ CYCLE: dict[str, Transition] = {t.trigger: t for t in [
     _t("start_review", (C.open.value,), C.reviewing.value, {Role.hr, Role.admin}, "开始评审"),
     _t("approve", (C.reviewing.value,), C.approved.value, {Role.hr, Role.admin}, "审批通过",
        guards=("all_waiting_for_hr", "all_scored")),
+    _t("unapprove", (C.approved.value,), C.reviewing.value, {Role.hr, Role.admin}, "撤销审批",
+       reverse=True),
     _t("publish", (C.approved.value,), C.published.value, {Role.hr, Role.admin}, "发布",
        effects=("publish_appraisals",)),
     _t("close", (C.published.value,), C.closed.value, {Role.hr, Role.admin}, "关闭",
@@ -106,6 +116,18 @@ ACTION_LABELS = {
     "open": N_("open the cycle"),
     "start_review": N_("start the review"),
     "approve": N_("approve"),
+    "reopen_self_review": N_("reopen the self-review"),
+    "reopen_second_review": N_("take back the second-review approval"),
+    "unapprove": N_("withdraw the approval"),
+}
+
+#: the step back that undoes a forward move (undo of a bulk move: exactly the appraisals it
+#: moved that are still where it left them)
+REVERSE = {
+    "submit_self_review": "reopen_self_review",
+    "submit_supervisor_review": "return_for_review",
+    "approve_second_review": "reopen_second_review",
+    "approve": "unapprove",
 }
 
 

@@ -277,8 +277,10 @@ def transition(session: Session, *, appraisal_id: int, trigger: str, actor: Acto
 
 def advance_all(session: Session, *, cycle_id: int, trigger: str, actor: Actor) -> int:
     """Fire one transition on every appraisal of the cycle that is in its source state
-    (HR's bulk path; one UPDATE, one audit event). Transitions with guards or side effects
-    of their own (acknowledge, appeal, publish, resolve) are not bulk moves."""
+    (HR's bulk path; one UPDATE, one audit event naming the appraisals moved, so that the
+    move can be undone exactly: :func:`undo_bulk`). Transitions with guards or side effects
+    of their own (acknowledge, appeal, publish, resolve) are not bulk moves; steps back
+    (``reverse``) only while the cycle is not approved or published."""
     cycle = get_cycle(session, cycle_id)
     t = states.APPRAISAL.get(trigger)
     if t is None:
@@ -286,15 +288,144 @@ def advance_all(session: Session, *, cycle_id: int, trigger: str, actor: Actor) 
     if not t.bulk:
         raise Invalid(f"{trigger} is not a bulk action")
     require_role(actor, {"hr", "admin"}, f"{trigger} every appraisal")
-    res = session.execute(
-        update(Appraisal).where(Appraisal.cycle_id == cycle.id,
-                                Appraisal.state.in_([AppraisalState(s) for s in t.sources]))
-        .values(state=AppraisalState(t.dest), version=Appraisal.version + 1)
-        .execution_options(synchronize_session=False))
-    n = int(res.rowcount or 0)  # type: ignore[attr-defined]
+    if t.reverse:
+        _before_approval(cycle, trigger)
+    moved = _move(session, cycle.id, t, None)
     record(session, action=f"cycle.bulk_{trigger}", actor=actor, target_type="cycle",
-           target_id=cycle.id, details={"appraisals": n, "to": t.dest})
-    return n
+           target_id=cycle.id, details={"appraisals": len(moved), "to": t.dest,
+                                        "ids": moved})
+    return len(moved)
+
+
+def _before_approval(cycle: Cycle, trigger: str) -> None:
+    if cycle.state not in (CycleState.open, CycleState.reviewing):
+        raise WorkflowError(Text(N_("cannot %(action)s: cycle %(id)s is %(state)s (a step back "
+                                    "is possible only before the cycle is approved)"),
+                                 action=states.action_term(trigger), id=cycle.id,
+                                 state=states.state_term(cycle.state.value)))
+
+
+def _move(session: Session, cycle_id: int, t: states.Transition,
+          only: list[int] | None) -> list[int]:
+    """Move the cycle's appraisals in ``t``'s source states (of ``only``, when given) to its
+    destination, in one UPDATE: the ids moved."""
+    where = [Appraisal.cycle_id == cycle_id,
+             Appraisal.state.in_([AppraisalState(s) for s in t.sources])]
+    if only is not None:
+        where.append(Appraisal.id.in_(only))
+    res = session.execute(
+        update(Appraisal).where(*where)
+        .values(state=AppraisalState(t.dest), version=Appraisal.version + 1)
+        .returning(Appraisal.id)
+        .execution_options(synchronize_session=False))
+    return sorted(int(i) for (i,) in res)
+
+
+@dataclass(frozen=True)
+class MovePreview:
+    """What a bulk or cycle move would do, for its confirmation: how many people it moves,
+    per team, from which states to which."""
+
+    trigger: str
+    label: str
+    n: int
+    teams: dict[str, int]
+    sources: tuple[str, ...]
+    dest: str
+    reverse: bool
+
+
+#: the appraisal states a cycle move carries with it (publish: waiting for HR → published;
+#: close: the published ones archived); approve and the others move the cycle only, and
+#: their count is everyone they concern
+_CYCLE_MOVES: dict[str, tuple[tuple[str, ...], str]] = {
+    "publish": ((AppraisalState.hr_approval.value,), AppraisalState.published.value),
+    "close": ((AppraisalState.published.value, AppraisalState.acknowledged.value,
+               AppraisalState.resolved.value), AppraisalState.closed.value),
+}
+
+
+def preview_move(session: Session, *, cycle_id: int, trigger: str,
+                 only: list[int] | None = None) -> MovePreview:
+    """How many appraisals (people) a bulk move or a cycle move would move, per team."""
+    cycle = get_cycle(session, cycle_id)
+    if trigger in states.CYCLE:
+        t = states.find(states.CYCLE, trigger, cycle.state.value, "cycle")
+        sources, dest = _CYCLE_MOVES.get(trigger, (tuple(s.value for s in AppraisalState),
+                                                   ""))
+    else:
+        t = states.APPRAISAL.get(trigger)  # type: ignore[assignment]
+        if t is None or not t.bulk:
+            raise Invalid(f"{trigger} is not a bulk action")
+        sources, dest = t.sources, t.dest
+    q = (select(Appraisal.team_code, func.count()).where(
+        Appraisal.cycle_id == cycle.id,
+        Appraisal.state.in_([AppraisalState(s) for s in sources]))
+        .group_by(Appraisal.team_code).order_by(Appraisal.team_code))
+    if only is not None:
+        q = q.where(Appraisal.id.in_(only))
+    teams = {str(team or ""): int(n) for team, n in session.execute(q)}
+    return MovePreview(trigger, t.label, sum(teams.values()), teams, sources, dest or t.dest,
+                       t.reverse)
+
+
+@dataclass(frozen=True)
+class Undoable:
+    """The last bulk move of a cycle that can still be undone."""
+
+    event_id: int
+    trigger: str  # the move made
+    reverse: str  # the step back that undoes it
+    ids: list[int]  # the appraisals it moved that are still where it left them
+    at: dt.datetime
+    by: str
+
+
+def last_undoable(session: Session, *, cycle_id: int) -> Undoable | None:
+    """The cycle's latest bulk move, if a step back exists for it, it has not been undone
+    and the cycle is still before approval."""
+    from kaohe.store.models import AuditEvent
+
+    cycle = get_cycle(session, cycle_id)
+    if cycle.state not in (CycleState.open, CycleState.reviewing):
+        return None
+    event = session.scalar(
+        select(AuditEvent).where(AuditEvent.target_type == "cycle",
+                                 AuditEvent.target_id == str(cycle.id),
+                                 AuditEvent.action.like("cycle.bulk_%"))
+        .order_by(AuditEvent.seq.desc()).limit(1))
+    if event is None:
+        return None
+    trigger = event.action.removeprefix("cycle.bulk_")
+    reverse = states.REVERSE.get(trigger)
+    if reverse is None or trigger == "undo" or "ids" not in (event.details or {}):
+        return None
+    dest = states.APPRAISAL[trigger].dest
+    ids = [int(i) for i in session.scalars(select(Appraisal.id).where(
+        Appraisal.id.in_([int(i) for i in event.details["ids"]]),
+        Appraisal.state == AppraisalState(dest)))]
+    if not ids:
+        return None
+    return Undoable(event.id, trigger, reverse, sorted(ids), event.at,
+                    str((event.actor or {}).get("username", "")))
+
+
+def undo_bulk(session: Session, *, cycle_id: int, event_id: int, actor: Actor) -> int:
+    """Undo the cycle's last bulk move (``event_id``, as the confirmation showed it): its step
+    back (:data:`kaohe.workflow.states.REVERSE`) for exactly the appraisals it moved that
+    are still where it left them; recorded as ``cycle.bulk_undo``."""
+    require_role(actor, {"hr", "admin"}, "undo a bulk move")
+    undo = last_undoable(session, cycle_id=cycle_id)
+    if undo is None or undo.event_id != event_id:
+        raise WorkflowError(Text(N_("this move can no longer be undone (a later move came after "
+                                    "it, it was undone already, or the cycle is approved)")))
+    t = states.APPRAISAL[undo.reverse]
+    moved = _move(session, cycle_id, t, undo.ids)
+    record(session, action="cycle.bulk_undo", actor=actor, target_type="cycle",
+           target_id=cycle_id, details={"event": event_id, "undid": undo.trigger,
+                                        "trigger": undo.reverse, "to": t.dest,
+                                        "appraisals": len(moved), "ids": moved})
+    return len(moved)
 
 
 def cycle_transition(session: Session, *, cycle_id: int, trigger: str, actor: Actor,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from kaohe.errors import KaoheError
 from kaohe.store.models import (
+    AggregateResult,
     Appraisal,
     AuditEvent,
     Cycle,
@@ -35,25 +36,29 @@ EXPLANATIONS = frozenset({"reasons", "reasons_en", "adjustments", "limit", "sour
 
 
 def _engine_results(session: Session, cycle: Cycle
-                    ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+                    ) -> tuple[dict[str, dict[str, Any]], dict[str, str],
+                               dict[str, list[dict[str, Any]]]]:
     """The engine's result of every employee of the cycle, scored from the stored inputs
     (and earlier cycles, for streak rules) with the cycle's scheme version, and the hash of
     each employee's inputs as scoring stores it. Reasons are not worked out: they explain
     the figures, which is what is compared."""
-    from kaohe.columns import EMPLOYEE, PERIOD
-    from kaohe.engine.results import result_records
+    from kaohe.engine.results import aggregate_records, result_records
     from kaohe.engine.score import score_table
     from kaohe.ingest.table import prepare
     from kaohe.workflow import cycles
+    from kaohe.workflow.scoring import covers, engine_inputs
 
     scheme = cycles.scheme_of(cycle.scheme_version)
-    frame = cycles.history_frame(session, cycle, scheme)
-    hashes = {r[EMPLOYEE]: cycles.input_hash(r) for r in frame.iter_rows(named=True)
-              if r[PERIOD] == cycle.period}
+    frame, tables, all_hashes = engine_inputs(session, cycle, scheme)
+    hashes = {e: h for (e, p), h in all_hashes.items() if p == cycle.period}
     table = prepare(frame, scheme, f"cycle {cycle.scheme_id} {cycle.period}")
-    outcome = score_table(scheme, table).outcome
+    outcome = score_table(scheme, table, tables=tables).outcome
+    aggs: dict[str, list[dict[str, Any]]] = {}
+    for a in aggregate_records(outcome, table):
+        if covers(a["period"], cycle.period):
+            aggs.setdefault(a["employee"], []).append(a)
     return ({r["employee"]: r for r in result_records(outcome, table)
-             if r["period"] == cycle.period}, hashes)
+             if r["period"] == cycle.period}, hashes, aggs)
 
 
 def rescore(session: Session, *, sample: int | None, seed: int | None = None,
@@ -79,7 +84,8 @@ def rescore(session: Session, *, sample: int | None, seed: int | None = None,
     out: list[Mismatch] = []
     for cycle_id, apps in sorted(by_cycle.items()):
         try:
-            engine, hashes = _engine_results(session, cycles.get_cycle(session, cycle_id))
+            engine, hashes, engine_aggs = _engine_results(session,
+                                                          cycles.get_cycle(session, cycle_id))
         except KaoheError as exc:
             out += [Mismatch(a.id, a.code, a.period, "rescore", f"cannot be scored again: {exc}")
                     for a in apps]
@@ -90,6 +96,7 @@ def rescore(session: Session, *, sample: int | None, seed: int | None = None,
             .join(Appraisal, Appraisal.id == Result.appraisal_id)
             .where(Appraisal.cycle_id == cycle_id, Result.is_current.is_(True),
                    *([] if sample is None else [Appraisal.id.in_([a.id for a in apps])])))}
+        out += _compare_aggregates(session, cycle_id, apps, engine_aggs)
         for a in apps:
             got, have = engine.get(a.code), stored.get(a.id)
             if got is None or have is None:
@@ -118,6 +125,28 @@ def rescore(session: Session, *, sample: int | None, seed: int | None = None,
                           "differ from the stored result")
             out.append(Mismatch(a.id, a.code, a.period, "rescore", detail))
     return len(rows), len(by_cycle), out
+
+
+def _compare_aggregates(session: Session, cycle_id: int, apps: list[Any],
+                        engine: dict[str, list[dict[str, Any]]]) -> list[Mismatch]:
+    """The stored quarter and year results of the appraisals' employees against the engine's
+    (scored again from the same inputs)."""
+    stored: dict[str, list[Any]] = {}
+    for code, payload in session.execute(
+            select(Employee.code, AggregateResult.payload)
+            .join(Employee, Employee.id == AggregateResult.employee_id)
+            .where(AggregateResult.cycle_id == cycle_id, AggregateResult.is_current.is_(True),
+                   Employee.code.in_([a.code for a in apps]))):
+        stored.setdefault(code, []).append(payload)
+    out = []
+    for a in apps:
+        got = sorted(canonical(x) for x in engine.get(a.code, []))
+        have = sorted(canonical(x) for x in stored.get(a.code, []))
+        if got != have:
+            out.append(Mismatch(a.id, a.code, a.period, "rescore",
+                                "scored again, the engine's quarter and year results differ "
+                                "from the stored ones"))
+    return out
 
 
 # -- the whole verification ----------------------------------------------------------------
