@@ -160,8 +160,10 @@ def test_scoring_gap_names_the_person(db: Database, tmp_path: Path) -> None:
     with using("zh"):
         text = translate(caught.value.args[0])
     assert "E005" in text and "员工5" in text and "执行力" in text
-    assert text.startswith("员工5（E005），2026-11，执行力：缺少数值"), text
-    assert "row" not in text
+    # (the pre-check lists the gaps by person; any other problem of the stored inputs is
+    # named the same way, by scoring)
+    assert "员工5" in text and "E005" in text and "执行力" in text, text
+    assert "row" not in text and "第" not in text
 
 
 # -- in a real browser ----------------------------------------------------------------------
