@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from kaohe.errors import InputError
 from kaohe.store.db import Database
-from kaohe.store.models import Appraisal, AuditEvent, Employee
+from kaohe.store.models import AggregateResult, Appraisal, AuditEvent, Employee
 from kaohe.workflow import cycles, org
 
 from .factories import ADMIN, write_org
@@ -163,3 +163,30 @@ def test_annual_rows_need_every_required_annual_column(db: Database, tmp_path: P
     # a month sheet without the annual columns is fine: they keep their stored values
     _import(db, ids["2026-12"], _sheet(tmp_path / "m.csv", [month("E001", "2026-12")[:13]],
                                        HEADER[:13]))
+
+
+def test_a_quarter_row_feeds_the_quarter(db: Database, tmp_path: Path) -> None:
+    """A scheme with quarterly inputs (docs/schemes.md): the quarter's row of the sheet
+    (``2026-Q4``) gives its target and bonus; a row of another quarter is refused."""
+    from ..test_lang_annual_items import QUARTERLY
+
+    scheme = tmp_path / "quarterly.yaml"
+    scheme.write_text(QUARTERLY, encoding="utf-8")
+    with db.transaction() as s:
+        org.import_employees(s, path=write_org(tmp_path / "org.csv", 1), actor=ADMIN)
+        cid = cycles.open_cycle(s, scheme_ref=str(scheme), period="2026-11", actor=ADMIN).id
+    header = ["employee", "period", "mark", "target", "bonus"]
+    bad = _sheet(tmp_path / "bad.csv", [["E001", "2026-11", "60", "", ""],
+                                        ["E001", "2026-Q3", "", "65", "5"]], header)
+    with db.transaction() as s:
+        errors = cycles.preview_inputs(s, cycle_id=cid, path=bad, actor=ADMIN).errors
+    assert [(e.row, e.column, e.value) for e in errors] == [(3, "period", "2026-Q3")]
+    assert "its quarter row is 2026-Q4" in str(errors[0])
+    _import(db, cid, _sheet(tmp_path / "q.csv", [["E001", "2026-Q4", "", "65", "5"],
+                                                 ["E001", "2026-11", "60", "", ""]], header))
+    with db.transaction() as s:
+        cycles.score_cycle(s, cycle_id=cid, actor=ADMIN)
+        agg = s.scalars(select(AggregateResult).where(AggregateResult.cycle_id == cid)).one()
+        # mean(60) + 5 = 65 ≥ the target 65 → hit 1
+        assert (agg.period, agg.score, agg.payload["values"]) == (
+            "2026-Q4", Decimal("65.00"), {"hit": 1, "low_months": 0})
