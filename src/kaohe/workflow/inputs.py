@@ -37,7 +37,7 @@ from kaohe.store.models import (
     PeerBallot,
     Rating,
 )
-from kaohe.text import N_, Text
+from kaohe.text import N_, Term, Text
 from kaohe.workflow import permissions, states
 from kaohe.workflow.audit import Actor, record
 from kaohe.workflow.errors import WorkflowError
@@ -125,6 +125,11 @@ def _staged(session: Session, cycle: Cycle, path: str | Path
     return updates, source, input_cols, sample
 
 
+def _kind(kind: str) -> Term:
+    """``year`` / ``quarter`` in an English message, 年度 / 季度 in a Chinese one."""
+    return Term(kind, N_("annual") if kind == "year" else N_("quarterly"))
+
+
 def _input_period(scheme: Scheme, column: str) -> str:
     """Whether an input column belongs to the month's, the quarter's or the year's row."""
     spec = scheme.inputs.get(column.partition("@")[0])
@@ -150,14 +155,14 @@ def _annual_rows(table: InputTable, cycle: Cycle, scheme: Scheme, source: str,
                 continue
             label = f" ({spec.label})" if spec.label else ""
             raise InputError(Text(N_("missing column %(names)s%(label)s; the %(kind)s rows "
-                                     "need it"), names=repr(cols[0]), label=label, kind=kind),
-                             file=source, column=cols[0])
+                                     "need it"), names=repr(cols[0]), label=label,
+                                  kind=_kind(kind)), file=source, column=cols[0])
     by_row = {int(r[ROW]): r for r in canon.iter_rows(named=True)}
     for row, (kind, period) in sorted(kinds.items()):
         want = year if kind == "year" else quarter
         if period != want:
             problem(InputError(Text(N_("this sheet is for cycle %(period)s: its %(kind)s row "
-                                       "is %(want)s"), period=cycle.period, kind=kind,
+                                       "is %(want)s"), period=cycle.period, kind=_kind(kind),
                                     want=want), file=source, row=row,
                                column=header_of.get(PERIOD, PERIOD), value=period))
         for ident, spec in scheme.inputs.items():
@@ -169,7 +174,7 @@ def _annual_rows(table: InputTable, cycle: Cycle, scheme: Scheme, source: str,
                     label = f" ({spec.label})" if spec.label else ""
                     problem(InputError(Text(N_("the value is missing%(label)s; the %(kind)s "
                                                "row of an employee needs it"), label=label,
-                                            kind=kind), file=source, row=row,
+                                            kind=_kind(kind)), file=source, row=row,
                                        column=header_of.get(col, col), value=cell or ""))
     return {row: kind for row, (kind, _) in kinds.items()}
 
@@ -189,8 +194,8 @@ def _merge_rows(scheme: Scheme, source: str, header_of: dict[str, str],
         old = values.get(col)
         if month and old is not None and old != value:
             problem(InputError(Text(N_("this input belongs to the %(kind)s row, and row "
-                                       "%(row)s gives it as %(other)s"), kind=kind, row=row,
-                                    other=repr(value or "")),
+                                       "%(row)s gives it as %(other)s"), kind=_kind(kind),
+                                    row=row, other=repr(value or "")),
                                file=source, row=month[0], column=header_of.get(col, col),
                                value=old))
         values[col] = value
