@@ -423,6 +423,62 @@ def cycle_import(file: Path, cycle: CycleOpt = None,
     out.print(f"imported inputs for {n} appraisals")
 
 
+def _item_tables(specs: list[str]) -> list[tuple[str, Path]]:
+    """``--table NAME=FILE`` options as (name, file); one file per table."""
+    out_: list[tuple[str, Path]] = []
+    for spec in specs:
+        name, sep, file = spec.partition("=")
+        if not sep or not name.strip() or not file.strip():
+            fail(f"{spec!r}: write a table as NAME=FILE, e.g. late_payments=deals.csv")
+        if any(n == name.strip() for n, _ in out_):
+            fail(f"table {name.strip()!r} is given twice; give each table one file")
+        out_.append((name.strip(), Path(file.strip())))
+    return out_
+
+
+@cycle_app.command("items")
+def cycle_items(tables: Annotated[list[str], typer.Option(
+                    "--table", help="NAME=FILE (a CSV or xlsx), e.g. late_payments=deals.csv; "
+                                    "repeat for several tables")],
+                cycle: CycleOpt = None,
+                scheme: Annotated[str | None, typer.Option()] = None,
+                period: Annotated[str | None, typer.Option()] = None,
+                dry_run: Annotated[bool, typer.Option(
+                    "--dry-run", help="check and show the preview; write nothing")] = False,
+                db: DbOpt = None, as_: AsOpt = "") -> None:
+    """Validate and store the cycle's item tables (e.g. the late-paid deals), all or
+    nothing: each replaces its table's rows of the cycle. Every problem is listed."""
+    from kaohe.workflow.inputs import ImportPreview
+    from kaohe.workflow.items import import_items, preview_items
+
+    given = _item_tables(tables)
+
+    def act(session: Session, actor: Any) -> list[tuple[str, ImportPreview]]:
+        cid = _cycle_id(session, cycle, scheme, period)
+        previews = [(name, preview_items(session, cycle_id=cid, table=name, path=file,
+                                         actor=actor)) for name, file in given]
+        problems = [e for _, p in previews for e in p.errors]
+        if problems:
+            for e in problems[:-1]:
+                err.print(f"error: {e}", markup=False)
+            raise problems[-1]
+        if not dry_run:
+            for name, file in given:
+                import_items(session, cycle_id=cid, table=name, path=file, actor=actor)
+        return previews
+
+    for name, preview in run_action(db, as_, act):
+        out.print(f"{name}: {preview.source}, {preview.rows} rows "
+                  f"({', '.join(preview.columns)})", markup=False, soft_wrap=True)
+        if preview.sample:
+            table = Table("employee", *preview.columns)
+            for row in preview.sample[:5]:
+                table.add_row(row["employee"], *[row.get(c, "") for c in preview.columns])
+            out.print(table)
+    out.print("checked; nothing written (--dry-run)" if dry_run
+              else f"imported {len(given)} item table(s)")
+
+
 @cycle_app.command("score")
 def cycle_score(cycle: CycleOpt = None, scheme: Annotated[str | None, typer.Option()] = None,
                 period: Annotated[str | None, typer.Option()] = None,
