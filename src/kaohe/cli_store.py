@@ -190,6 +190,42 @@ def org_import(file: Path, db: DbOpt = None, as_: AsOpt = "") -> None:
     out.print(f"employees: {s.created} created, {s.updated} updated; {s.teams} teams")
 
 
+@org_app.command("sheet")
+def org_sheet(
+    file: Path,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only show what would change")] = False,
+    db: DbOpt = None,
+    as_: AsOpt = "",
+) -> None:
+    """Import the address book as 钉钉 (通讯录导出) or 企业微信 (成员导出) export it, xlsx or
+    csv: new and changed people, teams, supervisors (主管 / 直属上级). All or nothing."""
+    from kaohe.workflow import orgsheet
+
+    def run(session: Session, actor: Any) -> orgsheet.OrgPlan:
+        plan = orgsheet.plan(session, file, actor=actor)
+        if plan.problems:
+            for e in plan.problems:
+                out.print(f"row {e.row}, column {e.column!r}"
+                          + (f", value {e.value!r}" if e.value is not None else "")
+                          + f": {e.detail}", markup=False)
+            raise KaoheError(f"{file}: {len(plan.problems)} problem(s); nothing was imported")
+        return plan if dry_run else orgsheet.apply(session, file, actor=actor)
+
+    plan = run_action(db, as_, run)
+    for p in plan.people:
+        if p.kind != "unchanged":
+            what = "; ".join(f"{f}: {b or '-'} → {a or '-'}" for f, b, a in p.changes)
+            out.print(f"{p.kind:8} {p.code} {p.name} {what}".rstrip(), markup=False)
+    for code, name, mcode, mname in plan.supervisors:
+        out.print(f"supervisor {code} {name} → {mcode} {mname}", markup=False)
+    for login, name, team in plan.team_supervisors:
+        out.print(f"team       {team} looked after by {name} ({login})", markup=False)
+    out.print(f"{'would import' if dry_run else 'imported'} ({plan.kind}): "
+              f"{plan.count('new')} new, {plan.count('changed')} changed, "
+              f"{plan.count('unchanged')} unchanged; teams created: "
+              f"{', '.join(plan.teams_created) or '-'}", markup=False)
+
+
 user_app = typer.Typer(help="Users and roles.", no_args_is_help=True)
 
 
@@ -211,7 +247,7 @@ def user_add(
     from sqlalchemy.exc import IntegrityError
 
     from kaohe.store.models import User
-    from kaohe.workflow.accounts import check_password
+    from kaohe.workflow.accounts import check_password, may_grant
     from kaohe.workflow.audit import Actor
     from kaohe.workflow.org import actor_for, create_user
 
@@ -223,8 +259,9 @@ def user_add(
                     actor = Actor("bootstrap", ("admin",))
                 else:
                     actor, _ = actor_for(session, acting_user(as_))
-                    if "admin" not in actor.roles and "hr" not in actor.roles:
-                        raise KaoheError(f"{actor.username} may not add users")
+                    if not may_grant(actor, role):  # HR adds agents, supervisors, managers
+                        raise KaoheError(f"{actor.username} may not add users with the role "
+                                         f"{', '.join(role)}")
                 if pw is not None:
                     check_password(pw)
                 create_user(session, username=username, roles=role, actor=actor, password=pw,
@@ -261,6 +298,52 @@ def user_passwd(
     n = run_action(db, as_, lambda s, a: change_password(s, username=username, new_password=pw,
                                                     actor=a))
     out.print(f"password of {username} changed; {n} session(s) ended")
+
+
+@user_app.command("reset")
+def user_reset(
+    username: str,
+    password: Annotated[str | None, typer.Option(
+        help="the one-time password (default: one is made up and printed)")] = None,
+    db: DbOpt = None,
+    as_: AsOpt = "",
+) -> None:
+    """Give a user a one-time password: every session ends and they choose their own at the
+    next login."""
+    from kaohe.workflow.accounts import reset_password
+
+    made, n = run_action(db, as_, lambda s, a: reset_password(s, username=username, actor=a,
+                                                              password=password))
+    out.print(f"one-time password of {username}: {made or '(as given)'}; {n} session(s) ended",
+              markup=False)
+
+
+@user_app.command("roles")
+def user_roles(
+    username: str,
+    role: Annotated[list[str], typer.Option("--role", help="agent, supervisor, manager, hr, admin")],
+    db: DbOpt = None,
+    as_: AsOpt = "",
+) -> None:
+    """Replace a user's roles (HR gives agent, supervisor and manager; an admin any)."""
+    from kaohe.workflow.accounts import set_roles
+
+    run_action(db, as_, lambda s, a: set_roles(s, username=username, roles=role, actor=a))
+    out.print(f"roles of {username}: {', '.join(role)}")
+
+
+@user_app.command("teams")
+def user_teams(
+    username: str,
+    team: Annotated[list[str] | None, typer.Option("--team", help="a team (none: no team)")] = None,
+    db: DbOpt = None,
+    as_: AsOpt = "",
+) -> None:
+    """Set the teams a supervisor or manager looks after."""
+    from kaohe.workflow.accounts import set_teams
+
+    run_action(db, as_, lambda s, a: set_teams(s, username=username, teams=team or [], actor=a))
+    out.print(f"teams of {username}: {', '.join(team or []) or '-'}")
 
 
 @user_app.command("disable")
@@ -338,6 +421,62 @@ def cycle_import(file: Path, cycle: CycleOpt = None,
     n = run_action(db, as_, lambda s, a: import_inputs(
         s, cycle_id=_cycle_id(s, cycle, scheme, period), path=file, actor=a))
     out.print(f"imported inputs for {n} appraisals")
+
+
+def _item_tables(specs: list[str]) -> list[tuple[str, Path]]:
+    """``--table NAME=FILE`` options as (name, file); one file per table."""
+    out_: list[tuple[str, Path]] = []
+    for spec in specs:
+        name, sep, file = spec.partition("=")
+        if not sep or not name.strip() or not file.strip():
+            fail(f"{spec!r}: write a table as NAME=FILE, e.g. late_payments=deals.csv")
+        if any(n == name.strip() for n, _ in out_):
+            fail(f"table {name.strip()!r} is given twice; give each table one file")
+        out_.append((name.strip(), Path(file.strip())))
+    return out_
+
+
+@cycle_app.command("items")
+def cycle_items(tables: Annotated[list[str], typer.Option(
+                    "--table", help="NAME=FILE (a CSV or xlsx), e.g. late_payments=deals.csv; "
+                                    "repeat for several tables")],
+                cycle: CycleOpt = None,
+                scheme: Annotated[str | None, typer.Option()] = None,
+                period: Annotated[str | None, typer.Option()] = None,
+                dry_run: Annotated[bool, typer.Option(
+                    "--dry-run", help="check and show the preview; write nothing")] = False,
+                db: DbOpt = None, as_: AsOpt = "") -> None:
+    """Validate and store the cycle's item tables (e.g. the late-paid deals), all or
+    nothing: each replaces its table's rows of the cycle. Every problem is listed."""
+    from kaohe.workflow.inputs import ImportPreview
+    from kaohe.workflow.items import import_items, preview_items
+
+    given = _item_tables(tables)
+
+    def act(session: Session, actor: Any) -> list[tuple[str, ImportPreview]]:
+        cid = _cycle_id(session, cycle, scheme, period)
+        previews = [(name, preview_items(session, cycle_id=cid, table=name, path=file,
+                                         actor=actor)) for name, file in given]
+        problems = [e for _, p in previews for e in p.errors]
+        if problems:
+            for e in problems[:-1]:
+                err.print(f"error: {e}", markup=False)
+            raise problems[-1]
+        if not dry_run:
+            for name, file in given:
+                import_items(session, cycle_id=cid, table=name, path=file, actor=actor)
+        return previews
+
+    for name, preview in run_action(db, as_, act):
+        out.print(f"{name}: {preview.source}, {preview.rows} rows "
+                  f"({', '.join(preview.columns)})", markup=False, soft_wrap=True)
+        if preview.sample:
+            table = Table("employee", *preview.columns)
+            for row in preview.sample[:5]:
+                table.add_row(row["employee"], *[row.get(c, "") for c in preview.columns])
+            out.print(table)
+    out.print("checked; nothing written (--dry-run)" if dry_run
+              else f"imported {len(given)} item table(s)")
 
 
 @cycle_app.command("score")

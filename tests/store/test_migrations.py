@@ -40,6 +40,9 @@ def _step_down(db: Database, expected: str) -> None:
 
 
 def test_downgrade_one_step_and_back(db: Database) -> None:
+    assert "must_change_password" in _columns(db, "users")
+    _step_down(db, "0011")  # 0012: one-time passwords
+    assert "must_change_password" not in _columns(db, "users")
     assert {"email", "mobile", "reminders_off"} <= _columns(db, "users")
     assert {"aggregate_results", "item_rows"} <= set(inspect(db.engine).get_table_names())
     assert _audit_triggers(db)
@@ -80,6 +83,7 @@ def test_downgrade_one_step_and_back(db: Database) -> None:
     assert "reminder_deliveries" in inspect(db.engine).get_table_names()
     assert {"aggregate_results", "item_rows"} <= set(inspect(db.engine).get_table_names())
     assert "reminders_off" in _columns(db, "users")
+    assert "must_change_password" in _columns(db, "users")
     assert "verification_runs" in inspect(db.engine).get_table_names()
     assert _audit_triggers(db)
     assert "user_sessions" in inspect(db.engine).get_table_names()

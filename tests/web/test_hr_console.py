@@ -330,7 +330,7 @@ def test_an_appraisal_shows_its_history_from_the_audit_log(shop: Database) -> No
         rows = history_rows(sup)
         assert (ADMIN.username, "考核周期已开启", "") in rows
         assert (ADMIN.username, "已导入考核数据", "i.csv (6)") in rows
-        assert ("e1", "提交自评", "本月目标完成") in rows
+        assert ("员工1", "提交自评", "本月目标完成") in rows
         assert ("sup1", "已评分", "execution = 非常满意 (supervisor)") in rows
         assert [r[1] for r in rows].count("已评分") == 3  # the rating and two scorings
         english = sup.get(f"{page}?lang=en").text
@@ -338,7 +338,7 @@ def test_an_appraisal_shows_its_history_from_the_audit_log(shop: Database) -> No
     with TestClient(create_app(shop, secret="s")) as agent:
         login(agent, "e1")
         rows = history_rows(agent)  # the supervisor's rating waits for the publication
-        assert ("e1", "提交自评", "本月目标完成") in rows
+        assert ("员工1", "提交自评", "本月目标完成") in rows
         assert not any("非常满意" in r[2] for r in rows)
         _publish(shop)
         assert ("sup1", "已评分", "execution = 非常满意 (supervisor)") in history_rows(agent)

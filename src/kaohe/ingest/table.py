@@ -430,7 +430,7 @@ def prepare(frame: pl.DataFrame, scheme: Scheme, source: str, *,
             Text(N_("duplicate row for employee %(employee)s in period %(period)s: row "
                     "%(first)s has it already"), employee=repr(r[EMPLOYEE]),
                  period=r[PERIOD] or "(none)", first=r["__first"]), file=source, row=int(r[ROW]),
-            column=header_of[EMPLOYEE]))
+            column=header_of[EMPLOYEE], value=r[EMPLOYEE]))
 
     converted: list[pl.Series] = []
     parsed: list[pl.Expr] = []

@@ -133,6 +133,9 @@ class User(Base):
     mobile: Mapped[str | None] = mapped_column(String(20))
     #: the person asked not to be sent reminders
     reminders_off: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: the password was set by an admin or HR (a one-time password): asked to change it
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                       server_default=false())
 
     employee: Mapped[Employee | None] = relationship(lazy="joined")
 

@@ -8,8 +8,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
-from kaohe.store.models import Cycle
+from kaohe.store.models import Appraisal as AppraisalRecord
+from kaohe.store.models import Cycle, User
 from kaohe.web import schemas
 from kaohe.web.deps import (
     RecordId,
@@ -21,6 +23,7 @@ from kaohe.web.deps import (
 )
 from kaohe.web.services import appraisal_doc, board_rows, rows_for
 from kaohe.workflow import appeals, cycles
+from kaohe.workflow.aggregates import appraisal_aggregates, my_aggregates
 from kaohe.workflow.permissions import get_visible, is_staff, visible_appraisals
 
 router = APIRouter(prefix="/api", tags=["api"], responses={
@@ -73,8 +76,21 @@ def api_appraisals(session: SessionDep, user: UserDep,
 def api_appraisal(appraisal_id: RecordId, session: SessionDep,
                   user: UserDep) -> schemas.Appraisal:
     """One appraisal you may see (any other is a 404)."""
-    return schemas.Appraisal.model_validate(
-        appraisal_doc(session, get_visible(session, user, appraisal_id), user))
+    return _appraisal(session, get_visible(session, user, appraisal_id), user)
+
+
+def _appraisal(session: Session, app: AppraisalRecord, user: User) -> schemas.Appraisal:
+    """An appraisal with its result and its employee's quarter and year, as far as the
+    viewer may see them (decided by the services)."""
+    doc = appraisal_doc(session, app, user)
+    doc["aggregates"] = appraisal_aggregates(session, user=user, appraisal=app)
+    return schemas.Appraisal.model_validate(doc)
+
+
+@router.get("/aggregates")
+def api_my_aggregates(session: SessionDep, user: UserDep) -> list[schemas.AggregateOut]:
+    """Your own quarters and years, each as of your newest published month, newest first."""
+    return [schemas.AggregateOut.model_validate(a) for a in my_aggregates(session, user=user)]
 
 
 @router.get("/team")
@@ -98,7 +114,7 @@ def api_transition(appraisal_id: RecordId, body: Transition, request: Request,
     get_visible(session, user, appraisal_id)
     app = cycles.transition(session, appraisal_id=appraisal_id, trigger=body.action,
                             actor=actor(user), expected_version=body.version, note=body.note)
-    return schemas.Appraisal.model_validate(appraisal_doc(session, app, user))
+    return _appraisal(session, app, user)
 
 
 @router.post("/appraisals/{appraisal_id}/appeals", status_code=201)

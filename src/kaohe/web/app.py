@@ -27,7 +27,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kaohe.errors import InputError, KaoheError, shorten
-from kaohe.formatting import two
+from kaohe.formatting import MINUS, money, two
 from kaohe.settings import settings
 from kaohe.store.db import Database
 from kaohe.web import (
@@ -37,10 +37,12 @@ from kaohe.web import (
     appeal_desk,
     cycle_desk,
     exports,
+    grid,
     hr,
     i18n,
     items,
     pages,
+    people,
     teamviews,
     timefmt,
 )
@@ -181,6 +183,14 @@ def _money(v: Any) -> str:
     return "-" if v is None else f"{Decimal(two(v)):,}"
 
 
+def _yuan(v: Any) -> str:
+    """Money as people read it: ¥1,972.76 (−¥5.00 when negative)."""
+    if v is None:
+        return "-"
+    text = money(Decimal(v) if isinstance(v, str) else v)
+    return f"{MINUS}¥{text[1:]}" if text.startswith(MINUS) else f"¥{text}"
+
+
 def _num(v: Any) -> str:
     return "-" if v is None else two(v)
 
@@ -213,11 +223,14 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
         gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True)
     env.filters["money"] = _money
     env.filters["num"] = _num
+    env.filters["yuan"] = _yuan
     env.filters["day"] = timefmt.day
     env.globals["is_staff"] = permissions.is_staff  # the menu asks the permission rules
     env.globals["is_hr"] = permissions.is_hr
     env.filters["when"] = timefmt.when
     env.filters["state"] = lambda s: i18n.gettext(states.STATE_LABELS.get(str(s), str(s)))
+    env.filters["person"] = people.person  # a login shown as the person's name
+    env.filters["employee"] = people.employee  # an employee id as the name (id in small)
     app.state.templates = templates
 
     app.mount("/static", StaticFiles(directory=str(resources.files(__package__) / "static")),
@@ -269,10 +282,12 @@ def create_app(database: Database | None = None, *, secret: str | None = None,
         return HTMLResponse(DOCS_PAGE)
 
     app.include_router(pages.router)
+    app.include_router(grid.router)
     app.include_router(hr.router)
     app.include_router(cycle_desk.router)
     app.include_router(appeal_desk.router)
     app.include_router(admin.router)
+    app.include_router(people.router)
     app.include_router(api.router)
     app.include_router(teamviews.router)  # the board's team and year views
     app.include_router(exports.router)  # the board's tables as xlsx

@@ -35,7 +35,7 @@ from kaohe.store.models import (
     SchemeVersion,
 )
 from kaohe.text import Text
-from kaohe.web import appeal_desk, cycle_desk, i18n
+from kaohe.web import appeal_desk, cycle_desk, grid, i18n
 from kaohe.web.deps import (
     XLSX,
     RecordId,
@@ -208,6 +208,7 @@ def hr_cycle(cycle_id: RecordId, request: Request, session: SessionDep,
     return render(request, "hr_cycle.html", user=user, cycle=cycle, counts=counts,
                   steps=_steps(cycle, counts), teams=teams, scored=scored,
                   importable=cycle.state.value in ("open", "reviewing"),
+                  unrated=grid.cycle_unrated(session, cycle.id),  # 未评分 (web-rate)
                   **cycle_desk.cycle_context(session, cycle))
 
 

@@ -6,27 +6,32 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from decimal import Decimal
+import unicodedata
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import func, select
 
+from kaohe.errors import KaoheError
 from kaohe.reports.forms import write_agent_form
 from kaohe.store.models import (
     Appeal,
     Appraisal,
     Cycle,
+    Employee,
     FeedbackMeeting,
     Incident,
     Rating,
     Result,
     User,
 )
-from kaohe.web import charts, i18n, teamviews, timefmt
+from kaohe.web import charts, grid, i18n, teamviews, timefmt
 from kaohe.web.deps import (
     XLSX,
     RecordId,
@@ -41,10 +46,11 @@ from kaohe.web.deps import (
     live_session,
     render,
 )
-from kaohe.web.services import appraisal_doc, board_rows, history, rows_for
-from kaohe.workflow import accounts, appeals, cycles, org, permissions, states
+from kaohe.web.services import WAITING, appraisal_doc, board_rows, history, rows_for
+from kaohe.workflow import accounts, appeals, calendar, cycles, org, permissions, ratings, states
 from kaohe.workflow.aggregates import appraisal_aggregates, my_aggregates
 from kaohe.workflow.cycles import scheme_of
+from kaohe.workflow.errors import WorkflowError
 from kaohe.workflow.permissions import get_visible, is_staff, visible_appraisals
 from kaohe.workflow.seal import require_intact
 
@@ -96,6 +102,8 @@ def logout(request: Request, csrf: Csrf = None) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def home(user: UserDep) -> Response:
+    if user.must_change_password:  # a one-time password: asked to choose one's own first
+        return RedirectResponse("/account#password", status_code=303)
     return RedirectResponse("/team" if is_staff(user) else "/me", status_code=303)
 
 
@@ -108,7 +116,15 @@ def me(request: Request, session: SessionDep, user: UserDep) -> HTMLResponse:
             Appraisal.employee_id == user.employee_id), viewer=user)
     trend = [(r["period"], float(r["result"]["total"])) for r in reversed(rows)
              if r["result"] and r["result"].get("total") is not None]
-    return render(request, "me.html", user=user, rows=rows,
+    # the current month's next step (web-rate): what to do, and by when
+    step = None
+    if rows:
+        newest = session.get(Appraisal, rows[0]["id"])
+        if newest is not None:
+            step = _next_step(newest)
+            if step is not None:
+                step |= {"id": newest.id, "period": rows[0]["period"]}
+    return render(request, "me.html", user=user, rows=rows, next_step=step,
                   trend=Markup(charts.line(trend)) if len(trend) > 1 else "",
                   reminders_on=not user.reminders_off, contact_email=user.contact_email,
                   contact_mobile=user.contact_mobile,
@@ -147,11 +163,33 @@ def team(request: Request, session: SessionDep, user: UserDep, period: str | Non
             rank[g] = min(rank.get(g, 10**6), r["grade_rank"])
     ordered = sorted(grades.items(), key=lambda kv: (rank[kv[0]], kv[0]))  # the scheme's order
     late = [r for r in board["rows"] if r["late"]]
+    # -- rating progress (web-rate): 未评分 cells per row and per team, the grids' links
+    unrated, unrated_teams = _unrated(session, user, board)
     return render(request, "team.html", user=user, board=board,
                   ranking=Markup(charts.bars(ranking)) if ranking else "",
                   grades=Markup(charts.distribution(ordered)) if grades else "",
                   late=late, shown=shown, q=q, sort=sort,
-                  flagged=teamviews.flagged(board["rows"]))
+                  flagged=teamviews.flagged(board["rows"]),
+                  unrated=unrated, unrated_teams=unrated_teams,
+                  waiting=sum(1 for r in board["rows"] if r["state"] in WAITING),
+                  grids=grid.grid_links(session, user, board["period"], board["team"]))
+
+
+def _unrated(session: SessionDep, user: User, board: dict[str, Any]
+             ) -> tuple[dict[int, int], dict[str, int]]:
+    """未评分 per appraisal of the board, and per team (the overview's teams)."""
+    if board["rows"]:
+        return ratings.unrated_counts(session, [r["id"] for r in board["rows"]]), {}
+    if not board["overview"] or board["period"] is None:
+        return {}, {}
+    rows = session.execute(visible_appraisals(user).join(Cycle, Cycle.id == Appraisal.cycle_id)
+                           .where(Cycle.period == board["period"])
+                           .with_only_columns(Appraisal.id, Appraisal.team_code)).all()
+    counts = ratings.unrated_counts(session, [i for i, _ in rows])
+    teams: dict[str, int] = {}
+    for aid, code in rows:
+        teams[code] = teams.get(code, 0) + counts.get(aid, 0)
+    return {}, teams
 
 
 # -- one appraisal ------------------------------------------------------------------------
@@ -187,6 +225,14 @@ def _rating_forms(session: SessionDep, user: User, app_: Appraisal,
 @router.get("/appraisals/{appraisal_id}", response_class=HTMLResponse)
 def appraisal_page(appraisal_id: RecordId, request: Request, session: SessionDep,
                    user: UserDep) -> HTMLResponse:
+    return _appraisal_view(request, session, user, appraisal_id)
+
+
+def _appraisal_view(request: Request, session: SessionDep, user: User, appraisal_id: int, *,
+                    errors: dict[str, str] | None = None, typed: dict[str, str] | None = None,
+                    status: int = 200) -> HTMLResponse:
+    """The scorecard; after a refused form, with the reason next to its field and what the
+    user typed kept (``errors`` and ``typed`` by field key, e.g. ``incident.count``)."""
     app_ = get_visible(session, user, appraisal_id)
     scheme = scheme_of(app_.cycle.scheme_version)
     lang = lang_of(request)
@@ -230,9 +276,25 @@ def appraisal_page(appraisal_id: RecordId, request: Request, session: SessionDep
     result = doc["result"] or {}
     sources = [(_column_label(col, inputs), _source_text(src))
                for col, src in (result.get("sources") or {}).items()]
-    return render(request, "appraisal.html", user=user, a=doc, labels=labels, grades=grades,
+    # while rating: the next agent of the team and the team's grid (web-rate)
+    rating_forms = _rating_forms(session, user, app_, scheme)
+    # a refusal whose form is not on the page (the state moved on): shown at the top
+    forms = {"action": True, "self_review": own and "submit_self_review" in moves,
+             "appeal": own and "acknowledge" in moves, "feedback": may["record_feedback"],
+             "incident": bool(counts) and may["record_incident"]}
+    forms |= {f"rate:{f['id']}:{f['role']}": True for f in rating_forms}
+    forms |= {f"{kind}:{i.id}": may["change_incident"] for i in incidents
+              for kind in ("correct", "remove")}
+    orphans = [msg for key, msg in (errors or {}).items()
+               if key not in ("self_review", "appeal", "action")
+               and not forms.get(key.partition(".")[0], False)]
+    return render(request, "appraisal.html", status=status, user=user, a=doc, labels=labels,
+                  grades=grades, errors=errors or {}, typed=typed or {}, orphans=orphans,
+                  self_review=app_.self_review or "",
+                  neighbours=_neighbours(session, user, app_) if staff and rating_forms else {},
+                  next_step=_next_step(app_) if own else None,
                   own=own, staff=staff, may=may, moves=moves, inputs=inputs,
-                  ratings=_rating_forms(session, user, app_, scheme),
+                  ratings=rating_forms,
                   counts=counts, incidents=incidents, meetings=meetings, appeals=appeal_rows,
                   team_size=team_size, today=today.isoformat(), sources=sources,
                   period_first=first.isoformat(), period_last=last.isoformat(),
@@ -273,92 +335,244 @@ def _back(appraisal_id: int, anchor: str = "") -> RedirectResponse:
     return RedirectResponse(f"/appraisals/{appraisal_id}{anchor}", status_code=303)
 
 
+# -- the forms of the scorecard: a refused form comes back with the reason next to the field,
+# in the page's language, and what was typed kept (nothing is saved: one savepoint) ---------
+Field = Annotated[str, Form(max_length=20_000)]
+
+
+def _attempt(session: SessionDep, work: Callable[[], object]) -> KaoheError | None:
+    """Run a service call; a refusal rolls back what it began and is returned."""
+    try:
+        with session.begin_nested():
+            work()
+    except KaoheError as exc:
+        return exc
+    return None
+
+
+def _refused(request: Request, session: SessionDep, user: User, appraisal_id: int,
+             problem: KaoheError | dict[str, str], typed: dict[str, str],
+             key: str) -> HTMLResponse:
+    """The scorecard again: ``problem`` (a service's refusal, shown at ``key``, or the field
+    errors found here) next to the fields, ``typed`` kept."""
+    if isinstance(problem, KaoheError):
+        status = problem.status if isinstance(problem, WorkflowError) else 422
+        errors = {key: i18n.translate(problem.args[0] if problem.args else str(problem))}
+    else:
+        status, errors = 422, problem
+    session.expire_all()
+    return _appraisal_view(request, session, user, appraisal_id, errors=errors, typed=typed,
+                           status=status)
+
+
+def _number(text: str, key: str, errors: dict[str, str], *, low: Decimal = Decimal(0),
+            high: Decimal = Decimal(10_000)) -> Decimal:
+    """A number typed in a form (full-width digits and a comma as thousands separator
+    allowed); a mistake is noted in ``errors`` under ``key``."""
+    cleaned = unicodedata.normalize("NFKC", text).strip().replace(",", "")
+    try:
+        value = Decimal(cleaned)
+        if not value.is_finite():
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        errors[key] = i18n.gettext(i18n.N_("Enter a number, such as 1 or 2.5 (you typed "
+                                           "“%(text)s”).")) % {"text": text}
+        return Decimal(0)
+    if not low <= value <= high:
+        errors[key] = i18n.gettext(i18n.N_("Enter a number from %(low)s to %(high)s.")) % {
+            "low": low, "high": high}
+    return value
+
+
+def _date(text: str, key: str, errors: dict[str, str]) -> dt.date:
+    try:
+        return dt.date.fromisoformat(unicodedata.normalize("NFKC", text).strip())
+    except ValueError:
+        errors[key] = i18n.gettext(i18n.N_("Enter a date as year-month-day, such as "
+                                           "2026-11-05 (you typed “%(text)s”).")) % {
+            "text": text}
+        return dt.date.min
+
+
+def _required(text: str, key: str, errors: dict[str, str]) -> None:
+    if not text.strip():
+        errors[key] = i18n.gettext(i18n.N_("This field is required."))
+
+
 @router.post("/appraisals/{appraisal_id}/action")
 def appraisal_action(appraisal_id: RecordId, request: Request, session: SessionDep,
-                     user: UserDep, action: Annotated[str, Form()], csrf: Csrf = None,
-                     note: Annotated[str, Form()] = "",
+                     user: UserDep, action: Annotated[str, Form(max_length=100)],
+                     csrf: Csrf = None, note: Field = "",
                      version: Annotated[int | None, Form()] = None) -> Response:
     check_csrf(request, csrf)
     get_visible(session, user, appraisal_id)
-    cycles.transition(session, appraisal_id=appraisal_id, trigger=action, actor=actor(user),
-                      expected_version=version, note=note)
+    key = "self_review" if action == "submit_self_review" else "action"
+    problem = _attempt(session, lambda: cycles.transition(
+        session, appraisal_id=appraisal_id, trigger=action, actor=actor(user),
+        expected_version=version, note=note))
+    if problem is not None:
+        return _refused(request, session, user, appraisal_id, problem, {key: note}, key)
     return _back(appraisal_id)
 
 
 @router.post("/appraisals/{appraisal_id}/appeal")
 def appraisal_appeal(appraisal_id: RecordId, request: Request, session: SessionDep,
-                     user: UserDep, reason: Annotated[str, Form()],
-                     csrf: Csrf = None) -> Response:
+                     user: UserDep, reason: Field = "", csrf: Csrf = None) -> Response:
     check_csrf(request, csrf)
     get_visible(session, user, appraisal_id)
-    appeals.file_appeal(session, appraisal_id=appraisal_id, reason=reason, actor=actor(user))
+    errors: dict[str, str] = {}
+    _required(reason, "appeal", errors)
+    problem = errors or _attempt(session, lambda: appeals.file_appeal(
+        session, appraisal_id=appraisal_id, reason=reason, actor=actor(user)))
+    if problem:
+        return _refused(request, session, user, appraisal_id, problem, {"appeal": reason},
+                        "appeal")
     return _back(appraisal_id, "#appeals")
 
 
 @router.post("/appraisals/{appraisal_id}/rate")
 def appraisal_rate(appraisal_id: RecordId, request: Request, session: SessionDep,
-                   user: UserDep, input_id: Annotated[str, Form()],
-                   value: Annotated[str, Form()], csrf: Csrf = None,
-                   role: Annotated[str, Form()] = "supervisor",
+                   user: UserDep, input_id: Annotated[str, Form(max_length=100)],
+                   value: Annotated[str, Form(max_length=100)] = "", csrf: Csrf = None,
+                   role: Annotated[str, Form(max_length=20)] = "supervisor",
                    version: Annotated[int | None, Form()] = None) -> Response:
     check_csrf(request, csrf)
     get_visible(session, user, appraisal_id)
-    cycles.rate(session, appraisal_id=appraisal_id, input_id=input_id, value=value.strip(),
-                actor=actor(user), role=role, expected_version=version)
-    return _back(appraisal_id, "#rating")
+    key = f"rate:{input_id}:{role}"
+    errors: dict[str, str] = {}
+    _required(value, key, errors)
+    problem = errors or _attempt(session, lambda: cycles.rate(
+        session, appraisal_id=appraisal_id, input_id=input_id,
+        value=unicodedata.normalize("NFKC", value).strip(), actor=actor(user), role=role,
+        expected_version=version))
+    if problem:
+        return _refused(request, session, user, appraisal_id, problem, {key: value}, key)
+    return _back(appraisal_id, f"#rate-{input_id}-{role}")
 
 
 @router.post("/appraisals/{appraisal_id}/incident")
 def appraisal_incident(appraisal_id: RecordId, request: Request, session: SessionDep,
-                       user: UserDep, input_id: Annotated[str, Form()],
-                       date: Annotated[dt.date, Form()], csrf: Csrf = None,
-                       count: Annotated[Decimal, Form(ge=0, le=10_000)] = Decimal(1),
+                       user: UserDep, input_id: Annotated[str, Form(max_length=100)],
+                       date: Annotated[str, Form(max_length=40)] = "", csrf: Csrf = None,
+                       count: Annotated[str, Form(max_length=40)] = "1",
                        note: Annotated[str, Form(max_length=2000)] = "") -> Response:
     check_csrf(request, csrf)
     get_visible(session, user, appraisal_id)
-    cycles.add_incident(session, appraisal_id=appraisal_id, input_id=input_id, date=date,
-                        count=count, note=note, actor=actor(user))
+    errors: dict[str, str] = {}
+    day = _date(date, "incident.date", errors)
+    n = _number(count, "incident.count", errors)
+    problem = errors or _attempt(session, lambda: cycles.add_incident(
+        session, appraisal_id=appraisal_id, input_id=input_id, date=day, count=n, note=note,
+        actor=actor(user)))
+    if problem:
+        return _refused(request, session, user, appraisal_id, problem, {
+            "incident.input_id": input_id, "incident.date": date, "incident.count": count,
+            "incident.note": note}, "incident")
     return _back(appraisal_id, "#incidents")
 
 
 @router.post("/appraisals/{appraisal_id}/incidents/{incident_id}/correct")
 def appraisal_incident_correct(appraisal_id: RecordId, incident_id: RecordId, request: Request,
                                session: SessionDep, user: UserDep,
-                               reason: Annotated[str, Form(min_length=1, max_length=2000)],
-                               date: Annotated[dt.date, Form()],
-                               count: Annotated[Decimal, Form(ge=0, le=10_000)],
+                               reason: Annotated[str, Form(max_length=2000)] = "",
+                               date: Annotated[str, Form(max_length=40)] = "",
+                               count: Annotated[str, Form(max_length=40)] = "",
                                csrf: Csrf = None,
                                note: Annotated[str, Form(max_length=2000)] = "") -> Response:
     check_csrf(request, csrf)
     get_visible(session, user, appraisal_id)
-    cycles.correct_incident(session, appraisal_id=appraisal_id, incident_id=incident_id,
-                            date=date, count=count, note=note, reason=reason,
-                            actor=actor(user))
+    key = f"correct:{incident_id}"
+    errors: dict[str, str] = {}
+    day = _date(date, f"{key}.date", errors)
+    n = _number(count, f"{key}.count", errors)
+    _required(reason, f"{key}.reason", errors)
+    problem = errors or _attempt(session, lambda: cycles.correct_incident(
+        session, appraisal_id=appraisal_id, incident_id=incident_id, date=day, count=n,
+        note=note, reason=reason, actor=actor(user)))
+    if problem:
+        return _refused(request, session, user, appraisal_id, problem, {
+            f"{key}.date": date, f"{key}.count": count, f"{key}.note": note,
+            f"{key}.reason": reason}, key)
     return _back(appraisal_id, "#incidents")
 
 
 @router.post("/appraisals/{appraisal_id}/incidents/{incident_id}/remove")
 def appraisal_incident_remove(appraisal_id: RecordId, incident_id: RecordId, request: Request,
                               session: SessionDep, user: UserDep,
-                              reason: Annotated[str, Form(min_length=1, max_length=2000)],
+                              reason: Annotated[str, Form(max_length=2000)] = "",
                               csrf: Csrf = None) -> Response:
     check_csrf(request, csrf)
     get_visible(session, user, appraisal_id)
-    cycles.remove_incident(session, appraisal_id=appraisal_id, incident_id=incident_id,
-                           reason=reason, actor=actor(user))
+    key = f"remove:{incident_id}"
+    errors: dict[str, str] = {}
+    _required(reason, f"{key}.reason", errors)
+    problem = errors or _attempt(session, lambda: cycles.remove_incident(
+        session, appraisal_id=appraisal_id, incident_id=incident_id, reason=reason,
+        actor=actor(user)))
+    if problem:
+        return _refused(request, session, user, appraisal_id, problem,
+                        {f"{key}.reason": reason}, key)
     return _back(appraisal_id, "#incidents")
 
 
 @router.post("/appraisals/{appraisal_id}/feedback")
 def appraisal_feedback(appraisal_id: RecordId, request: Request, session: SessionDep,
-                       user: UserDep, held_on: Annotated[dt.date, Form()],
-                       notes: Annotated[str, Form(max_length=20_000)],
-                       csrf: Csrf = None) -> Response:
+                       user: UserDep, held_on: Annotated[str, Form(max_length=40)] = "",
+                       notes: Field = "", csrf: Csrf = None) -> Response:
     check_csrf(request, csrf)
     get_visible(session, user, appraisal_id)
-    appeals.record_feedback(session, appraisal_id=appraisal_id, held_on=held_on, notes=notes,
-                            actor=actor(user))
+    errors: dict[str, str] = {}
+    day = _date(held_on, "feedback.held_on", errors)
+    _required(notes, "feedback.notes", errors)
+    problem = errors or _attempt(session, lambda: appeals.record_feedback(
+        session, appraisal_id=appraisal_id, held_on=day, notes=notes, actor=actor(user)))
+    if problem:
+        return _refused(request, session, user, appraisal_id, problem, {
+            "feedback.held_on": held_on, "feedback.notes": notes}, "feedback")
     return _back(appraisal_id, "#feedback")
+
+
+# -- the next agent to rate, and the agent's next step (web-rate) ---------------------------
+def _neighbours(session: SessionDep, user: User, app_: Appraisal) -> dict[str, Any]:
+    """The team's appraisals of the same cycle before and after this one (by 工号), the
+    next one still to rate, and the team's rating grid."""
+    team = list(session.execute(
+        visible_appraisals(user).where(Appraisal.cycle_id == app_.cycle_id,
+                                       Appraisal.team_code == app_.team_code)
+        .with_only_columns(Appraisal.id, Employee.code, Employee.name)
+        .order_by(Employee.code).limit(grid.MAX_ROWS)).all())
+    at = next((i for i, row in enumerate(team) if row[0] == app_.id), None)
+    if at is None:
+        return {}
+    todo = ratings.unrated_counts(session, [row[0] for row in team])
+    after = team[at + 1:] + team[:at]
+    nxt = team[at + 1] if at + 1 < len(team) else None
+    prev = team[at - 1] if at > 0 else None
+    unrated = next((row for row in after if todo.get(row[0])), None)
+    return {"next": nxt, "prev": prev, "unrated": unrated if unrated != nxt else None,
+            "grid": f"/cycles/{app_.cycle_id}/grid?team={quote(app_.team_code)}",
+            "place": at + 1, "size": len(team)}
+
+
+def _next_step(app_: Appraisal) -> dict[str, Any] | None:
+    """What the agent does next on this appraisal, and by when (Beijing dates, Chinese
+    working days)."""
+    today = timefmt.today()
+    state = app_.state.value
+    if state == "self_review":
+        due = ratings.review_due(app_.cycle, "self", today=today)
+        return {"kind": "self_review", "due": due.due, "left": due.left,
+                "overdue": due.overdue, "official": due.official}
+    if state in ("supervisor_review", "second_review", "hr_approval"):
+        return {"kind": "waiting", "state": state}
+    if state == "published":
+        appeal_by = app_.appeal_due
+        return {"kind": "acknowledge", "due": appeal_by,
+                "left": calendar.workdays_between(today, appeal_by) if appeal_by else None,
+                "overdue": bool(appeal_by and today > appeal_by)}
+    if state == "appealed":
+        return {"kind": "appealed"}
+    return {"kind": "done"}
 
 
 def _scored_record(session: SessionDep, app_: Appraisal,

@@ -50,6 +50,9 @@ class ResultOut(Out):
     limit: Number | None = Field(
         default=None, description="what the total's floor, cap or veto changed, in points")
     pay: dict[str, Number | None] = Field(default_factory=dict)
+    sections: dict[str, Number | None] = Field(
+        default_factory=dict, description="section id → points (小计), where the scheme has "
+                                          "sections")
     flags: list[str] = Field(default_factory=list)
     excluded: bool = False
     reasons: dict[str, str] = Field(default_factory=dict)
@@ -76,6 +79,33 @@ class AppraisalRow(Out):
     late: str | None = Field(default=None, description="on the team board: what is late")
 
 
+class AggregateOut(Out):
+    """A quarter or year result of the appraisal's employee (rulebook §5 ``aggregates``), as
+    of the appraisal's month: what the months scored so far give, final once ``closes``."""
+
+    scheme: str
+    label: str = Field(description="the scheme's name for it, e.g. 季度个人奖")
+    period: str = Field(description="2026-Q4 or 2026")
+    kind: Literal["quarter", "year"]
+    as_of: str = Field(description="the month (YYYY-MM) it is computed as of")
+    closes: bool = Field(description="the month is the last of the quarter or year: its "
+                                     "awards are paid with this month")
+    employee: str
+    name: str
+    team: str
+    score: Number | None = None
+    grade: str | None = None
+    rank: int | None = Field(default=None, description="within the team, where ranked")
+    months: int = Field(description="monthly results counted")
+    flags: list[str] = Field(default_factory=list)
+    awards: dict[str, Number | None] = Field(
+        default_factory=dict, description="award → amount paid (money)")
+    values: dict[str, Number | None] = Field(
+        default_factory=dict, description="outcomes that are not money (e.g. step_change, "
+                                          "new_step, an unpaid award), zeros included")
+    at: dt.datetime | None = Field(default=None, description="when it was computed")
+
+
 class Appraisal(Out):
     id: int
     employee: str
@@ -89,6 +119,9 @@ class Appraisal(Out):
     appeal_due: dt.date | None
     feedback_due: dt.date | None
     result: ResultOut | None
+    aggregates: list[AggregateOut] = Field(
+        default_factory=list, description="the employee's quarter and year as of this month "
+                                          "(none while the result is hidden from you)")
 
 
 class TeamLine(Out):

@@ -1,9 +1,18 @@
 """Accounts and sessions: logging in (throttled, in the database, shared by every worker),
 server-side sessions that end, password changes, disabling and enabling users.
 
-Who may manage whom is decided here, for the CLI and the web app alike: an admin manages
-everyone; HR manages users who are not admins; anyone may change their own password (with
-the current one, on the web). The last active admin cannot be disabled.
+Who may manage whom is decided here, for the CLI and the web app alike:
+
+* an **admin** manages every account and gives any role (also hr and admin);
+* **HR** manages people: creates the accounts of agents, supervisors and managers, resets
+  their passwords, disables and enables them, sets their roles (among those three), the
+  teams a supervisor or manager looks after, and imports the org sheet; HR does not manage
+  HR or admin accounts (an admin does);
+* agents, supervisors and managers manage nobody; anyone may change their own password
+  (with the current one, on the web).
+
+A password set by someone else is a one-time password: the user is asked to choose their
+own at the next login. The last active admin cannot be disabled nor lose the admin role.
 """
 
 from __future__ import annotations
@@ -208,11 +217,36 @@ def _target(session: Session, username: str) -> User:
     return user
 
 
-def may_manage(actor: Actor, target: User) -> bool:
-    """An admin manages everyone; HR manages users who are not admins."""
+#: the roles HR may give, and the accounts HR manages (those with no other role)
+HR_GRANTS = frozenset({"agent", "supervisor", "manager"})
+#: roles that look after teams
+TEAM_ROLES = frozenset({"supervisor", "manager"})
+
+
+def manages_people(actor: Actor) -> bool:
+    """HR and admins manage people: accounts, teams, supervisors and the org sheet."""
+    return bool({"hr", "admin"} & set(actor.roles))
+
+
+def require_people(actor: Actor) -> None:
+    if not manages_people(actor):
+        raise NotAllowed(Text(N_("%(actor)s may not manage people and teams (needs role hr "
+                                 "or admin)"), actor=actor.username))
+
+
+def may_grant(actor: Actor, roles: list[str] | tuple[str, ...] | set[str]) -> bool:
+    """An admin gives any role; HR gives agent, supervisor and manager."""
     if "admin" in actor.roles:
         return True
-    return "hr" in actor.roles and "admin" not in target.roles
+    return "hr" in actor.roles and set(roles) <= HR_GRANTS
+
+
+def may_manage(actor: Actor, target: User) -> bool:
+    """An admin manages everyone; HR manages the accounts of agents, supervisors and
+    managers (not HR's nor admins')."""
+    if "admin" in actor.roles:
+        return True
+    return "hr" in actor.roles and set(target.roles) <= HR_GRANTS
 
 
 def _check_manage(actor: Actor, target: User) -> None:
@@ -229,11 +263,12 @@ def check_password(password: str) -> None:
 
 
 def change_password(session: Session, *, username: str, new_password: str, actor: Actor,
-                    current_password: str | None = None, keep_session: str | None = None
-                    ) -> int:
+                    current_password: str | None = None, keep_session: str | None = None,
+                    one_time: bool = False) -> int:
     """Set a new password; every session of the user ends (but ``keep_session``, the one
     the user changed it from). Changing one's own password needs the current one when
-    ``current_password`` is given (the web app always gives it). Returns sessions ended."""
+    ``current_password`` is given (the web app always gives it). ``one_time``: a password
+    set for someone else that they are asked to change. Returns sessions ended."""
     user = _target(session, username)
     own = actor.user_id == user.id
     if not own:
@@ -243,9 +278,11 @@ def change_password(session: Session, *, username: str, new_password: str, actor
         raise Invalid(Text(N_("the current password is wrong")))
     check_password(new_password)
     user.password_hash = hash_password(new_password)
+    user.must_change_password = one_time and not own
     ended = _revoke(session, user, keep=keep_session if own else None)
     record(session, action="user.password_changed", actor=actor, target_type="user",
-           target_id=user.id, details={"username": user.username, "sessions_ended": ended})
+           target_id=user.id, details={"username": user.username, "sessions_ended": ended,
+                                       "one_time": user.must_change_password})
     return ended
 
 
@@ -279,3 +316,170 @@ def revoke_sessions(session: Session, *, username: str, actor: Actor) -> int:
     record(session, action="user.sessions_revoked", actor=actor, target_type="user",
            target_id=user.id, details={"username": user.username, "sessions_ended": ended})
     return ended
+
+
+# -- people: accounts with their roles and teams ------------------------------------------------
+#: a one-time password's letters: no 0/O, 1/l/I to misread on a note
+_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+ONE_TIME_LENGTH = 12
+
+
+def one_time_password() -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(ONE_TIME_LENGTH))
+
+
+def _check_grant(actor: Actor, roles: list[str]) -> list[str]:
+    from kaohe.store.models import Role
+
+    roles = list(dict.fromkeys(r.strip() for r in roles if r.strip()))
+    if not roles:
+        raise Invalid(Text(N_("give the user at least one role")))
+    bad = [r for r in roles if r not in Role.__members__]
+    if bad:
+        raise Invalid(Text(N_("unknown role %(role)s; roles: %(roles)s"), role=repr(bad[0]),
+                           roles=", ".join(Role.__members__)))
+    if not may_grant(actor, roles):
+        raise NotAllowed(Text(N_("%(actor)s may not give the role %(roles)s (only an admin "
+                                 "gives hr or admin)"), actor=actor.username,
+                              roles=", ".join(sorted(set(roles) - HR_GRANTS))))
+    return roles
+
+
+def _team_ids(session: Session, teams: list[str]) -> list[int]:
+    from kaohe.store.models import Team
+
+    ids: list[int] = []
+    for code in dict.fromkeys(t.strip() for t in teams if t.strip()):
+        team = session.scalar(select(Team).where((Team.code == code) | (Team.name == code)))
+        if team is None:
+            raise NotFound(Text(N_("no team %(team)s"), team=repr(code)))
+        ids.append(team.id)
+    return ids
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    user: User
+    #: the one-time password to hand over (shown once), when one was made up
+    password: str | None
+
+
+def create_account(session: Session, *, username: str, display_name: str, roles: list[str],
+                   actor: Actor, employee_code: str | None = None,
+                   teams: list[str] | None = None, password: str | None = None) -> NewAccount:
+    """A new account, with a one-time password (given, or made up and returned once): the
+    user is asked to choose their own at the first login."""
+    from kaohe.workflow.org import create_user
+
+    require_people(actor)
+    roles = _check_grant(actor, roles)
+    username = username.strip()
+    if not username or len(username) > 100 or any(c.isspace() for c in username):
+        raise Invalid(Text(N_("a login name has 1 to 100 characters and no spaces")))
+    if not display_name.strip() and not employee_code:
+        raise Invalid(Text(N_("give the person's name or their employee id")))
+    made_up = password is None or not password.strip()
+    pw = one_time_password() if made_up else str(password)
+    check_password(pw)
+    if teams and not set(roles) & TEAM_ROLES:
+        raise Invalid(Text(N_("only supervisors and managers look after teams")))
+    from kaohe.store.models import Team
+
+    ids = _team_ids(session, teams or [])  # a missing team is named before anything is added
+    codes = [t.code for t in session.scalars(select(Team).where(Team.id.in_(ids)))]
+    user = create_user(session, username=username, roles=roles, actor=actor, password=pw,
+                       employee_code=employee_code or None, teams=codes,
+                       display_name=display_name.strip())
+    user.must_change_password = True
+    session.flush()
+    return NewAccount(user, pw if made_up else None)
+
+
+def reset_password(session: Session, *, username: str, actor: Actor,
+                   password: str | None = None) -> tuple[str | None, int]:
+    """Set a one-time password for someone else (made up when none is given): the made-up
+    password (None when given) and the sessions ended."""
+    made_up = password is None or not password.strip()
+    pw = one_time_password() if made_up else str(password)
+    user = _target(session, username)
+    if actor.user_id == user.id:
+        raise Invalid(Text(N_("change your own password on your account page")))
+    ended = change_password(session, username=username, new_password=pw, actor=actor,
+                            one_time=True)
+    return (pw if made_up else None), ended
+
+
+def set_roles(session: Session, *, username: str, roles: list[str], actor: Actor) -> User:
+    """Replace a user's roles (HR: among agent, supervisor and manager, for the accounts HR
+    manages; an admin: any). Teams stay only for a supervisor or manager."""
+    user = _target(session, username)
+    _check_manage(actor, user)
+    roles = _check_grant(actor, roles)
+    if "admin" in user.roles and "admin" not in roles:
+        admins = [u for u in session.scalars(select(User).where(User.is_active.is_(True)))
+                  if "admin" in u.roles]
+        if len(admins) <= 1 and user.is_active:
+            raise Invalid(Text(N_("%(user)s is the last active admin"), user=user.username))
+    before = list(user.roles)
+    if before == roles:
+        return user
+    user.roles = roles
+    if not set(roles) & TEAM_ROLES:
+        user.team_ids = []
+    session.flush()
+    record(session, action="user.roles_changed", actor=actor, target_type="user",
+           target_id=user.id, details={"username": user.username, "before": before,
+                                       "after": roles})
+    return user
+
+
+def set_teams(session: Session, *, username: str, teams: list[str], actor: Actor) -> User:
+    """The teams a supervisor or manager looks after (HR or an admin sets them)."""
+    require_people(actor)
+    user = _target(session, username)
+    _check_manage(actor, user)
+    if teams and not set(user.roles) & TEAM_ROLES:
+        raise Invalid(Text(N_("only supervisors and managers look after teams; give "
+                              "%(user)s the role supervisor first"), user=user.username))
+    ids = _team_ids(session, teams)
+    before = list(user.team_ids or [])
+    if before == ids:
+        return user
+    user.team_ids = ids
+    session.flush()
+    record(session, action="user.teams_changed", actor=actor, target_type="user",
+           target_id=user.id, details={"username": user.username, "before": before,
+                                       "after": ids})
+    return user
+
+
+def set_employee(session: Session, *, username: str, employee_code: str | None,
+                 actor: Actor) -> User:
+    """Link an account to the person in the org sheet (their 工号), or unlink it (None): a
+    supervisor imported from the address book is then the supervisor of their reports'
+    teams, and every page names them as the sheet does."""
+    from kaohe.store.models import Employee
+
+    require_people(actor)
+    user = _target(session, username)
+    _check_manage(actor, user)
+    emp = None
+    if employee_code:
+        emp = session.scalar(select(Employee).where(Employee.code == employee_code.strip()))
+        if emp is None:
+            raise NotFound(Text(N_("no employee %(code)s"), code=repr(employee_code)))
+        other = session.scalar(select(User.username).where(User.employee_id == emp.id,
+                                                           User.id != user.id))
+        if other is not None:
+            raise Invalid(Text(N_("employee %(code)s has the account %(user)s already"),
+                               code=emp.code, user=other))
+    before = user.employee.code if user.employee is not None else None
+    after = emp.code if emp is not None else None
+    if before == after:
+        return user
+    user.employee = emp
+    session.flush()
+    record(session, action="user.employee_linked", actor=actor, target_type="user",
+           target_id=user.id, details={"username": user.username, "before": before,
+                                       "after": after})
+    return user

@@ -41,6 +41,8 @@ def _view(session: Session, agg: AggregateResult, as_of: str, code: str, name: s
     names: dict[str, tuple[str, str]] = {}
     # outcomes: (label, English label, value)
     values: list[tuple[str, str, Any]] = []
+    # the same outcomes by id (the JSON API's ``values``)
+    by_id: dict[str, Any] = dict(p.get("values") or {})
     for vid, value in (p.get("values") or {}).items():
         key = f"{agg.scheme_id}:{agg.kind}:value:{vid}"
         values.append((labels.get(key, vid), labels.get(key + ":en", vid), value))
@@ -49,6 +51,7 @@ def _view(session: Session, agg: AggregateResult, as_of: str, code: str, name: s
         names[award] = (labels.get(key, award), labels.get(key + ":en", award))
         if f"{agg.scheme_id}:{agg.kind}:{award}" in labels:
             values.append((*names[award], amount))
+            by_id[award] = amount
         else:
             awards[award] = amount
     return {"scheme": agg.scheme_id, "label": labels.get(f"{agg.scheme_id}:{agg.kind}", ""),
@@ -56,7 +59,7 @@ def _view(session: Session, agg: AggregateResult, as_of: str, code: str, name: s
             "employee": code, "name": name, "team": agg.team_code, "score": p.get("score"),
             "grade": agg.grade, "rank": agg.rank, "months": agg.months,
             "flags": list(p.get("flags") or []), "awards": awards, "award_names": names,
-            "outcomes": values, "at": agg.created_at}
+            "outcomes": values, "values": by_id, "at": agg.created_at}
 
 
 def _labels(session: Session, cycle_ids: set[int]) -> dict[str, str]:

@@ -15,9 +15,17 @@ import polars as pl
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from kaohe.columns import EMPLOYEE, PERIOD, TEAM
+from kaohe.columns import EMPLOYEE, PERIOD, TEAM, InputTable
 from kaohe.errors import InputError
-from kaohe.ingest.table import ROW, collecting, map_headers, prepare, problem, read_raw
+from kaohe.ingest.table import (
+    KIND,
+    ROW,
+    collecting,
+    map_headers,
+    prepare,
+    problem,
+    read_raw,
+)
 from kaohe.scheme.models import Scheme
 from kaohe.store.models import (
     Appraisal,
@@ -29,7 +37,7 @@ from kaohe.store.models import (
     PeerBallot,
     Rating,
 )
-from kaohe.text import N_, Text
+from kaohe.text import N_, Term, Text
 from kaohe.workflow import permissions, states
 from kaohe.workflow.audit import Actor, record
 from kaohe.workflow.errors import WorkflowError
@@ -52,7 +60,10 @@ class ImportPreview:
 def _staged(session: Session, cycle: Cycle, path: str | Path
             ) -> tuple[list[dict[str, Any]], str, list[str], list[dict[str, Any]]]:
     """Validate a sheet against the cycle and work out each appraisal's new inputs. Problems
-    are raised (or listed, inside ``collecting()``)."""
+    are raised (or listed, inside ``collecting()``). Where the scheme has inputs of the year
+    (or quarter), a row whose period is ``2026`` (``2026-Q4``) gives them for the employee:
+    they are stored on the employee's appraisal of this cycle, which the scoring reads as
+    the year's row (:func:`kaohe.workflow.scoring.with_annual_rows`)."""
     scheme = scheme_of(cycle.scheme_version)
     frame, source = read_raw(path)
     # every column present is validated; columns not in the sheet keep their stored values
@@ -74,7 +85,10 @@ def _staged(session: Session, cycle: Cycle, path: str | Path
         Appraisal.cycle_id == cycle.id, Appraisal.state.in_(
             [AppraisalState(s) for s in states.FROZEN]))))
     input_cols = [c for c in canon.columns if c not in (EMPLOYEE, PERIOD, TEAM, "name", ROW)]
-    updates: list[dict[str, Any]] = []
+    header_of = {canon_: header for header, canon_ in mapping.items()}
+    annual = _annual_rows(table, cycle, scheme, source, canon, header_of)
+    month_rows: dict[int, tuple[int, dict[str, str | None]]] = {}
+    annual_rows: dict[int, tuple[int, str, dict[str, str | None]]] = {}
     sample: list[dict[str, Any]] = []
     for r in canon.iter_rows(named=True):
         code = (r[EMPLOYEE] or "").strip()
@@ -91,13 +105,101 @@ def _staged(session: Session, cycle: Cycle, path: str | Path
                                        "or an HR correction")), file=source, row=int(r[ROW]),
                                column=EMPLOYEE, value=code))
             continue
+        kind = annual.get(int(r[ROW]))
+        cols = input_cols if kind is None else [c for c in input_cols
+                                                if _input_period(scheme, c) == kind]
         values = {c: (r[c].strip() if isinstance(r[c], str) and r[c].strip() else None)
-                  for c in input_cols}
-        merged = stored[app_id] | values
+                  for c in cols}
+        if kind is None:
+            month_rows[app_id] = (int(r[ROW]), values)
+        else:
+            annual_rows[app_id] = (int(r[ROW]), kind, values)
+        sample.append({"employee": code, **({} if kind is None else {PERIOD: r[PERIOD]}),
+                       **values})  # every row: the preview pages
+    updates: list[dict[str, Any]] = []
+    for app_id in [*month_rows, *(a for a in annual_rows if a not in month_rows)]:
+        merged = stored[app_id] | _merge_rows(
+            scheme, source, header_of, month_rows.get(app_id), annual_rows.get(app_id))
         updates.append({"b_id": app_id, "b_inputs": {k: v for k, v in merged.items()
                                                       if v is not None}})
-        sample.append({"employee": code, **values})  # every row: the preview pages
     return updates, source, input_cols, sample
+
+
+def _kind(kind: str) -> Term:
+    """``year`` / ``quarter`` in an English message, 年度 / 季度 in a Chinese one."""
+    return Term(kind, N_("annual") if kind == "year" else N_("quarterly"))
+
+
+def _input_period(scheme: Scheme, column: str) -> str:
+    """Whether an input column belongs to the month's, the quarter's or the year's row."""
+    spec = scheme.inputs.get(column.partition("@")[0])
+    return "month" if spec is None else str(spec.period)
+
+
+def _annual_rows(table: InputTable, cycle: Cycle, scheme: Scheme, source: str,
+                 canon: pl.DataFrame, header_of: dict[str, str]) -> dict[int, str]:
+    """The sheet's year and quarter rows (row number → ``year`` or ``quarter``), checked: of
+    this cycle's year (quarter), every required input of that row given. Two such rows of one
+    employee are reported by ``prepare`` (a duplicate row)."""
+    if table.annual is None or table.annual.height == 0:
+        return {}
+    year = cycle.period[:4]
+    quarter = f"{year}-Q{(int(cycle.period[5:7]) - 1) // 3 + 1}"
+    kinds = {int(r[ROW]): (str(r[KIND]), str(r[PERIOD]))
+             for r in table.annual.select(ROW, KIND, PERIOD).iter_rows(named=True)}
+    for kind in sorted({k for k, _ in kinds.values()}):
+        for ident, spec in scheme.inputs.items():
+            cols = [f"{ident}@{r}" for r in spec.raters] if spec.raters else [ident]
+            if spec.period != kind or not spec.required or spec.default is not None \
+                    or any(c in canon.columns for c in cols):
+                continue
+            label = f" ({spec.label})" if spec.label else ""
+            raise InputError(Text(N_("missing column %(names)s%(label)s; the %(kind)s rows "
+                                     "need it"), names=repr(cols[0]), label=label,
+                                  kind=_kind(kind)), file=source, column=cols[0])
+    by_row = {int(r[ROW]): r for r in canon.iter_rows(named=True)}
+    for row, (kind, period) in sorted(kinds.items()):
+        want = year if kind == "year" else quarter
+        if period != want:
+            problem(InputError(Text(N_("this sheet is for cycle %(period)s: its %(kind)s row "
+                                       "is %(want)s"), period=cycle.period, kind=_kind(kind),
+                                    want=want), file=source, row=row,
+                               column=header_of.get(PERIOD, PERIOD), value=period))
+        for ident, spec in scheme.inputs.items():
+            if spec.period != kind or not spec.required or spec.default is not None:
+                continue
+            for col in [f"{ident}@{r}" for r in spec.raters] if spec.raters else [ident]:
+                cell = by_row[row].get(col)
+                if col in canon.columns and not (isinstance(cell, str) and cell.strip()):
+                    label = f" ({spec.label})" if spec.label else ""
+                    problem(InputError(Text(N_("the value is missing%(label)s; the %(kind)s "
+                                               "row of an employee needs it"), label=label,
+                                            kind=_kind(kind)), file=source, row=row,
+                                       column=header_of.get(col, col), value=cell or ""))
+    return {row: kind for row, (kind, _) in kinds.items()}
+
+
+def _merge_rows(scheme: Scheme, source: str, header_of: dict[str, str],
+                month: tuple[int, dict[str, str | None]] | None,
+                annual: tuple[int, str, dict[str, str | None]] | None
+                ) -> dict[str, str | None]:
+    """An employee's new inputs from their month row and their year (quarter) row: the
+    annual row's inputs win over the month row's blank cells of the same inputs; a month row
+    giving another value for one of them is bad input (which one counts?)."""
+    values = dict(month[1]) if month else {}
+    if annual is None:
+        return values
+    row, kind, given = annual
+    for col, value in given.items():
+        old = values.get(col)
+        if month and old is not None and old != value:
+            problem(InputError(Text(N_("this input belongs to the %(kind)s row, and row "
+                                       "%(row)s gives it as %(other)s"), kind=_kind(kind),
+                                    row=row, other=repr(value or "")),
+                               file=source, row=month[0], column=header_of.get(col, col),
+                               value=old))
+        values[col] = value
+    return values
 
 
 def _importable(cycle: Cycle) -> None:
@@ -117,12 +219,13 @@ def preview_inputs(session: Session, *, cycle_id: int, path: str | Path,
     _importable(cycle)
     with collecting() as found:
         try:
-            updates, source, columns, sample = _staged(session, cycle, path)
+            _, source, columns, sample = _staged(session, cycle, path)
         except InputError as exc:
             found.append(exc)
-            updates, source, columns, sample = [], exc.file or str(path), [], []
+            source, columns, sample = exc.file or str(path), [], []
     found.sort(key=lambda e: (e.row or 0, e.column or ""))
-    return ImportPreview(source, list(found), len(updates), columns, sample)
+    # rows of the sheet (a month row and an annual row of one employee update one appraisal)
+    return ImportPreview(source, list(found), len(sample), columns, sample)
 
 
 def import_inputs(session: Session, *, cycle_id: int, path: str | Path, actor: Actor) -> int:

@@ -5,6 +5,7 @@ count input, recorded, corrected and removed with a reason."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from kaohe.store.models import (
     Appraisal,
+    AppraisalState,
     Incident,
     PeerBallot,
     Rating,
@@ -38,7 +40,7 @@ def rate(session: Session, *, appraisal_id: int, input_id: str, value: str, acto
     spec = scheme.inputs.get(input_id)
     rater = permissions.check_rating(session, actor, app, input_id, spec, role)
     assert spec is not None
-    check_value(spec, value, input_id)
+    check_value(spec, value, spec.label or input_id)  # the input as the rater knows it
     user = permissions.user_of(session, actor)
     if rater is RaterRole.peer:
         assert user is not None  # a colleague is a user with an employee record
@@ -230,3 +232,176 @@ def remove_incident(session: Session, *, appraisal_id: int, incident_id: int, re
     session.flush()
     record(session, action="incident.removed", actor=actor, target_type="appraisal",
            target_id=app.id, details=details)
+
+
+# -- the rating grid: a team's appraisals × the inputs their staff raters rate -------------
+#: the rater roles of the grid (a self-rating belongs to the agent, a peer's is anonymous)
+GRID_ROLES = (RaterRole.supervisor, RaterRole.manager)
+#: appraisal states in which a staff rater's rating is still to come (the rating state and
+#: those before it); later, a missing rating no longer counts as 未评分
+STILL_TO_RATE: dict[RaterRole, frozenset[AppraisalState]] = {
+    RaterRole.supervisor: frozenset({AppraisalState.self_review,
+                                     AppraisalState.supervisor_review}),
+    RaterRole.manager: frozenset({AppraisalState.self_review, AppraisalState.supervisor_review,
+                                  AppraisalState.second_review}),
+}
+
+
+@dataclass(frozen=True)
+class GridColumn:
+    """One input as one staff rater role rates it."""
+
+    input_id: str
+    role: RaterRole
+    label: str
+    label_en: str
+    type: str
+    levels: tuple[str, ...]
+    low: Decimal | None
+    high: Decimal | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.input_id}@{self.role.value}"
+
+
+@dataclass(frozen=True)
+class GridCell:
+    #: this rater's own rating (None: not rated by them) and its version
+    value: str | None
+    version: int
+    #: someone rated it (this rater, another rater of the role, or HR decided it)
+    rated: bool
+    #: the imported value, shown until a rating replaces it
+    imported: str | None
+    #: the viewer may rate it now (as kaohe.workflow.permissions.ratable says)
+    editable: bool
+
+
+@dataclass(frozen=True)
+class GridRow:
+    appraisal_id: int
+    code: str
+    name: str
+    state: str
+    version: int
+    self_review: str
+    cells: dict[str, GridCell]
+
+    @property
+    def unrated(self) -> int:
+        return sum(1 for c in self.cells.values() if not c.rated)
+
+
+def grid_columns(scheme: Any) -> list[GridColumn]:
+    """The inputs a scheme has rated by a supervisor or a manager, in the scheme's order."""
+    out = []
+    for ident, spec in scheme.inputs.items():
+        for role in permissions.declared_raters(spec):
+            if role in GRID_ROLES:
+                low, high = value_bounds(spec)
+                out.append(GridColumn(ident, role, spec.label or ident,
+                                      spec.label_en or spec.label or ident, spec.type,
+                                      tuple(spec.levels or {}), low, high))
+    return out
+
+
+def _given(session: Session, ids: list[int]) -> set[tuple[int, str, str]]:
+    return {(a, i, r) for a, i, r in session.execute(
+        select(Rating.appraisal_id, Rating.input_id, Rating.rater_role)
+        .where(Rating.appraisal_id.in_(ids))
+        .where(Rating.rater_role.in_([r.value for r in GRID_ROLES])))} if ids else set()
+
+
+def _decided(app: Appraisal, spec: Any, col: GridColumn) -> bool:
+    return permissions.rating_column(col.input_id, spec, col.role) in (app.decisions or {})
+
+
+def grid(session: Session, *, actor: Actor, apps: list[Appraisal]) -> tuple[
+        list[GridColumn], list[GridRow]]:
+    """The rating grid of some appraisals of one cycle (a team's): its columns, and per
+    appraisal the viewer's own rating of each cell, whether anyone rated it, the imported
+    value and whether the viewer may rate it now. Bounded by the team (the caller's list)."""
+    if not apps:
+        return [], []
+    scheme = scheme_of(apps[0].cycle.scheme_version)
+    if any(a.cycle_id != apps[0].cycle_id for a in apps):
+        raise Invalid(Text(N_("a rating grid shows the appraisals of one cycle")))
+    columns = grid_columns(scheme)
+    user = permissions.user_of(session, actor)
+    ids = [a.id for a in apps]
+    given = _given(session, ids)
+    mine = {(r.appraisal_id, r.input_id, r.rater_role): r for r in session.scalars(
+        select(Rating).where(Rating.appraisal_id.in_(ids),
+                             Rating.rater_user_id == (user.id if user else -1)))}
+    rows = []
+    for app in apps:
+        may = set(permissions.ratable(actor, user, app, scheme.inputs))
+        cells = {}
+        for col in columns:
+            own = mine.get((app.id, col.input_id, col.role.value))
+            imported = (app.inputs or {}).get(
+                permissions.rating_column(col.input_id, scheme.inputs[col.input_id], col.role))
+            cells[col.key] = GridCell(
+                value=own.value if own else None, version=own.version if own else 0,
+                rated=(app.id, col.input_id, col.role.value) in given
+                or _decided(app, scheme.inputs[col.input_id], col),
+                imported=None if imported is None else str(imported),
+                editable=(col.input_id, col.role) in may)
+        rows.append(GridRow(app.id, app.employee.code, app.employee.name, app.state.value,
+                            app.version, app.self_review or "", cells))
+    return columns, rows
+
+
+def unrated_counts(session: Session, appraisal_ids: list[int]) -> dict[int, int]:
+    """Per appraisal, the cells its supervisor or manager has still to rate (未评分): inputs
+    the scheme has them rate, with no rating of that role and no HR decision, while the
+    appraisal has not passed that rater's state. Appraisals with none are left out."""
+    if not appraisal_ids:
+        return {}
+    apps = list(session.scalars(select(Appraisal).where(Appraisal.id.in_(appraisal_ids))))
+    given = _given(session, [a.id for a in apps])
+    columns: dict[int, list[GridColumn]] = {}
+    out: dict[int, int] = {}
+    for app in apps:
+        version = app.cycle.scheme_version
+        if version.id not in columns:
+            columns[version.id] = grid_columns(scheme_of(version))
+        inputs = scheme_of(version).inputs
+        n = sum(1 for col in columns[version.id]
+                if app.state in STILL_TO_RATE[col.role]
+                and (app.id, col.input_id, col.role.value) not in given
+                and not _decided(app, inputs[col.input_id], col))
+        if n:
+            out[app.id] = n
+    return out
+
+
+# -- review deadlines -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReviewDue:
+    """When a review is due: ``workdays`` Chinese working days (调休 included, see
+    kaohe.workflow.calendar) after the cycle opened, that day in the configured zone."""
+
+    due: dt.date
+    #: False when the holiday calendar does not cover the year yet (weekdays counted)
+    official: bool
+    #: working days left from ``today`` (0 on the day itself and after it)
+    left: int
+    overdue: bool
+
+
+def review_due(cycle: Any, kind: str, *, today: dt.date) -> ReviewDue:
+    """The self-review (``self``) or supervisor-review (``supervisor``) deadline of a cycle,
+    as the reminders count it (``KAOHE_SELF_REVIEW_WORKDAYS``,
+    ``KAOHE_SUPERVISOR_REVIEW_WORKDAYS``)."""
+    from kaohe.localtime import local
+    from kaohe.settings import settings
+    from kaohe.workflow.calendar import add_workdays, workdays_between
+
+    conf = settings()
+    n = conf.self_review_workdays if kind == "self" else conf.supervisor_review_workdays
+    opened = local(cycle.opened_at).date()
+    deadline = add_workdays(opened, n)
+    return ReviewDue(deadline.due, deadline.official, workdays_between(today, deadline.due),
+                     today > deadline.due)

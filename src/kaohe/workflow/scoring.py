@@ -39,6 +39,24 @@ from kaohe.workflow.schemes import scheme_of
 from kaohe.workflow.transitions import get_cycle, require_role
 
 
+def _named(exc: InputError, frame: Any, scheme: Scheme) -> WorkflowError:
+    """A problem of the stored inputs naming the person (name and 工号) and the input, not
+    the row of the internal table the engine read (its rows count from 2)."""
+    index = (exc.row or 0) - 2
+    if exc.row is None or not 0 <= index < frame.height:
+        return WorkflowError(Text(N_("the stored inputs cannot be scored: %(problem)s"),
+                                  problem=exc))
+    row = frame.row(index, named=True)
+    ident, _, role = (exc.column or "").partition("@")
+    spec = scheme.inputs.get(ident)
+    column = f"{spec.label or ident}{f' ({role})' if role else ''}" if spec else exc.column
+    return WorkflowError(Text(N_("%(name)s (%(code)s), %(period)s, %(column)s: %(problem)s"),
+                              name=row.get("name") or "", code=row.get(EMPLOYEE) or "",
+                              period=row.get(PERIOD) or "", column=column or "",
+                              problem=exc.detail if isinstance(exc.detail, Text)
+                              else Text(str(exc.detail))))
+
+
 def with_annual_rows(frame: pl.DataFrame, scheme: Scheme) -> pl.DataFrame:
     """The stored inputs with the year's (and quarter's) inputs as rows of their own: an
     input the scheme declares ``period: year`` (``quarter``) is entered on a month's
@@ -99,8 +117,7 @@ def compute_results(session: Session, cycle: Cycle) -> tuple[list[dict[str, Any]
         table = prepare(frame, scheme, f"cycle {cycle.scheme_id} {cycle.period}")
         outcome = score_table(scheme, table, tables=tables).outcome
     except InputError as exc:
-        raise WorkflowError(Text(N_("the stored inputs cannot be scored: %(problem)s"),
-                                 problem=exc)) from None
+        raise _named(exc, frame, scheme) from None
     from kaohe.engine.explain import short_reasons
 
     recs = []
