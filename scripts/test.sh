@@ -23,8 +23,11 @@ echo "== ruff"
 .venv/bin/ruff check src tests benchmarks
 echo "== mypy (strict, src/)"
 .venv/bin/mypy
+# the tests run on every core, a file per worker (pytest-xdist); KAOHE_TEST_WORKERS=0 runs them in
+# one process
+WORKERS=(-n "${KAOHE_TEST_WORKERS:-auto}" --dist loadfile)
 echo "== pytest on SQLite"
-.venv/bin/python -m pytest -q "$@"
+.venv/bin/python -m pytest -q "${WORKERS[@]}" "$@"
 
 PG_HOST=${KAOHE_PG_HOST:-127.0.0.1}
 PG_USER=${KAOHE_PG_USER:-postgres}
@@ -38,9 +41,14 @@ if pg_up; then
   psql -h "$PG_HOST" -U "$PG_USER" -d postgres -tAc \
     "SELECT 1 FROM pg_database WHERE datname = 'kaohe_test'" | grep -q 1 \
     || psql -h "$PG_HOST" -U "$PG_USER" -d postgres -qc "CREATE DATABASE kaohe_test"
+  # again on PostgreSQL: every test that uses a database (the store, the workflow, the web app
+  # with its browser journeys, reminders, exports); the engine-only tests do not touch one and
+  # ran above. Each worker gets its own database (kaohe_test_gw0, …).
+  PG_TESTS=(tests/store tests/web tests/reminders tests/test_exports_cannot_run.py)
+  if [ $# -gt 0 ]; then PG_TESTS=("$@"); fi
   echo "== pytest on PostgreSQL"
   KAOHE_TEST_DATABASE_URL="postgresql+psycopg://$PG_USER@$PG_HOST:5432/kaohe_test" \
-    .venv/bin/python -m pytest -q "$@"
+    .venv/bin/python -m pytest -q "${WORKERS[@]}" "${PG_TESTS[@]}"
 elif [ "${CI:-}" = "true" ]; then
   echo "PostgreSQL is not reachable on $PG_HOST:5432; CI needs it" >&2
   exit 1

@@ -15,7 +15,27 @@ from kaohe.store.db import Database
 from kaohe.store.models import Base
 from kaohe.workflow.audit import Actor
 
-PG_URL = os.environ.get("KAOHE_TEST_DATABASE_URL")
+
+def _worker_url(url: str | None) -> str | None:
+    """Under pytest-xdist each worker gets its own PostgreSQL database (``<name>_gw0`` …),
+    created on first use, so parallel workers never drop each other's tables."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+PG_URL = _worker_url(os.environ.get("KAOHE_TEST_DATABASE_URL"))
 
 
 def _reset_pg(db: Database) -> None:

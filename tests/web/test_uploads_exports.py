@@ -206,6 +206,9 @@ def test_an_empty_workbook_is_a_clear_problem(shop: Database, tmp_path: Path) ->
 
 # -- in the browser: template → fill → upload → page through → import; the board sorted,
 # searched, exported and printed ---------------------------------------------------------
+# a whole month in one browser, on a machine busy with the other test workers: one retry
+# when a step times out or the page lags (a second failure fails the build)
+@pytest.mark.flaky(reruns=1)
 def test_uploads_board_and_exports_in_the_browser(shop: Database, tmp_path: Path,  # noqa: F811
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from .test_browser import CHROMIUM, _go, _login, _shot, expect
@@ -262,7 +265,9 @@ def test_uploads_board_and_exports_in_the_browser(shop: Database, tmp_path: Path
             _shot(page, "hr-upload-preview-page2")
             _go(page, page.locator("button:text-is('导入全部 6 行')"))
             expect(main).to_contain_text("已从 十月数据.xlsx 导入 6 行")
-            _go(page, page.locator("button:text-is('立即评分')"))
+            # 立即评分 goes through the pre-check, which scores when nothing is missing
+            _go(page, page.locator("a:text-is('立即评分')"))
+            _go(page, page.locator("button:text-matches('^立即评分')"))
             # the board of 一组: sorted by total, searched as you type and by the form
             page.goto(f"{base}/team?period=2026-10&team=一组")
             _go(page, page.locator("#board-table th a", has_text="总分"))
