@@ -1320,25 +1320,11 @@ def _weighted(term: Node) -> tuple[Node, Decimal | None]:
 def _calls(node: Node, acc: list[Call]) -> list[Call]:
     """The calls over the months (sum, mean, count …) in a formula, each once, in order."""
     from kaohe.engine.exprs import is_agg_call
-    from kaohe.scheme.expr import render
+    from kaohe.scheme.expr import outermost_calls, render
 
-    match node:
-        case Call() if is_agg_call(node):
-            if all(render(c) != render(node) for c in acc):
-                acc.append(node)
-        case Call(args=args):
-            for a in args:
-                _calls(a, acc)
-        case Neg(operand=o) | Not(operand=o):
-            _calls(o, acc)
-        case BinOp(left=a, right=b) | Compare(left=a, right=b):
-            _calls(a, acc)
-            _calls(b, acc)
-        case BoolOp(operands=ops):
-            for o in ops:
-                _calls(o, acc)
-        case _:
-            pass
+    for call in outermost_calls(node, is_agg_call):
+        if all(render(c) != render(call) for c in acc):
+            acc.append(call)
     return acc
 
 

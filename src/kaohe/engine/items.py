@@ -25,14 +25,10 @@ from kaohe.ingest.table import ItemRows, problem
 from kaohe.numbers import DEC, dlit, round_half_up
 from kaohe.scheme.expr import (
     ITEM_FUNCTIONS,
-    BinOp,
-    BoolOp,
     Call,
-    Compare,
     Name,
-    Neg,
     Node,
-    Not,
+    outermost_calls,
     render,
 )
 from kaohe.scheme.models import FormulaText, Scheme
@@ -69,23 +65,7 @@ def _formulas(obj: Any, path: str) -> Iterator[tuple[str, FormulaText]]:
 
 
 def _calls(node: Node, acc: list[Call]) -> None:
-    match node:
-        case Call(func=f, args=args):
-            if f in ITEM_FUNCTIONS:
-                acc.append(node)
-                return
-            for a in args:
-                _calls(a, acc)
-        case Neg(operand=o) | Not(operand=o):
-            _calls(o, acc)
-        case BinOp(left=a, right=b) | Compare(left=a, right=b):
-            _calls(a, acc)
-            _calls(b, acc)
-        case BoolOp(operands=ops):
-            for o in ops:
-                _calls(o, acc)
-        case _:
-            pass
+    acc.extend(outermost_calls(node, lambda call: call.func in ITEM_FUNCTIONS))
 
 
 def item_symbols(scheme: Scheme, table: str) -> dict[str, Symbol]:

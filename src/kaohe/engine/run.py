@@ -23,7 +23,7 @@ from kaohe.engine.plan import Plan, grade_expr
 from kaohe.errors import ExprError, InputError, SchemeError
 from kaohe.ingest.table import KIND, ItemRows
 from kaohe.numbers import DEC, dlit, round_half_up
-from kaohe.scheme.expr import Call, Node, render
+from kaohe.scheme.expr import Call, Node, outermost_calls, render
 from kaohe.scheme.models import AggregateSpec, BandsRule, Rated
 
 
@@ -191,24 +191,7 @@ def _agg_period(kind: str) -> pl.Expr:
 
 
 def _agg_calls(node: Node, acc: list[Call]) -> list[Call]:
-    from kaohe.scheme.expr import BinOp, BoolOp, Compare, Neg, Not
-
-    match node:
-        case Call(args=args) if is_agg_call(node):
-            acc.append(node)
-        case Call(args=args):
-            for a in args:
-                _agg_calls(a, acc)
-        case Neg(operand=o) | Not(operand=o):
-            _agg_calls(o, acc)
-        case BinOp(left=a, right=b) | Compare(left=a, right=b):
-            _agg_calls(a, acc)
-            _agg_calls(b, acc)
-        case BoolOp(operands=ops):
-            for o in ops:
-                _agg_calls(o, acc)
-        case _:
-            pass
+    acc.extend(outermost_calls(node, is_agg_call))
     return acc
 
 

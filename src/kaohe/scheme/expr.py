@@ -9,6 +9,7 @@ rater's column (``performance@self``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -247,6 +248,20 @@ def _children(node: Node) -> tuple[Node, ...]:
         case Call(args=args):
             return args
     return ()
+
+
+def outermost_calls(node: Node, matches: Callable[[Call], bool]) -> list[Call]:
+    """The calls in a formula that ``matches`` accepts, left to right, without looking inside
+    them (``mean(x) + sum_items(t, v)``: the month calls, or the item calls, of a formula)."""
+    found: list[Call] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Call) and matches(n):
+            found.append(n)
+            continue
+        stack.extend(reversed(_children(n)))
+    return found
 
 
 #: functions over an item table (``sum_items(late_payments, penalty)``): their arguments
